@@ -1,0 +1,126 @@
+"""Errors as data: the exception tree, the stable reject codes and the records users see.
+
+Exceptions steer control flow; ``Reject`` records are what reaches the reports::
+
+    ImporterError
+    ├── ConfigError            nothing can be sent (usage, unreadable input, bad mapping) → exit 2
+    │   ├── MappingError       the mapping YAML is invalid; carries the key path of each problem
+    │   └── MissingColumnError a mapped column is not in the file's header row
+    └── ApiError               an answer (or a failure to get one) from the API
+        ├── RetriableApiError  408/429: not processed, safe to resend after ``retry_after``
+        ├── AmbiguousApiError  5xx, read timeout, dropped connection: may have been created
+        ├── RejectedApiError   400/409/422 and other 4xx: this row is wrong, never resent
+        └── FatalApiError      401/403/412/501: wrong for every row, the run stops → exit 3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """Stable kebab-case codes written to results.csv, rejects.csv and summary.json."""
+
+    # reading
+    RAGGED_ROW = "ragged-row"
+    BLANK_ROW = "blank-row"
+    PRECISION_LOST = "precision-lost"
+    # mapping and validation
+    REQUIRED_VALUE = "required-value"
+    MISSING_NAME = "missing-name"
+    INVALID_EMAIL = "invalid-email"
+    INVALID_PHONE = "invalid-phone"
+    INVALID_DATE = "invalid-date"
+    INVALID_URL = "invalid-url"
+    INVALID_VALUE = "invalid-value"
+    DUPLICATE_IN_FILE = "duplicate-in-file"
+    # sending
+    API_REJECTED = "api-rejected"
+    ALREADY_EXISTS = "already-exists"
+    RETRIES_EXHAUSTED = "retries-exhausted"
+    OUTCOME_UNKNOWN = "outcome-unknown"
+    RUN_STOPPED = "run-stopped"
+    INTERRUPTED = "interrupted"
+    # re-runs
+    ALREADY_IMPORTED = "already-imported"
+
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """One problem with one row: where it is (row, column, field), what it is, and the value."""
+
+    row_number: int
+    code: Code
+    message: str
+    field: str | None = None
+    column: str | None = None
+    value: str | None = None
+
+
+class ImporterError(Exception):
+    """Base of every error the importer raises on purpose."""
+
+
+class ConfigError(ImporterError):
+    """Nothing can be sent: bad flags, credentials, unreadable input or mapping (exit 2)."""
+
+
+class MappingError(ConfigError):
+    """The mapping is invalid; ``problems`` holds one ``(key_path, message)`` per problem."""
+
+    def __init__(self, source: str, problems: Sequence[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  {path}: {message}" for path, message in self.problems)
+        super().__init__(f"{source}: invalid mapping\n{lines}")
+
+
+class MissingColumnError(ConfigError):
+    """The mapping names columns that the input's header row does not have."""
+
+    def __init__(self, missing: Sequence[str], headers: Sequence[str], source: str = "") -> None:
+        self.missing = list(missing)
+        self.headers = list(headers)
+        names = ", ".join(f'"{name}"' for name in self.missing)
+        existing = ", ".join(h for h in self.headers if h) or "(none)"
+        where = f" in {source}" if source else ""
+        super().__init__(
+            f"mapped column{'s' if len(self.missing) > 1 else ''} {names} not found{where}; "
+            f"the headers are: {existing}"
+        )
+
+
+class ApiError(ImporterError):
+    """An HTTP answer, or the lack of one, that was not a 201."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class RetriableApiError(ApiError):
+    """408 or 429: the request was not processed; resend after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, status: int, retry_after: float | None) -> None:
+        super().__init__(message, status)
+        self.retry_after = retry_after
+
+
+class AmbiguousApiError(ApiError):
+    """5xx, read timeout or dropped connection: the candidate may exist; look before resending."""
+
+
+class RejectedApiError(ApiError):
+    """The API refused this row (400, 409, 422, other 4xx); ``code`` says how."""
+
+    def __init__(self, message: str, status: int, code: Code) -> None:
+        super().__init__(message, status)
+        self.code = code
+
+
+class FatalApiError(ApiError):
+    """401, 403, 412 or 501: wrong for every row; the run stops without new requests."""
