@@ -1,0 +1,394 @@
+"""Open a CSV or XLSX file as its header and a lazy stream of text rows numbered as in Excel."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from importer import xlsx
+from importer.errors import ConfigError
+
+CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
+XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+DELIMITERS = (",", ";", "\t", "|")
+"""Delimiters a CSV is sniffed for, in order of preference when two fit equally well."""
+FIELD_SIZE_LIMIT = 16 * 1024 * 1024
+"""Longest CSV cell accepted, in characters (the stdlib default is 128 KiB)."""
+
+# UTF-32 comes first: the UTF-32 LE BOM starts with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_SAMPLE = 64 * 1024
+_CHUNK = 1024 * 1024
+_SNIFF_ROWS = 50
+_SEP_LINE = re.compile(r"sep=(.)(\r\n?|\n)?", re.IGNORECASE)
+
+_Record = tuple[int, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One data row: its spreadsheet row number and every cell as text, exactly as typed."""
+
+    row_number: int
+    values: tuple[str, ...]
+
+    @property
+    def is_blank(self) -> bool:
+        """No cell holds anything but whitespace (the pipeline skips these as ``blank-row``)."""
+        return _is_blank(self.values)
+
+
+@dataclass
+class Table:
+    """An opened input: its header cells and a one-pass stream of its data rows."""
+
+    path: Path
+    kind: str
+    headers: list[str]
+    rows: Iterator[SourceRow]
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    engine: str | None = None
+    """xlsx: "calamine", or "openpyxl" when the sheet is streamed."""
+
+    @property
+    def width(self) -> int:
+        return len(self.headers)
+
+    def is_ragged(self, row: SourceRow) -> bool:
+        """The row has more or fewer cells than the header (blank rows never do)."""
+        return len(row.values) != len(self.headers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Undecodable:
+    offset: int
+    line: int
+    byte: int
+
+
+@contextmanager
+def open_table(
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_row: int = 1,
+    streaming_threshold: int = xlsx.STREAMING_THRESHOLD,
+) -> Iterator[Table]:
+    """Open a .csv/.tsv/.txt or .xlsx/.xlsm file for one pass over its rows.
+
+    Every cell arrives as text exactly as typed: nothing is parsed as a number, a date or a
+    missing value. The header is row ``header_row`` (rows above it are ignored) and row numbers
+    stay the spreadsheet's, so a CSV record spanning two lines is still one row. Blank rows
+    between data rows are yielded with every value ""; blank rows at the end are not. Rows with
+    more or fewer cells than the header are yielded as they are (see ``Table.is_ragged``),
+    except that empty cells past the header's width are dropped. A trailing run of empty
+    header cells is dropped too. In a workbook, a merged cell's value is in its top-left cell
+    and the other cells of the merge read as "". XLSX sheets larger than ``streaming_threshold``
+    bytes of XML are streamed with openpyxl instead of loaded whole by calamine; both give the
+    same rows.
+
+    Raises ``ConfigError``, whose message names the file and the fix, when the file cannot
+    be read as a table.
+    """
+    path = Path(path)
+    if header_row < 1:
+        raise ConfigError(f"--header-row must be 1 or more, not {header_row}")
+    kind = _kind(path)
+    _check_readable(path)
+    with ExitStack() as stack:
+        if kind == "csv":
+            if sheet is not None:
+                raise ConfigError(f"{path} is a CSV file: --sheet applies to .xlsx workbooks only")
+            table = _open_csv(path, stack, encoding, header_row)
+        else:
+            if encoding is not None:
+                raise ConfigError(f"{path} is a workbook: --encoding applies to CSV files only")
+            table = _open_xlsx(path, stack, sheet, header_row, streaming_threshold)
+        yield table
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in XLSX_SUFFIXES:
+        return "xlsx"
+    if suffix == ".xls":
+        raise ConfigError(
+            f"{path} is an Excel 97-2003 .xls workbook, which cannot be read: "
+            "open it in Excel and save it as .xlsx (Excel Workbook) or as CSV UTF-8"
+        )
+    raise ConfigError(
+        f"{path}: cannot read {suffix or 'extensionless'} files: "
+        "use a .csv, .tsv or .txt file or an .xlsx or .xlsm workbook"
+    )
+
+
+def _check_readable(path: Path) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found: check the path and the current folder") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder: give the path of a file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _open_csv(path: Path, stack: ExitStack, encoding: str | None, header_row: int) -> Table:
+    encoding = _detect_encoding(path) if encoding is None else _check_encoding(path, encoding)
+    text = stack.enter_context(open(path, encoding=encoding, newline=""))  # noqa: SIM115
+    # Excel reads (and hides) a first line "sep=;" naming the delimiter: rows count after it.
+    declared = _SEP_LINE.fullmatch(text.readline(8))
+    if declared:
+        delimiter = declared[1]
+    elif path.suffix.lower() == ".tsv":
+        delimiter = "\t"
+        text.seek(0)
+    else:
+        text.seek(0)
+        sample = text.read(_SAMPLE)
+        delimiter = _sniff_delimiter(sample, complete=len(sample) < _SAMPLE, header_row=header_row)
+        text.seek(0)
+    # The limit is process-wide in the stdlib; raising it keeps long notes cells from crashing.
+    csv.field_size_limit(FIELD_SIZE_LIMIT)
+    records = _csv_records(path, csv.reader(text, delimiter=delimiter))
+    headers = _read_header(str(path), records, header_row)
+    rows = _data_rows(records, len(headers), header_row, pad=False)
+    return Table(path, "csv", headers, rows, encoding=encoding, delimiter=delimiter)
+
+
+def _open_xlsx(
+    path: Path, stack: ExitStack, sheet: str | None, header_row: int, streaming_threshold: int
+) -> Table:
+    opened = stack.enter_context(
+        xlsx.open_sheet(path, sheet, streaming_threshold=streaming_threshold)
+    )
+    records = iter(opened.rows)
+    headers = _read_header(f'{path}, sheet "{opened.name}"', records, header_row)
+    # A sheet has no short rows, only empty cells: pad, so that only extra values make it ragged.
+    rows = _data_rows(records, len(headers), header_row, pad=True)
+    return Table(path, "xlsx", headers, rows, sheet=opened.name, engine=opened.engine)
+
+
+def _csv_records(path: Path, reader: Iterator[list[str]]) -> Iterator[_Record]:
+    number = 0
+    try:
+        for number, cells in enumerate(reader, 1):
+            yield number, cells
+    except csv.Error as exc:
+        raise ConfigError(
+            f"{path}: row {number + 1} cannot be read as CSV ({exc}); the usual cause is a "
+            'quote (") that opens a cell and is never closed'
+        ) from None
+
+
+def _read_header(where: str, records: Iterator[_Record], header_row: int) -> list[str]:
+    last_filled = 0
+    for number, cells in records:
+        if _is_blank(cells):
+            continue
+        if number < header_row:
+            last_filled = number
+            continue
+        if number > header_row:
+            raise ConfigError(
+                f"{where}: row {header_row}, the header row, is empty; the first row with values "
+                f"after it is row {number}: pass --header-row {number} if it holds the column names"
+            )
+        headers = list(cells)
+        headers[0] = headers[0].removeprefix("\ufeff")
+        while _is_blank_cell(headers[-1]):
+            headers.pop()
+        return headers
+    if not last_filled:
+        raise ConfigError(f"{where} is empty: it needs a header row with the column names")
+    raise ConfigError(
+        f"{where} has no values on row {header_row} (--header-row) or below; "
+        f"its last row with values is row {last_filled}"
+    )
+
+
+def _data_rows(
+    records: Iterator[_Record], width: int, header_row: int, *, pad: bool
+) -> Iterator[SourceRow]:
+    blank = ("",) * width
+    # Blank rows are owed, not buffered: they are yielded only once a later row has values,
+    # so the blank rows that end a file never appear.
+    last = header_row
+    for number, cells in records:
+        if _is_blank(cells):
+            continue
+        while last + 1 < number:
+            last += 1
+            yield SourceRow(last, blank)
+        last = number
+        if len(cells) > width:
+            # Excel writes a separator (or an empty cell) for every formatted blank column.
+            while len(cells) > width and _is_blank_cell(cells[-1]):
+                cells.pop()
+        elif pad and len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        yield SourceRow(number, tuple(cells))
+
+
+def _is_blank(cells: Sequence[str]) -> bool:
+    return not "".join(cells).strip()  # one C-level pass: faster than a loop over the cells
+
+
+def _is_blank_cell(cell: str) -> bool:
+    return not cell or cell.isspace()
+
+
+def _filled_width(cells: Sequence[str]) -> int:
+    width = len(cells)
+    while width and _is_blank_cell(cells[width - 1]):
+        width -= 1
+    return width
+
+
+def _sniff_delimiter(sample: str, *, complete: bool, header_row: int) -> str:
+    """The delimiter that splits the header into the most columns the rows below agree with.
+
+    Parsing with each candidate (rather than counting characters) keeps delimiters inside
+    quoted cells from counting.
+    """
+    best, best_score = DELIMITERS[0], (-1.0, 0)
+    for delimiter in DELIMITERS:
+        records = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
+        if not complete:
+            records = records[:-1]  # the sample may end inside a row
+        rows = [cells for cells in records[header_row - 1 :] if not _is_blank(cells)]
+        rows = rows[:_SNIFF_ROWS]
+        width = _filled_width(rows[0]) if rows else 0
+        if width < 2:
+            continue
+        data = rows[1:]
+        agreeing = sum(1 for cells in data if _filled_width(cells) <= width <= len(cells))
+        score = (agreeing / len(data) if data else 1.0, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _detect_encoding(path: Path) -> str:
+    """The BOM's encoding, else UTF-8 if the whole file decodes, else a guess checked likewise."""
+    with open(path, "rb") as raw:
+        head = raw.read(_SAMPLE)
+    encoding = next((name for bom, name in _BOMS if head.startswith(bom)), None)
+    if encoding is None:
+        bad = _first_undecodable(path, "utf-8")
+        if bad is None:
+            return "utf-8"
+        sample = head
+        if len(head) == _SAMPLE and bad.offset > _SAMPLE // 2:
+            # The start may be plain ASCII: let the guess see the bytes that are not UTF-8.
+            with open(path, "rb") as raw:
+                raw.seek(bad.offset - 1024)
+                sample += b"\n" + raw.read(_SAMPLE)
+        encoding = _guess_encoding(sample)
+    bad = _first_undecodable(path, encoding)
+    if bad is None:
+        return encoding
+    if encoding == "cp1252":
+        return "latin-1"  # cp1252 leaves five bytes undefined; latin-1 maps every byte
+    raise ConfigError(
+        f"cannot tell which encoding {path} uses: it looks like {encoding}, but byte "
+        f"0x{bad.byte:02X} on line {bad.line} is not {encoding}: save it from Excel as "
+        '"CSV UTF-8", or pass --encoding (for example cp1252 or latin-1)'
+    )
+
+
+def _guess_encoding(sample: bytes) -> str:
+    best = from_bytes(sample).best()
+    guess = best.encoding if best is not None else "cp1252"
+    # On a few accented names charset-normalizer picks almost at random among look-alike
+    # single-byte code pages (cp1250, cp1257, mac_latin2...). Excel on Windows writes cp1252:
+    # when the guess reads as Latin script anyway, take cp1252, or latin-1 where cp1252 has a
+    # hole (0x81, 0x8D, 0x8F, 0x90, 0x9D).
+    text = sample.decode(guess, errors="replace")
+    if len(text) == len(sample) and _is_latin_script(text):
+        return "cp1252" if _decodes(sample, "cp1252") else "latin-1"
+    return guess
+
+
+def _is_latin_script(text: str) -> bool:
+    return all(
+        unicodedata.name(char, "").startswith("LATIN")
+        for char in set(text)
+        if char > "\x7f" and char.isalpha()
+    )
+
+
+def _decodes(sample: bytes, encoding: str) -> bool:
+    try:
+        sample.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check_encoding(path: Path, encoding: str) -> str:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ConfigError(
+            f"unknown encoding {encoding!r} (--encoding): use a name such as utf-8, cp1252 "
+            "or latin-1"
+        ) from None
+    bad = _first_undecodable(path, encoding)
+    if bad is None:
+        return encoding
+    try:
+        detected = _detect_encoding(path)
+        hint = f"it looks like {detected}: pass --encoding {detected}, or leave --encoding out"
+    except ConfigError:
+        hint = 'leave --encoding out, or save the file from Excel as "CSV UTF-8"'
+    raise ConfigError(
+        f"{path} is not {encoding}: byte 0x{bad.byte:02X} on line {bad.line} "
+        f"(byte offset {bad.offset}) cannot be decoded; {hint}"
+    )
+
+
+def _first_undecodable(path: Path, encoding: str) -> _Undecodable | None:
+    """Decode the whole file in chunks and report its first bad byte.
+
+    A pass costs far less than parsing the rows, and it makes a wrong encoding fail before any
+    row is read rather than halfway through an import.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = line = 0  # bytes and newlines before the chunk
+    with open(path, "rb") as raw:
+        while True:
+            chunk = raw.read(_CHUNK)
+            held = len(decoder.getstate()[0])  # undecoded bytes carried over from the last chunk
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                newlines = chunk[: max(0, exc.start - held)].count(b"\n")
+                return _Undecodable(
+                    offset - held + exc.start, line + newlines + 1, exc.object[exc.start]
+                )
+            if not chunk:
+                return None
+            offset += len(chunk)
+            line += chunk.count(b"\n")

@@ -1,0 +1,599 @@
+import csv
+import shutil
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from importer import readers
+from importer.errors import ConfigError
+from importer.readers import Table, open_table
+from importer.xlsx import cell_text
+
+DATA = Path(__file__).parent / "data"
+XLSX_FIXTURES = sorted(DATA.glob("*.xlsx"))
+STREAM = {"streaming_threshold": 0}
+LOAD = {"streaming_threshold": 10**12}
+
+Rows = list[tuple[int, tuple[str, ...]]]
+
+
+def read(path: Path | str, **options: Any) -> tuple[Table, Rows]:
+    with open_table(path, **options) as table:
+        return table, [(row.row_number, row.values) for row in table.rows]
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+# -- CSV: encodings ---------------------------------------------------------------------------
+
+
+def test_bom_and_crlf_are_removed() -> None:
+    table, rows = read(DATA / "bom_crlf.csv")
+    assert (table.kind, table.encoding, table.delimiter) == ("csv", "utf-8-sig", ",")
+    assert table.headers == ["First Name", "Last Name", "Email", "Phone"]
+    assert rows == [
+        (2, ("Zoë", "Müller", "zoe@example.com", "+44 7700 900123")),
+        (3, ("José", "Núñez", "jose@example.com", "07700900456")),
+    ]
+
+
+def test_forced_utf8_still_strips_the_bom_from_the_first_header() -> None:
+    table, _ = read(DATA / "bom_crlf.csv", encoding="utf-8")
+    assert table.encoding == "utf-8"
+    assert table.headers[0] == "First Name"
+
+
+def test_cp1252_from_excel_is_detected() -> None:
+    table, rows = read(DATA / "cp1252.csv")
+    assert table.encoding == "cp1252"
+    assert rows == [
+        (2, ("Zoë", "Müller", "zoe@example.com", "Salary € 50k")),
+        (3, ("François", "O’Brien", "francois@example.com", "“Great” – call back")),
+    ]
+
+
+def test_latin1_is_read_as_cp1252_which_gives_the_same_text() -> None:
+    table, rows = read(DATA / "latin1.csv")
+    assert table.encoding == "cp1252"
+    assert rows == [
+        (2, ("José", "São Paulo", "jose@example.com")),
+        (3, ("Jürgen", "Köln", "juergen@example.com")),
+    ]
+
+
+def test_a_byte_cp1252_leaves_undefined_falls_back_to_latin1(tmp_path: Path) -> None:
+    path = write(tmp_path / "c1.csv", b"name,city\nJos\xe9,S\xe3o Paulo\nX\x81,y\n")
+    table, rows = read(path)
+    assert table.encoding == "latin-1"
+    assert rows == [(2, ("José", "São Paulo")), (3, ("X\x81", "y"))]
+
+
+def test_a_non_utf8_byte_far_into_the_file_is_detected_before_any_row(tmp_path: Path) -> None:
+    lines = ["id,name"] + [f"{n},Person {n}" for n in range(5000)] + ["5000,Chloé"]
+    path = write(tmp_path / "late.csv", "\r\n".join(lines).encode("cp1252"))
+    assert path.stat().st_size > 64 * 1024
+    table, rows = read(path)
+    assert table.encoding == "cp1252"
+    assert rows[-1] == (5002, ("5000", "Chloé"))
+
+
+def test_a_non_latin_guess_is_kept(tmp_path: Path) -> None:
+    text = "Имя,Фамилия,Email\r\nИван,Петров,ivan@example.com\r\nМария,Сидорова,m@example.com\r\n"
+    table, rows = read(write(tmp_path / "ru.csv", text.encode("cp1251")))
+    assert table.encoding == "cp1251"
+    assert table.headers == ["Имя", "Фамилия", "Email"]
+    assert rows[1] == (3, ("Мария", "Сидорова", "m@example.com"))
+
+
+def test_excel_unicode_text_is_utf16_with_tabs() -> None:
+    table, rows = read(DATA / "utf16_tab.txt")
+    assert (table.encoding, table.delimiter) == ("utf-16", "\t")
+    assert table.headers == ["Name", "Email"]
+    assert rows == [(2, ("Zoë", "zoe@example.com")), (3, ("Łukasz", "lukasz@example.com"))]
+
+
+def test_a_forced_encoding_is_used() -> None:
+    table, rows = read(DATA / "latin1.csv", encoding="latin-1")
+    assert table.encoding == "latin-1"
+    assert rows[0] == (2, ("José", "São Paulo", "jose@example.com"))
+
+
+def test_a_forced_encoding_that_does_not_fit_names_the_byte_the_line_and_the_fix() -> None:
+    with pytest.raises(ConfigError) as caught:
+        read(DATA / "cp1252.csv", encoding="utf-8")
+    message = str(caught.value)
+    assert "cp1252.csv is not utf-8: byte 0xEB on line 2" in message
+    assert "pass --encoding cp1252" in message
+
+
+def test_an_unknown_encoding_name_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown encoding 'utf-9'"):
+        read(DATA / "cp1252.csv", encoding="utf-9")
+
+
+# -- CSV: delimiters, quoting, line ends ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "delimiter", "first_row"),
+    [
+        ("semicolon.csv", ";", ("Jürgen", "Groß", "juergen@example.de", "1.234,50")),
+        ("tab.tsv", "\t", ("Lee, Ann", "ann@example.com", "London")),
+        ("pipe.txt", "|", ("Ann, Lee", "ann@example.com", "+44 20 7946 0000")),
+    ],
+)
+def test_delimiter_is_detected(name: str, delimiter: str, first_row: tuple[str, ...]) -> None:
+    table, rows = read(DATA / name)
+    assert table.delimiter == delimiter
+    assert rows[0] == (2, first_row)
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter"),
+    [
+        ('Name,Notes\n"a;b;c","x|y|z"\n"d;e","f|g"\n', ","),
+        ('Name;Notes\n"Lee, Ann";"x, y, z"\n"Ray, Bob";"w"\n', ";"),
+        ('"Last, First"|Email\n"Lee, Ann"|a@example.com\n', "|"),
+        ("Name\tCity\nAnn\tParis; FR\n", "\t"),
+        ("Email\nann@example.com\n", ","),
+    ],
+)
+def test_delimiters_inside_quoted_cells_do_not_count(
+    tmp_path: Path, text: str, delimiter: str
+) -> None:
+    table, _ = read(write(tmp_path / "sniff.csv", text.encode()))
+    assert table.delimiter == delimiter
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_not_a_row() -> None:
+    table, rows = read(DATA / "excel_sep_line.csv")
+    assert (table.delimiter, table.headers) == (";", ["Name", "Email"])
+    assert rows == [(2, ("Lee, Ann", "ann@example.com"))]
+
+
+def test_tsv_means_tab_without_sniffing(tmp_path: Path) -> None:
+    table, rows = read(write(tmp_path / "commas.tsv", b"a,b\tc\n1,2\t3\n"))
+    assert table.delimiter == "\t"
+    assert (table.headers, rows) == (["a,b", "c"], [(2, ("1,2", "3"))])
+
+
+def test_quoted_newlines_stay_in_one_cell_and_one_row_number() -> None:
+    table, rows = read(DATA / "quoted_newlines.csv")
+    assert table.headers == ["Name", "Notes", "Email"]
+    assert rows == [
+        (
+            2,
+            (
+                "Smith, John",
+                "Line one\nline two, with comma; semicolon | pipe\ttab",
+                "john@example.com",
+            ),
+        ),
+        (3, ('O"Brien', "", "obrien@example.com")),
+        (4, ("Ann", 'Said "call me"', "ann@example.com")),
+    ]
+
+
+def test_old_mac_line_ends() -> None:
+    _, rows = read(DATA / "cr_line_ends.csv")
+    assert rows == [(2, ("Ann", "ann@example.com")), (3, ("Bob", "bob@example.com"))]
+
+
+def test_a_cell_longer_than_the_stdlib_limit_is_read(tmp_path: Path) -> None:
+    notes = "x" * 200_000  # the stdlib stops at 131,072
+    _, rows = read(write(tmp_path / "long.csv", f'Name,Notes\nAnn,"{notes}"\n'.encode()))
+    assert rows == [(2, ("Ann", notes))]
+
+
+def test_an_unclosed_quote_that_swallows_the_file_names_the_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "FIELD_SIZE_LIMIT", 1000)
+    original = csv.field_size_limit()
+    text = 'Name,Notes\nAnn,ok\nBob,"oops\n' + "Cy,fine\n" * 200
+    try:
+        with pytest.raises(ConfigError, match=r"row 3 cannot be read as CSV .*never closed"):
+            read(write(tmp_path / "quote.csv", text.encode()))
+    finally:
+        csv.field_size_limit(original)
+
+
+# -- CSV: shape ---------------------------------------------------------------------------------
+
+
+def test_text_is_never_converted() -> None:
+    table, rows = read(DATA / "text_values.csv")
+    assert table.headers[-3:] == ["Excel Phone", "Nickname", "Flag"]
+    assert rows == [
+        (
+            2,
+            (
+                "007",
+                "+447700900123",
+                "NA",
+                "null",
+                "1.50",
+                "02134",
+                "4.47701E+11",
+                "  Al  ",
+                "TRUE",
+            ),
+        ),
+        (
+            3,
+            (
+                "0001",
+                "+1 (555) 010-9999",
+                "N/A",
+                "None",
+                "-0",
+                "00501",
+                "1.23457E+15",
+                "-",
+                "false",
+            ),
+        ),
+    ]
+
+
+def test_ragged_rows_are_yielded_as_they_are_but_trailing_separators_are_not_ragged() -> None:
+    with open_table(DATA / "ragged.csv") as table:
+        rows = [(row.row_number, row.values, table.is_ragged(row)) for row in table.rows]
+    assert rows == [
+        (2, ("Ann", "ann@example.com", "07700900001"), False),
+        (3, ("Bob", "bob@example.com"), True),
+        (4, ("Cy", "cy@example.com", "07700900003", "extra"), True),
+        (5, ("Di", "di@example.com", "07700900004"), False),
+        (6, ("Ed", "ed@example.com", "07700900005"), False),
+    ]
+
+
+def test_blank_rows_inside_are_yielded_blank_ones_at_the_end_are_not() -> None:
+    with open_table(DATA / "blank_rows_cols.csv") as table:
+        assert table.headers == ["Name", "Email"]  # the two empty header cells are Excel's
+        rows = list(table.rows)
+    assert [(row.row_number, row.values, row.is_blank) for row in rows] == [
+        (2, ("Ann", "ann@example.com"), False),
+        (3, ("", ""), True),
+        (4, ("", ""), True),
+        (5, ("", ""), True),
+        (6, ("Bob", "bob@example.com"), False),
+    ]
+    assert not any(table.is_ragged(row) for row in rows)
+
+
+def test_duplicate_and_empty_header_names_are_kept() -> None:
+    table, rows = read(DATA / "duplicate_headers.csv")
+    assert table.headers == ["Email", "", "Phone", "Email", "Name"]
+    assert rows == [(2, ("ann@example.com", "note", "07700900001", "ann@work.example", "Ann"))]
+
+
+def test_header_row_skips_the_rows_above_and_keeps_spreadsheet_numbers() -> None:
+    table, rows = read(DATA / "header_row_3.csv", header_row=3)
+    assert table.headers == ["First Name", "Last Name", "Email"]
+    assert rows == [(4, ("Ann", "Lee", "ann@example.com")), (5, ("Bob", "Ray", "bob@example.com"))]
+
+
+def test_an_empty_header_row_names_the_row_to_use(tmp_path: Path) -> None:
+    path = write(tmp_path / "late_header.csv", b"\n,,\nName,Email\nAnn,a@example.com\n")
+    with pytest.raises(ConfigError) as caught:
+        read(path)
+    assert str(caught.value) == (
+        f"{path}: row 1, the header row, is empty; the first row with values after it is "
+        "row 3: pass --header-row 3 if it holds the column names"
+    )
+    _, rows = read(path, header_row=3)
+    assert rows == [(4, ("Ann", "a@example.com"))]
+
+
+def test_a_header_row_past_the_end_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"no values on row 9 .* last row with values is row 5"):
+        read(DATA / "header_row_3.csv", header_row=9)
+
+
+def test_a_file_with_only_a_header_has_no_rows(tmp_path: Path) -> None:
+    table, rows = read(write(tmp_path / "header.csv", b"Name,Email\r\n\r\n"))
+    assert (table.headers, rows) == (["Name", "Email"], [])
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "blank_lines_only.csv"])
+def test_an_empty_file_is_a_config_error(name: str) -> None:
+    with pytest.raises(ConfigError, match="is empty: it needs a header row"):
+        read(DATA / name)
+
+
+# -- file and option errors -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing.csv", "missing.csv not found: check the path"),
+        (
+            "old.xls",
+            "old.xls is an Excel 97-2003 .xls workbook, which cannot be read: open it "
+            "in Excel and save it as .xlsx",
+        ),
+        (
+            "data.json",
+            "data.json: cannot read .json files: use a .csv, .tsv or .txt file or "
+            "an .xlsx or .xlsm workbook",
+        ),
+        ("folder.csv", "folder.csv is a folder"),
+    ],
+)
+def test_unreadable_inputs_are_config_errors(tmp_path: Path, name: str, message: str) -> None:
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    (tmp_path / "data.json").write_bytes(b"{}")
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(ConfigError) as caught:
+        read(tmp_path / name)
+    assert message in str(caught.value)
+
+
+def test_options_for_the_other_kind_of_file_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match=r"--sheet applies to \.xlsx workbooks only"):
+        read(DATA / "ragged.csv", sheet="Candidates")
+    with pytest.raises(ConfigError, match="--encoding applies to CSV files only"):
+        read(DATA / "dates.xlsx", encoding="utf-8")
+    with pytest.raises(ConfigError, match="--header-row must be 1 or more"):
+        read(DATA / "ragged.csv", header_row=0)
+
+
+def test_a_file_that_is_not_a_workbook_is_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "export.xlsx", b"Name,Email\nAnn,a@example.com\n")
+    with pytest.raises(ConfigError, match=r"export\.xlsx is not a readable \.xlsx workbook"):
+        read(path)
+
+
+# -- XLSX ---------------------------------------------------------------------------------------
+
+
+def xlsx_cases() -> list[tuple[Path, str, int]]:
+    cases = []
+    for path in XLSX_FIXTURES:
+        workbook = openpyxl.load_workbook(path, read_only=True)
+        cases += [
+            (path, name, 3 if path.name == "offset.xlsx" else 1) for name in workbook.sheetnames
+        ]
+        workbook.close()
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("path", "sheet", "header_row"), xlsx_cases(), ids=lambda value: getattr(value, "name", value)
+)
+def test_calamine_and_openpyxl_give_the_same_rows(path: Path, sheet: str, header_row: int) -> None:
+    loaded, loaded_rows = read(path, sheet=sheet, header_row=header_row, **LOAD)
+    streamed, streamed_rows = read(path, sheet=sheet, header_row=header_row, **STREAM)
+    assert streamed.engine == "openpyxl"
+    has_error_cells = (path.name, sheet) == ("errors.xlsx", "Candidates")
+    assert loaded.engine == ("openpyxl" if has_error_cells else "calamine")
+    assert (loaded.headers, loaded_rows) == (streamed.headers, streamed_rows)
+    assert streamed_rows
+
+
+@pytest.mark.parametrize("options", [LOAD, STREAM], ids=["calamine", "openpyxl"])
+def test_numbers_read_as_typed_never_as_floats_or_exponents(options: dict[str, int]) -> None:
+    table, rows = read(DATA / "phones_as_numbers.xlsx", **options)
+    assert (table.kind, table.sheet, table.encoding, table.delimiter) == (
+        "xlsx",
+        "Candidates",
+        None,
+        None,
+    )
+    assert rows == [
+        (
+            2,
+            (
+                "Ann",
+                "447700112233",
+                "07700900123",
+                "000123",
+                "4.47701E+11",
+                "7",
+                "0.1",
+                "0.00001",
+                "150000000000000000000",
+                "-3.25",
+                "TRUE",
+            ),
+        ),
+        (
+            3,
+            (
+                "  Bob  ",
+                "447701000000",
+                "+44 7700 900124",
+                "000124",
+                "4.47701E+11",
+                "12",
+                "0.6666666666666666",
+                "0.000123",
+                "10000000000000000",
+                "-0.5",
+                "FALSE",
+            ),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("options", [LOAD, STREAM], ids=["calamine", "openpyxl"])
+def test_dates_read_as_iso_8601(options: dict[str, int]) -> None:
+    table, rows = read(DATA / "dates.xlsx", **options)
+    assert table.headers == [
+        "Name",
+        "Born",
+        "Interview",
+        "Start Time",
+        "Applied",
+        "Midnight",
+        "Serial",
+        "Notice",
+    ]
+    assert rows == [
+        (
+            2,
+            (
+                "Ann",
+                "1990-05-17",
+                "2024-03-01T09:30:00",
+                "09:30:00",
+                "2024-03-01",
+                "2024-03-04",
+                "45352",
+                "36:30:00",
+            ),
+        ),
+        (
+            3,
+            (
+                "Bob",
+                "1985-12-31",
+                "2024-02-29T17:45:15",
+                "17:05:30",
+                "2024-02-29",
+                "2024-03-05",
+                "45351.5",
+                "01:30:00",
+            ),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("options", [LOAD, STREAM], ids=["calamine", "openpyxl"])
+def test_formulas_read_as_their_cached_values(options: dict[str, int]) -> None:
+    _, rows = read(DATA / "formulas.xlsx", **options)
+    assert rows == [
+        (2, ("Ann", "Lee", "Ann Lee", "447700112233", "447700112233", "TRUE", "")),
+        (3, ("Bob", "Ray", "Bob Ray", "447700112234", "447700112234", "FALSE", "")),
+    ]
+
+
+def test_error_cells_read_as_their_error_text_even_below_the_threshold() -> None:
+    table, rows = read(DATA / "errors.xlsx", **LOAD)
+    assert table.engine == "openpyxl"  # calamine reads error cells as ""
+    assert rows == [(2, ("Ann", "#N/A", "#DIV/0!", "#N/A")), (3, ("Bob", "Cy", "2", "#REF!"))]
+
+
+@pytest.mark.parametrize("options", [LOAD, STREAM], ids=["calamine", "openpyxl"])
+def test_merged_cells_hold_their_value_in_the_top_left_cell_only(options: dict[str, int]) -> None:
+    _, rows = read(DATA / "merged.xlsx", **options)
+    assert rows == [
+        (2, ("Sales", "Ann", "ann@example.com", "07700900001")),
+        (3, ("", "Bob", "bob@example.com", "07700900002")),
+        (4, ("Support", "Cy", "to be confirmed", "")),
+    ]
+
+
+def test_the_default_sheet_is_the_first_visible_one() -> None:
+    table, rows = read(DATA / "hidden_sheet.xlsx")
+    assert (table.sheet, table.headers, rows) == (
+        "Candidates",
+        ["Name", "Email"],
+        [(2, ("Ann", "ann@example.com"))],
+    )
+
+
+@pytest.mark.parametrize(("asked", "sheet"), [("Lookup", "Lookup"), ("archive", "Archive")])
+def test_a_sheet_can_be_named_hidden_or_not_in_any_case(asked: str, sheet: str) -> None:
+    table, _ = read(DATA / "hidden_sheet.xlsx", sheet=asked)
+    assert table.sheet == sheet
+
+
+def test_an_unknown_sheet_lists_the_sheets() -> None:
+    with pytest.raises(ConfigError) as caught:
+        read(DATA / "hidden_sheet.xlsx", sheet="Candidates 2024")
+    assert str(caught.value) == (
+        f'{DATA / "hidden_sheet.xlsx"} has no sheet "Candidates 2024"; its sheets are: '
+        '"Lookup" (hidden), "Candidates", "Archive"'
+    )
+
+
+@pytest.mark.parametrize("options", [LOAD, STREAM], ids=["calamine", "openpyxl"])
+def test_a_used_range_of_1048576_rows_yields_only_the_real_rows(options: dict[str, int]) -> None:
+    assert (DATA / "used_range_1048576.xlsx").stat().st_size < 10_000
+    table, rows = read(DATA / "used_range_1048576.xlsx", **options)
+    assert table.headers == ["Name", "Email", "Phone", "City", "Source"]
+    assert [number for number, _ in rows] == [2, 3, 4, 5]
+    assert rows[-1] == (5, ("Person 4", "p4@example.com", "07700900004", "London", "Referral"))
+
+
+@pytest.mark.parametrize("options", [LOAD, STREAM], ids=["calamine", "openpyxl"])
+def test_a_table_lower_down_keeps_sheet_rows_and_columns(options: dict[str, int]) -> None:
+    with open_table(DATA / "offset.xlsx", header_row=3, **options) as table:
+        assert table.headers == ["", "Name", "", "Email", "Phone"]
+        rows = [(row.row_number, row.values, table.is_ragged(row)) for row in table.rows]
+    assert rows == [
+        (4, ("", "Ann", "x", "ann@example.com", "7700900001"), False),
+        (5, ("", "", "", "", ""), False),
+        (6, ("", "Bob", "", "bob@example.com", ""), False),
+        (7, ("", "", "", "", ""), False),
+        (8, ("", "Cy", "", "cy@example.com", "", "", "stray"), True),
+    ]
+
+
+@pytest.mark.parametrize("options", [LOAD, STREAM], ids=["calamine", "openpyxl"])
+def test_header_row_counts_sheet_rows_even_when_the_first_are_empty(
+    options: dict[str, int],
+) -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r'sheet "Candidates": row 1, the header row, is empty.*'
+        r"pass --header-row 3",
+    ):
+        read(DATA / "offset.xlsx", **options)
+
+
+def test_chart_sheets_hold_no_rows_and_are_passed_over(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Data"
+    workbook.active.append(["Name"])
+    workbook.active.append(["Ann"])
+    workbook.create_chartsheet("Chart", 0)
+    workbook.save(tmp_path / "chart_first.xlsx")
+    table, rows = read(tmp_path / "chart_first.xlsx")
+    assert (table.sheet, rows) == ("Data", [(2, ("Ann",))])
+    workbook.remove(workbook["Data"])
+    workbook.save(tmp_path / "chart_only.xlsx")
+    with pytest.raises(ConfigError, match=r"chart_only\.xlsx has no worksheet to read"):
+        read(tmp_path / "chart_only.xlsx")
+
+
+def test_xlsm_is_read_as_a_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "macros.xlsm"
+    shutil.copy(DATA / "merged.xlsx", path)
+    table, rows = read(path)
+    assert (table.kind, len(rows)) == ("xlsx", 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (447700112233.0, "447700112233"),
+        (447700112233, "447700112233"),
+        (0.1, "0.1"),
+        (1e-05, "0.00001"),
+        (1.5e20, "150000000000000000000"),
+        (-2.5, "-2.5"),
+        (True, "TRUE"),
+        (False, "FALSE"),
+        (None, ""),
+        (" kept ", " kept "),
+        (date(2024, 3, 1), "2024-03-01"),
+        (datetime(2024, 3, 1), "2024-03-01"),
+        (datetime(2024, 3, 1, 9, 30), "2024-03-01T09:30:00"),
+        (datetime(2024, 3, 1, 9, 29, 59, 999_500), "2024-03-01T09:30:00"),
+        (time(9, 30), "09:30:00"),
+        (time(9, 29, 59, 600_000), "09:30:00"),
+        (timedelta(hours=36, minutes=30), "36:30:00"),
+    ],
+)
+def test_cell_text(value: Any, text: str) -> None:
+    assert cell_text(value) == text
