@@ -1,0 +1,233 @@
+"""Send one row: pacing, retries honouring Retry-After, the duplicate guard → one RowOutcome."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+
+from importer.client import ApiClient, Created, NoAnswerError, NotSentError
+from importer.clock import Clock
+from importer.errors import (
+    AmbiguousApiError,
+    ApiError,
+    Code,
+    Reject,
+    RejectedApiError,
+    RetriableApiError,
+)
+from importer.outcomes import RowOutcome, Status
+from importer.pacer import Pacer
+from importer.retry import RetryPolicy
+
+_RETRIED = (RetriableApiError, AmbiguousApiError, NotSentError)
+
+
+@dataclass
+class SendStats:
+    """Counters for the summary, shared by every worker."""
+
+    # "201", "429", … per HTTP answer; transport failures by kind ("disconnected", "timeout", …)
+    requests_by_status: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    waited_seconds: float = 0.0
+    recovered: int = 0
+    lookups: int = 0
+
+    def count(self, answer: int | ApiError) -> None:
+        """Count one request by its HTTP status, or by the kind of failure that replaced it."""
+        if isinstance(answer, NotSentError | NoAnswerError):
+            key = answer.kind
+        elif isinstance(answer, ApiError):
+            key = "error" if answer.status is None else str(answer.status)
+        else:
+            key = str(answer)
+        self.requests_by_status[key] += 1
+
+
+@dataclass
+class _Row:
+    number: int
+    email: str | None
+    attempts: int = 0
+    # The last create may have happened: look the e-mail up before sending it again.
+    unverified: bool = False
+    had_ambiguous: bool = False
+
+
+class Sender:
+    """Turns one row's request body into a ``RowOutcome``; one Sender serves every worker.
+
+    Every request waits for the shared pacer. 429/408 pause the whole pool for their Retry-After
+    and are resent; a connection that never opened is resent after backoff. After a 5xx, a read
+    timeout or a dropped connection the create may have happened, so a row with an e-mail is
+    looked up first (found: created, note "recovered"; not found: resent) and a row without one
+    ends ``outcome-unknown`` unless ``policy.resend_unverified``. ``FatalApiError`` propagates.
+    """
+
+    def __init__(
+        self,
+        client: ApiClient,
+        pacer: Pacer,
+        policy: RetryPolicy,
+        clock: Clock,
+        stats: SendStats,
+    ) -> None:
+        self._client = client
+        self._pacer = pacer
+        self._policy = policy
+        self._clock = clock
+        self.stats = stats
+
+    async def send(self, row_number: int, body: bytes, email: str | None) -> RowOutcome:
+        row = _Row(row_number, email.strip() if email and email.strip() else None)
+        retrying = AsyncRetrying(
+            sleep=self._clock.sleep,
+            stop=self._policy.stop(self._clock),
+            wait=self._policy.wait(),
+            retry=retry_if_exception_type(_RETRIED),
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+        try:
+            outcome: RowOutcome = await retrying(self._attempt, row, body)
+        except _RETRIED as error:
+            return self._gave_up(row, error)
+        return outcome
+
+    async def _attempt(self, row: _Row, body: bytes) -> RowOutcome:
+        # The lookup runs on the attempt after the ambiguous one, so after a backoff: a provider
+        # still finishing a slow create, or a lagging search, would answer "not found" at once.
+        if row.unverified:
+            found = await self._lookup(row)
+            if isinstance(found, RowOutcome):
+                return found
+            row.unverified = False
+        await self._pacer.acquire()
+        sent_at = self._clock.now()
+        row.attempts += 1
+        try:
+            created = await self._client.create_candidate(body)
+        except RetriableApiError as error:
+            self._throttled(error, sent_at)
+            raise
+        except AmbiguousApiError as error:
+            self.stats.count(error)
+            row.had_ambiguous = True
+            if row.email is not None:
+                row.unverified = True
+                raise
+            if self._policy.resend_unverified:
+                raise
+            return self._unknown(
+                row,
+                error,
+                "the row has no e-mail to look it up by; check the ATS before re-importing this "
+                "row (or re-run with --resend-unverified)",
+            )
+        except RejectedApiError as error:
+            self.stats.count(error)
+            return self._rejected(row, error)
+        except ApiError as error:  # NotSentError (resent after backoff) or FatalApiError
+            self.stats.count(error)
+            raise
+        self.stats.count(created.status)
+        return RowOutcome(
+            row.number,
+            Status.CREATED,
+            http_status=created.status,
+            attempts=row.attempts,
+            id=created.id,
+            remote_id=created.remote_id,
+        )
+
+    async def _lookup(self, row: _Row) -> Created | RowOutcome | None:
+        """The duplicate guard: the candidate a lost create made, an outcome, or None to resend."""
+        assert row.email is not None
+        await self._pacer.acquire()
+        sent_at = self._clock.now()
+        self.stats.lookups += 1
+        try:
+            found = await self._client.find_candidate_by_email(row.email)
+        except RetriableApiError as error:
+            self._throttled(error, sent_at)
+            raise
+        except RejectedApiError as error:
+            # The provider cannot search by e-mail: the create stays unverified.
+            self.stats.count(error)
+            if self._policy.resend_unverified:
+                return None
+            return self._unknown(
+                row,
+                error,
+                f"looking the e-mail up failed ({error.message}); check the ATS for "
+                f"{row.email} before re-importing this row",
+            )
+        except ApiError as error:
+            self.stats.count(error)
+            raise
+        self.stats.count(200)
+        if found is None:
+            return None
+        self.stats.recovered += 1
+        return RowOutcome(
+            row.number,
+            Status.CREATED,
+            http_status=found.status,
+            attempts=row.attempts,
+            id=found.id,
+            remote_id=found.remote_id,
+            note="recovered",
+        )
+
+    def _throttled(self, error: RetriableApiError, sent_at: float) -> None:
+        self.stats.count(error)
+        if error.retry_after is not None:
+            # The window is the key's, not this row's: hold every worker, not only this one.
+            self._pacer.pause_for(min(error.retry_after, self._policy.max_wait))
+        if error.status == 429:
+            self._pacer.throttled(sent_at)
+
+    def _before_sleep(self, retry_state: RetryCallState) -> None:
+        self.stats.retries += 1
+        self.stats.waited_seconds += retry_state.upcoming_sleep
+
+    def _rejected(self, row: _Row, error: RejectedApiError) -> RowOutcome:
+        message = error.message
+        if error.code is Code.ALREADY_EXISTS and row.had_ambiguous:
+            message += "; an earlier attempt of this row got no clear answer and may have made it"
+        return self._outcome(row, error.code, message, error.status)
+
+    def _unknown(self, row: _Row, error: ApiError, advice: str) -> RowOutcome:
+        return self._outcome(row, Code.OUTCOME_UNKNOWN, f"{error.message}; {advice}", error.status)
+
+    def _gave_up(self, row: _Row, error: ApiError) -> RowOutcome:
+        tries = f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}"
+        if row.unverified or isinstance(error, AmbiguousApiError):
+            return self._unknown(
+                row,
+                error,
+                f"gave up after {tries} without a clear answer, so the candidate may exist; "
+                "check the ATS before re-importing this row",
+            )
+        message = f"gave up after {tries}; the last answer: {error.message}"
+        if (
+            isinstance(error, RetriableApiError)
+            and error.retry_after is not None
+            and error.retry_after > self._policy.max_wait
+        ):
+            message += (
+                f"; the API asked to wait {error.retry_after:.0f} s, more than the "
+                f"{self._policy.max_wait:.0f} s a row may wait"
+            )
+        return self._outcome(row, Code.RETRIES_EXHAUSTED, message, error.status)
+
+    def _outcome(self, row: _Row, code: Code, message: str, status: int | None) -> RowOutcome:
+        return RowOutcome(
+            row.number,
+            Status.REJECTED,
+            http_status=status,
+            attempts=row.attempts,
+            rejects=(Reject(row.number, code, message),),
+        )
