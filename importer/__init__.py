@@ -1,3 +1,79 @@
-"""Bulk-import candidates from CSV/XLSX into any ATS through StackOne's Unified API."""
+"""Bulk-import candidates from CSV/XLSX into any ATS through StackOne's Unified API.
+
+The command line is a thin client of this API, which a scheduler task or a notebook can call::
+
+    from importer import ImportOptions, run_import
+
+    summary = run_import("candidates.csv", ImportOptions(mapping="mappings/default.yaml",
+                                                         account_id="acc_123", api_key=key))
+    summary.exit_code, summary.counts.created, summary.to_dict()
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from importer.errors import (
+        Code,
+        ConfigError,
+        ImporterError,
+        MappingError,
+        MissingColumnError,
+        Reject,
+    )
+    from importer.mapping import Mapping, load_mapping
+    from importer.outcomes import RowOutcome, Status
+    from importer.pipeline import ImportOptions, Progress, run_import, run_import_async
+    from importer.report import ImportSummary
+    from importer.retry import RetryPolicy
+
+# Imported on first use, so `importer sandbox` starts without loading the readers and the client.
+_EXPORTS = {
+    "Code": "importer.errors",
+    "ConfigError": "importer.errors",
+    "ImporterError": "importer.errors",
+    "MappingError": "importer.errors",
+    "MissingColumnError": "importer.errors",
+    "Reject": "importer.errors",
+    "Mapping": "importer.mapping",
+    "load_mapping": "importer.mapping",
+    "RowOutcome": "importer.outcomes",
+    "Status": "importer.outcomes",
+    "ImportOptions": "importer.pipeline",
+    "Progress": "importer.pipeline",
+    "run_import": "importer.pipeline",
+    "run_import_async": "importer.pipeline",
+    "ImportSummary": "importer.report",
+    "RetryPolicy": "importer.retry",
+}
+
+__all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
+    "__version__",
+    "Code",
+    "ConfigError",
+    "ImporterError",
+    "MappingError",
+    "MissingColumnError",
+    "Reject",
+    "Mapping",
+    "load_mapping",
+    "RowOutcome",
+    "Status",
+    "ImportOptions",
+    "Progress",
+    "run_import",
+    "run_import_async",
+    "ImportSummary",
+    "RetryPolicy",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'importer' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-import openpyxl
 import python_calamine
 
 from importer.errors import ConfigError
@@ -146,6 +145,8 @@ def _openpyxl_rows(path: Path, name: str) -> Iterator[Iterator[RawRow]]:
         # none of them changes a cell value.
         warnings.simplefilter("ignore")
         try:
+            import openpyxl  # only the streaming path needs it, and it is slow to import
+
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (KeyError, ValueError, TypeError, OSError) as exc:
             raise ConfigError(f"{path}: cannot read the workbook: {exc}") from None

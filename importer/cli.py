@@ -1,0 +1,188 @@
+"""The `importer` command line: parses flags, calls the library, prints, returns the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from importer import __version__
+from importer.errors import ConfigError
+from importer.pipeline import DEFAULT_BASE_URL, ImportOptions, run_import
+from importer.progress import ProgressBar, ProgressLog
+from importer.report import ImportSummary, render_summary
+from importer.retry import RetryPolicy
+
+EXIT_CONFIG = 2
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _rate(text: str) -> float | None:
+    if text == "auto":
+        return None
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(
+            "must be a positive number of requests per minute or 'auto'"
+        )
+    return value
+
+
+def _add_input_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", type=Path, help="CSV or XLSX file of candidates")
+    p.add_argument("--mapping", "-m", type=Path, required=True, help="YAML mapping (see mappings/)")
+    p.add_argument(
+        "--out", "-o", type=Path, help="folder for the reports (default: out/<input name>)"
+    )
+    p.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
+    p.add_argument("--encoding", help="CSV encoding, when detection guesses wrong (e.g. cp1252)")
+    p.add_argument(
+        "--header-row", type=_positive_int, default=1, help="spreadsheet row holding the headers"
+    )
+    p.add_argument("--json", action="store_true", help="print summary.json on stdout")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary text")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="importer",
+        description="Import candidates from CSV/XLSX into an ATS through StackOne's Unified API.",
+    )
+    parser.add_argument("--version", action="version", version=f"importer {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="validate and import a file")
+    _add_input_arguments(run)
+    run.add_argument("--account-id", help="linked account (default: $STACKONE_ACCOUNT_ID)")
+    run.add_argument(
+        "--api-key-file", type=Path, help="file holding the API key (default: $STACKONE_API_KEY)"
+    )
+    run.add_argument("--base-url", default=None, help=f"API base URL (default: {DEFAULT_BASE_URL})")
+    run.add_argument("--sandbox", action="store_true", help="import into a built-in local sandbox")
+    run.add_argument(
+        "--concurrency",
+        "-c",
+        type=_positive_int,
+        default=10,
+        help="requests in flight (default 10)",
+    )
+    run.add_argument(
+        "--rate",
+        type=_rate,
+        default=1000.0,
+        help="requests per minute for this API key (default 1000), or 'auto' to adapt to 429s",
+    )
+    run.add_argument("--dry-run", action="store_true", help="read, map and validate; send nothing")
+    run.add_argument(
+        "--heartbeat", action="store_true", help="ask for keep-alive newlines (Prefer: heartbeat)"
+    )
+    run.add_argument(
+        "--resend-unverified",
+        action="store_true",
+        help="after a 5xx or timeout on a row without e-mail, resend it (may duplicate) "
+        "instead of rejecting it as outcome-unknown",
+    )
+    run.add_argument(
+        "--max-attempts",
+        type=_positive_int,
+        default=RetryPolicy.max_attempts,
+        help="attempts per row",
+    )
+    run.add_argument(
+        "--max-wait",
+        type=float,
+        default=RetryPolicy.max_wait,
+        help="seconds a row may wait on retries before it is rejected as retries-exhausted",
+    )
+
+    validate = commands.add_parser("validate", help="read, map and validate a file; send nothing")
+    _add_input_arguments(validate)
+
+    sandbox = commands.add_parser(
+        "sandbox", help="run the local StackOne-compatible sandbox server"
+    )
+    from importer.sandbox import cli as sandbox_cli
+
+    sandbox_cli.add_arguments(sandbox)
+    return parser
+
+
+def _api_key(args: argparse.Namespace) -> str | None:
+    if args.api_key_file is not None:
+        try:
+            key: str = args.api_key_file.read_text(encoding="utf-8")
+            return key.strip()
+        except OSError as error:
+            raise ConfigError(
+                f"cannot read --api-key-file {args.api_key_file}: {error.strerror}"
+            ) from None
+    return os.environ.get("STACKONE_API_KEY") or None
+
+
+def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
+    out = args.out if args.out is not None else Path("out") / args.input.stem
+    options = ImportOptions(
+        mapping=args.mapping,
+        out_dir=out,
+        sheet=args.sheet,
+        encoding=args.encoding,
+        header_row=args.header_row,
+        dry_run=dry_run,
+    )
+    if args.command == "run":
+        options.account_id = args.account_id or os.environ.get("STACKONE_ACCOUNT_ID") or None
+        options.api_key = None if args.sandbox or dry_run else _api_key(args)
+        options.base_url = args.base_url or os.environ.get("STACKONE_BASE_URL") or DEFAULT_BASE_URL
+        options.sandbox = args.sandbox
+        options.concurrency = args.concurrency
+        options.rate = args.rate
+        options.heartbeat = args.heartbeat
+        options.policy = RetryPolicy(
+            max_attempts=args.max_attempts,
+            max_wait=args.max_wait,
+            resend_unverified=args.resend_unverified,
+        )
+    return options
+
+
+def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
+    options = _options(args, dry_run=dry_run)
+    show = None
+    if not args.quiet:
+        show = ProgressBar() if sys.stderr.isatty() else ProgressLog()
+        options.on_progress = show
+        options.progress_interval = 0.2 if sys.stderr.isatty() else 10.0
+    try:
+        summary: ImportSummary = run_import(args.input, options)
+    finally:
+        if show is not None:
+            show.close()
+    if not args.quiet:
+        print(render_summary(summary), file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    return summary.exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _import(args, dry_run=args.dry_run)
+        if args.command == "validate":
+            return _import(args, dry_run=True)
+        from importer.sandbox import cli as sandbox_cli
+
+        return sandbox_cli.run(args)
+    except ConfigError as error:
+        print(f"importer: error: {error}", file=sys.stderr)
+        return EXIT_CONFIG

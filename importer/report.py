@@ -1,0 +1,268 @@
+"""Recording: results.csv and rejects.csv in input order, and the summary counts."""
+
+from __future__ import annotations
+
+import csv
+import heapq
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from importer.errors import Reject
+from importer.outcomes import RowOutcome, Status
+
+RESULTS_COLUMNS = [
+    "row_number",
+    "status",
+    "http_status",
+    "attempts",
+    "id",
+    "remote_id",
+    "error_code",
+    "error_message",
+    "note",
+]
+REJECTS_EXTRA_COLUMNS = ["error_row", "error_code", "error_field", "error_message"]
+
+# Spreadsheet programs run cells that start with these as formulas; our own error text must
+# never do that. The user's original cells are written back untouched (DESIGN: unchanged).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def join_codes(rejects: Sequence[Reject]) -> str:
+    return ";".join(dict.fromkeys(str(r.code) for r in rejects))
+
+
+def join_messages(rejects: Sequence[Reject]) -> str:
+    return "; ".join(r.message for r in rejects)
+
+
+@dataclass
+class Counts:
+    """What happened so far: the numbers progress lines and summary.json are made of."""
+
+    rows: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_code: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)
+
+    def add(self, outcome: RowOutcome) -> None:
+        self.rows += 1
+        self.by_status[outcome.status] += 1
+        for code in dict.fromkeys(r.code for r in outcome.rejects):
+            self.by_code[code] += 1
+        if outcome.note:
+            self.notes[outcome.note] += 1
+
+    @property
+    def created(self) -> int:
+        return self.by_status[Status.CREATED]
+
+    @property
+    def rejected(self) -> int:
+        return self.by_status[Status.REJECTED]
+
+    @property
+    def skipped(self) -> int:
+        return self.by_status[Status.SKIPPED]
+
+    @property
+    def not_attempted(self) -> int:
+        return self.by_status[Status.NOT_ATTEMPTED]
+
+
+class Recorder:
+    """Writes each row's outcome to results.csv (and rejects.csv) in input order.
+
+    Workers finish rows out of order; outcomes wait in a small heap until every earlier row
+    is done, so the files stream to disk and never hold the whole input.
+    """
+
+    def __init__(self, out_dir: Path, headers: Sequence[str]) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.results_path = out_dir / "results.csv"
+        self.rejects_path = out_dir / "rejects.csv"
+        self.width = len(headers)
+        self.counts = Counts()
+        self._files = ExitStack()
+        results_file = self._files.enter_context(
+            self.results_path.open("w", newline="", encoding="utf-8")
+        )
+        # utf-8-sig so Excel shows non-ASCII names right when the user opens the rejects file
+        rejects_file = self._files.enter_context(
+            self.rejects_path.open("w", newline="", encoding="utf-8-sig")
+        )
+        self._results = csv.writer(results_file)
+        self._rejects = csv.writer(rejects_file)
+        self._results.writerow(RESULTS_COLUMNS)
+        self._rejects.writerow([*headers, *REJECTS_EXTRA_COLUMNS])
+        self._next = 0
+        self._pending: list[tuple[int, RowOutcome, tuple[str, ...]]] = []
+        self.first_rejects: list[Reject] = []
+
+    def record(self, seq: int, outcome: RowOutcome, values: tuple[str, ...]) -> None:
+        """Take the outcome of the ``seq``-th data row (0-based, in input order)."""
+        if seq != self._next:
+            heapq.heappush(self._pending, (seq, outcome, values))
+            return
+        self._write(outcome, values)
+        self._next += 1
+        while self._pending and self._pending[0][0] == self._next:
+            _, outcome, values = heapq.heappop(self._pending)
+            self._write(outcome, values)
+            self._next += 1
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def _write(self, outcome: RowOutcome, values: tuple[str, ...]) -> None:
+        self.counts.add(outcome)
+        rejects = outcome.rejects
+        self._results.writerow(
+            [
+                outcome.row_number,
+                outcome.status,
+                "" if outcome.http_status is None else outcome.http_status,
+                outcome.attempts,
+                outcome.id or "",
+                outcome.remote_id or "",
+                join_codes(rejects),
+                _safe(join_messages(rejects)),
+                outcome.note or "",
+            ]
+        )
+        if outcome.status is Status.REJECTED:
+            if len(self.first_rejects) < 50:
+                self.first_rejects.extend(rejects[: 50 - len(self.first_rejects)])
+            cells = list(values[: self.width])
+            cells.extend([""] * (self.width - len(cells)))
+            self._rejects.writerow(
+                [
+                    *cells,
+                    outcome.row_number,
+                    join_codes(rejects),
+                    ";".join(r.field or r.column or "" for r in rejects),
+                    _safe(join_messages(rejects)),
+                ]
+            )
+
+    def close(self) -> None:
+        # Rows still pending here can only follow a gap, which the pipeline never leaves;
+        # write them anyway rather than lose them.
+        while self._pending:
+            _, outcome, values = heapq.heappop(self._pending)
+            self._write(outcome, values)
+        self._files.close()
+
+
+@dataclass
+class ImportSummary:
+    """The run as a value: what the CLI prints, summary.json holds and the Python API returns."""
+
+    input: str
+    mapping: str
+    out_dir: str
+    dry_run: bool
+    target: str | None
+    account_id: str | None
+    counts: Counts
+    requests_by_status: dict[str, int]
+    retries: int
+    waited_seconds: float
+    lookups: int
+    started_at: str
+    duration_seconds: float
+    stopped_early: bool = False
+    stop_reason: str | None = None
+    first_rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all created or skipped · 1 finished with rejects · 3 stopped early (DESIGN.md)."""
+        if self.stopped_early:
+            return 3
+        return 1 if self.counts.rejected else 0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.counts.rows / self.duration_seconds if self.duration_seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        counts = self.counts
+        return {
+            "input": self.input,
+            "mapping": self.mapping,
+            "out_dir": self.out_dir,
+            "dry_run": self.dry_run,
+            "target": self.target,
+            "account_id": self.account_id,
+            "rows": counts.rows,
+            "by_status": {status.value: counts.by_status[status] for status in Status},
+            "by_error_code": dict(sorted(counts.by_code.items())),
+            "notes": dict(sorted(counts.notes.items())),
+            "requests_by_status": dict(sorted(self.requests_by_status.items())),
+            "retries": self.retries,
+            "waited_seconds": round(self.waited_seconds, 3),
+            "duplicate_lookups": self.lookups,
+            "started_at": self.started_at,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "rows_per_second": round(self.rows_per_second, 1),
+            "stopped_early": self.stopped_early,
+            "stop_reason": self.stop_reason,
+            "exit_code": self.exit_code,
+            "first_rejects": [
+                {
+                    "row_number": r.row_number,
+                    "code": r.code.value,
+                    "field": r.field,
+                    "column": r.column,
+                    "value": r.value,
+                    "message": r.message,
+                }
+                for r in self.first_rejects
+            ],
+        }
+
+
+def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
+    """The human summary the CLI prints to stderr."""
+    c = summary.counts
+    parts = [
+        f"{c.rows} rows",
+        f"{c.created} created",
+        f"{c.rejected} rejected",
+        f"{c.skipped} skipped",
+    ]
+    if c.not_attempted:
+        parts.append(f"{c.not_attempted} not attempted")
+    if summary.retries:
+        parts.append(f"{summary.retries} retries")
+    parts.append(f"{summary.duration_seconds:.1f}s ({summary.rows_per_second:.1f} rows/s)")
+    lines = [("dry run: " if summary.dry_run else "") + " · ".join(parts)]
+    recovered = c.notes.get("recovered", 0)
+    if recovered:
+        lines.append(
+            f"{recovered} rows recovered by the duplicate guard (created, found by e-mail)"
+        )
+    if summary.stopped_early:
+        lines.append(f"stopped early: {summary.stop_reason}")
+    if summary.first_rejects:
+        lines.append("")
+        lines.append(f"{'row':>6}  {'code':<20} {'column/field':<22} message")
+        for r in summary.first_rejects[:max_rejects]:
+            where = r.column or r.field or ""
+            lines.append(f"{r.row_number:>6}  {r.code.value:<20} {where[:22]:<22} {r.message}")
+        more = c.rejected - len({r.row_number for r in summary.first_rejects[:max_rejects]})
+        if more > 0:
+            lines.append(f"        … and more: see {Path(summary.out_dir) / 'rejects.csv'}")
+    lines.append("")
+    lines.append(f"reports: {Path(summary.out_dir) / 'results.csv'}, rejects.csv, summary.json")
+    return "\n".join(lines)
