@@ -1,0 +1,435 @@
+"""Named value rules: small pure functions that clean, check and convert the text of one cell.
+
+Each check or conversion returns the value to send or raises ``RuleError`` carrying a reject
+code and a message that names the value and the fix (the caller adds the row and the column).
+The expensive conversions (phones, dates, unusual e-mails) are cached per input, because real
+files repeat values and a cache hit costs far less than phonenumbers or strptime.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
+
+import phonenumbers
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+
+from importer.errors import Code
+
+T = TypeVar("T")
+
+
+class RuleError(ValueError):
+    """A cell value that a rule cannot accept; ``code`` is the reject code."""
+
+    def __init__(self, code: Code, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# Excel's General format writes long numbers as one digit, decimals, E, a sign and at least two
+# exponent digits ("4.47701E+11"): the digits after the sixth are gone for good.
+_SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?[eE][+-]\d{2,}")
+# "447700900123.0": a number cell that went through a float on its way to text.
+_FLOAT_ARTEFACT = re.compile(r"\+?\d+\.0+")
+
+
+def check_precision(text: str) -> str:
+    """Refuse text that Excel already turned into scientific notation; return it otherwise."""
+    # The first-character test keeps the regex off the hot path of ordinary text.
+    if (text[:1].isdigit() or text[:1] in "+-") and _SCIENTIFIC.fullmatch(text):
+        raise RuleError(
+            Code.PRECISION_LOST,
+            f'"{text}" is a number that Excel shortened to scientific notation, so digits are '
+            "lost; format the column as Text in Excel and type the full value again",
+        )
+    return text
+
+
+def separator_pattern(separators: Sequence[str]) -> re.Pattern[str]:
+    """The compiled form of a ``split:`` list, for ``split_values``."""
+    ordered = sorted(separators, key=len, reverse=True)  # longest first: "; " before ";"
+    return re.compile("|".join(re.escape(separator) for separator in ordered))
+
+
+def split_values(text: str, separators: re.Pattern[str]) -> list[str]:
+    """Split a multi-value cell; the pieces are stripped and empty ones dropped.
+
+    >>> split_values("a@x.com, b@y.com;", separator_pattern([",", ";"]))
+    ['a@x.com', 'b@y.com']
+    """
+    pieces = separators.split(text)
+    if len(pieces) == 1:
+        return pieces
+    return [piece for piece in (part.strip() for part in pieces) if piece]
+
+
+def split_full_name(text: str) -> tuple[str, str]:
+    """Split a full name into (first, last).
+
+    "Last, First" splits at the comma. Otherwise the last whitespace-separated word is the last
+    name and everything before it the first name; a single word is a first name only.
+    """
+    if "," in text:
+        last, _, first = text.partition(",")
+        return " ".join(first.split()), " ".join(last.split())
+    words = text.split()
+    if len(words) < 2:
+        return (words[0] if words else ""), ""
+    return " ".join(words[:-1]), words[-1]
+
+
+_WORD_START = re.compile(r"(?:^|(?<=[\s-]))[^\W\d_]")
+
+
+def title_case(text: str) -> str:
+    """Upper-case the first letter of each word (after a space or hyphen); keep the rest as typed.
+
+    Unlike ``str.title`` this never lower-cases, so "McDonald" and "VP" stay as typed.
+    """
+    return _WORD_START.sub(lambda match: match.group().upper(), text)
+
+
+class Translation(Generic[T]):
+    """A value translation table: keys match case-insensitively after stripping.
+
+    A miss takes ``default`` when one is given, otherwise it is an invalid-value error that
+    lists the accepted values.
+
+    >>> Translation({"Mobile": "mobile", "Cell": "mobile"})("CELL")
+    'mobile'
+    """
+
+    def __init__(self, table: Mapping[str, T], default: T | None = None) -> None:
+        self.table = {key.strip().casefold(): value for key, value in table.items()}
+        self.accepted = ", ".join(table)
+        self.default = default
+
+    def __call__(self, text: str) -> T:
+        found = self.table.get(text.casefold())
+        if found is not None:
+            return found
+        if self.default is not None:
+            return self.default
+        raise RuleError(
+            Code.INVALID_VALUE,
+            f'"{text}" is not one of the accepted values ({self.accepted}); use one of them, or '
+            "add it to translate in the mapping",
+        )
+
+
+_ATEXT = r"a-zA-Z0-9_!#$%&'*+\-/=?^`{|}~"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+# The shape of nearly every real address: a dot-atom local part and an ASCII host name of
+# labels up to 63 characters whose top-level domain ends with a letter. email-validator
+# accepts each of these with the domain lower-cased and nothing else changed (tests compare
+# the two), so they skip its slower checks; anything else goes through email-validator.
+_PLAIN_EMAIL = re.compile(
+    rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@((?:{_LABEL}\.)+(?:[a-zA-Z0-9][a-zA-Z0-9-]{{0,61}})?[a-zA-Z])"
+)
+_SPECIAL_USE = tuple("." + domain for domain in SPECIAL_USE_DOMAIN_NAMES)
+
+
+def email_address(text: str) -> str:
+    """Check an e-mail address's syntax (no DNS) and return its normalised form.
+
+    The domain is normalised (lower case, IDNA) as email-validator does. The part before the @
+    keeps the case it was typed in: mailbox names may be case-sensitive, and email-validator's
+    lower-casing of role names such as "Info@" would change what the user typed. Use the
+    mapping's ``lower`` rule to lower-case whole addresses on purpose.
+    """
+    match = _PLAIN_EMAIL.fullmatch(text)
+    if match is not None and len(text) <= 254:
+        domain = match.group(1).lower()
+        # "--" marks Punycode or a reserved label; special-use domains are refused: both are
+        # left to email-validator.
+        if len(domain) <= 253 and "--" not in domain and not ("." + domain).endswith(_SPECIAL_USE):
+            return text[: match.start(1)] + domain
+    return _validated_email(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _validated_email(text: str) -> str:
+    try:
+        validated = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as error:
+        reason = str(error).rstrip(".")
+        raise RuleError(
+            Code.INVALID_EMAIL,
+            f'"{text}" is not a valid e-mail address ({reason}); correct the address',
+        ) from None
+    local = validated.local_part
+    typed = unicodedata.normalize("NFC", text.rpartition("@")[0])
+    if local != typed and local == typed.lower():
+        local = typed
+    return f"{local}@{validated.domain}"
+
+
+# Names that people write for a country but that differ from its English name in phonenumbers.
+_COUNTRY_ALIASES = {
+    "GB": ("UK", "U.K.", "Great Britain", "Britain", "England", "Scotland", "Wales"),
+    "US": ("USA", "U.S.A.", "U.S.", "United States of America", "America"),
+    "AE": ("UAE", "U.A.E."),
+    "CZ": ("Czechia",),
+    "TR": ("Türkiye", "Turkiye"),
+    "KR": ("Korea", "Republic of Korea"),
+    "RU": ("Russian Federation",),
+    "VN": ("Viet Nam",),
+    "CI": ("Ivory Coast", "Cote d'Ivoire"),
+    "MK": ("North Macedonia",),
+    "SZ": ("Eswatini",),
+    "CD": ("DR Congo", "DRC", "Democratic Republic of the Congo"),
+    "NL": ("Holland", "The Netherlands"),
+}
+
+
+@functools.cache
+def country_regions() -> dict[str, str]:
+    """Case-folded country names (English), ISO 3166 codes and common aliases → phone region."""
+    # Imported here: the locale table takes ~0.4 s to import and only region_column needs it.
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    regions = {region.casefold(): region for region in phonenumbers.SUPPORTED_REGIONS}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        name = LOCALE_DATA.get(region, {}).get("aa")
+        if name:
+            regions[name.casefold()] = region
+    for region, aliases in _COUNTRY_ALIASES.items():
+        regions.update((alias.casefold(), region) for alias in aliases)
+    return regions
+
+
+_PHONE_REASONS = {
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "the wrong length",
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "missing its area code",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "not from a known country code",
+}
+
+
+@functools.lru_cache(maxsize=65536)
+def phone_e164(text: str, region: str | None) -> str:
+    """Normalise a phone number to E.164 (``+447700900123``); ``region`` is for numbers without +.
+
+    A number is accepted when its length is possible for its country. An extension is kept
+    after the number as " ext. 123", since E.164 has no place for it.
+    """
+    check_precision(text)
+    if _FLOAT_ARTEFACT.fullmatch(text):
+        raise RuleError(
+            Code.PRECISION_LOST,
+            f'"{text}" is a phone number stored as a decimal number; format the column as Text '
+            "in Excel and type the number again",
+        )
+    where = f" for region {region}" if region else ""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as error:
+        if error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            fix = (
+                "start it with + and the country code, or set phone: {region: XX} in the mapping"
+                if region is None
+                else "check the country code after the +"
+            )
+            raise RuleError(
+                Code.INVALID_PHONE, f'"{text}" has no valid country code; {fix}'
+            ) from None
+        raise RuleError(
+            Code.INVALID_PHONE, f'"{text}" is not a phone number{where}; correct the number'
+        ) from None
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        problem = _PHONE_REASONS.get(reason, "not a possible number")
+        raise RuleError(
+            Code.INVALID_PHONE,
+            f'"{text}" is {problem} for a phone number{where}; write the full number, with + and '
+            "the country code if it is from another country",
+        )
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164} ext. {number.extension}" if number.extension else e164
+
+
+def _numeric_formats(first: str, second: str) -> tuple[str, ...]:
+    """``first/second/year`` with / - or . between, 4- or 2-digit years, with or without a time."""
+    return tuple(
+        f"{first}{sep}{second}{sep}{year}{time}"
+        for sep in "/-."
+        for year in ("%Y", "%y")
+        for time in ("", " %H:%M", " %H:%M:%S")
+    )
+
+
+DAY_FIRST_FORMATS = _numeric_formats("%d", "%m")
+MONTH_FIRST_FORMATS = _numeric_formats("%m", "%d")
+
+_EXCEL_SERIAL = re.compile(r"\d+(?:\.\d+)?")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_EXCEL_MAX_SERIAL = 2958465  # 9999-12-31
+
+
+@functools.lru_cache(maxsize=8192)
+def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = False) -> str:
+    """Convert a date or date-time to the API's ISO 8601 UTC form ``2024-03-01T00:00:00.000Z``.
+
+    Tried in order: an Excel serial number (when ``excel_serial``; 45292 is 2024-01-01, the
+    fraction is the time of day), ISO 8601 (always), then each strptime format. A value without
+    a time zone is taken as UTC, so a calendar date never moves to the previous day.
+    """
+    parsed: datetime | None = None
+    if excel_serial and _EXCEL_SERIAL.fullmatch(text):
+        parsed = _from_excel_serial(text)
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = _strptime_any(text, formats)
+    if parsed is None:
+        accepted = _accepted(formats, excel_serial)
+        raise RuleError(
+            Code.INVALID_DATE,
+            f'"{text}" is not a valid date in an accepted form ({accepted}); correct the date '
+            "or write it as YYYY-MM-DD",
+        )
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return (
+        f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}T{parsed.hour:02d}:"
+        f"{parsed.minute:02d}:{parsed.second:02d}.{parsed.microsecond // 1000:03d}Z"
+    )
+
+
+def _accepted(formats: tuple[str, ...], excel_serial: bool) -> str:
+    """Examples of the accepted forms, such as "2024-03-31, 31/03/2024 or an Excel serial"."""
+    sample = datetime(2024, 3, 31, 14, 30)
+    examples = dict.fromkeys(["2024-03-31", *(sample.strftime(f) for f in formats if " " not in f)])
+    shown = list(examples)[:5]
+    if excel_serial:
+        shown.append("an Excel serial number")
+    return ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
+
+
+def _from_excel_serial(text: str) -> datetime | None:
+    serial = float(text)
+    if not 1 <= serial <= _EXCEL_MAX_SERIAL or int(serial) == 60:
+        # 60 is 1900-02-29, a day that Excel counts but that never existed.
+        return None
+    days = serial if serial > 60 else serial + 1  # Excel's day 1 is 1900-01-01
+    return _EXCEL_EPOCH + timedelta(milliseconds=round(days * 86_400_000))
+
+
+def _strptime_any(text: str, formats: tuple[str, ...]) -> datetime | None:
+    for form in formats:
+        try:
+            return datetime.strptime(text, form)
+        except ValueError:
+            continue
+    return None
+
+
+_URL = re.compile(
+    r"(https?://)?"  # scheme, added when missing
+    r"(?:[^\s/?#@]+@)?"  # user
+    r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_](?:[\w-]*[^\W_])?"  # host; TLD starts with a letter
+    r"(?::\d{1,5})?"  # port
+    r"(?:[/?#]\S*)?",  # path, query, fragment
+    re.IGNORECASE,
+)
+
+
+def web_address(text: str) -> str:
+    """Check a web address; one typed without a scheme ("linkedin.com/in/jane") gets https://."""
+    match = _URL.fullmatch(text)
+    if match is None:
+        if "://" in text and not text[:8].lower().startswith(("http://", "https://")):
+            problem = "only http and https addresses are accepted"
+        else:
+            problem = "write a full address such as https://www.linkedin.com/in/name"
+        raise RuleError(Code.INVALID_URL, f'"{text}" is not a web address; {problem}')
+    return text if match.group(1) else "https://" + text
+
+
+_HOST_OF = re.compile(r"[^:/]*://(?:[^/?#@]*@)?([^/?#:]*)")
+
+
+def host_of(url: str) -> str:
+    """The lower-case host of an http(s) URL, without user, password or port."""
+    match = _HOST_OF.match(url)
+    return match.group(1).lower() if match else ""
+
+
+LINK_TYPES: Mapping[str, str] = {
+    "linkedin.com": "linkedin",
+    "github.com": "github",
+    "gitlab.com": "gitlab",
+    "bitbucket.org": "bitbucket",
+    "twitter.com": "twitter",
+    "x.com": "twitter",
+    "facebook.com": "facebook",
+    "fb.com": "facebook",
+    "instagram.com": "instagram",
+    "youtube.com": "youtube",
+    "stackoverflow.com": "stackoverflow",
+    "medium.com": "medium",
+    "dribbble.com": "dribbble",
+    "behance.net": "behance",
+    "xing.com": "xing",
+    "angel.co": "angellist",
+    "wellfound.com": "angellist",
+    "kaggle.com": "kaggle",
+}
+
+
+def link_type(url: str, types: Mapping[str, str] = LINK_TYPES) -> str:
+    """The social link type of a URL from its domain or any parent domain, else "website".
+
+    >>> link_type("https://uk.linkedin.com/in/jane")
+    'linkedin'
+    """
+    host = host_of(url)
+    while host:
+        found = types.get(host)
+        if found is not None:
+            return found
+        host = host.partition(".")[2]
+    return "website"
+
+
+_INTEGER = re.compile(r"[+-]?\d+")
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def number(text: str) -> int | float:
+    """A number written with digits, an optional sign, a decimal point and exponent."""
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    if _DECIMAL.fullmatch(text):
+        value = float(text)
+        if math.isfinite(value):
+            return value
+    raise RuleError(
+        Code.INVALID_VALUE,
+        f'"{text}" is not a number; write digits with a decimal point, like 12 or 3.5',
+    )
+
+
+_BOOLEANS = {"true": True, "yes": True, "y": True, "1": True}
+_BOOLEANS |= {"false": False, "no": False, "n": False, "0": False}
+
+
+def boolean(text: str) -> bool:
+    """true/false, yes/no, y/n or 1/0 in any case."""
+    try:
+        return _BOOLEANS[text.casefold()]
+    except KeyError:
+        raise RuleError(
+            Code.INVALID_VALUE,
+            f'"{text}" is not true or false; write one of true, false, yes, no, 1, 0 (or add '
+            "it to translate in the mapping)",
+        ) from None

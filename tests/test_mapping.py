@@ -1,0 +1,1083 @@
+from pathlib import Path
+
+import pytest
+
+from importer.errors import Code, ConfigError, MappingError, MissingColumnError
+from importer.mapping import Mapping, load_mapping, parse_mapping
+from importer.models import CandidateCreate
+from importer.readers import SourceRow
+
+ROOT = Path(__file__).parents[1]
+SAMPLE_HEADERS = [
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone",
+    "Mobile",
+    "Company",
+    "Title",
+    "Country",
+    "LinkedIn",
+    "Website",
+    "Hired On",
+    "Source",
+]
+
+
+def bind(fields, headers, **top):
+    return parse_mapping({"version": 1, "fields": fields, **top}, "test.yaml").bind(headers)
+
+
+def prepare(mapper, *cells, row_number=2):
+    return mapper.prepare(SourceRow(row_number, tuple(cells)))
+
+
+def body_of(fields, headers, *cells, **top):
+    prepared = prepare(bind(fields, headers, **top), *cells)
+    assert prepared.rejects == ()
+    # What is sent is exactly what the request model accepted, without coercion.
+    validated = CandidateCreate.model_validate(prepared.body).model_dump(exclude_unset=True)
+    assert validated == prepared.body
+    return prepared.body
+
+
+def rejects_of(fields, headers, *cells, **top):
+    prepared = prepare(bind(fields, headers, **top), *cells)
+    assert prepared.body is None
+    assert prepared.email is None
+    return [(r.code, r.field, r.column, r.value) for r in prepared.rejects]
+
+
+def problems(data):
+    with pytest.raises(MappingError) as caught:
+        parse_mapping(data, "test.yaml")
+    return caught.value.problems
+
+
+def field_problems(fields, **top):
+    return problems({"version": 1, "fields": fields, **top})
+
+
+NAME = {"name": {"const": "Jane Doe"}}
+
+
+# -- sources --------------------------------------------------------------------------------
+
+
+def test_column_value_is_stripped_and_sent():
+    assert body_of({"name": {"column": "Name"}}, ["Name"], "  Jane Doe ") == {"name": "Jane Doe"}
+
+
+def test_strip_false_keeps_surrounding_spaces():
+    fields = {**NAME, "title": {"column": "Title", "strip": False}}
+    assert body_of(fields, ["Title"], " CTO ")["title"] == " CTO "
+
+
+def test_first_non_empty_alternative_wins():
+    fields = {**NAME, "email": {"column": ["Email", "E-mail", "Work Email"]}}
+    headers = ["Email", "E-mail", "Work Email"]
+    assert body_of(fields, headers, "", " N/A ", "b@y.com", empty_values=["N/A"]) == {
+        "name": "Jane Doe",
+        "email": "b@y.com",
+    }
+
+
+def test_template_joins_columns_and_drops_empty_parts():
+    fields = {"name": {"template": "{First} {Middle} {Last}"}}
+    mapper = bind(fields, ["First", "Middle", "Last"])
+    assert prepare(mapper, "Ada", "", "Lovelace").body == {"name": "Ada Lovelace"}
+    assert prepare(mapper, "Ada", "King", "Lovelace").body == {"name": "Ada King Lovelace"}
+    assert prepare(mapper, "", "", "Lovelace").body == {"name": "Lovelace"}
+
+
+def test_template_keeps_its_prefix_and_suffix_when_a_part_has_a_value():
+    fields = {**NAME, "title": {"template": "Dr {First} {Last}, {Degree} (alumni)"}}
+    mapper = bind(fields, ["First", "Last", "Degree"])
+    assert prepare(mapper, "Ada", "King", "PhD").body["title"] == "Dr Ada King, PhD (alumni)"
+    assert prepare(mapper, "", "King", "").body["title"] == "Dr King (alumni)"
+    assert "title" not in prepare(mapper, "", "", "").body
+
+
+def test_template_double_braces_are_literal_braces():
+    fields = {**NAME, "title": {"template": "{{{Level}}}"}}
+    assert body_of(fields, ["Level"], "L3")["title"] == "{L3}"
+
+
+def test_const_is_sent_in_every_row():
+    body = body_of({**NAME, "country": {"const": "United Kingdom"}}, [])
+    assert body == {"name": "Jane Doe", "country": "United Kingdom"}
+
+
+def test_default_fills_an_empty_cell():
+    fields = {**NAME, "country": {"column": "Country", "default": "United Kingdom"}}
+    mapper = bind(fields, ["Country"])
+    assert prepare(mapper, "").body["country"] == "United Kingdom"
+    assert prepare(mapper, "Spain").body["country"] == "Spain"
+
+
+def test_required_empty_cell_is_required_value():
+    fields = {**NAME, "email": {"column": "Email", "required": True}}
+    assert rejects_of(fields, ["Email"], "  ") == [
+        (Code.REQUIRED_VALUE, "email", "Email", "  "),
+    ]
+    [reject] = prepare(bind(fields, ["Email"]), "").rejects
+    assert reject.message == 'column "Email": empty, but the mapping requires a value; fill it in'
+
+
+# -- empty values -----------------------------------------------------------------------------
+
+
+def test_only_fields_with_values_are_sent():
+    fields = {
+        "first_name": {"column": "First"},
+        "last_name": {"column": "Last"},
+        "company": {"column": "Company"},
+        "phone_numbers": [{"column": "Phone", "phone": "keep"}],
+        "custom_fields": [{"name": "Source", "column": "Source"}],
+        "passthrough": {"legacy_id": {"column": "ID"}},
+    }
+    headers = ["First", "Last", "Company", "Phone", "Source", "ID"]
+    assert body_of(fields, headers, "Ada", "Lovelace", "", " ", "", "") == {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+    }
+
+
+def test_empty_values_list_applies_after_strip_and_exactly():
+    fields = {**NAME, "company": {"column": "Company"}, "title": {"column": "Title"}}
+    mapper = bind(fields, ["Company", "Title"], empty_values=["N/A", "-"])
+    assert prepare(mapper, " N/A ", "-").body == {"name": "Jane Doe"}
+    assert prepare(mapper, "n/a", "--").body == {
+        "name": "Jane Doe",
+        "company": "n/a",
+        "title": "--",
+    }
+
+
+def test_na_null_and_leading_zeros_survive_unless_listed_as_empty():
+    fields = {
+        **NAME,
+        "country": {"column": "Country"},
+        "company": {"column": "Company"},
+        "passthrough": {"legacy_id": {"column": "ID"}},
+    }
+    body = body_of(fields, ["Country", "Company", "ID"], "NA", "null", "007")
+    assert body == {
+        "name": "Jane Doe",
+        "country": "NA",
+        "company": "null",
+        "passthrough": {"legacy_id": "007"},
+    }
+
+
+def test_field_empty_values_override_the_mapping_list():
+    fields = {**NAME, "country": {"column": "Country", "empty_values": ["Unknown"]}}
+    mapper = bind(fields, ["Country"], empty_values=["NA"])
+    assert prepare(mapper, "NA").body["country"] == "NA"
+    assert "country" not in prepare(mapper, "Unknown").body
+
+
+# -- text rules -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("lower", "senior vp of sales"),
+        ("upper", "SENIOR VP OF SALES"),
+        ("title", "Senior VP Of Sales"),
+    ],
+)
+def test_case_rules(rule, expected):
+    fields = {**NAME, "title": {"column": "Title", rule: True}}
+    assert body_of(fields, ["Title"], "senior VP of Sales")["title"] == expected
+
+
+def test_name_part_splits_a_full_name():
+    fields = {
+        "first_name": {"column": "Full name", "name_part": "first"},
+        "last_name": {"column": "Full name", "name_part": "last"},
+    }
+    mapper = bind(fields, ["Full name"])
+    assert prepare(mapper, "Mary Ann Smith").body == {
+        "first_name": "Mary Ann",
+        "last_name": "Smith",
+    }
+    assert prepare(mapper, "Lovelace, Ada").body == {"first_name": "Ada", "last_name": "Lovelace"}
+
+
+def test_single_word_name_has_no_last_name_so_the_row_has_no_name():
+    fields = {
+        "first_name": {"column": "Full name", "name_part": "first"},
+        "last_name": {"column": "Full name", "name_part": "last"},
+    }
+    assert rejects_of(fields, ["Full name"], "Madonna") == [
+        (Code.MISSING_NAME, "name", "Full name / Full name", None)
+    ]
+
+
+def test_translate_is_case_insensitive_and_a_miss_names_the_allowed_values():
+    fields = {
+        **NAME,
+        "phone_numbers": [
+            {
+                "column": "Phone",
+                "phone": "keep",
+                "type": {"column": "Kind", "translate": {"Mobile": "mobile", "Cell": "mobile"}},
+            }
+        ],
+    }
+    mapper = bind(fields, ["Phone", "Kind"])
+    assert prepare(mapper, "+447700900123", " CELL ").body["phone_numbers"] == [
+        {"phone": "+447700900123", "type": "mobile"}
+    ]
+    [reject] = prepare(mapper, "+447700900123", "Fax").rejects
+    assert (reject.code, reject.field, reject.column, reject.value) == (
+        Code.INVALID_VALUE,
+        "phone_numbers[0].type",
+        "Kind",
+        "Fax",
+    )
+    assert reject.message == (
+        'column "Kind": "Fax" is not one of the accepted values (Mobile, Cell); use one of them, '
+        "or add it to translate in the mapping"
+    )
+
+
+def test_translate_default_takes_misses_and_an_empty_target_means_no_value():
+    fields = {
+        **NAME,
+        "country": {
+            "column": "Country",
+            "translate": {"UK": "United Kingdom", "??": ""},
+            "translate_default": "Elsewhere",
+        },
+    }
+    mapper = bind(fields, ["Country"])
+    assert prepare(mapper, "uk").body["country"] == "United Kingdom"
+    assert prepare(mapper, "Mars").body["country"] == "Elsewhere"
+    assert "country" not in prepare(mapper, "??").body
+
+
+# -- conversions ----------------------------------------------------------------------------
+
+
+def test_email_is_checked_and_normalised():
+    fields = {**NAME, "email": {"column": "Email"}}
+    assert body_of(fields, ["Email"], "Jane.Doe@Example.COM")["email"] == "Jane.Doe@example.com"
+    assert rejects_of(fields, ["Email"], "jane@") == [
+        (Code.INVALID_EMAIL, "email", "Email", "jane@")
+    ]
+
+
+def test_prepared_email_is_the_sent_email():
+    fields = {**NAME, "email": {"column": "Email", "lower": True}}
+    prepared = prepare(bind(fields, ["Email"]), "Jane@X.com")
+    assert prepared.email == prepared.body["email"] == "jane@x.com"
+
+
+def test_phone_region_and_keep():
+    fields = {
+        **NAME,
+        "phone_number": {"column": "Home", "phone": {"region": "gb"}},
+        "phone_numbers": [{"column": "Other", "phone": "keep", "type": "other"}],
+    }
+    body = body_of(fields, ["Home", "Other"], "020 7946 0958", "ext 12 (ask for Jo)")
+    assert body["phone_number"] == "+442079460958"
+    assert body["phone_numbers"] == [{"phone": "ext 12 (ask for Jo)", "type": "other"}]
+
+
+def test_phone_region_column_reads_each_rows_country():
+    fields = {
+        **NAME,
+        "phone_numbers": [
+            {"column": "Phone", "phone": {"region": "GB", "region_column": ["Country", "Nation"]}}
+        ],
+    }
+    mapper = bind(fields, ["Phone", "Country"])
+    phones = [
+        prepare(mapper, phone, country).body["phone_numbers"][0]["phone"]
+        for phone, country in [
+            ("087 123 4567", "Ireland"),
+            ("030 1234567", "DE"),
+            ("(202) 555-0143", "United States"),
+            ("07700 900123", "Atlantis"),
+            ("07700 900456", ""),
+        ]
+    ]
+    assert phones == [
+        "+353871234567",
+        "+49301234567",
+        "+12025550143",
+        "+447700900123",
+        "+447700900456",
+    ]
+
+
+def test_phone_region_column_missing_from_the_file_falls_back_to_region():
+    fields = {
+        **NAME,
+        "phone_numbers": [
+            {"column": "Phone", "phone": {"region": "GB", "region_column": "Country"}}
+        ],
+    }
+    assert body_of(fields, ["Phone"], "07700 900123")["phone_numbers"] == [
+        {"phone": "+447700900123"}
+    ]
+
+
+@pytest.mark.parametrize("cell", ["4.47701E+11", "447700900123.0"])
+def test_phone_mangled_by_excel_is_precision_lost(cell):
+    fields = {**NAME, "phone_numbers": [{"column": "Mobile", "phone": {"region": "GB"}}]}
+    assert rejects_of(fields, ["Mobile"], cell) == [
+        (Code.PRECISION_LOST, "phone_numbers[0].phone", "Mobile", cell)
+    ]
+
+
+def test_id_mangled_by_excel_is_precision_lost():
+    fields = {**NAME, "passthrough": {"legacy_id": {"column": "Candidate ID"}}}
+    assert rejects_of(fields, ["Candidate ID"], "1.23457E+15") == [
+        (Code.PRECISION_LOST, "passthrough.legacy_id", "Candidate ID", "1.23457E+15")
+    ]
+
+
+def test_hired_at_dates():
+    fields = {
+        **NAME,
+        "hired_at": {
+            "column": "Hired",
+            "date": {"formats": ["%d %b %Y"], "day_first": True, "excel_serial": True},
+        },
+    }
+    mapper = bind(fields, ["Hired"])
+    dates = [
+        prepare(mapper, cell).body["hired_at"]
+        for cell in ["2024-03-01", "01/03/2024", "45292", "5 Mar 2024"]
+    ]
+    assert dates == [
+        "2024-03-01T00:00:00.000Z",
+        "2024-03-01T00:00:00.000Z",
+        "2024-01-01T00:00:00.000Z",
+        "2024-03-05T00:00:00.000Z",
+    ]
+    assert rejects_of(fields, ["Hired"], "31/02/2024") == [
+        (Code.INVALID_DATE, "hired_at", "Hired", "31/02/2024")
+    ]
+
+
+def test_hired_at_without_options_takes_iso_dates_only():
+    fields = {**NAME, "hired_at": {"column": "Hired"}}
+    assert body_of(fields, ["Hired"], "2024-03-01")["hired_at"] == "2024-03-01T00:00:00.000Z"
+    assert rejects_of(fields, ["Hired"], "01/03/2024")[0][0] == Code.INVALID_DATE
+
+
+def test_social_links_type_constant_from_domain_and_from_a_column():
+    fields = {
+        **NAME,
+        "social_links": [
+            {"column": "LinkedIn", "type": "linkedin"},
+            {"column": "Site"},
+            {"column": "Other", "type": {"column": "Other type", "lower": True}},
+            {"column": "Bsky", "type": "from_domain"},
+        ],
+    }
+    headers = ["LinkedIn", "Site", "Other", "Other type", "Bsky"]
+    body = body_of(
+        fields,
+        headers,
+        "linkedin.com/in/jane",
+        "https://github.com/jane",
+        "https://jane.dev",
+        "Blog",
+        "https://bsky.app/jane",
+        link_types={"bsky.app": "bluesky"},
+    )
+    assert body["social_links"] == [
+        {"url": "https://linkedin.com/in/jane", "type": "linkedin"},
+        {"url": "https://github.com/jane", "type": "github"},
+        {"url": "https://jane.dev", "type": "blog"},
+        {"url": "https://bsky.app/jane", "type": "bluesky"},
+    ]
+
+
+def test_invalid_url_is_rejected_with_its_column():
+    fields = {**NAME, "social_links": [{"column": "LinkedIn", "type": "linkedin"}]}
+    assert rejects_of(fields, ["LinkedIn"], "jane doe") == [
+        (Code.INVALID_URL, "social_links[0].url", "LinkedIn", "jane doe")
+    ]
+
+
+def test_custom_fields_typed_values():
+    fields = {
+        **NAME,
+        "custom_fields": [
+            {"name": "Source", "column": "Source"},
+            {"name": "Years", "column": "Years", "as": "number"},
+            {"id": "cf_1", "column": "Remote", "as": "boolean", "translate": {"Ja": True}},
+            {"name": "Available", "column": "From", "as": "date-time", "date": {"day_first": True}},
+            {"name": "Skills", "column": "Skills", "split": ","},
+        ],
+    }
+    headers = ["Source", "Years", "Remote", "From", "Skills"]
+    body = body_of(fields, headers, "Referral", "007", "ja", "01/03/2024", "python, sql")
+    assert body["custom_fields"] == [
+        {"name": "Source", "value": "Referral"},
+        {"name": "Years", "value": 7},
+        {"id": "cf_1", "value": True},
+        {"name": "Available", "value": "2024-03-01T00:00:00.000Z"},
+        {"name": "Skills", "value": ["python", "sql"]},
+    ]
+
+
+def test_custom_field_of_the_wrong_type_is_invalid_value():
+    fields = {**NAME, "custom_fields": [{"name": "Years", "column": "Years", "as": "number"}]}
+    assert rejects_of(fields, ["Years"], "five") == [
+        (Code.INVALID_VALUE, "custom_fields[0].value", "Years", "five")
+    ]
+
+
+def test_passthrough_and_unified_custom_fields():
+    fields = {
+        **NAME,
+        "passthrough": {
+            "legacy_id": {"column": "ID"},
+            "score": {"column": "Score", "as": "number"},
+        },
+        "unified_custom_fields": {
+            "referrer": {"column": "Referrer"},
+            "batch": {"const": "2024-Q1"},
+        },
+    }
+    body = body_of(fields, ["ID", "Score", "Referrer"], "00123", "4.5", "Grace")
+    assert body["passthrough"] == {"legacy_id": "00123", "score": 4.5}
+    assert body["unified_custom_fields"] == {"referrer": "Grace", "batch": "2024-Q1"}
+
+
+# -- multi-value cells ----------------------------------------------------------------------
+
+
+def test_several_emails_in_a_cell_send_the_first():
+    fields = {**NAME, "email": {"column": "Emails", "split": [",", ";"]}}
+    assert body_of(fields, ["Emails"], " , a@x.com, b@y.com")["email"] == "a@x.com"
+
+
+def test_several_phones_in_a_cell_are_all_sent_with_the_entry_type():
+    fields = {
+        **NAME,
+        "phone_numbers": [
+            {"column": "Phones", "split": ";", "type": "mobile", "phone": {"region": "GB"}},
+            {"column": "Work", "type": "work", "phone": {"region": "GB"}},
+        ],
+    }
+    body = body_of(fields, ["Phones", "Work"], "+1 202 555 0143; 07700 900123;", "020 7946 0958")
+    assert body["phone_numbers"] == [
+        {"phone": "+12025550143", "type": "mobile"},
+        {"phone": "+447700900123", "type": "mobile"},
+        {"phone": "+442079460958", "type": "work"},
+    ]
+
+
+def test_several_links_in_a_cell_get_their_type_from_the_domain():
+    fields = {**NAME, "social_links": [{"column": "Links", "split": [",", " "]}]}
+    body = body_of(
+        fields, ["Links"], "https://github.com/jane, linkedin.com/in/jane https://jane.dev"
+    )
+    assert body["social_links"] == [
+        {"url": "https://github.com/jane", "type": "github"},
+        {"url": "https://linkedin.com/in/jane", "type": "linkedin"},
+        {"url": "https://jane.dev", "type": "website"},
+    ]
+
+
+def test_a_bad_value_in_a_split_cell_is_reported_at_its_index():
+    fields = {
+        **NAME,
+        "phone_numbers": [{"column": "Phones", "split": ";", "phone": {"region": "GB"}}],
+    }
+    assert rejects_of(fields, ["Phones"], "07700 900123; 12; 07700 900456") == [
+        (Code.INVALID_PHONE, "phone_numbers[1].phone", "Phones", "07700 900123; 12; 07700 900456")
+    ]
+
+
+# -- validation and rejects -----------------------------------------------------------------
+
+
+def test_every_problem_of_a_row_is_reported_together():
+    fields = {
+        "first_name": {"column": "First"},
+        "last_name": {"column": "Last"},
+        "email": {"column": "Email"},
+        "hired_at": {"column": "Hired"},
+        "phone_numbers": [
+            {"column": "Phone", "phone": {"region": "GB"}, "type": {"column": "Kind"}}
+        ],
+        "social_links": [{"column": "Site"}],
+    }
+    headers = ["First", "Last", "Email", "Hired", "Phone", "Kind", "Site"]
+    cells = ("Ada", "", "ada@", "soon", "07700 900123", "Cell", "x y")
+    assert rejects_of(fields, headers, *cells) == [
+        (Code.INVALID_EMAIL, "email", "Email", "ada@"),
+        (Code.INVALID_DATE, "hired_at", "Hired", "soon"),
+        (Code.INVALID_URL, "social_links[0].url", "Site", "x y"),
+        (Code.INVALID_VALUE, "phone_numbers[0].type", "Kind", "Cell"),
+        (Code.MISSING_NAME, "name", "First / Last", None),
+    ]
+
+
+def test_request_model_errors_name_the_field_the_column_and_the_cell():
+    fields = {
+        **NAME,
+        "phone_numbers": [
+            {"column": "Mobile", "phone": "keep", "type": "mobile"},
+            {"column": "Phone", "phone": "keep", "type": {"column": "Phone Type"}},
+        ],
+    }
+    prepared = prepare(
+        bind(fields, ["Mobile", "Phone", "Phone Type"]), "+1 555", "+44 20", " Cell "
+    )
+    [reject] = prepared.rejects
+    assert (reject.row_number, reject.code, reject.field, reject.column, reject.value) == (
+        2,
+        Code.INVALID_VALUE,
+        "phone_numbers[1].type",
+        "Phone Type",
+        " Cell ",
+    )
+    assert reject.message == (
+        'column "Phone Type": "Cell" cannot be sent as phone_numbers[1].type, which must be one '
+        "of: personal, work, mobile, home, unknown, other or unmapped_value; correct the cell or "
+        "translate it in the mapping"
+    )
+
+
+def test_missing_name_names_the_columns_that_give_one():
+    fields = {
+        "name": {"column": "Full Name"},
+        "first_name": {"column": "First"},
+        "last_name": {"column": "Last"},
+    }
+    [reject] = prepare(bind(fields, ["Full Name", "First", "Last"]), "", "Ada", "").rejects
+    assert (reject.code, reject.field) == (Code.MISSING_NAME, "name")
+    assert reject.message == 'the row has no name; fill in "Full Name", or both "First" and "Last"'
+
+
+def test_name_alone_or_first_and_last_name_are_enough():
+    fields = {
+        "name": {"column": "Name"},
+        "first_name": {"column": "First"},
+        "last_name": {"column": "Last"},
+    }
+    mapper = bind(fields, ["Name", "First", "Last"])
+    assert prepare(mapper, "Ada Lovelace", "", "").rejects == ()
+    assert prepare(mapper, "", "Ada", "Lovelace").rejects == ()
+
+
+def test_reject_messages_name_the_column_value_and_fix():
+    fields = {**NAME, "email": {"column": "E-mail"}}
+    [reject] = prepare(bind(fields, ["E-mail"]), "bob@", row_number=7).rejects
+    assert reject.row_number == 7
+    assert reject.message.startswith('column "E-mail": "bob@" is not a valid e-mail address (')
+    assert reject.message.endswith("; correct the address")
+
+
+# -- headers --------------------------------------------------------------------------------
+
+
+def test_headers_match_ignoring_case_spaces_and_bom():
+    fields = {**NAME, "email": {"column": "E-mail Address"}, "company": {"column": "company"}}
+    headers = ["\ufeff  e-MAIL   address ", "COMPANY\u200b"]
+    prepared = prepare(bind(fields, headers), "a@x.com", "Acme")
+    assert prepared.body == {"name": "Jane Doe", "email": "a@x.com", "company": "Acme"}
+    [reject] = prepare(bind(fields, headers), "a@", "Acme").rejects
+    assert reject.column == "e-MAIL   address"
+
+
+def test_missing_columns_are_all_listed_with_the_file_headers():
+    fields = {
+        "name": {"column": "Full Name"},
+        "email": {"column": ["Email", "E-mail"]},
+        "title": {"template": "{Level} {Role}"},
+        "company": {"column": "Company"},
+    }
+    with pytest.raises(MissingColumnError) as caught:
+        parse_mapping({"version": 1, "fields": fields}, "m.yaml").bind(
+            ["\ufeffName", "Role", "Company"], source="people.csv"
+        )
+    assert caught.value.missing == ["Full Name", "Email", "E-mail", "Level"]
+    assert str(caught.value) == (
+        'mapped columns "Full Name", "Email", "E-mail", "Level" not found in people.csv; '
+        "the headers are: Name, Role, Company"
+    )
+
+
+def test_one_alternative_is_enough_and_optional_columns_may_all_be_missing():
+    fields = {
+        "name": {"column": ["Full Name", "Name"]},
+        "email": {"column": ["Email", "E-mail"], "optional_column": True},
+        "title": {"template": "{Level} {Role}", "optional_column": True},
+        "phone_numbers": [
+            {"column": "Mobile", "optional_column": True, "type": {"column": "Kind"}}
+        ],
+    }
+    body = body_of(fields, ["Name", "Role"], "Ada", "Engineer")
+    assert body == {"name": "Ada", "title": "Engineer"}
+
+
+def test_an_optional_entry_still_needs_its_type_column():
+    fields = {
+        **NAME,
+        "phone_numbers": [
+            {"column": "Mobile", "optional_column": True, "type": {"column": "Kind"}}
+        ],
+    }
+    with pytest.raises(MissingColumnError) as caught:
+        bind(fields, ["Mobile"])
+    assert caught.value.missing == ["Kind"]
+
+
+def test_a_column_matching_two_headers_names_both_positions():
+    fields = {**NAME, "email": {"column": "Email"}}
+    with pytest.raises(ConfigError) as caught:
+        parse_mapping({"version": 1, "fields": fields}, "m.yaml").bind(
+            ["Email", "Name", "EMAIL "], source="people.csv"
+        )
+    assert str(caught.value) == (
+        'people.csv: the header row has the same column twice: "Email" matches column 1 (A) '
+        '"Email" and column 3 (C) "EMAIL"; rename one of them'
+    )
+
+
+def test_a_file_that_can_never_give_a_name_is_a_missing_column():
+    fields = {
+        "name": {"column": ["Full Name", "Name"], "optional_column": True},
+        "first_name": {"column": "First Name", "optional_column": True},
+        "last_name": {"column": "Last Name", "optional_column": True},
+        "email": {"column": "Email"},
+    }
+    with pytest.raises(MissingColumnError) as caught:
+        bind(fields, ["Email", "First Name"])
+    assert caught.value.missing == ["Full Name", "Name", "Last Name"]
+
+
+def test_a_mapping_without_any_name_field_cannot_bind():
+    mapping = parse_mapping({"version": 1, "fields": {"email": {"column": "Email"}}}, "m.yaml")
+    with pytest.raises(ConfigError) as caught:
+        mapping.bind(["Email"])
+    assert str(caught.value) == (
+        "m.yaml: no field gives a name; map name, or first_name and last_name "
+        "(the API needs a name for every candidate)"
+    )
+
+
+def test_duplicate_headers_that_are_not_mapped_are_fine():
+    assert body_of(NAME, ["Notes", "Notes"], "a", "b") == {"name": "Jane Doe"}
+
+
+def test_columns_lists_every_column_the_mapping_reads_once():
+    mapping = parse_mapping(
+        {
+            "version": 1,
+            "fields": {
+                "name": {"template": "{First} {Last}"},
+                "first_name": {"column": "first"},
+                "email": {"column": ["Email", "E-mail"]},
+                "phone_numbers": [
+                    {
+                        "column": "Phone",
+                        "phone": {"region_column": "Country"},
+                        "type": {"column": "Kind"},
+                    }
+                ],
+            },
+        },
+        "m.yaml",
+    )
+    assert mapping.columns() == ["First", "Last", "Email", "E-mail", "Phone", "Country", "Kind"]
+
+
+# -- loading --------------------------------------------------------------------------------
+
+
+def test_load_mapping_reads_yaml_and_remembers_its_source(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "version: 1\nfields:\n  email: {column: E-mail, lower: true}\n", encoding="utf-8"
+    )
+    mapping = load_mapping(path)
+    assert isinstance(mapping, Mapping)
+    assert mapping.source == str(path)
+    assert mapping.columns() == ["E-mail"]
+
+
+def test_typo_in_a_rule_name_suggests_the_rule():
+    assert field_problems({"email": {"column": "Email", "lowr": True}}) == [
+        ("fields.email.lowr", "unknown key; did you mean 'lower'?")
+    ]
+
+
+def test_typo_in_a_field_name_suggests_the_field():
+    assert field_problems({"emial": {"column": "Email"}}) == [
+        ("fields.emial", "unknown key; did you mean 'email'?")
+    ]
+
+
+def test_unknown_key_lists_the_allowed_keys():
+    [(path, message)] = problems({"version": 1, "fields": {}, "zzz": 1})
+    assert path == "zzz"
+    assert (
+        message
+        == "unknown key; the keys allowed here are: version, empty_values, key, link_types, fields"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "message"),
+    [
+        (
+            {"company": {"column": "C", "date": {}}},
+            "fields.company.date",
+            "date applies only to hired_at",
+        ),
+        (
+            {"email": {"column": "E", "phone": "keep"}},
+            "fields.email.phone",
+            "phone applies only to",
+        ),
+        (
+            {"hired_at": {"column": "H", "formats": ["%d"]}},
+            "fields.hired_at.formats",
+            "formats goes inside date",
+        ),
+        (
+            {"phone_numbers": [{"column": "P", "region": "GB"}]},
+            "fields.phone_numbers[0].region",
+            "region goes inside phone",
+        ),
+        (
+            {"passthrough": {"x": {"column": "X", "name": "X"}}},
+            "fields.passthrough.x.name",
+            "name applies only to custom_fields",
+        ),
+    ],
+)
+def test_misplaced_keys_say_where_they_belong(fields, path, message):
+    [(got_path, got_message)] = field_problems(fields)
+    assert got_path == path
+    assert got_message.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "message"),
+    [
+        ({"email": {}}, "fields.email", "give exactly one of column, template or const"),
+        (
+            {"email": {"column": "E", "const": "x"}},
+            "fields.email",
+            "give exactly one of column, template or const (found column and const)",
+        ),
+        (
+            {"title": {"column": "T", "lower": True, "upper": True}},
+            "fields.title",
+            "use only one of lower, upper and title",
+        ),
+        (
+            {"email": {"column": "E", "required": True, "default": "x@y.com"}},
+            "fields.email",
+            "use required or default, not both",
+        ),
+        (
+            {"country": {"column": "C", "translate_default": "X"}},
+            "fields.country",
+            "translate_default needs a translate table",
+        ),
+        (
+            {"country": {"const": "UK", "optional_column": True}},
+            "fields.country",
+            "optional_column needs column or template",
+        ),
+        (
+            {"country": {"column": "C", "translate": {"uk": "GB", "UK ": "United Kingdom"}}},
+            "fields.country",
+            'translate has "uk" and "UK "',
+        ),
+        ({"email": {"column": []}}, "fields.email.column", "must name at least one column"),
+        ({"email": {"column": 2024}}, "fields.email.column", "must be a list"),
+        ({"email": {"column": [2024]}}, "fields.email.column[0]", "must be text (put it in quotes"),
+        (
+            {"email": {"column": "E", "split": ""}},
+            "fields.email.split",
+            "must be a non-empty separator",
+        ),
+        ({"name": {"template": "{First} {Last"}}, "fields.name.template", 'unmatched "{"'),
+        (
+            {"name": {"template": "Jane"}},
+            "fields.name.template",
+            "a template needs at least one {Column}",
+        ),
+        (
+            {"name": {"column": "N", "name_part": "middle"}},
+            "fields.name.name_part",
+            "must be one of: first or last",
+        ),
+        (
+            {"hired_at": {"column": "H", "date": {"formats": ["%Q"]}}},
+            "fields.hired_at.date.formats[0]",
+            "unknown strptime directive %Q",
+        ),
+        (
+            {"phone_number": {"column": "P", "phone": {"region": "UK"}}},
+            "fields.phone_number.phone.region",
+            'unknown region "UK"; the code for the United Kingdom is GB',
+        ),
+        (
+            {"phone_number": {"column": "P", "phone": "E164"}},
+            "fields.phone_number.phone",
+            "write phone: keep, or phone: {region: GB}",
+        ),
+        (
+            {"phone_number": {"column": "P", "phone": {"keep": True, "region": "GB"}}},
+            "fields.phone_number.phone",
+            "keep sends numbers as typed",
+        ),
+        ({"phone_numbers": {"column": "P"}}, "fields.phone_numbers", "must be a list"),
+        (
+            {"custom_fields": [{"column": "S"}]},
+            "fields.custom_fields[0]",
+            "a custom field needs its name",
+        ),
+        (
+            {"custom_fields": [{"name": "S", "column": "S", "as": "text"}]},
+            "fields.custom_fields[0].as",
+            "must be one of: string, number, boolean or date-time",
+        ),
+        (
+            {"custom_fields": [{"name": "S", "column": "S", "date": {}}]},
+            "fields.custom_fields[0]",
+            "date applies only with as: date-time",
+        ),
+        ({"email": {"column": "E", "strip": "yes"}}, "fields.email.strip", "must be true or false"),
+        (
+            {"email": {"column": "E", "default": ["a"]}},
+            "fields.email.default",
+            "must be text, a number or true/false",
+        ),
+    ],
+)
+def test_schema_problems_have_key_paths(fields, path, message):
+    found = field_problems(fields)
+    assert [p for p, _ in found] == [path], found
+    assert found[0][1].startswith(message), found
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "message"),
+    [
+        ({"hired_at": {"const": "soon"}}, "fields.hired_at.const", '"soon" is not a valid date'),
+        (
+            {"email": {"column": "E", "default": "nobody"}},
+            "fields.email.default",
+            '"nobody" is not a valid e-mail',
+        ),
+        (
+            {"phone_numbers": [{"column": "P", "type": "mobil"}]},
+            "fields.phone_numbers[0].type.const",
+            '"mobil" is not a phone type; use one of: personal, work',
+        ),
+        (
+            {
+                "phone_numbers": [
+                    {"column": "P", "type": {"column": "T", "translate": {"Cell": "cell"}}}
+                ]
+            },
+            "fields.phone_numbers[0].type.translate.Cell",
+            '"cell" is not a phone type',
+        ),
+        (
+            {"company": {"column": "C", "translate": {"Acme": 5}}},
+            "fields.company.translate.Acme",
+            "must be text (put it in quotes)",
+        ),
+        (
+            {"custom_fields": [{"name": "N", "column": "N", "as": "number", "default": "many"}]},
+            "fields.custom_fields[0].default",
+            '"many" is not a number',
+        ),
+        (
+            {"social_links": [{"const": "not a url"}]},
+            "fields.social_links[0].const",
+            '"not a url" is not a web address',
+        ),
+    ],
+)
+def test_values_the_field_could_never_send_fail_at_load(fields, path, message):
+    found = field_problems(fields)
+    assert [p for p, _ in found] == [path], found
+    assert found[0][1].startswith(message), found
+
+
+def test_typed_constants_keep_their_type():
+    fields = {
+        **NAME,
+        "custom_fields": [
+            {"name": "Remote", "const": True, "as": "boolean"},
+            {"name": "Level", "column": "Level", "as": "number", "default": 3},
+        ],
+    }
+    assert body_of(fields, ["Level"], "")["custom_fields"] == [
+        {"name": "Remote", "value": True},
+        {"name": "Level", "value": 3},
+    ]
+
+
+def test_every_problem_is_reported_at_once():
+    found = problems(
+        {
+            "version": 2,
+            "empty_values": "N/A",
+            "fields": {
+                "email": {"column": "Email", "lowr": True},
+                "hired_at": {"column": "Hired", "date": {"day_frist": True}},
+                "phone_numbers": [{"column": "P", "type": "mobile"}, {"colum": "Q"}],
+            },
+        }
+    )
+    assert [path for path, _ in found] == [
+        "version",
+        "empty_values",
+        "fields.email.lowr",
+        "fields.hired_at.date.day_frist",
+        "fields.phone_numbers[1].colum",
+    ]
+
+
+def test_missing_version_and_fields():
+    assert problems({}) == [
+        ("version", "required key is missing"),
+        ("fields", "required key is missing"),
+    ]
+
+
+@pytest.mark.parametrize("data", [None, [], "version: 1"])
+def test_a_mapping_must_be_a_yaml_mapping(data):
+    assert problems(data) == [
+        ("(top level)", "a mapping file is a YAML mapping with version and fields")
+    ]
+
+
+def test_key_must_name_a_mapped_field_or_column():
+    assert field_problems({**NAME, "email": {"column": "Email"}}, key="legacy_id") == [
+        ("key", '"legacy_id" is neither a mapped field (such as email) nor a mapped column')
+    ]
+    fields = {**NAME, "passthrough": {"legacy_id": {"column": "Candidate ID"}}}
+    assert parse_mapping({"version": 1, "fields": fields, "key": "passthrough.legacy_id"}, "m").key
+    assert parse_mapping({"version": 1, "fields": fields, "key": "candidate id"}, "m").key
+
+
+def test_duplicate_yaml_keys_are_errors(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "version: 1\nfields:\n  email: {column: Email}\n  name: {column: Name}\n"
+        "  email: {column: E-mail}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    assert caught.value.problems == [("line 5", "duplicate key 'email' (first on line 3)")]
+
+
+def test_yaml_anchors_and_merges_are_allowed(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "version: 1\nfields:\n  name: {const: Jane}\n  phone_numbers:\n"
+        "    - {column: A, phone: &uk {region: GB}}\n    - {column: B, phone: *uk}\n"
+        "  email: &e {column: Email}\n  company:\n    <<: *e\n    column: Company\n",
+        encoding="utf-8",
+    )
+    mapping = load_mapping(path)
+    assert mapping.columns() == ["Email", "Company", "A", "B"]
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text("version: 1\nfields:\n  email: {column: Email\n", encoding="utf-8")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    [(where, message)] = caught.value.problems
+    assert where.startswith("line ")
+    assert message.startswith("not valid YAML: ")
+
+
+def test_unreadable_mapping_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read the mapping"):
+        load_mapping(tmp_path / "nope.yaml")
+
+
+def test_mapping_error_message_lists_every_path():
+    with pytest.raises(MappingError) as caught:
+        parse_mapping({"version": 1, "fields": {"email": {"column": "E", "lowr": True}}}, "m.yaml")
+    assert (
+        str(caught.value)
+        == "m.yaml: invalid mapping\n  fields.email.lowr: unknown key; did you mean 'lower'?"
+    )
+
+
+# -- the shipped default mapping --------------------------------------------------------------
+
+
+def test_default_mapping_maps_the_sample_headers():
+    mapping = load_mapping(ROOT / "mappings" / "default.yaml")
+    mapper = mapping.bind(SAMPLE_HEADERS, source="samples/candidates.csv")
+    prepared = prepare(
+        mapper,
+        "Ada",
+        "Lovelace",
+        "Ada.Lovelace@Example.com",
+        "+44 20 7946 0958",
+        "07700 900123; 07700 900124",
+        "Analytical Engines",
+        "Principal Engineer",
+        "United Kingdom",
+        "https://www.linkedin.com/in/ada",
+        "https://ada.example.com",
+        "01/03/2024",
+        "Referral",
+    )
+    assert prepared.body == {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "ada.lovelace@example.com",
+        "company": "Analytical Engines",
+        "title": "Principal Engineer",
+        "country": "United Kingdom",
+        "hired_at": "2024-03-01T00:00:00.000Z",
+        "phone_numbers": [
+            {"phone": "+447700900123", "type": "mobile"},
+            {"phone": "+447700900124", "type": "mobile"},
+            {"phone": "+442079460958"},
+        ],
+        "social_links": [
+            {"url": "https://www.linkedin.com/in/ada", "type": "linkedin"},
+            {"url": "https://ada.example.com", "type": "website"},
+        ],
+        "custom_fields": [{"name": "Source", "value": "Referral"}],
+    }
+
+
+def test_default_mapping_binds_to_files_with_only_some_headers():
+    mapping = load_mapping(ROOT / "mappings" / "default.yaml")
+    mapper = mapping.bind(["Full Name", "E-mail", "Job Title", "GitHub", "Notes"])
+    prepared = prepare(
+        mapper,
+        "Grace Hopper",
+        "grace@navy.mil",
+        "Admiral",
+        "github.com/grace",
+        "Met at a conference",
+    )
+    assert prepared.body == {
+        "name": "Grace Hopper",
+        "email": "grace@navy.mil",
+        "title": "Admiral",
+        "social_links": [{"url": "https://github.com/grace", "type": "github"}],
+        "custom_fields": [{"name": "Notes", "value": "Met at a conference"}],
+    }

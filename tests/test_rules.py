@@ -1,0 +1,327 @@
+import random
+import string
+
+import pytest
+from email_validator import EmailNotValidError, validate_email
+
+from importer import rules
+from importer.errors import Code
+from importer.rules import RuleError
+
+
+def rejected(function, *args):
+    with pytest.raises(RuleError) as caught:
+        function(*args)
+    return caught.value
+
+
+# -- precision ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["4.47701E+11", "1E+15", "-1.5e-07", "4.47701e+11"])
+def test_scientific_notation_is_precision_lost(text):
+    error = rejected(rules.check_precision, text)
+    assert error.code == Code.PRECISION_LOST
+    assert text in error.message
+    assert "format the column as Text" in error.message
+
+
+@pytest.mark.parametrize("text", ["3E8 Ltd", "E+11", "1E5", "007", "NA", "null", "1.5"])
+def test_text_that_is_not_excel_scientific_notation_is_kept(text):
+    assert rules.check_precision(text) == text
+
+
+# -- split --------------------------------------------------------------------------------
+
+
+def test_split_values_on_any_separator_strips_and_drops_empty_pieces():
+    pattern = rules.separator_pattern([",", ";"])
+    assert rules.split_values("a@x.com, b@y.com;; c@z.com ;", pattern) == [
+        "a@x.com",
+        "b@y.com",
+        "c@z.com",
+    ]
+
+
+def test_split_values_without_a_separator_returns_the_cell():
+    assert rules.split_values("+44 7700 900123", rules.separator_pattern([";"])) == [
+        "+44 7700 900123"
+    ]
+
+
+def test_separator_pattern_prefers_the_longest_separator():
+    pattern = rules.separator_pattern([";", "; "])
+    assert pattern.split("a; b") == ["a", "b"]
+
+
+# -- names --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ada Lovelace", ("Ada", "Lovelace")),
+        ("Mary Ann  Smith", ("Mary Ann", "Smith")),
+        ("Madonna", ("Madonna", "")),
+        ("Lovelace, Ada", ("Ada", "Lovelace")),
+        ("Núñez García, José Luis", ("José Luis", "Núñez García")),
+        ("  ", ("", "")),
+    ],
+)
+def test_split_full_name(text, expected):
+    assert rules.split_full_name(text) == expected
+
+
+def test_title_case_capitalises_words_and_keeps_the_rest():
+    assert rules.title_case("senior VP of iOS at mcDonald's") == "Senior VP Of IOS At McDonald's"
+    assert rules.title_case("jean-luc o'brien") == "Jean-Luc O'brien"
+
+
+# -- translate ----------------------------------------------------------------------------
+
+
+def test_translation_matches_keys_ignoring_case_and_spaces():
+    translate = rules.Translation({" Mobile ": "mobile", "Work": "work"})
+    assert translate("MOBILE") == "mobile"
+    assert translate("work") == "work"
+
+
+def test_translation_miss_names_the_accepted_values():
+    error = rejected(rules.Translation({"Mobile": "mobile", "Work": "work"}), "Fax")
+    assert error.code == Code.INVALID_VALUE
+    assert '"Fax" is not one of the accepted values (Mobile, Work)' in error.message
+
+
+def test_translation_miss_takes_the_default():
+    assert rules.Translation({"Mobile": "mobile"}, "other")("Fax") == "other"
+
+
+# -- e-mail -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("jane.doe@example.com", "jane.doe@example.com"),
+        ("Jane.Doe@Example.COM", "Jane.Doe@example.com"),
+        ("Info@Example.com", "Info@example.com"),  # email-validator would lower-case "Info"
+        ("zoë@bücher.de", "zoë@bücher.de"),
+        ("a@xn--bcher-kva.ch", "a@bücher.ch"),
+    ],
+)
+def test_email_normalises_the_domain_and_keeps_the_local_part(text, expected):
+    assert rules.email_address(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bob@",
+        "@example.com",
+        "a..b@x.com",
+        "a@localhost",
+        "a@x.test",
+        "Jane <j@x.com>",
+        "a b@x.com",
+    ],
+)
+def test_invalid_email_names_the_reason(text):
+    error = rejected(rules.email_address, text)
+    assert error.code == Code.INVALID_EMAIL
+    assert f'"{text}" is not a valid e-mail address (' in error.message
+
+
+def _email_validator_form(text):
+    try:
+        validated = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    local = validated.local_part
+    typed = text.rpartition("@")[0]
+    return f"{typed if local == typed.lower() else local}@{validated.domain}"
+
+
+def test_email_fast_path_agrees_with_email_validator():
+    pieces = [*string.ascii_letters[:6], *"09._-+'@", "--", "xn--", ".test", ".com", "ä", " "]
+    generator = random.Random(7)
+    samples = [
+        "".join(generator.choice(pieces) for _ in range(generator.randint(3, 14))) + tail
+        for tail in ("", "@example.com", ".org", "@a-b.co", "@x.local")
+        for _ in range(600)
+    ]
+    samples += ["a@" + "b" * 63 + ".com", "a@" + "b" * 64 + ".com", "a@b.c0m", "a@b.1"]
+    for text in samples:
+        try:
+            ours = rules.email_address(text)
+        except RuleError:
+            ours = None
+        assert ours == _email_validator_form(text), text
+
+
+# -- phones -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("+44 7700 900123", "GB", "+447700900123"),
+        ("07700 900123", "GB", "+447700900123"),
+        ("(202) 555-0143", "US", "+12025550143"),
+        ("+1 202 555 0199", "GB", "+12025550199"),
+        ("447700900123", "GB", "+447700900123"),
+        ("+44 20 7946 0958", None, "+442079460958"),
+        ("020 7946 0958 ext. 123", "GB", "+442079460958 ext. 123"),
+    ],
+)
+def test_phone_to_e164(text, region, expected):
+    assert rules.phone_e164(text, region) == expected
+
+
+def test_phone_without_country_code_and_region_says_how_to_fix():
+    error = rejected(rules.phone_e164, "07700 900123", None)
+    assert error.code == Code.INVALID_PHONE
+    assert "set phone: {region: XX} in the mapping" in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("123", "too short"), ("12345", "missing its area code"), ("+44 7700 900123 456", "too long")],
+)
+def test_impossible_phone_is_invalid(text, problem):
+    error = rejected(rules.phone_e164, text, "GB")
+    assert error.code == Code.INVALID_PHONE
+    assert problem in error.message
+
+
+def test_not_a_phone_is_invalid():
+    assert rejected(rules.phone_e164, "not a phone", "GB").code == Code.INVALID_PHONE
+
+
+@pytest.mark.parametrize("text", ["4.47701E+11", "447700900123.0"])
+def test_phone_mangled_by_excel_is_precision_lost(text):
+    assert rejected(rules.phone_e164, text, "GB").code == Code.PRECISION_LOST
+
+
+def test_country_regions_know_names_codes_and_aliases():
+    regions = rules.country_regions()
+    assert regions["united kingdom"] == "GB"
+    assert regions["uk"] == "GB"
+    assert regions["germany"] == "DE"
+    assert regions["de"] == "DE"
+    assert regions["usa"] == "US"
+    assert regions["na"] == "NA"  # Namibia
+
+
+# -- dates --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "formats", "serial", "expected"),
+    [
+        ("2024-03-01", (), False, "2024-03-01T00:00:00.000Z"),
+        ("2024-03-01T10:20:30.5+01:00", (), False, "2024-03-01T09:20:30.500Z"),
+        ("2024-03-01T10:20Z", (), False, "2024-03-01T10:20:00.000Z"),
+        ("01/03/2024", rules.DAY_FIRST_FORMATS, False, "2024-03-01T00:00:00.000Z"),
+        ("01/03/2024", rules.MONTH_FIRST_FORMATS, False, "2024-01-03T00:00:00.000Z"),
+        ("1.3.24 14:30", rules.DAY_FIRST_FORMATS, False, "2024-03-01T14:30:00.000Z"),
+        ("March 1, 2024", ("%B %d, %Y",), False, "2024-03-01T00:00:00.000Z"),
+        ("45292", (), True, "2024-01-01T00:00:00.000Z"),
+        ("45292.75", (), True, "2024-01-01T18:00:00.000Z"),
+        ("59", (), True, "1900-02-28T00:00:00.000Z"),
+        ("61", (), True, "1900-03-01T00:00:00.000Z"),
+        ("20240301", (), True, "2024-03-01T00:00:00.000Z"),  # too big for a serial: ISO basic
+    ],
+)
+def test_date_time(text, formats, serial, expected):
+    assert rules.date_time(text, formats, serial) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "formats", "serial"),
+    [
+        ("31/02/2024", rules.DAY_FIRST_FORMATS, False),
+        ("01/03/2024", (), False),  # ambiguous without day_first or formats
+        ("45292", (), False),  # serials only when asked
+        ("60", (), True),  # 1900-02-29 never existed
+        ("next Tuesday", (), True),
+    ],
+)
+def test_invalid_date_names_accepted_forms(text, formats, serial):
+    error = rejected(rules.date_time, text, formats, serial)
+    assert error.code == Code.INVALID_DATE
+    assert f'"{text}" is not a valid date in an accepted form (2024-03-31' in error.message
+    assert ("an Excel serial number" in error.message) == serial
+
+
+# -- links --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://www.linkedin.com/in/jane", "https://www.linkedin.com/in/jane"),
+        ("linkedin.com/in/jane", "https://linkedin.com/in/jane"),
+        ("HTTP://Example.org:8080/a?b=c#d", "HTTP://Example.org:8080/a?b=c#d"),
+        ("bücher.de", "https://bücher.de"),
+    ],
+)
+def test_web_address(text, expected):
+    assert rules.web_address(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["janedoe", "not a url", "ftp://x.com/file", "https://", "https://x.com/a b"]
+)
+def test_invalid_web_address(text):
+    error = rejected(rules.web_address, text)
+    assert error.code == Code.INVALID_URL
+    assert f'"{text}" is not a web address' in error.message
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.linkedin.com/in/jane", "linkedin"),
+        ("https://uk.linkedin.com/in/jane", "linkedin"),
+        ("https://GitHub.com/jane", "github"),
+        ("https://x.com/jane", "twitter"),
+        ("https://jane.example.com", "website"),
+        ("https://example.org/?next=github.com", "website"),
+    ],
+)
+def test_link_type_from_domain(url, expected):
+    assert rules.link_type(url) == expected
+
+
+def test_link_type_table_can_be_extended():
+    assert rules.link_type("https://bsky.app/jane", {"bsky.app": "bluesky"}) == "bluesky"
+
+
+# -- number and boolean ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("12", 12), ("007", 7), ("-3.5", -3.5), ("1e3", 1000.0), (".5", 0.5)]
+)
+def test_number(text, expected):
+    value = rules.number(text)
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+@pytest.mark.parametrize("text", ["five", "1,000", "1e999", "nan", "12 years"])
+def test_invalid_number(text):
+    assert rejected(rules.number, text).code == Code.INVALID_VALUE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("Yes", True), ("TRUE", True), ("1", True), ("n", False), ("0", False)]
+)
+def test_boolean(text, expected):
+    assert rules.boolean(text) is expected
+
+
+def test_invalid_boolean_lists_the_accepted_words():
+    error = rejected(rules.boolean, "maybe")
+    assert error.code == Code.INVALID_VALUE
+    assert "true, false, yes, no, 1, 0" in error.message
