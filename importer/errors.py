@@ -47,7 +47,6 @@ class Code(StrEnum):
     ALREADY_IMPORTED = "already-imported"
 
 
-
 @dataclass(frozen=True, slots=True)
 class Reject:
     """One problem with one row: where it is (row, column, field), what it is, and the value."""
