@@ -1,0 +1,196 @@
+"""The command line: exit codes, output, and secrets kept out of everything it writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from importer.cli import main
+from importer.sandbox import Sandbox, SandboxConfig, start_sandbox_thread
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = str(ROOT / "samples" / "candidates.csv")
+MAPPING = str(ROOT / "mappings" / "default.yaml")
+SECRET = "sk-live-s3cret-value-0123456789"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    config = SandboxConfig(api_key=SECRET, rate_limit_per_minute=0)
+    with start_sandbox_thread(config) as running:
+        yield running
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    monkeypatch.setenv("STACKONE_API_KEY", SECRET)
+    monkeypatch.setenv("STACKONE_ACCOUNT_ID", "acc-1")
+    return monkeypatch
+
+
+def run_cli(*args: str) -> int:
+    return main(["run", SAMPLE, "--mapping", MAPPING, *args])
+
+
+def everything_written(out: Path, captured: pytest.CaptureFixture[str]) -> str:
+    text = captured.readouterr()
+    files = "".join(p.read_text(encoding="utf-8-sig") for p in sorted(out.iterdir()))
+    return text.out + text.err + files
+
+
+def test_run_exits_1_with_rejects_and_prints_json_summary(
+    tmp_path: Path, sandbox: Sandbox, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli("--base-url", sandbox.url, "--out", str(tmp_path), "--json", "--quiet")
+
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert code == 1
+    assert summary["by_status"] == {
+        "created": 14,
+        "rejected": 4,
+        "skipped": 1,
+        "not_attempted": 0,
+    }
+    assert summary["exit_code"] == 1
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    assert captured.err == ""
+
+
+def test_api_key_is_never_printed_or_written(
+    tmp_path: Path, sandbox: Sandbox, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("--base-url", sandbox.url, "--out", str(tmp_path), "--json") == 1
+    assert SECRET not in everything_written(tmp_path, capsys)
+
+
+def test_wrong_key_stops_the_run_with_exit_3_and_no_secret_in_output(
+    tmp_path: Path, sandbox: Sandbox, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.setenv("STACKONE_API_KEY", SECRET + "-wrong")
+    code = run_cli("--base-url", sandbox.url, "--out", str(tmp_path))
+
+    written = everything_written(tmp_path, capsys)
+    assert code == 3
+    assert "401" in written
+    assert SECRET not in written
+    assert sandbox.stats()["candidates"] == 0
+
+
+def test_missing_column_is_exit_2_naming_it_and_nothing_is_sent(
+    tmp_path: Path, sandbox: Sandbox, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping = tmp_path / "strict.yaml"
+    mapping.write_text(
+        "version: 1\nfields:\n  name: {column: Full Name}\n  email: {column: E-mail Address}\n",
+        encoding="utf-8",
+    )
+    code = main(
+        [
+            "run",
+            SAMPLE,
+            "--mapping",
+            str(mapping),
+            "--base-url",
+            sandbox.url,
+            "--out",
+            str(tmp_path),
+        ]
+    )
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert '"Full Name"' in err
+    assert '"E-mail Address"' in err
+    assert "First Name, Last Name, Email" in err
+    assert "Traceback" not in err
+    assert sandbox.stats()["requests_total"] == 0
+
+
+def test_no_api_key_is_exit_2_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("STACKONE_API_KEY", raising=False)
+    code = run_cli("--account-id", "acc-1", "--out", str(tmp_path))
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "STACKONE_API_KEY" in err
+    assert "--sandbox" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.csv", "--mapping", MAPPING, "--sandbox"], "missing.csv"),
+        (["run", SAMPLE, "--mapping", "missing.yaml", "--sandbox"], "missing.yaml"),
+    ],
+)
+def test_unreadable_input_or_mapping_is_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_validate_reports_problems_without_sending(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["validate", SAMPLE, "--mapping", MAPPING, "--out", str(tmp_path), "--json"])
+
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert summary["dry_run"] is True
+    assert summary["requests_by_status"] == {}
+    assert summary["by_error_code"] == {
+        "blank-row": 1,
+        "duplicate-in-file": 1,
+        "invalid-date": 1,
+        "invalid-email": 1,
+        "invalid-phone": 1,
+    }
+
+
+def test_sandbox_flag_imports_into_a_built_in_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli("--sandbox", "--out", str(tmp_path), "--quiet")
+
+    assert code == 1
+    results = (tmp_path / "results.csv").read_text(encoding="utf-8").splitlines()
+    assert sum(",created," in line for line in results) == 14
+
+
+def test_python_dash_m_importer_runs_the_cli(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "importer",
+            "validate",
+            SAMPLE,
+            "--mapping",
+            MAPPING,
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert (tmp_path / "results.csv").exists()
