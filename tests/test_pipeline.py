@@ -143,7 +143,7 @@ def test_429_pauses_the_whole_pool_and_no_request_lands_inside_retry_after(
     rows = write_candidates(tmp_path / "in.csv", 60)
     config = SandboxConfig(rate_limit_per_minute=600, burst=2)
     summary, stats = import_into_sandbox(
-        rows, tmp_path / "out", config, clock_factor=10.0, concurrency=8, rate=6000.0
+        rows, tmp_path / "out", config, clock_factor=5.0, concurrency=8, rate=6000.0
     )
 
     assert summary.counts.created == 60
