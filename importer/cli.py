@@ -107,6 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="read, map and validate a file; send nothing")
     _add_input_arguments(validate)
 
+    suggest = commands.add_parser(
+        "suggest-mapping", help="propose a mapping from a file's headers (commented YAML)"
+    )
+    suggest.add_argument("input", type=Path, help="CSV or XLSX file of candidates")
+    suggest.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
+    suggest.add_argument("--encoding", help="CSV encoding, when detection guesses wrong")
+    suggest.add_argument(
+        "--header-row", type=_positive_int, default=1, help="spreadsheet row holding the headers"
+    )
+    suggest.add_argument(
+        "--output", "-o", type=Path, help="write the mapping to this file instead of stdout"
+    )
+    suggest.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+
     sandbox = commands.add_parser(
         "sandbox", help="run the local StackOne-compatible sandbox server"
     )
@@ -173,6 +187,25 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
     return summary.exit_code
 
 
+def _suggest(args: argparse.Namespace) -> int:
+    from importer.suggest import suggest_for_file
+
+    suggestion = suggest_for_file(
+        args.input, sheet=args.sheet, encoding=args.encoding, header_row=args.header_row
+    )
+    if args.output is None:
+        sys.stdout.write(suggestion.to_yaml())
+        return 0
+    if args.output.exists() and not args.force:
+        raise ConfigError(f"{args.output} exists: name another file, or pass --force to replace it")
+    try:
+        args.output.write_text(suggestion.to_yaml(), encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot write {args.output}: {error.strerror}") from None
+    print(f"wrote {args.output}: {suggestion.describe()}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -180,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args, dry_run=args.dry_run)
         if args.command == "validate":
             return _import(args, dry_run=True)
+        if args.command == "suggest-mapping":
+            return _suggest(args)
         from importer.sandbox import cli as sandbox_cli
 
         return sandbox_cli.run(args)

@@ -97,6 +97,17 @@ FILES: dict[str, tuple[str, str]] = {
         "007,+447700900123,NA,null,1.50,02134,4.47701E+11,  Al  ,TRUE\r\n"
         "0001,+1 (555) 010-9999,N/A,None,-0,00501,1.23457E+15,-,false\r\n",
     ),
+    # Legacy ATS exports put several values in one cell, each with its own separators.
+    "multi_value.csv": (
+        "utf-8",
+        "Name,Emails,Phones,Links\r\n"
+        'Ann Lee,"ann@example.com, ann.lee@work.example","+44 20 7946 0000; +44 7700 900001",'
+        '"https://www.linkedin.com/in/annlee, https://github.com/annlee"\r\n'
+        "Bob Ray,bob@example.com;bob@home.example,+1 415 555 0100 / +1 415 555 0101,"
+        '"bobray.example.com https://x.com/bobray"\r\n'
+        'Cy Young," , cy@example.com","+44 20 7946 0002,, ",\r\n'
+        'Di Ng,di@example.com,"+44 20 7946 0003, 12",https://gitlab.com/ding\r\n',
+    ),
     # Excel's delimiter hint: a first line it reads and hides, so the header shows as row 1.
     "excel_sep_line.csv": ("utf-8", "sep=;\r\nName;Email\r\nLee, Ann;ann@example.com\r\n"),
     "empty.csv": ("utf-8", ""),

@@ -1,4 +1,4 @@
-"""Build the XLSX reading fixtures in tests/data/ (run once; output committed).
+"""Build the XLSX reading fixtures in tests/data/ and samples/candidates.xlsx (output committed).
 
 openpyxl writes the workbooks; the sheet XML is then patched where openpyxl cannot say what
 Excel writes: cached formula results, shared strings instead of inline strings. The zip is
@@ -12,9 +12,11 @@ import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import PatternFill
+from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
 
 HERE = Path(__file__).parent
+SAMPLES = HERE.parent.parent / "samples"
 FILL = PatternFill("solid", fgColor="FFFF00")
 SHEET1 = "xl/worksheets/sheet1.xml"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -28,8 +30,9 @@ def save(
     *,
     cached: dict[str, tuple[str, str]] | None = None,
     shared_strings: bool = True,
+    folder: Path = HERE,
 ) -> None:
-    """Save ``workbook`` as tests/data/``name``; ``cached`` maps a formula cell of the first
+    """Save ``workbook`` as ``folder``/``name``; ``cached`` maps a formula cell of the first
     sheet to the (type, value) Excel would have cached for it."""
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -42,7 +45,7 @@ def save(
     parts["docProps/core.xml"] = re.sub(
         rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2024-03-01T00:00:00Z", parts["docProps/core.xml"]
     )
-    with zipfile.ZipFile(HERE / name, "w", zipfile.ZIP_DEFLATED) as target:
+    with zipfile.ZipFile(folder / name, "w", zipfile.ZIP_DEFLATED) as target:
         for filename, data in parts.items():
             target.writestr(
                 zipfile.ZipInfo(filename, (2024, 3, 1, 0, 0, 0)),
@@ -280,7 +283,238 @@ def offset() -> None:
     save(workbook, "offset.xlsx")
 
 
+def candidates_sample() -> None:
+    """samples/candidates.xlsx: the candidate list as a recruiter keeps it in Excel.
+
+    What real workbooks carry: phones typed in several national and international formats,
+    two stored as numbers and one that Excel already shortened to 8.18012E+11, hire dates as
+    real date cells, as day-first text, as a serial number and one that is not a date, a bad
+    e-mail, the same person twice, a blank row, accented names, and a hidden sheet of lists.
+    """
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Candidates"
+    sheet.append(
+        [
+            "First Name",
+            "Last Name",
+            "Email",
+            "Phone",
+            "Mobile",
+            "Company",
+            "Title",
+            "Country",
+            "LinkedIn",
+            "Website",
+            "Hired On",
+            "Source",
+        ]
+    )
+    rows: list[list[object]] = [
+        [
+            "Ada",
+            "Lovelace",
+            "ada.lovelace@example.com",
+            "+44 20 7946 0958",
+            447700900123,
+            "Analytical Engines Ltd",
+            "Principal Engineer",
+            "United Kingdom",
+            "https://www.linkedin.com/in/ada-lovelace",
+            "https://ada.example.com",
+            dt.date(2024, 3, 1),
+            "Referral",
+        ],
+        [
+            "Grace",
+            "Hopper",
+            "grace.hopper@example.com",
+            "(202) 555-0143",
+            "+1 202 555 0199",
+            "US Navy",
+            "Rear Admiral",
+            "United States",
+            "https://linkedin.com/in/gracehopper",
+            None,
+            dt.datetime(2024, 3, 1, 9, 0),
+            "LinkedIn",
+        ],
+        [
+            "Alan",
+            "Turing",
+            "alan.turing@example",
+            "020 7946 0321",
+            None,
+            "Bletchley Park",
+            "Cryptanalyst",
+            "United Kingdom",
+            None,
+            None,
+            None,
+            "Careers page",
+        ],
+        [
+            "Zoë",
+            "Ångström",
+            "zoe.angstrom@example.se",
+            "+46 8 123 456 78",
+            None,
+            "Kvantum AB",
+            "Physicist",
+            "Sweden",
+            "https://www.linkedin.com/in/zoe-angstrom",
+            "https://github.com/zoeang",
+            None,
+            "Agency",
+        ],
+        [None] * 12,
+        [
+            "Mei",
+            "Chen",
+            "mei.chen@example.cn",
+            "+86 10 1234 5678",
+            None,
+            "Beijing Robotics",
+            "ML Researcher",
+            "China",
+            None,
+            "https://meichen.example.cn",
+            "next Tuesday",
+            "Conference",
+        ],
+        [
+            "Ada",
+            "Lovelace",
+            "ADA.LOVELACE@EXAMPLE.COM",
+            None,
+            "07700 900124",
+            "Analytical Engines Ltd",
+            "Principal Engineer",
+            "United Kingdom",
+            None,
+            None,
+            None,
+            "Referral",
+        ],
+        [
+            "José",
+            "Núñez García",
+            "jose.nunez@example.es",
+            "+34 912 345 678",
+            34612345678,
+            "Telefónica Research",
+            "Data Scientist",
+            "Spain",
+            None,
+            None,
+            dt.date(2023, 11, 15),
+            "Referral",
+        ],
+        [
+            "Søren",
+            "Kierkegaard",
+            "soren.k@example.dk",
+            "+45 32 12 34 56",
+            None,
+            "Existential ApS",
+            "Product Manager",
+            "Denmark",
+            None,
+            None,
+            "30/06/2022",
+            "Referral",
+        ],
+        [
+            "Chidi",
+            "Okonkwo",
+            "chidi.okonkwo@example.ng",
+            "0803 123 4567",
+            None,
+            "Lagos Tech Hub",
+            "Backend Engineer",
+            "Nigeria",
+            "https://www.linkedin.com/in/chidiokonkwo",
+            None,
+            None,
+            "Job board",
+        ],
+        [
+            "Hiroshi",
+            "Tanaka",
+            "hiroshi.tanaka@example.jp",
+            "+81 3-1234-5678",
+            "8.18012E+11",
+            "Tokyo Mobility",
+            "Embedded Engineer",
+            "Japan",
+            None,
+            None,
+            dt.date(2020, 4, 1),
+            "Referral",
+        ],
+        [
+            "Priya",
+            "Raman",
+            "priya.raman@example.in",
+            "+91 98765 43210",
+            None,
+            "Bengaluru Cloud",
+            "SRE",
+            "India",
+            "https://in.linkedin.com/in/priyaraman",
+            "https://github.com/priyar",
+            45017,
+            "Job board",
+        ],
+        [
+            "Björn",
+            "Müller",
+            "bjorn.muller@example.de",
+            "030 1234567",
+            "+49 151 23456789",
+            "Berliner Bau GmbH",
+            "Architect",
+            "Germany",
+            None,
+            "https://bjorn.example.de",
+            dt.date(2021, 1, 4),
+            "Referral",
+        ],
+        [
+            "Lucía",
+            "Fernández",
+            "lucia.fernandez@example.ar",
+            "+54 11 1234-5678",
+            None,
+            "Buenos Aires Labs",
+            "UX Designer",
+            "Argentina",
+            None,
+            "https://lucia.example.ar",
+            None,
+            "Careers page",
+        ],
+    ]
+    for row in rows:
+        sheet.append(row)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for row in sheet.iter_rows(min_row=2, min_col=11, max_col=11):
+        row[0].number_format = "dd/mm/yyyy"
+    sheet["E2"].number_format = sheet["E9"].number_format = "0"
+    lists = workbook.create_sheet("Lists")
+    for source in ("Referral", "LinkedIn", "Careers page", "Agency", "Job board", "Conference"):
+        lists.append([source])
+    lists.sheet_state = "hidden"
+    choices = DataValidation(type="list", formula1="Lists!$A$1:$A$6", allow_blank=True)
+    sheet.add_data_validation(choices)
+    choices.add("L2:L200")
+    save(workbook, "candidates.xlsx", folder=SAMPLES)
+
+
 def main() -> None:
+    candidates_sample()
     phones_as_numbers()
     dates()
     formulas()

@@ -1,0 +1,369 @@
+"""Every file of the messy-input corpus (tests/data/) through the real pipeline into the sandbox.
+
+For each file: no traceback, one outcome per data row in results.csv, the expected status and
+code per row, rejects that name the row, the column and the value, and the bodies the sandbox
+received carrying the cells exactly as typed. Files that cannot be imported end in a clear
+exit-2 error instead.
+"""
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from importer.cli import main
+from tests.sandboxed import DATA, DEFAULT_MAPPING, Imported, import_file
+
+CREATED = ("created", "")
+MAPPINGS = DATA / "mappings"
+
+
+def run(tmp_path: Path, name: str, mapping: str | None = None, **options: Any) -> Imported:
+    chosen = DEFAULT_MAPPING if mapping is None else MAPPINGS / mapping
+    return import_file(DATA / name, tmp_path / "out", chosen, **options)
+
+
+def assert_rejected(
+    imported: Imported,
+    row: int,
+    code: str,
+    column: str,
+    value: str,
+    field: str,
+    cell: str | None = None,
+) -> None:
+    """The row is rejected, and both reports say where (row, column, field) and what (value);
+    ``cell`` is the whole cell when the value is one piece of a multi-value cell."""
+    assert imported.result(row)["status"] == "rejected"
+    message = imported.message(row)
+    assert f'column "{column}"' in message
+    assert f'"{value}"' in message
+    (reject,) = [r for r in imported.rejects if r["error_row"] == str(row)]
+    assert reject[column] == (value if cell is None else cell)  # the original cell, unchanged
+    assert reject["error_code"].split(";")[0] == code
+    assert reject["error_field"].split(";")[0] == field
+
+
+def cli_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """Run the CLI, expect exit 2, and give the message (never a traceback)."""
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith("importer: error: ")
+    return err
+
+
+def customs(body: dict[str, Any]) -> dict[str, Any]:
+    return {item["name"]: item["value"] for item in body.get("custom_fields", [])}
+
+
+# -- encodings and line ends -------------------------------------------------------------------
+
+
+def test_bom_and_crlf_the_first_header_still_maps(tmp_path: Path) -> None:
+    imported = run(tmp_path, "bom_crlf.csv")
+    assert imported.outcomes() == {2: CREATED, 3: CREATED}
+    assert imported.body(2)["first_name"] == "Zoë"
+    assert imported.body(2)["phone_numbers"] == [{"phone": "+447700900123"}]
+    assert imported.body(3)["last_name"] == "Núñez"
+
+
+def test_quoted_newlines_and_delimiters_stay_in_their_cell(tmp_path: Path) -> None:
+    imported = run(tmp_path, "quoted_newlines.csv")
+    assert imported.outcomes() == {2: CREATED, 3: CREATED, 4: CREATED}
+    smith = imported.body(2)
+    assert smith["name"] == "Smith, John"
+    assert customs(smith)["Notes"] == "Line one\nline two, with comma; semicolon | pipe\ttab"
+    assert imported.body(3)["name"] == 'O"Brien'
+    assert customs(imported.body(4))["Notes"] == 'Said "call me"'
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("cp1252.csv", {"last_name": "O’Brien", "Notes": "“Great” – call back"}),
+        ("latin1.csv", {"name": "Jürgen"}),
+    ],
+)
+def test_legacy_encodings_arrive_as_the_characters_typed(
+    tmp_path: Path, name: str, expected: dict[str, str]
+) -> None:
+    imported = run(tmp_path, name)
+    assert imported.outcomes() == {2: CREATED, 3: CREATED}
+    body = imported.body(3)
+    assert {key: body.get(key, customs(body).get(key)) for key in expected} == expected
+
+
+def test_semicolon_delimiter_with_quoted_semicolon_and_decimal_comma(tmp_path: Path) -> None:
+    imported = run(tmp_path, "semicolon.csv", "semicolon.yaml")
+    assert imported.outcomes() == {2: CREATED, 3: CREATED}
+    assert customs(imported.body(2)) == {"Gehalt": "1.234,50"}
+    assert imported.body(3)["first_name"] == "Hans; Peter"
+
+
+@pytest.mark.parametrize(
+    ("name", "first_name"),
+    [
+        ("tab.tsv", "Lee, Ann"),
+        ("pipe.txt", "Ann, Lee"),
+        ("utf16_tab.txt", "Zoë"),
+        ("cr_line_ends.csv", "Ann"),
+        ("excel_sep_line.csv", "Lee, Ann"),
+    ],
+)
+def test_other_delimiters_encodings_and_line_ends(
+    tmp_path: Path, name: str, first_name: str
+) -> None:
+    imported = run(tmp_path, name)
+    rows = imported.outcomes()
+    assert rows == dict.fromkeys(range(2, len(rows) + 2), CREATED)
+    assert imported.body(2)["name"] == first_name
+
+
+# -- shape: ragged rows, blank rows and columns, headers ---------------------------------------
+
+
+def test_ragged_rows_are_rejected_trailing_separators_are_not(tmp_path: Path) -> None:
+    imported = run(tmp_path, "ragged.csv")
+    ragged = ("rejected", "ragged-row")
+    assert imported.outcomes() == {2: CREATED, 3: ragged, 4: ragged, 5: CREATED, 6: CREATED}
+    assert imported.message(3).startswith("row has 2 cells but the header has 3")
+    assert "extra cells: 'extra'" in imported.message(4)
+    assert [(r["error_row"], r["Name"]) for r in imported.rejects] == [("3", "Bob"), ("4", "Cy")]
+
+
+def test_blank_rows_are_skipped_blank_columns_ignored(tmp_path: Path) -> None:
+    imported = run(tmp_path, "blank_rows_cols.csv")
+    blank = ("skipped", "blank-row")
+    # The blank rows after the last row with values are not data rows: they get no outcome.
+    assert imported.outcomes() == {2: CREATED, 3: blank, 4: blank, 5: blank, 6: CREATED}
+    assert imported.body(6) == {"name": "Bob", "email": "bob@example.com"}
+
+
+def test_a_repeated_header_the_mapping_reads_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    path = str(DATA / "duplicate_headers.csv")
+    err = cli_error(capsys, "validate", path, "--mapping", str(DEFAULT_MAPPING), "--out", str(out))
+    assert (
+        'the header row has the same column twice: "Email" matches column 1 (A) "Email" and '
+        'column 4 (D) "Email"; rename one of them'
+    ) in err
+    assert not (out / "results.csv").exists()
+
+
+def test_repeated_and_empty_headers_the_mapping_does_not_read_are_ignored(tmp_path: Path) -> None:
+    imported = run(tmp_path, "duplicate_headers.csv", "duplicate_headers.yaml")
+    assert imported.outcomes() == {2: CREATED}
+    assert imported.body(2) == {"name": "Ann", "phone_numbers": [{"phone": "+447700900001"}]}
+
+
+def test_header_row_below_a_title_keeps_spreadsheet_row_numbers(tmp_path: Path) -> None:
+    imported = run(tmp_path, "header_row_3.csv", header_row=3)
+    assert imported.outcomes() == {4: CREATED, 5: CREATED}
+    assert imported.body(5) == {"first_name": "Bob", "last_name": "Ray", "email": "bob@example.com"}
+
+
+def test_without_header_row_the_error_shows_the_title_taken_for_headers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    err = cli_error(capsys, "validate", str(DATA / "header_row_3.csv"), "-m", str(DEFAULT_MAPPING))
+    assert "the headers are: Candidate export from LegacyATS" in err
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "blank_lines_only.csv"])
+def test_a_file_without_a_header_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    err = cli_error(capsys, "validate", str(DATA / name), "-m", str(DEFAULT_MAPPING))
+    assert "is empty: it needs a header row with the column names" in err
+
+
+# -- values Excel or a type-guessing reader would mangle ---------------------------------------
+
+
+def test_text_values_are_sent_exactly_as_typed(tmp_path: Path) -> None:
+    imported = run(tmp_path, "text_values.csv", "text_values.yaml")
+    assert imported.outcomes() == {2: CREATED, 3: ("rejected", "missing-name")}
+    assert imported.body(2) == {
+        "name": "Al",
+        "country": "NA",  # Namibia, not a missing value
+        "phone_numbers": [{"phone": "+447700900123"}],
+        "passthrough": {"legacy_id": "007"},
+        "custom_fields": [
+            {"name": "Middle Name", "value": "null"},
+            {"name": "Score", "value": "1.50"},
+            {"name": "Zip", "value": "02134"},
+            {"name": "Flag", "value": True},
+        ],
+    }
+    assert imported.message(3) == 'the row has no name; fill in "Nickname"'
+
+
+def test_scientific_notation_typed_as_text_is_precision_lost_and_never_sent(
+    tmp_path: Path,
+) -> None:
+    imported = run(tmp_path, "text_values.csv", "text_values_excel_phone.yaml")
+    assert imported.outcomes() == {
+        2: ("rejected", "precision-lost"),
+        3: ("rejected", "precision-lost;missing-name"),
+    }
+    assert_rejected(
+        imported, 2, "precision-lost", "Excel Phone", "4.47701E+11", "phone_numbers[1].phone"
+    )
+    assert_rejected(
+        imported, 3, "precision-lost", "Excel Phone", "1.23457E+15", "phone_numbers[1].phone"
+    )
+    assert imported.bodies == {}
+    assert imported.summary.requests_by_status == {}
+
+
+def test_phones_stored_as_numbers_arrive_whole(tmp_path: Path) -> None:
+    imported = run(tmp_path, "phones_as_numbers.xlsx", "phones_as_numbers.yaml")
+    assert imported.outcomes() == {2: CREATED, 3: CREATED}
+    assert imported.body(2) == {
+        "name": "Ann",
+        "phone_numbers": [{"phone": "+447700112233"}, {"phone": "+447700900123", "type": "mobile"}],
+        "passthrough": {"legacy_id": "000123"},
+        "custom_fields": [{"name": "Years", "value": 7}, {"name": "Active", "value": True}],
+    }
+    bob = imported.body(3)
+    assert bob["name"] == "Bob"
+    assert bob["phone_numbers"][0] == {"phone": "+447701000000"}
+    assert customs(bob) == {"Years": 12, "Active": False}  # 12.0 in the sheet
+
+
+def test_a_phone_excel_shortened_in_a_workbook_is_precision_lost(tmp_path: Path) -> None:
+    imported = run(tmp_path, "phones_as_numbers.xlsx", "phones_as_numbers_excel_phone.yaml")
+    lost = ("rejected", "precision-lost")
+    assert imported.outcomes() == {2: lost, 3: lost}
+    assert_rejected(
+        imported, 2, "precision-lost", "Excel Phone", "4.47701E+11", "phone_numbers[1].phone"
+    )
+    assert imported.bodies == {}
+
+
+def test_date_cells_and_serial_numbers_become_date_times(tmp_path: Path) -> None:
+    imported = run(tmp_path, "dates.xlsx", "dates.yaml")
+    assert imported.outcomes() == {2: CREATED, 3: CREATED}
+    ann, bob = imported.body(2), imported.body(3)
+    assert (ann["hired_at"], bob["hired_at"]) == (
+        "2024-03-01T00:00:00.000Z",
+        "2024-02-29T00:00:00.000Z",  # a day-first display format changes nothing
+    )
+    assert customs(ann) == {
+        "Interview": "2024-03-01T09:30:00.000Z",
+        "Serial": "2024-03-01T00:00:00.000Z",  # 45352
+        "Start Time": "09:30:00",
+        "Notice": "36:30:00",
+    }
+    assert customs(bob)["Serial"] == "2024-02-29T12:00:00.000Z"  # 45351.5
+
+
+def test_formulas_give_their_cached_values(tmp_path: Path) -> None:
+    imported = run(tmp_path, "formulas.xlsx", "formulas.yaml")
+    assert imported.outcomes() == {2: CREATED, 3: CREATED}
+    assert imported.body(2) == {
+        "name": "Ann Lee",
+        "phone_numbers": [{"phone": "+447700112233"}],
+        "custom_fields": [{"name": "Senior", "value": True}],  # Uncached has no value
+    }
+    assert customs(imported.body(3)) == {"Senior": False}
+
+
+def test_error_cells_arrive_as_their_text(tmp_path: Path) -> None:
+    imported = run(tmp_path, "errors.xlsx", "errors.yaml")
+    assert imported.outcomes() == {2: ("rejected", "invalid-value"), 3: CREATED}
+    assert_rejected(imported, 2, "invalid-value", "Ratio", "#DIV/0!", "custom_fields[0].value")
+    assert customs(imported.body(3)) == {"Recruiter": "Cy", "Ratio": 2}
+
+
+# -- workbook structure ------------------------------------------------------------------------
+
+
+def test_merged_cells_hold_their_value_in_the_first_row_only(tmp_path: Path) -> None:
+    imported = run(tmp_path, "merged.xlsx", "merged.yaml")
+    assert imported.outcomes() == {2: CREATED, 3: CREATED, 4: ("rejected", "invalid-email")}
+    assert customs(imported.body(2)) == {"Team": "Sales"}
+    assert "custom_fields" not in imported.body(3)
+    assert_rejected(imported, 4, "invalid-email", "Email", "to be confirmed", "email")
+
+
+def test_the_first_visible_sheet_is_read_and_others_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = run(tmp_path / "first", "hidden_sheet.xlsx")
+    assert first.outcomes() == {2: CREATED}
+    assert first.body(2) == {"name": "Ann", "email": "ann@example.com"}
+    archive = run(tmp_path / "archive", "hidden_sheet.xlsx", sheet="Archive")
+    assert archive.body(2) == {"name": "Old", "email": "old@example.com"}
+    path = str(DATA / "hidden_sheet.xlsx")
+    err = cli_error(capsys, "validate", path, "-m", str(DEFAULT_MAPPING), "--sheet", "Lookup")
+    assert "the headers are: Code, Label" in err
+
+
+def test_a_used_range_of_1048576_rows_imports_its_real_rows_quickly(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    imported = run(tmp_path, "used_range_1048576.xlsx")
+    assert time.perf_counter() - started < 5
+    assert imported.outcomes() == dict.fromkeys([2, 3, 4, 5], CREATED)
+    assert imported.body(5)["phone_numbers"] == [{"phone": "+447700900004"}]
+
+
+def test_a_table_lower_down_keeps_its_sheet_row_numbers(tmp_path: Path) -> None:
+    imported = run(tmp_path, "offset.xlsx", header_row=3)
+    blank = ("skipped", "blank-row")
+    assert imported.outcomes() == {
+        4: CREATED,
+        5: blank,
+        6: CREATED,
+        7: blank,
+        8: ("rejected", "ragged-row"),  # a stray value past the header
+    }
+    assert imported.body(4)["phone_numbers"] == [{"phone": "+447700900001"}]  # a number cell
+    assert "extra cells: '', 'stray'" in imported.message(8)
+
+
+# -- multi-value cells -------------------------------------------------------------------------
+
+
+def test_multi_value_cells_first_email_every_phone_every_link(tmp_path: Path) -> None:
+    imported = run(tmp_path, "multi_value.csv")
+    assert imported.outcomes() == {
+        2: CREATED,
+        3: CREATED,
+        4: CREATED,
+        5: ("rejected", "invalid-phone"),
+    }
+    ann = imported.body(2)
+    assert ann["email"] == "ann@example.com"
+    assert ann["phone_numbers"] == [{"phone": "+442079460000"}, {"phone": "+447700900001"}]
+    assert ann["social_links"] == [
+        {"url": "https://www.linkedin.com/in/annlee", "type": "linkedin"},
+        {"url": "https://github.com/annlee", "type": "github"},
+    ]
+    bob = imported.body(3)
+    assert bob["email"] == "bob@example.com"
+    assert bob["phone_numbers"] == [{"phone": "+14155550100"}, {"phone": "+14155550101"}]
+    assert bob["social_links"] == [
+        {"url": "https://bobray.example.com", "type": "website"},
+        {"url": "https://x.com/bobray", "type": "twitter"},
+    ]
+    cy = imported.body(4)
+    assert (cy["email"], cy["phone_numbers"]) == ("cy@example.com", [{"phone": "+442079460002"}])
+    cell = "+44 20 7946 0003, 12"
+    assert_rejected(imported, 5, "invalid-phone", "Phones", "12", "phone_numbers[1].phone", cell)
+
+
+# -- the corpus is covered ---------------------------------------------------------------------
+
+CORPUS = {
+    path.name for suffix in ("*.csv", "*.tsv", "*.txt", "*.xlsx") for path in DATA.glob(suffix)
+}
+
+
+def test_every_corpus_file_has_an_end_to_end_test() -> None:
+    source = Path(__file__).read_text(encoding="utf-8")
+    assert sorted(name for name in CORPUS if f'"{name}"' not in source) == []

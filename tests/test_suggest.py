@@ -1,0 +1,334 @@
+"""suggest-mapping: aliases to request fields, layouts, the choices a form can change, and YAML
+that validates and imports the file it was made from."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from importer.cli import main
+from importer.mapping import Mapping, load_mapping, parse_mapping
+from importer.suggest import (
+    ALIASES,
+    TARGETS,
+    TARGETS_BY_KEY,
+    header_key,
+    suggest_for_file,
+    suggest_mapping,
+)
+from tests.sandboxed import DATA, MAPPINGS, SAMPLES, import_file
+
+ALIAS_TABLE = [(alias, key) for key, aliases in ALIASES.items() for alias in aliases]
+
+
+def target_of(header: str) -> str | None:
+    (column,) = suggest_mapping([header]).columns
+    return None if column.target is None else column.target.key
+
+
+@pytest.mark.parametrize(("alias", "key"), ALIAS_TABLE)
+def test_every_alias_picks_its_field(alias: str, key: str) -> None:
+    spellings = {
+        alias,
+        alias.upper(),
+        alias.lower(),
+        f"  {alias}\ufeff ",
+        alias.replace(" ", "_"),
+        alias.replace(" ", "-"),
+        alias.replace(" ", ""),
+    }
+    assert {spelling: target_of(spelling) for spelling in spellings} == dict.fromkeys(
+        spellings, key
+    )
+    (column,) = suggest_mapping([alias]).columns
+    assert column.alias is not None
+    assert header_key(column.alias) == header_key(alias)
+
+
+def test_no_spelling_is_the_alias_of_two_fields() -> None:
+    owners: dict[str, set[str]] = {}
+    for alias, key in ALIAS_TABLE:
+        owners.setdefault(header_key(alias), set()).add(key)
+    assert {spelling: keys for spelling, keys in owners.items() if len(keys) > 1} == {}
+    assert set(ALIASES) <= set(TARGETS_BY_KEY)
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("Candidate Email", "email"),
+        ("applicantPhone", "phone_numbers"),
+        ("Prospect Company", "company"),
+        ("Phone 2", "phone_numbers"),
+        ("Email-2", "email"),
+        ("candidateLinkedIn", "social_links.linkedin"),
+        ("Candidate ID", "custom_fields"),
+        ("Notes 1", "custom_fields"),
+    ],
+)
+def test_a_prefix_or_a_number_does_not_hide_the_field(header: str, key: str) -> None:
+    assert target_of(header) == key
+
+
+def test_unmatched_columns_are_offered_as_custom_fields_named_after_the_column() -> None:
+    suggestion = suggest_mapping(["Full name", "E-mail", "Stage", "Years of experience"])
+    assert suggestion.fields == {"name": ["Full name"], "email": ["E-mail"]}
+    assert suggestion.unmatched == ["Stage", "Years of experience"]
+    assert suggestion.to_mapping_dict()["fields"]["custom_fields"] == [
+        {"name": "Stage", "column": "Stage"},
+        {"name": "Years of experience", "column": "Years of experience"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "header", ["Gender", "Birthday", "date_of_birth", "candidateEthnicity", "DOB", "Age", "Race"]
+)
+def test_personal_data_is_left_out_with_the_reason(header: str) -> None:
+    suggestion = suggest_mapping(["Name", header])
+    (left_out,) = suggestion.left_out
+    assert (left_out.header, left_out.mappable) == (header, True)
+    assert left_out.note is not None
+    assert left_out.note.startswith("personal data")
+    assert "custom_fields" not in suggestion.to_mapping_dict()["fields"]
+
+
+@pytest.mark.parametrize("header", ["Agency", "Stage", "Grace period", "Racetrack"])
+def test_words_that_only_contain_personal_stems_are_not_left_out(header: str) -> None:
+    assert target_of(header) == "custom_fields"
+
+
+def test_empty_and_repeated_headers_are_left_out_because_no_mapping_can_name_them() -> None:
+    # The repeated header differs only in case, which mapping binding ignores too.
+    suggestion = suggest_mapping(["Email", "", "Phone", "EMAIL", "Name"])
+    assert [(c.header, c.note) for c in suggestion.left_out] == [
+        ("Email", "the header appears in columns A and D; rename one to map it"),
+        ("", "the column has no header"),
+        ("EMAIL", "the header appears in columns A and D; rename one to map it"),
+    ]
+    assert not any(c.mappable for c in suggestion.left_out)
+    assert [len(c.options) for c in suggestion.columns] == [0, 0, len(TARGETS), 0, len(TARGETS)]
+    assert [c.alias for c in suggestion.left_out] == ["Email", None, "Email"]
+    assert suggestion.unmatched == []
+    assert "email" not in suggestion.to_mapping_dict()["fields"]
+    assert "#   column B (no header): the column has no header" in suggestion.to_yaml()
+    load_mapping_for(suggestion.to_yaml()).bind(["Email", "", "Phone", "EMAIL", "Name"])
+
+
+def test_several_columns_for_one_field_become_alternatives_first_filled_wins() -> None:
+    fields = suggest_mapping(["Email", "Email address", "Name"]).to_mapping_dict()["fields"]
+    assert fields["email"]["column"] == ["Email", "Email address"]
+
+
+def test_lists_get_one_entry_per_column_with_type_and_split() -> None:
+    fields = suggest_mapping(
+        ["Name", "Phone", "Mobile phone", "Work phone", "LinkedIn URL", "Links", "Country"]
+    ).to_mapping_dict()["fields"]
+    region = {"region_column": ["Country"]}
+    assert fields["phone_numbers"] == [
+        {"column": "Phone", "split": [",", ";", "/"], "phone": region},
+        {"column": "Mobile phone", "split": [",", ";", "/"], "type": "mobile", "phone": region},
+        {"column": "Work phone", "split": [",", ";", "/"], "type": "work", "phone": region},
+    ]
+    assert fields["social_links"] == [
+        {"column": "LinkedIn URL", "type": "linkedin"},
+        {"column": "Links", "split": [",", ";", " "], "type": "from_domain"},
+    ]
+    assert fields["country"] == {"column": "Country"}
+
+
+def test_without_a_country_column_phones_have_no_region_and_the_yaml_says_how_to_add_one() -> None:
+    suggestion = suggest_mapping(["Name", "Phone"])
+    assert "phone" not in suggestion.to_mapping_dict()["fields"]["phone_numbers"][0]
+    assert "phone: {region: US} (your country code)" in suggestion.to_yaml()
+
+
+@pytest.mark.parametrize(
+    ("dates", "day_first"),
+    [
+        (["2024-03-01", "15/08/2023"], True),
+        (["12/31/2023", "01/02/2024"], False),
+        (["01/02/2024", "03/04/2024"], None),  # ambiguous: the YAML asks
+        (["31/12/2023", "12/31/2023"], None),  # contradictory
+        (["45292", ""], None),
+    ],
+)
+def test_date_order_comes_from_the_sample_rows(dates: list[str], day_first: bool | None) -> None:
+    suggestion = suggest_mapping(["Name", "Hired On"], [["Ann", date] for date in dates])
+    assert suggestion.day_first is day_first
+    date = suggestion.to_mapping_dict()["fields"]["hired_at"]["date"]
+    expected = {"excel_serial": True} | ({} if day_first is None else {"day_first": day_first})
+    assert date == expected
+    assert ("day_first: true (day first)" in suggestion.to_yaml()) is (day_first is None)
+
+
+def test_choose_changes_one_column_and_the_mapping_follows() -> None:
+    suggestion = suggest_mapping(["Full name", "E-mail", "Stage", "Tel"])
+    changed = suggestion.choose("stage", None).choose(3, "phone_numbers.mobile")
+    assert suggestion.custom_fields == ["Stage"]  # the original is unchanged
+    assert changed.custom_fields == []
+    assert [c.header for c in changed.left_out] == ["Stage"]
+    assert changed.fields["phone_numbers.mobile"] == ["Tel"]
+    assert changed.columns[3].alias == "Tel"  # what the header matches stays known
+    assert changed.unmatched == suggestion.unmatched == ["Stage"]
+    fields = changed.to_mapping_dict()["fields"]
+    assert fields["phone_numbers"] == [
+        {"column": "Tel", "split": [",", ";", "/"], "type": "mobile"}
+    ]
+    assert "custom_fields" not in fields
+
+
+def test_choose_refuses_unknown_targets_and_columns_no_mapping_can_name() -> None:
+    suggestion = suggest_mapping(["Name", "Email", "email", ""])
+    with pytest.raises(KeyError, match="unknown target 'e-mail'"):
+        suggestion.choose("Name", "e-mail")
+    with pytest.raises(KeyError, match='no column "Phone"'):
+        suggestion.choose("Phone", "email")
+    with pytest.raises(ValueError, match="column D cannot be mapped: the column has no header"):
+        suggestion.choose(3, "custom_fields")
+
+
+def test_every_target_is_a_choice_a_form_can_show() -> None:
+    assert [t.key for t in TARGETS][:4] == ["name", "first_name", "last_name", "email"]
+    assert all(t.label for t in TARGETS)
+    everything = suggest_mapping([f"Column {i}" for i in range(len(TARGETS))])
+    for position, target in enumerate(TARGETS):
+        everything = everything.choose(position, target.key)
+    mapping = parse_mapping(everything.to_mapping_dict(), "every target")
+    mapping.bind([c.header for c in everything.columns])
+
+
+def load_mapping_for(text: str) -> Mapping:
+    return parse_mapping(yaml.safe_load(text), "suggested")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ["First Name", "Last Name", "Email", "Phone", "Country", "Hired On", "LinkedIn"],
+        ["Name", "Yes", "No", "null", "On", "123", "2024-01-01", "Notes: internal", "#id"],
+        ["Name", "a, b", "[x]", "{y}", 'say "hi"', "back\\slash", "tab\there", "Zoë's  notes"],
+        ["Name", "Source ", "  Source2", "x: y", "- dash", "? q", "& amp", "* star", "!bang"],
+    ],
+)
+def test_the_yaml_reads_back_as_the_mapping_dict_and_validates(headers: list[str]) -> None:
+    suggestion = suggest_mapping(headers)
+    assert yaml.safe_load(suggestion.to_yaml()) == suggestion.to_mapping_dict()
+    load_mapping_for(suggestion.to_yaml()).bind(headers)
+
+
+LAYOUT_OF_SAMPLE = [
+    ("greenhouse.csv", "Greenhouse"),
+    ("lever.csv", "Lever"),
+    ("lever_migration.csv", "Lever"),
+    ("recruitee.csv", "Recruitee"),
+    ("smartrecruiters.csv", "SmartRecruiters"),
+    ("workable.csv", "Workable"),
+    ("personio.csv", "Personio"),
+    ("peopleforce.csv", "PeopleForce"),
+    ("candidates.csv", None),
+    ("candidates.xlsx", None),
+]
+
+
+@pytest.mark.parametrize(("sample", "layout"), LAYOUT_OF_SAMPLE)
+def test_the_layout_a_sample_looks_like_is_named(sample: str, layout: str | None) -> None:
+    suggestion = suggest_for_file(SAMPLES / sample)
+    found = suggestion.layout
+    assert (found.layout.name if found else None) == layout
+    text = suggestion.to_yaml()
+    if found is None:
+        assert "# No known export layout recognised" in text
+    else:
+        mapping = f"mappings/{Path(found.layout.mapping).name}"
+        assert f"# It looks like a {layout} export ({len(found.matched)} of the file's" in text
+        assert mapping in text
+        assert (MAPPINGS / Path(mapping).name).exists()
+
+
+def test_a_plain_list_of_common_headers_is_no_vendors_layout() -> None:
+    headers = ["First Name", "Last Name", "Email", "Phone", "Company", "Title", "Website"]
+    assert suggest_mapping(headers).layout is None
+
+
+def test_lever_notes_columns_count_as_their_unnumbered_header() -> None:
+    headers = ["Full Name", "Email", "Stage", "Origin", "IsSecretNote-1", "IsSecretNote-2"]
+    found = suggest_mapping(headers).layout
+    assert found is not None
+    assert found.layout.name == "Lever"
+    assert found.matched == tuple(headers)
+
+
+@pytest.mark.parametrize(("sample", "layout"), LAYOUT_OF_SAMPLE)
+def test_the_suggestion_imports_the_file_it_was_made_from_like_the_shipped_mapping(
+    tmp_path: Path, sample: str, layout: str | None
+) -> None:
+    suggested = tmp_path / "suggested.yaml"
+    suggested.write_text(suggest_for_file(SAMPLES / sample).to_yaml(), encoding="utf-8")
+    shipped = MAPPINGS / ("default.yaml" if layout is None else f"{layout.lower()}.yaml")
+    ours = import_file(SAMPLES / sample, tmp_path / "ours", load_mapping(suggested), dry_run=True)
+    theirs = import_file(SAMPLES / sample, tmp_path / "theirs", shipped, dry_run=True)
+    assert ours.outcomes() == theirs.outcomes()
+    assert any(status == "not_attempted" and not code for status, code in ours.outcomes().values())
+
+
+def test_the_suggestion_for_the_sample_creates_its_valid_rows_in_the_sandbox(
+    tmp_path: Path,
+) -> None:
+    mapping = load_mapping_for(suggest_for_file(SAMPLES / "candidates.csv").to_yaml())
+    imported = import_file(SAMPLES / "candidates.csv", tmp_path, mapping)
+    statuses = [status for status, _ in imported.outcomes().values()]
+    assert (statuses.count("created"), statuses.count("rejected")) == (14, 4)
+    grace = imported.body(3)
+    assert grace["hired_at"] == "2024-03-01T00:00:00.000Z"  # 01/03/2024, day first
+    assert grace["phone_numbers"] == [
+        {"phone": "+12025550143"},
+        {"phone": "+12025550199", "type": "mobile"},
+    ]
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def test_cli_prints_the_yaml(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["suggest-mapping", str(SAMPLES / "lever.csv")]) == 0
+    out = capsys.readouterr().out
+    assert out == suggest_for_file(SAMPLES / "lever.csv").to_yaml()
+    assert "# It looks like a Lever export" in out
+
+
+def test_cli_writes_the_file_and_never_replaces_one_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "mine.yaml"
+    assert main(["suggest-mapping", str(SAMPLES / "workable.csv"), "-o", str(target)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"wrote {target}: 5 of 10 columns mapped to request fields, ")
+    assert "looks like a Workable export" in err
+    load_mapping(target)
+    target.write_text("mine", encoding="utf-8")
+    assert main(["suggest-mapping", str(SAMPLES / "workable.csv"), "-o", str(target)]) == 2
+    assert "exists: name another file, or pass --force" in capsys.readouterr().err
+    assert target.read_text(encoding="utf-8") == "mine"
+    argv = ["suggest-mapping", str(SAMPLES / "workable.csv"), "-o", str(target), "--force"]
+    assert main(argv) == 0
+    load_mapping(target)
+
+
+def test_cli_header_row_and_sheet(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["suggest-mapping", str(DATA / "header_row_3.csv"), "--header-row", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "first_name: {column: First Name}" in out
+    assert "from header_row_3.csv." in out
+    assert main(["suggest-mapping", str(DATA / "hidden_sheet.xlsx"), "--sheet", "archive"]) == 0
+    out = capsys.readouterr().out
+    assert 'from hidden_sheet.xlsx, sheet "Archive".' in out
+    assert "- {name: Left, column: Left}" in out
+
+
+def test_cli_unreadable_input_is_exit_2_without_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["suggest-mapping", str(DATA / "empty.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "is empty: it needs a header row" in err
+    assert "Traceback" not in err
