@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from importer.pipeline import ImportOptions, Progress, run_import, run_import_async
     from importer.report import ImportSummary
     from importer.retry import RetryPolicy
+    from importer.suggest import Suggestion, suggest_mapping
 
 # Imported on first use, so `importer sandbox` starts without loading the readers and the client.
 _EXPORTS = {
@@ -49,6 +50,8 @@ _EXPORTS = {
     "run_import_async": "importer.pipeline",
     "ImportSummary": "importer.report",
     "RetryPolicy": "importer.retry",
+    "Suggestion": "importer.suggest",
+    "suggest_mapping": "importer.suggest",
 }
 
 __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
@@ -69,6 +72,8 @@ __all__ = [  # noqa: RUF022 - grouped as _EXPORTS is
     "run_import_async",
     "ImportSummary",
     "RetryPolicy",
+    "Suggestion",
+    "suggest_mapping",
 ]
 
 

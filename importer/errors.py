@@ -86,9 +86,13 @@ class MissingColumnError(ConfigError):
         names = ", ".join(f'"{name}"' for name in self.missing)
         existing = ", ".join(h for h in self.headers if h) or "(none)"
         where = f" in {source}" if source else ""
+        hint = ""
+        if sum(1 for h in self.headers if h.strip()) <= 1:
+            # a title line above the real header row looks like this
+            hint = "; if the headers are on a later row, pass --header-row N"
         super().__init__(
             f"mapped column{'s' if len(self.missing) > 1 else ''} {names} not found{where}; "
-            f"the headers are: {existing}"
+            f"the headers are: {existing}{hint}"
         )
 
 

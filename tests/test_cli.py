@@ -194,3 +194,13 @@ def test_python_dash_m_importer_runs_the_cli(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert (tmp_path / "results.csv").exists()
+
+
+def test_title_line_above_the_headers_suggests_header_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(ROOT / "tests" / "data" / "header_row_3.csv")
+    code = main(["validate", data, "--mapping", MAPPING, "--out", str(tmp_path)])
+
+    assert code == 2
+    assert "pass --header-row N" in capsys.readouterr().err
