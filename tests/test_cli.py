@@ -39,7 +39,12 @@ def run_cli(*args: str) -> int:
 
 def everything_written(out: Path, captured: pytest.CaptureFixture[str]) -> str:
     text = captured.readouterr()
-    files = "".join(p.read_text(encoding="utf-8-sig") for p in sorted(out.iterdir()))
+    # every file, the journal's SQLite pages included, read as bytes so nothing escapes the check
+    files = "".join(
+        p.read_bytes().decode("utf-8", errors="replace")
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    )
     return text.out + text.err + files
 
 
