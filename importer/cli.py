@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     from importer.sandbox import cli as sandbox_cli
 
     sandbox_cli.add_arguments(sandbox)
+
+    serve = commands.add_parser(
+        "serve", help="run the web page for recruiters: upload, check, import, download reports"
+    )
+    from importer.web import cli as web_cli
+
+    web_cli.add_arguments(serve)
     return parser
 
 
@@ -215,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args, dry_run=True)
         if args.command == "suggest-mapping":
             return _suggest(args)
+        if args.command == "serve":
+            from importer.web import cli as web_cli
+
+            return web_cli.run(args)
         from importer.sandbox import cli as sandbox_cli
 
         return sandbox_cli.run(args)

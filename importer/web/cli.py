@@ -1,0 +1,113 @@
+"""``importer serve``: the flags, the address to open, and serving until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import os
+import signal
+import sys
+from pathlib import Path
+
+from importer.pipeline import DEFAULT_BASE_URL
+from importer.web.server import MB, WebConfig, WebServer, default_mappings_dir
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add(
+        "--host",
+        default="127.0.0.1",
+        help="interface to listen on (default: %(default)s, this computer only)",
+    )
+    add("--port", type=int, default=8080, help="port; 0 picks a free one (default: %(default)s)")
+    add(
+        "--max-upload-mb",
+        type=float,
+        default=50.0,
+        metavar="MB",
+        help="largest spreadsheet the page accepts (default: %(default)g)",
+    )
+    add(
+        "--keep-minutes",
+        type=float,
+        default=60.0,
+        metavar="MINUTES",
+        help="how long uploads and finished runs are kept after their last use "
+        "(default: %(default)g); all are deleted when the server stops",
+    )
+    add(
+        "--mappings",
+        type=Path,
+        metavar="DIR",
+        help="folder of the mappings the page offers (default: the project's mappings/)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM; 0 after a clean stop, 2 when it cannot start."""
+    if args.max_upload_mb <= 0 or args.keep_minutes <= 0:
+        print("serve: --max-upload-mb and --keep-minutes must be positive", file=sys.stderr)
+        return 2
+    mappings = args.mappings if args.mappings is not None else default_mappings_dir()
+    if mappings is None or not mappings.is_dir():
+        print(f"serve: no mappings folder at {mappings}; pass --mappings DIR", file=sys.stderr)
+        return 2
+    config = WebConfig(
+        host=args.host,
+        port=args.port,
+        token=os.environ.get("IMPORTER_WEB_TOKEN") or None,
+        max_upload_bytes=int(args.max_upload_mb * MB),
+        mappings_dir=mappings,
+        keep_seconds=args.keep_minutes * 60,
+        api_key=os.environ.get("STACKONE_API_KEY") or None,
+        base_url=os.environ.get("STACKONE_BASE_URL") or DEFAULT_BASE_URL,
+        account_id=os.environ.get("STACKONE_ACCOUNT_ID") or None,
+    )
+    try:
+        asyncio.run(_serve(config))
+    except OSError as exc:
+        print(f"serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def _serve(config: WebConfig) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    async with WebServer(config) as server:
+        print(f"importer web page: {server.login_url}", file=sys.stderr)
+        print(
+            "open that address in a browser (the token in it lets you in); Ctrl-C stops the "
+            "server and deletes the uploaded files",
+            file=sys.stderr,
+        )
+        if not is_loopback(config.host):
+            print(
+                f"warning: listening on {config.host}, not only on this computer: anyone who "
+                "can reach it and has the token can upload and import",
+                file=sys.stderr,
+            )
+        if config.api_key is None:
+            print(
+                "StackOne imports are off: set STACKONE_API_KEY before starting to allow them "
+                "(the sandbox works without it)",
+                file=sys.stderr,
+            )
+        sys.stderr.flush()
+        await stopping.wait()
+        print("stopping: finishing runs in progress and deleting uploads", file=sys.stderr)

@@ -1,0 +1,279 @@
+"""The job registry: checks and imports running as worker processes, followed, stopped, expired.
+
+A job's state lives here, on the server, so the page can be reloaded (or opened in another tab)
+at any time and pick the run up by its id. Stop sends the worker SIGINT, which the pipeline
+treats as Ctrl-C: no new rows, the requests in flight finish, the reports are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+import importer
+from importer.web.worker import PREVIEW_FILE
+from importer.web.workspace import ID_PATTERN, Upload, Workspace, new_id
+
+FILES = {
+    "results.csv": ("out", "results.csv"),
+    "rejects.csv": ("out", "rejects.csv"),
+    "summary.json": ("out", "summary.json"),
+    "mapping.yaml": ("mapping.yaml",),
+}
+"""What the page may download from a job: a fixed name → a fixed place in the job's folder."""
+_LINE_LIMIT = 1 << 20
+# How long a stopping worker may take before it is killed: the pipeline's own grace for
+# requests in flight (30 s) plus time to write the reports.
+STOP_TIMEOUT = 40.0
+# The worker imports this very package, whether it is installed or run from a checkout.
+_PACKAGE_ROOT = str(Path(importer.__file__).resolve().parent.parent)
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    """Either "check" (the pipeline's dry run, with a preview) or "import"."""
+    upload: Upload
+    sheet: str | None
+    mapping_label: str
+    mapping_request: dict[str, Any]
+    folder: Path
+    target: str | None = None
+    account_id: str | None = None
+    check_id: str | None = None
+    rows_total: int | None = None
+    """Rows in the file, known exactly once a check has read it all."""
+    state: str = "running"
+    """running → (stopping →) done, or failed when nothing could run (the error says why)."""
+    progress: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    preview: dict[str, Any] | None = None
+    error: str | None = None
+    finished: float | None = None
+    process: asyncio.subprocess.Process | None = field(default=None, repr=False)
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def live(self) -> bool:
+        return self.state in ("running", "stopping")
+
+    def file(self, name: str) -> Path | None:
+        """The path of a downloadable file, or None: unknown name, or not written."""
+        parts = FILES.get(name)
+        if parts is None or self.live or self.state == "failed":
+            return None
+        path = self.folder.joinpath(*parts)
+        return path if path.is_file() else None
+
+    def to_dict(self) -> dict[str, Any]:
+        progress = dict(self.progress) if self.progress else None
+        if progress is not None and self.rows_total is not None:
+            progress["rows_total"] = self.rows_total
+            rate = progress.get("rate") or 0
+            left = max(0, self.rows_total - progress["rows_done"])
+            progress["eta"] = round(left / rate, 1) if rate else None
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "state": self.state,
+            "upload": self.upload.id,
+            "file": self.upload.name,
+            "sheet": self.sheet,
+            "mapping": self.mapping_label,
+            "mapping_request": self.mapping_request,
+            "target": self.target,
+            "account_id": self.account_id,
+            "check": self.check_id,
+            "rows_total": self.rows_total,
+            "progress": progress,
+            "summary": self.summary,
+            "preview": self.preview,
+            "error": self.error,
+            "files": [name for name in FILES if self.file(name) is not None],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where an import sends: the API base, the key handed to the worker, the account."""
+
+    name: str
+    base_url: str
+    api_key: str = field(repr=False)
+    account_id: str
+
+
+class JobRegistry:
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        preview_rows: int,
+        clock: Callable[[], float],
+        progress_interval: float = 0.25,
+    ) -> None:
+        self.workspace = workspace
+        self.preview_rows = preview_rows
+        self.clock = clock
+        self.progress_interval = progress_interval
+        self.jobs: dict[str, Job] = {}
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id) if ID_PATTERN.fullmatch(job_id) else None
+
+    async def start(
+        self,
+        kind: str,
+        upload: Upload,
+        sheet: str | None,
+        mapping_yaml: str,
+        mapping_label: str,
+        mapping_request: dict[str, Any],
+        *,
+        target: Destination | None = None,
+        check: Job | None = None,
+    ) -> Job:
+        job_id = new_id()
+        folder = self.workspace.job_dir(job_id)
+        job = Job(
+            job_id,
+            kind,
+            upload,
+            sheet,
+            mapping_label,
+            mapping_request,
+            folder,
+            target=None if target is None else target.name,
+            account_id=None if target is None else target.account_id,
+            check_id=None if check is None else check.id,
+            rows_total=None if check is None else check.rows_total,
+        )
+        mapping = folder / "mapping.yaml"
+        mapping.write_text(mapping_yaml, encoding="utf-8")
+        spec = {
+            "input": str(upload.path),
+            "name": upload.name,
+            "sheet": sheet,
+            "mapping": str(mapping),
+            "mapping_label": mapping_label,
+            "out_dir": str(folder / "out"),
+            "dry_run": kind == "check",
+            "base_url": None if target is None else target.base_url,
+            "account_id": None if target is None else target.account_id,
+            "preview_rows": self.preview_rows,
+            "progress_interval": self.progress_interval,
+        }
+        (folder / "job.json").write_text(json.dumps(spec), encoding="utf-8")
+        env = dict(os.environ)
+        env.pop("STACKONE_API_KEY", None)
+        if target is not None:
+            env["STACKONE_API_KEY"] = target.api_key
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        with (folder / "worker.log").open("wb") as log:
+            job.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "importer.web.worker",
+                str(folder / "job.json"),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                env=env,
+                cwd=folder,
+                limit=_LINE_LIMIT,
+                # Ctrl-C in the server's terminal must not reach the workers directly: the
+                # server stops them itself, in order, when it shuts down.
+                start_new_session=True,
+            )
+        self.jobs[job_id] = job
+        job.task = asyncio.create_task(self._follow(job, job.process))
+        return job
+
+    async def _follow(self, job: Job, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        done = False
+        async for line in process.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            kind = event.pop("event", None)
+            if kind == "progress":
+                job.progress = event
+            elif kind == "error":
+                job.error = event["message"]
+            elif kind == "done":
+                done = True
+        code = await process.wait()
+        job.process = None
+        job.finished = self.clock()
+        if done:
+            out = job.folder / "out"
+            try:
+                job.summary = orjson.loads((out / "summary.json").read_bytes())
+                if job.kind == "check":
+                    job.preview = orjson.loads((out / PREVIEW_FILE).read_bytes())
+                    job.rows_total = job.summary["rows"]
+            except (OSError, orjson.JSONDecodeError) as error:
+                job.error = f"the run's reports cannot be read: {error}"
+            else:
+                job.state = "done"
+                return
+        job.state = "failed"
+        if job.error is None:
+            job.error = f"the run ended unexpectedly (exit code {code}){_last_line(job)}"
+
+    def stop(self, job: Job) -> None:
+        """Ask the worker to stop as on Ctrl-C; asking again stops at once (a second Ctrl-C)."""
+        if job.process is not None and job.process.returncode is None:
+            job.process.send_signal(signal.SIGINT)
+            job.state = "stopping"
+
+    @property
+    def live(self) -> int:
+        return sum(1 for job in self.jobs.values() if job.live)
+
+    def busy_uploads(self) -> set[str]:
+        return {job.upload.id for job in self.jobs.values()}
+
+    def sweep(self, older_than: float) -> None:
+        """Delete the jobs (and their files) that ended before ``older_than``."""
+        for job in list(self.jobs.values()):
+            if job.finished is not None and job.finished < older_than:
+                del self.jobs[job.id]
+                shutil.rmtree(job.folder, ignore_errors=True)
+
+    async def close(self, grace: float = STOP_TIMEOUT) -> None:
+        """Stop every live job, wait for the reports, kill what outlasts ``grace`` seconds."""
+        live = [job for job in self.jobs.values() if job.live]
+        for job in live:
+            self.stop(job)
+        tasks = [job.task for job in live if job.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for job in live:
+                if job.process is not None and job.process.returncode is None:
+                    job.process.kill()
+            if pending:
+                await asyncio.wait(pending)
+        self.jobs.clear()
+
+
+def _last_line(job: Job) -> str:
+    try:
+        lines = (job.folder / "worker.log").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    last = next((line for line in reversed(lines.splitlines()) if line.strip()), "")
+    return f": {last.strip()}" if last else ""

@@ -1,0 +1,562 @@
+"""The aiohttp server behind the page: access token, JSON API, static files, life cycle.
+
+Every request needs the access token: the link printed at start carries it once
+(``/?token=...``), which sets a cookie for this port and redirects to the bare page; scripts
+may send it as an ``X-Importer-Token`` header instead. The API::
+
+    GET  /api/config                       limits, shipped mappings, targets, import options
+    POST /api/uploads                      multipart field "file" → the upload and its columns
+    GET  /api/uploads/{id}?sheet=NAME      the same for another sheet of a workbook
+    POST /api/uploads/{id}/mapping         {sheet, mapping} → the YAML, columns read, problem
+    POST /api/uploads/{id}/check           {sheet, mapping} → a check job (the dry run)
+    POST /api/jobs/{id}/import             {target, account_id} → an import of a checked file
+    GET  /api/jobs/{id}                    state, progress, summary, preview
+    POST /api/jobs/{id}/stop               stop as on Ctrl-C
+    GET  /api/jobs/{id}/files/{name}       results.csv, rejects.csv, summary.json, mapping.yaml
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import importlib.resources
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from importer.pipeline import DEFAULT_BASE_URL, SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY
+from importer.sandbox import Sandbox, SandboxConfig
+from importer.suggest import TARGETS
+from importer.web.choices import ChoiceError, Chosen, choose, shipped_mappings
+from importer.web.jobs import Destination, Job, JobRegistry
+from importer.web.workspace import (
+    Upload,
+    UploadError,
+    View,
+    Workspace,
+    display_name,
+    format_size,
+    inspect,
+    too_large,
+)
+
+MB = 1024 * 1024
+MAX_LIVE_JOBS = 4
+"""Checks and imports that may run at once (each is a process of its own)."""
+TOKEN_HEADER = "X-Importer-Token"
+_STATIC = {
+    "app.js": "text/javascript",
+    "app.css": "text/css",
+}
+_ACCOUNT_ID = re.compile(r"[\x21-\x7e]{1,200}")
+# Room for the multipart envelope around a file of exactly the limit.
+_MULTIPART_SLACK = 64 * 1024
+_SECURITY_HEADERS = {
+    # Scripts and styles come from this server only: even a cell that slipped past escaping
+    # could not run. Nothing is framed, and the token never leaves in a Referer.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def default_mappings_dir() -> Path | None:
+    """mappings/ of the source tree the package runs from, else of the current folder."""
+    for folder in (Path(__file__).resolve().parents[2] / "mappings", Path.cwd() / "mappings"):
+        if folder.is_dir():
+            return folder
+    return None
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """How ``importer serve`` runs; the CLI flags and environment map onto these."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: str | None = field(default=None, repr=False)
+    """The access token; None makes a fresh random one."""
+    max_upload_bytes: int = 50 * MB
+    mappings_dir: Path | None = field(default_factory=default_mappings_dir)
+    keep_seconds: float = 3600.0
+    """How long uploads and finished jobs stay after their last use."""
+    preview_rows: int = 25
+    api_key: str | None = field(default=None, repr=False)
+    """StackOne API key for imports (from the server's environment, never from the page)."""
+    base_url: str = DEFAULT_BASE_URL
+    account_id: str | None = None
+    """The account the page proposes (the user can change it)."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    clock: Callable[[], float] = time.monotonic
+
+
+class WebServer:
+    """The page's server; ``async with WebServer(config) as server`` inside a running loop."""
+
+    def __init__(self, config: WebConfig | None = None) -> None:
+        self.config = config or WebConfig()
+        self.token = self.config.token or secrets.token_urlsafe(24)
+        self.mappings = shipped_mappings(self.config.mappings_dir)
+        self._runner: web.AppRunner | None = None
+        self._sandbox: Sandbox | None = None
+        self._janitor: asyncio.Task[None] | None = None
+        self._workspace: Workspace | None = None
+        self._jobs: JobRegistry | None = None
+        self._cookie = ""
+
+    @property
+    def url(self) -> str:
+        if self._runner is None:
+            raise RuntimeError("the server is not running")
+        host, port = self._runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def login_url(self) -> str:
+        """The address to open: it carries the token once and sets the cookie."""
+        return f"{self.url}/?token={self.token}"
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            raise RuntimeError("the server is not running")
+        return self._workspace
+
+    @property
+    def jobs(self) -> JobRegistry:
+        if self._jobs is None:
+            raise RuntimeError("the server is not running")
+        return self._jobs
+
+    @property
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            raise RuntimeError("the server is not running")
+        return self._sandbox
+
+    async def start(self) -> None:
+        config = self.config
+        self._workspace = Workspace(config.max_upload_bytes, clock=config.clock)
+        self._jobs = JobRegistry(
+            self._workspace, preview_rows=config.preview_rows, clock=config.clock
+        )
+        try:
+            self._sandbox = Sandbox(config.sandbox)
+            await self._sandbox.start()
+            self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, config.host, config.port).start()
+        except BaseException:
+            await self.stop()
+            raise
+        self._cookie = f"importer_token_{self._runner.addresses[0][1]}"
+        self._janitor = asyncio.create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        """Stop the live jobs (their reports are written), the server, the sandbox; delete
+        the private folder."""
+        if self._janitor is not None:
+            self._janitor.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._janitor
+            self._janitor = None
+        if self._jobs is not None:
+            await self._jobs.close()
+            self._jobs = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._sandbox is not None:
+            await self._sandbox.stop()
+            self._sandbox = None
+        if self._workspace is not None:
+            self._workspace.close()
+            self._workspace = None
+
+    async def __aenter__(self) -> WebServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def sweep(self) -> None:
+        """Delete what has not been used for ``keep_seconds`` (the janitor does it each minute)."""
+        older_than = self.config.clock() - self.config.keep_seconds
+        self.jobs.sweep(older_than)
+        self.workspace.sweep(older_than, self.jobs.busy_uploads())
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(min(60.0, self.config.keep_seconds / 4))
+            self.sweep()
+
+    # -- the application ---------------------------------------------------------------------
+
+    def _app(self) -> web.Application:
+        app = web.Application(middlewares=[self._auth], client_max_size=MB)
+        app.on_response_prepare.append(_secure)
+        app.add_routes(
+            [
+                web.get("/", self._index),
+                web.get("/static/{name}", self._static),
+                web.get("/api/config", self._get_config),
+                web.post("/api/uploads", self._upload),
+                web.get("/api/uploads/{id}", self._get_upload),
+                web.post("/api/uploads/{id}/mapping", self._mapping),
+                web.post("/api/uploads/{id}/check", self._check),
+                web.get("/api/jobs/{id}", self._get_job),
+                web.post("/api/jobs/{id}/import", self._import),
+                web.post("/api/jobs/{id}/stop", self._stop),
+                web.get("/api/jobs/{id}/files/{name}", self._file),
+            ]
+        )
+        return app
+
+    @web.middleware
+    async def _auth(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        offered = request.query.get("token")
+        if offered is not None and _same(offered, self.token):
+            if request.method == "GET" and request.path == "/":
+                # Keep the token out of the address bar, the history and bookmarks.
+                response = web.HTTPFound("/")
+                response.set_cookie(
+                    self._cookie, self.token, httponly=True, samesite="Strict", path="/"
+                )
+                raise response
+            return await handler(request)
+        sent = request.cookies.get(self._cookie) or request.headers.get(TOKEN_HEADER)
+        if sent is not None and _same(sent, self.token):
+            return await handler(request)
+        message = (
+            "this page needs its access token: open the address that `importer serve` printed "
+            "(it ends in ?token=...)"
+        )
+        if request.path.startswith("/api/"):
+            return _error(401, message)
+        return web.Response(status=401, text=f"401: {message}\n")
+
+    async def _index(self, request: web.Request) -> web.Response:
+        return web.Response(text=_read_static("index.html"), content_type="text/html")
+
+    async def _static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        kind = _STATIC.get(name)
+        if kind is None:
+            raise web.HTTPNotFound()
+        return web.Response(text=_read_static(name), content_type=kind)
+
+    async def _get_config(self, request: web.Request) -> web.Response:
+        config = self.config
+        return web.json_response(
+            {
+                "max_upload_bytes": config.max_upload_bytes,
+                "max_upload": format_size(config.max_upload_bytes),
+                "keep_minutes": round(config.keep_seconds / 60),
+                "mappings": list(self.mappings),
+                "targets": [{"key": t.key, "label": t.label} for t in TARGETS],
+                "stackone": config.api_key is not None,
+                "account_id": config.account_id or "",
+            }
+        )
+
+    # -- uploads and the mapping step --------------------------------------------------------
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        limit = self.workspace.max_upload_bytes
+        if request.content_length is not None and request.content_length > limit + _MULTIPART_SLACK:
+            return _error(413, too_large(limit))
+        try:
+            reader = await request.multipart()
+        except (AssertionError, ValueError, KeyError):
+            return _error(400, 'send the file as multipart/form-data, in the field "file"')
+        part = await reader.next()
+        while part is not None and not (isinstance(part, BodyPartReader) and part.name == "file"):
+            part = await reader.next()
+        if not isinstance(part, BodyPartReader):
+            return _error(400, 'send the file as multipart/form-data, in the field "file"')
+        file_part = part
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while chunk := await file_part.read_chunk(64 * 1024):
+                yield chunk
+
+        try:
+            upload = await self.workspace.save(display_name(part.filename), chunks())
+        except UploadError as error:
+            return _error(error.status, str(error))
+        try:
+            view = await self._view(upload, upload.default_sheet)
+        except UploadError as error:
+            self.workspace.forget(upload)
+            return _error(error.status, str(error))
+        return web.json_response(self._upload_json(upload, view))
+
+    async def _get_upload(self, request: web.Request) -> web.Response:
+        upload = self._upload_of(request)
+        try:
+            view = await self._view(upload, request.query.get("sheet"))
+        except UploadError as error:
+            return _error(error.status, str(error))
+        return web.json_response(self._upload_json(upload, view))
+
+    async def _mapping(self, request: web.Request) -> web.Response:
+        upload = self._upload_of(request)
+        chosen, _, _ = await self._chosen(request, upload)
+        return web.json_response(
+            {"label": chosen.label, "yaml": chosen.yaml, "used": chosen.used, "error": chosen.error}
+        )
+
+    async def _check(self, request: web.Request) -> web.Response:
+        upload = self._upload_of(request)
+        chosen, checked, view = await self._chosen(request, upload)
+        if chosen.error is not None:
+            return _error(400, chosen.error)
+        if self.jobs.live >= MAX_LIVE_JOBS:
+            return _busy()
+        job = await self.jobs.start("check", upload, view.sheet, chosen.yaml, chosen.label, checked)
+        return web.json_response(job.to_dict())
+
+    async def _view(self, upload: Upload, sheet: str | None) -> View:
+        name = upload.sheet(sheet)
+        if sheet is not None and name != sheet:
+            raise UploadError(f'"{upload.name}" has no sheet named "{sheet}"')
+        view = upload.views.get(name)
+        if view is None:
+            view = upload.views[name] = await asyncio.to_thread(inspect, upload, name)
+        return view
+
+    async def _chosen(
+        self, request: web.Request, upload: Upload
+    ) -> tuple[Chosen, dict[str, Any], View]:
+        body = await _json(request)
+        sheet = body.get("sheet")
+        if sheet is not None and not isinstance(sheet, str):
+            raise _bad_request("sheet must be a sheet name")
+        try:
+            view = await self._view(upload, sheet)
+            chosen, checked = choose(body.get("mapping"), upload, view, self.mappings)
+        except (UploadError, ChoiceError) as error:
+            raise _bad_request(str(error)) from None
+        return chosen, checked, view
+
+    def _upload_of(self, request: web.Request) -> Upload:
+        upload = self.workspace.get(request.match_info["id"])
+        if upload is None:
+            raise _not_found(
+                "this upload is no longer on the server (files are deleted after "
+                f"{round(self.config.keep_seconds / 60)} minutes unused): upload the file again"
+            )
+        return upload
+
+    def _upload_json(self, upload: Upload, view: View) -> dict[str, Any]:
+        suggestion = view.suggestion
+        layout = None
+        if suggestion.layout is not None:
+            shipped = Path(suggestion.layout.layout.mapping).stem
+            layout = {
+                "name": suggestion.layout.layout.name,
+                "mapping": shipped if shipped in self.mappings else None,
+                "text": suggestion.layout.describe(),
+            }
+        return {
+            "id": upload.id,
+            "name": upload.name,
+            "kind": upload.kind,
+            "size": upload.size,
+            "sheets": [{"name": s.name, "visible": s.visible} for s in upload.sheets],
+            "sheet": view.sheet,
+            "headers": view.headers,
+            "columns": [
+                {
+                    "position": c.position,
+                    "header": c.header,
+                    "examples": view.examples[c.position],
+                    "target": None if c.target is None else c.target.key,
+                    "note": view.notes.get(c.position, c.note),
+                    "mappable": c.mappable,
+                }
+                for c in suggestion.columns
+            ],
+            "layout": layout,
+        }
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def _job_of(self, request: web.Request) -> Job:
+        job = self.jobs.get(request.match_info["id"])
+        if job is None:
+            raise _not_found(
+                "this run is no longer on the server (its files are deleted "
+                f"{round(self.config.keep_seconds / 60)} minutes after it ends): start again "
+                "from the upload"
+            )
+        return job
+
+    async def _get_job(self, request: web.Request) -> web.Response:
+        return web.json_response(self._job_of(request).to_dict())
+
+    async def _import(self, request: web.Request) -> web.Response:
+        check = self._job_of(request)
+        body = await _json(request)
+        if check.kind != "check" or check.state != "done":
+            return _error(409, "import a file once its check has finished")
+        summary = check.summary or {}
+        if summary.get("stopped_early"):
+            return _error(409, "the check was stopped before the end: check the file again")
+        if not summary.get("by_status", {}).get("not_attempted"):
+            return _error(409, "no row is ready to send: fix the file and upload it again")
+        target = body.get("target")
+        if target == "sandbox":
+            destination = Destination(
+                "sandbox", self.sandbox.url, SANDBOX_API_KEY, SANDBOX_ACCOUNT_ID
+            )
+        elif target == "stackone":
+            account = body.get("account_id")
+            if self.config.api_key is None:
+                return _error(
+                    400,
+                    "this server has no StackOne API key: stop it and start it again with "
+                    "STACKONE_API_KEY set in its environment, or import into the sandbox",
+                )
+            if not isinstance(account, str) or not _ACCOUNT_ID.fullmatch(account.strip()):
+                return _error(400, "enter the StackOne account id (x-account-id) to import into")
+            destination = Destination(
+                "stackone", self.config.base_url, self.config.api_key, account.strip()
+            )
+        else:
+            return _error(400, 'target must be "sandbox" or "stackone"')
+        if self.jobs.live >= MAX_LIVE_JOBS:
+            return _busy()
+        mapping = (check.folder / "mapping.yaml").read_text(encoding="utf-8")
+        job = await self.jobs.start(
+            "import",
+            check.upload,
+            check.sheet,
+            mapping,
+            check.mapping_label,
+            check.mapping_request,
+            target=destination,
+            check=check,
+        )
+        return web.json_response(job.to_dict())
+
+    async def _stop(self, request: web.Request) -> web.Response:
+        job = self._job_of(request)
+        self.jobs.stop(job)
+        return web.json_response(job.to_dict())
+
+    async def _file(self, request: web.Request) -> web.FileResponse:
+        job = self._job_of(request)
+        name = request.match_info["name"]
+        path = job.file(name)
+        if path is None:
+            raise _not_found(f"{name} is not a file of this run")
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(job.upload.name).stem).strip("-") or "import"
+        download = name if name == "mapping.yaml" else f"{stem}-{name}"
+        return web.FileResponse(
+            path, headers={"Content-Disposition": f'attachment; filename="{download}"'}
+        )
+
+
+def _same(offered: str, token: str) -> bool:
+    return hmac.compare_digest(offered.encode(), token.encode())
+
+
+async def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(_SECURITY_HEADERS)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _busy() -> web.Response:
+    return _error(
+        429,
+        f"{MAX_LIVE_JOBS} checks or imports are already running: wait for one to finish, or "
+        "stop one, and try again",
+    )
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=_json_text(message), content_type="application/json")
+
+
+def _not_found(message: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=_json_text(message), content_type="application/json")
+
+
+def _json_text(message: str) -> str:
+    return json.dumps({"error": message})
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _bad_request("send a JSON object") from None
+    if not isinstance(body, dict):
+        raise _bad_request("send a JSON object")
+    return body
+
+
+def _read_static(name: str) -> str:
+    return (importlib.resources.files("importer.web") / "static" / name).read_text(encoding="utf-8")
+
+
+@contextmanager
+def start_server_thread(config: WebConfig | None = None) -> Iterator[WebServer]:
+    """Run a WebServer in a daemon thread for the ``with`` block (tests, notebooks)."""
+    server = WebServer(config)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    failures: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            loop.run_until_complete(server.start())
+        except BaseException as exc:  # re-raised in the caller's thread
+            failures.append(exc)
+        finally:
+            ready.set()
+        if not failures:
+            loop.run_forever()
+
+    thread = threading.Thread(target=serve, name="importer-web", daemon=True)
+    thread.start()
+    ready.wait()
+    if failures:
+        thread.join()
+        loop.close()
+        raise failures[0]
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()

@@ -1,0 +1,228 @@
+"""The server's private folder: uploads under server-made ids, what they hold, and their expiry.
+
+Everything the page uploads or a run writes lives under one ``tempfile.mkdtemp`` folder
+(mode 0700), in ``uploads/<id>/`` and ``jobs/<id>/``. Ids are random hex made here; nothing the
+client sends becomes part of a path, not even the extension (it is checked against a fixed list).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import tempfile
+import time
+import unicodedata
+from collections.abc import AsyncIterator, Callable, Collection
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+import python_calamine
+
+from importer.errors import ConfigError
+from importer.readers import CSV_SUFFIXES, XLSX_SUFFIXES, open_table
+from importer.report import REJECTS_EXTRA_COLUMNS
+from importer.suggest import SAMPLE_ROWS, Suggestion, suggest_mapping
+
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+EXAMPLES = 3
+"""Example values shown per column on the mapping step."""
+_REPORT_COLUMNS = {name.casefold() for name in REJECTS_EXTRA_COLUMNS}
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+class UploadError(Exception):
+    """An upload the server refuses; ``status`` is the HTTP status, the message says why."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def display_name(name: str | None) -> str:
+    """The client's file name fit for showing and for messages: base name, no control chars."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    clean = "".join(c for c in base if unicodedata.category(c)[0] != "C").strip()
+    return clean[:120] or "upload"
+
+
+@dataclass(frozen=True, slots=True)
+class SheetInfo:
+    name: str
+    visible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One sheet of an upload (or the CSV) as the mapping step shows it."""
+
+    sheet: str | None
+    headers: list[str]
+    examples: list[list[str]]
+    """Per column, the first few distinct values of the sample rows."""
+    suggestion: Suggestion
+    notes: dict[int, str]
+    """Why a column the suggestion would send is left out (the error columns of rejects.csv)."""
+
+
+@dataclass
+class Upload:
+    id: str
+    name: str
+    path: Path
+    kind: str
+    size: int
+    sheets: list[SheetInfo]
+    touched: float
+    views: dict[str | None, View] = field(default_factory=dict)
+
+    @property
+    def default_sheet(self) -> str | None:
+        return next((s.name for s in self.sheets if s.visible), None) if self.sheets else None
+
+    def sheet(self, requested: str | None) -> str | None:
+        """The sheet to read: ``requested`` when the workbook has it, else the default."""
+        if self.kind != "xlsx":
+            return None
+        names = [s.name for s in self.sheets]
+        return requested if requested in names else self.default_sheet
+
+
+class Workspace:
+    """The private folder and the uploads in it."""
+
+    def __init__(
+        self, max_upload_bytes: int, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_upload_bytes = max_upload_bytes
+        self.root = Path(tempfile.mkdtemp(prefix="importer-web-"))
+        self.uploads_dir = self.root / "uploads"
+        self.jobs_dir = self.root / "jobs"
+        self.uploads_dir.mkdir(mode=0o700)
+        self.jobs_dir.mkdir(mode=0o700)
+        self.clock = clock
+        self.uploads: dict[str, Upload] = {}
+
+    def get(self, upload_id: str) -> Upload | None:
+        upload = self.uploads.get(upload_id) if ID_PATTERN.fullmatch(upload_id) else None
+        if upload is not None:
+            upload.touched = self.clock()
+        return upload
+
+    def job_dir(self, job_id: str) -> Path:
+        folder = self.jobs_dir / job_id
+        folder.mkdir(mode=0o700)
+        return folder
+
+    async def save(self, name: str, chunks: AsyncIterator[bytes]) -> Upload:
+        """Store an uploaded file; ``UploadError`` (413) once it passes the size limit."""
+        suffix = Path(name).suffix.lower()
+        if suffix == ".xls":
+            raise UploadError(
+                f'"{name}" is an Excel 97-2003 workbook (.xls), which cannot be read: open it '
+                "in Excel and save it as an Excel Workbook (.xlsx) or as CSV UTF-8"
+            )
+        if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
+            raise UploadError(
+                f'"{name}" is not a spreadsheet this page reads: upload a .csv, .tsv or .txt '
+                "file or an .xlsx or .xlsm workbook",
+                415,
+            )
+        upload_id = new_id()
+        folder = self.uploads_dir / upload_id
+        folder.mkdir(mode=0o700)
+        path = folder / f"input{suffix}"
+        size = 0
+        try:
+            with path.open("wb") as f:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.max_upload_bytes:
+                        raise UploadError(too_large(self.max_upload_bytes), 413)
+                    f.write(chunk)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        kind = "xlsx" if suffix in XLSX_SUFFIXES else "csv"
+        upload = Upload(upload_id, name, path, kind, size, [], self.clock())
+        try:
+            upload.sheets = _sheets(path) if kind == "xlsx" else []
+        except Exception:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise UploadError(
+                f'"{name}" is not a readable .xlsx workbook: if it is password-protected, remove '
+                "the password; if it is really a CSV or an old .xls, save it as .xlsx or CSV"
+            ) from None
+        self.uploads[upload_id] = upload
+        return upload
+
+    def forget(self, upload: Upload) -> None:
+        self.uploads.pop(upload.id, None)
+        shutil.rmtree(upload.path.parent, ignore_errors=True)
+
+    def sweep(self, older_than: float, busy: Collection[str]) -> None:
+        """Delete the uploads untouched since ``older_than`` that no live job reads."""
+        for upload in list(self.uploads.values()):
+            if upload.touched < older_than and upload.id not in busy:
+                self.forget(upload)
+
+    def close(self) -> None:
+        self.uploads.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def too_large(limit: int) -> str:
+    return (
+        f"the file is larger than {format_size(limit)}, the most this page takes: split it, "
+        "or ask whoever runs the server to raise --max-upload-mb"
+    )
+
+
+def format_size(size: int) -> str:
+    mb = size / (1024 * 1024)
+    return f"{mb:.3g} MB" if mb >= 1 else f"{size / 1024:.3g} KB"
+
+
+def _sheets(path: Path) -> list[SheetInfo]:
+    workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        return [
+            SheetInfo(meta.name, meta.visible == python_calamine.SheetVisibleEnum.Visible)
+            for meta in workbook.sheets_metadata
+            if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
+        ]
+    finally:
+        workbook.close()
+
+
+def inspect(upload: Upload, sheet: str | None) -> View:
+    """Read the header and sample rows of ``sheet`` and suggest a mapping (blocking: a thread).
+
+    Raises ``UploadError`` with the reader's message, naming the user's file.
+    """
+    try:
+        with open_table(upload.path, sheet=sheet) as table:
+            rows = [row.values for row in islice(table.rows, SAMPLE_ROWS)]
+            headers = table.headers
+            sheet = table.sheet
+    except ConfigError as error:
+        raise UploadError(str(error).replace(str(upload.path), f'"{upload.name}"')) from None
+    source = f'{upload.name}, sheet "{sheet}"' if sheet else upload.name
+    suggestion = suggest_mapping(headers, rows, source=source)
+    notes = {}
+    for choice in suggestion.columns:
+        # A fixed rejects.csv comes back with these: they describe the last run, not the person.
+        if choice.header.casefold() in _REPORT_COLUMNS and choice.target is not None:
+            suggestion = suggestion.choose(choice.position, None)
+            notes[choice.position] = "the importer's own error column from rejects.csv"
+    examples: list[list[str]] = [[] for _ in headers]
+    for values in rows:
+        for position, value in enumerate(values[: len(headers)]):
+            text = value.strip()
+            if text and len(examples[position]) < EXAMPLES and text not in examples[position]:
+                examples[position].append(text)
+    return View(sheet, headers, examples, suggestion, notes)

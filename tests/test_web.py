@@ -1,0 +1,466 @@
+"""The web page's server: access token, upload limits, private files, jobs, and the engine's
+own codes and messages, driven over HTTP on 127.0.0.1 (the browser test drives the page)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from importer.cli import main as cli_main
+from importer.sandbox import SandboxConfig, start_sandbox_thread
+from importer.web import WebConfig, WebServer, start_server_thread
+from importer.web import server as web_server
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "candidates.csv"
+SECRET = "sk-live-web-s3cret-0123456789"
+REJECTED = {4: "invalid-email", 9: "invalid-date", 10: "duplicate-in-file", 20: "invalid-phone"}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Api:
+    """The server's JSON API with the token in a header, as a script would use it."""
+
+    def __init__(self, server: WebServer) -> None:
+        self.server = server
+        self.url = server.url
+        self.session = requests.Session()
+        self.session.headers[web_server.TOKEN_HEADER] = server.token
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.get(self.url + path, timeout=10, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.post(self.url + path, timeout=10, **kwargs)
+
+    def upload(self, name: str, content: bytes) -> requests.Response:
+        return self.post("/api/uploads", files={"file": (name, content)})
+
+    def upload_ok(self, path: Path = SAMPLE, name: str | None = None) -> dict[str, Any]:
+        answer = self.upload(name or path.name, path.read_bytes())
+        assert answer.status_code == 200, answer.text
+        upload: dict[str, Any] = answer.json()
+        return upload
+
+    def check(self, upload: dict[str, Any], mapping: dict[str, Any]) -> dict[str, Any]:
+        answer = self.post(f"/api/uploads/{upload['id']}/check", json={"mapping": mapping})
+        assert answer.status_code == 200, answer.text
+        return self.wait(answer.json()["id"])
+
+    def wait(self, job_id: str, until: tuple[str, ...] = ("done", "failed")) -> dict[str, Any]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            job: dict[str, Any] = self.get(f"/api/jobs/{job_id}").json()
+            if job["state"] in until:
+                return job
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} still {job['state']}")
+
+    def import_(self, check: dict[str, Any], **body: Any) -> requests.Response:
+        return self.post(f"/api/jobs/{check['id']}/import", json=body)
+
+    def rows(self, job: dict[str, Any], name: str) -> list[dict[str, str]]:
+        answer = self.get(f"/api/jobs/{job['id']}/files/{name}")
+        assert answer.status_code == 200, answer.text
+        return list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+
+
+@pytest.fixture
+def server() -> Iterator[WebServer]:
+    with start_server_thread(WebConfig(port=0, max_upload_bytes=64 * 1024)) as running:
+        yield running
+
+
+@pytest.fixture
+def api(server: WebServer) -> Api:
+    return Api(server)
+
+
+def every_file(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+# -- the access token ---------------------------------------------------------------------
+
+
+def test_every_request_needs_the_token(server: WebServer) -> None:
+    for path in ("/", "/static/app.js", "/api/config", "/api/jobs/" + "0" * 32):
+        answer = requests.get(server.url + path, timeout=5)
+        assert answer.status_code == 401, path
+        assert "open the address that `importer serve` printed" in answer.text
+    upload = requests.post(server.url + "/api/uploads", files={"file": ("a.csv", b"x")}, timeout=5)
+    assert upload.status_code == 401
+    wrong = {web_server.TOKEN_HEADER: server.token + "x"}
+    assert requests.get(server.url + "/api/config", headers=wrong, timeout=5).status_code == 401
+    assert requests.get(server.url + "/?token=nope", timeout=5).status_code == 401
+    assert server.workspace.uploads == {}
+
+
+def test_the_printed_link_sets_a_cookie_and_drops_the_token_from_the_address(
+    server: WebServer,
+) -> None:
+    session = requests.Session()
+    first = session.get(server.login_url, allow_redirects=False, timeout=5)
+    assert first.status_code == 302
+    assert first.headers["Location"] == "/"
+    cookie = first.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    page = session.get(server.url + "/", timeout=5)
+    assert page.status_code == 200
+    assert "<title>Import candidates</title>" in page.text
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert session.get(server.url + "/api/config", timeout=5).status_code == 200
+
+
+def test_a_configured_token_is_the_one_accepted() -> None:
+    with start_server_thread(WebConfig(port=0, token="team-token")) as server:
+        assert server.login_url.endswith("/?token=team-token")
+        headers = {web_server.TOKEN_HEADER: "team-token"}
+        assert requests.get(server.url + "/api/config", headers=headers, timeout=5).ok
+
+
+# -- uploads --------------------------------------------------------------------------------
+
+
+def test_an_upload_over_the_limit_is_413_and_leaves_nothing(api: Api) -> None:
+    root = api.server.workspace.root
+    for size in (100 * 1024, 400 * 1024):  # streamed past the limit; refused by its length
+        answer = api.upload("big.csv", b"Name,Email\n" + b"x" * size)
+        assert answer.status_code == 413
+        assert answer.json()["error"] == (
+            "the file is larger than 64 KB, the most this page takes: split it, or ask whoever "
+            "runs the server to raise --max-upload-mb"
+        )
+    assert every_file(root) == []
+    assert api.get("/api/config").json()["max_upload"] == "64 KB"
+
+
+def test_only_spreadsheets_are_taken_and_unreadable_ones_are_explained(api: Api) -> None:
+    pdf = api.upload("cv.pdf", b"%PDF-1.4")
+    assert pdf.status_code == 415
+    assert "upload a .csv, .tsv or .txt file or an .xlsx or .xlsm workbook" in pdf.json()["error"]
+    xls = api.upload("old.xls", b"\xd0\xcf\x11\xe0")
+    assert xls.status_code == 400
+    assert "save it as an Excel Workbook (.xlsx)" in xls.json()["error"]
+    empty = api.upload("empty.csv", b"")
+    assert empty.status_code == 400
+    assert empty.json()["error"].startswith('"empty.csv"')
+    assert api.server.workspace.root.name not in empty.json()["error"]
+    assert every_file(api.server.workspace.root) == []
+
+
+def test_uploads_are_private_and_named_by_the_server(api: Api, tmp_path: Path) -> None:
+    escape = tmp_path / "escaped.csv"
+    upload = api.upload_ok(name=f"../../../../..{escape}")
+    assert upload["name"] == "escaped.csv"
+    assert re.fullmatch(r"[0-9a-f]{32}", upload["id"])
+    assert not escape.exists()
+    root = api.server.workspace.root
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert [p.relative_to(root).as_posix() for p in every_file(root)] == [
+        f"uploads/{upload['id']}/input.csv"
+    ]
+
+
+def test_a_workbook_offers_its_sheets_and_starts_on_the_first_visible(api: Api) -> None:
+    upload = api.upload_ok(ROOT / "tests" / "data" / "hidden_sheet.xlsx")
+    assert upload["sheets"] == [
+        {"name": "Lookup", "visible": False},
+        {"name": "Candidates", "visible": True},
+        {"name": "Archive", "visible": True},
+    ]
+    assert (upload["sheet"], upload["headers"]) == ("Candidates", ["Name", "Email"])
+    archive = api.get(f"/api/uploads/{upload['id']}", params={"sheet": "Archive"}).json()
+    assert (archive["sheet"], archive["headers"]) == ("Archive", ["Name", "Email", "Left"])
+    missing = api.get(f"/api/uploads/{upload['id']}", params={"sheet": "Nope"})
+    assert missing.status_code == 400
+    assert missing.json()["error"] == '"hidden_sheet.xlsx" has no sheet named "Nope"'
+
+
+# -- the mapping step -------------------------------------------------------------------------
+
+
+def test_the_suggestion_shows_columns_against_fields_with_examples(api: Api) -> None:
+    upload = api.upload_ok()
+    columns = {c["header"]: c for c in upload["columns"]}
+    assert columns["Email"]["target"] == "email"
+    assert columns["Mobile"]["target"] == "phone_numbers.mobile"
+    assert columns["Source"]["target"] == "custom_fields"
+    assert columns["First Name"]["examples"] == ["Ada", "Grace", "Alan"]
+    config = api.get("/api/config").json()
+    assert config["mappings"][0] == "default"
+    assert {"key": "email", "label": "E-mail (the first address of the cell)"} in config["targets"]
+
+
+def test_a_changed_choice_changes_the_yaml_and_a_mapping_without_a_name_is_explained(
+    api: Api,
+) -> None:
+    upload = api.upload_ok()
+    path = f"/api/uploads/{upload['id']}/mapping"
+    chosen = api.post(path, json={"mapping": {"columns": {"11": None}}}).json()
+    assert chosen["error"] is None
+    assert "custom_fields" not in chosen["yaml"]
+    assert chosen["used"] == list(range(11))
+    nameless = api.post(path, json={"mapping": {"columns": {"0": None, "1": None}}}).json()
+    assert "no field gives a name" in nameless["error"]
+    check = api.post(
+        f"/api/uploads/{upload['id']}/check", json={"mapping": {"columns": {"0": None}}}
+    )
+    assert check.status_code == 400
+    assert "no field gives a name" in check.json()["error"]
+
+
+def test_a_shipped_mapping_is_chosen_by_name_only(api: Api) -> None:
+    upload = api.upload_ok(ROOT / "samples" / "greenhouse.csv")
+    assert upload["layout"]["mapping"] == "greenhouse"
+    assert upload["layout"]["text"].startswith("looks like a Greenhouse export")
+    path = f"/api/uploads/{upload['id']}/mapping"
+    greenhouse = api.post(path, json={"mapping": {"shipped": "greenhouse"}}).json()
+    assert greenhouse["label"] == "mappings/greenhouse.yaml"
+    assert greenhouse["error"] is None
+    assert greenhouse["yaml"] == (ROOT / "mappings" / "greenhouse.yaml").read_text("utf-8")
+    for name in ("../pyproject", "/etc/passwd", "greenhouse.yaml", "..", 7):
+        answer = api.post(path, json={"mapping": {"shipped": name}})
+        assert answer.status_code == 400
+        assert answer.json()["error"].startswith("there is no shipped mapping named")
+    bad_column = api.post(path, json={"mapping": {"columns": {"../0": "email"}}})
+    assert bad_column.status_code == 400
+    bad_target = api.post(path, json={"mapping": {"columns": {"0": "__class__"}}})
+    assert bad_target.status_code == 400
+
+
+def test_no_path_from_the_client_reaches_the_file_system(api: Api) -> None:
+    upload = api.upload_ok()
+    check = api.check(upload, {"columns": {}})
+    assert check["state"] == "done"
+    for path in (
+        f"/api/jobs/{check['id']}/files/job.json",
+        f"/api/jobs/{check['id']}/files/worker.log",
+        f"/api/jobs/{check['id']}/files/..%2Fjob.json",
+        f"/api/jobs/{check['id']}/files/%2Fetc%2Fpasswd",
+        f"/api/jobs/{check['id']}/files/preview.json",
+        "/api/jobs/..%2F..%2Fetc/files/summary.json",
+        f"/api/uploads/{upload['id']}%2F..%2F..",
+        "/static/..%2Fserver.py",
+        "/static/index.html%00",
+        "/static/../../pyproject.toml",
+    ):
+        assert api.get(path).status_code == 404, path
+    assert api.get(f"/api/jobs/{check['id']}/files/mapping.yaml").status_code == 200
+
+
+# -- the check and the import ---------------------------------------------------------------
+
+
+def test_the_check_reports_the_clis_codes_and_messages(api: Api, tmp_path: Path) -> None:
+    upload = api.upload_ok()
+    check = api.check(upload, {"columns": {"11": None}})
+    summary = check["summary"]
+    assert summary["dry_run"] is True
+    assert summary["by_status"] == {"created": 0, "rejected": 4, "skipped": 1, "not_attempted": 14}
+    assert summary["by_error_code"]["duplicate-in-file"] == 1
+    assert summary["input"] == "candidates.csv"
+    rows = {row["row_number"]: row for row in check["preview"]["rows"]}
+    assert len(rows) == 19
+    assert rows[2]["status"] == "ready"
+    assert rows[2]["body"]["email"] == "ada.lovelace@example.com"
+    assert "custom_fields" not in rows[2]["body"]
+    assert rows[8]["status"] == "skipped"
+    assert rows[4]["problems"][0]["positions"] == [2]
+    assert rows[10]["problems"][0]["positions"] == []
+
+    # `importer validate` with the page's mapping says the same, word for word
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_bytes(api.get(f"/api/jobs/{check['id']}/files/mapping.yaml").content)
+    out = tmp_path / "out"
+    assert cli_main(["validate", str(SAMPLE), "--mapping", str(mapping), "--out", str(out), "-q"])
+    with (out / "results.csv").open(newline="", encoding="utf-8") as f:
+        cli = {int(r["row_number"]): r for r in csv.DictReader(f) if r["status"] == "rejected"}
+    assert {n: r["error_code"] for n, r in cli.items()} == REJECTED
+    for number, row in cli.items():
+        problem = rows[number]["problems"][0]
+        assert (problem["code"], problem["message"]) == (row["error_code"], row["error_message"])
+
+
+def test_import_into_the_sandbox_and_download_the_reports(api: Api) -> None:
+    upload = api.upload_ok()
+    check = api.check(upload, {"columns": {}})
+    answer = api.import_(check, target="sandbox")
+    assert answer.status_code == 200
+    job = api.wait(answer.json()["id"])
+    assert job["state"] == "done"
+    assert job["summary"]["by_status"] == {
+        "created": 14,
+        "rejected": 4,
+        "skipped": 1,
+        "not_attempted": 0,
+    }
+    assert job["progress"]["rows_done"] == job["rows_total"] == 19
+    assert api.server.sandbox.stats()["candidates"] == 14
+    assert job["files"] == ["results.csv", "rejects.csv", "summary.json", "mapping.yaml"]
+    rejects = api.rows(job, "rejects.csv")
+    headers = SAMPLE.read_text("utf-8").splitlines()[0].split(",")
+    assert list(rejects[0]) == [*headers, "error_row", "error_code", "error_field", "error_message"]
+    assert {int(r["error_row"]): r["error_code"] for r in rejects} == REJECTED
+    download = api.get(f"/api/jobs/{job['id']}/files/rejects.csv")
+    assert (
+        download.headers["Content-Disposition"] == 'attachment; filename="candidates-rejects.csv"'
+    )
+    assert len(api.rows(job, "results.csv")) == 19
+
+    # the fixed rejects come back through the page: the error columns are left out
+    fixed = download.content.decode("utf-8-sig").replace(
+        "alan.turing@example,", "alan@example.com,"
+    )
+    again = api.upload("candidates-rejects.csv", fixed.encode("utf-8-sig"))
+    columns = {c["header"]: c for c in again.json()["columns"]}
+    assert columns["error_message"]["target"] is None
+    assert columns["error_message"]["note"] == "the importer's own error column from rejects.csv"
+    recheck = api.check(again.json(), {"columns": {}})
+    # Alan is fixed; the second Ada is no longer a duplicate within this file
+    assert recheck["summary"]["by_status"]["not_attempted"] == 2
+    assert recheck["summary"]["by_error_code"] == {"invalid-date": 1, "invalid-phone": 1}
+
+
+def test_stackone_imports_use_the_servers_key_which_never_reaches_the_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STACKONE_API_KEY", "a-key-the-workers-must-not-inherit")
+    config = SandboxConfig(api_key=SECRET, rate_limit_per_minute=0)
+    with start_sandbox_thread(config) as stackone:
+        web = WebConfig(port=0, api_key=SECRET, base_url=stackone.url, account_id="acc-default")
+        with start_server_thread(web) as server:
+            api = Api(server)
+            settings = api.get("/api/config").json()
+            assert (settings["stackone"], settings["account_id"]) == (True, "acc-default")
+            check = api.check(api.upload_ok(), {"columns": {}})
+            assert api.import_(check, target="stackone", account_id=" ").status_code == 400
+            job = api.wait(api.import_(check, target="stackone", account_id="acc-7").json()["id"])
+            assert job["state"] == "done", job["error"]
+            assert job["summary"]["by_status"]["created"] == 14
+            assert stackone.stats()["candidates"] == 14
+            seen = json.dumps([settings, check, job])
+            for name in job["files"]:
+                seen += api.get(f"/api/jobs/{job['id']}/files/{name}").text
+            assert SECRET not in seen
+            folder = server.workspace.root
+            assert all(SECRET.encode() not in p.read_bytes() for p in every_file(folder))
+    without = WebConfig(port=0)
+    with start_server_thread(without) as server:
+        api = Api(server)
+        check = api.check(api.upload_ok(), {"columns": {}})
+        refused = api.import_(check, target="stackone", account_id="acc-7")
+        assert refused.status_code == 400
+        assert "STACKONE_API_KEY" in refused.json()["error"]
+
+
+def test_stop_finishes_what_is_in_flight_and_writes_the_reports(tmp_path: Path) -> None:
+    big = tmp_path / "many.csv"
+    lines = ["First Name,Last Name,Email"]
+    lines += [f"F{i},L{i},p{i}@example.com" for i in range(300)]
+    big.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = WebConfig(port=0, sandbox=SandboxConfig(latency_mean=0.2))
+    with start_server_thread(config) as server:
+        api = Api(server)
+        check = api.check(api.upload_ok(big), {"columns": {}})
+        job = api.import_(check, target="sandbox").json()
+        deadline = time.monotonic() + 20
+        while not (job["progress"] or {}).get("created") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            job = api.get(f"/api/jobs/{job['id']}").json()
+        stopping = api.post(f"/api/jobs/{job['id']}/stop").json()
+        assert stopping["state"] == "stopping"
+        assert stopping["files"] == []
+        done = api.wait(job["id"])
+        assert done["state"] == "done"
+        summary = done["summary"]
+        assert (summary["stopped_early"], summary["stop_reason"]) == (True, "interrupted")
+        assert 0 < summary["by_status"]["created"] < 300
+        assert summary["by_error_code"]["interrupted"] == summary["by_status"]["not_attempted"]
+        assert len(api.rows(done, "results.csv")) == 300
+        assert api.import_(done, target="sandbox").status_code == 409
+
+
+def test_runs_past_the_limit_at_once_are_refused(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    upload = api.upload_ok()
+    monkeypatch.setattr(web_server, "MAX_LIVE_JOBS", 0)
+    refused = api.post(f"/api/uploads/{upload['id']}/check", json={"mapping": {"columns": {}}})
+    assert refused.status_code == 429
+    assert refused.json()["error"].startswith("0 checks or imports are already running")
+    assert api.server.jobs.jobs == {}
+
+
+def test_files_expire_after_their_keep_time_and_all_go_at_shutdown() -> None:
+    clock = FakeClock()
+    with start_server_thread(WebConfig(port=0, keep_seconds=600, clock=clock)) as server:
+        api = Api(server)
+        kept = api.upload_ok()
+        check = api.check(api.upload_ok(), {"columns": {}})
+        root = server.workspace.root
+        clock.now += 599
+        api.get(f"/api/uploads/{kept['id']}")
+        server.sweep()
+        assert api.get(f"/api/jobs/{check['id']}").status_code == 200
+        clock.now += 2
+        server.sweep()
+        gone = api.get(f"/api/jobs/{check['id']}")
+        assert gone.status_code == 404
+        assert gone.json()["error"].startswith("this run is no longer on the server")
+        assert api.get(f"/api/uploads/{check['upload']}").status_code == 404
+        assert api.get(f"/api/uploads/{kept['id']}").status_code == 200
+        assert [p.parent.name for p in every_file(root)] == [kept["id"]]
+    assert not root.exists()
+
+
+# -- the command --------------------------------------------------------------------------
+
+
+def test_serve_prints_the_address_with_the_token_and_stops_on_sigterm() -> None:
+    env = {**os.environ, "IMPORTER_WEB_TOKEN": "cli-token"}
+    env.pop("STACKONE_API_KEY", None)
+    command = [sys.executable, "-m", "importer", "serve", "--port", "0"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env) as process:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        match = re.fullmatch(
+            r"importer web page: (http://127\.0\.0\.1:\d+)/\?token=cli-token\n", first
+        )
+        assert match, first
+        assert process.stderr.readline().startswith("open that address in a browser")
+        assert "StackOne imports are off" in process.stderr.readline()
+        config = requests.get(
+            match[1] + "/api/config", headers={web_server.TOKEN_HEADER: "cli-token"}
+        )
+        assert config.json()["stackone"] is False
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+
+
+def test_serve_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
+    with start_server_thread(WebConfig(port=0)) as server:
+        port = server.url.rsplit(":", 1)[1]
+        assert cli_main(["serve", "--port", port]) == 2
+    assert f"serve: cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
