@@ -103,6 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=RetryPolicy.max_wait,
         help="seconds a row may wait on retries before it is rejected as retries-exhausted",
     )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run journaled in --out after a crash, a kill or a stop: rows it "
+        "created are reported, not sent again; rows that were in flight are looked up by e-mail "
+        "first; the rest are sent. Refused if the input or the mapping changed; starts a new "
+        "run when --out holds none",
+    )
+    run.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="SQLite file remembering every candidate created, across runs (made if missing): "
+        "a row whose key (the e-mail, or the mapping's key:) is in it is skipped as "
+        "already-imported. For nightly imports of a cumulative file",
+    )
 
     validate = commands.add_parser("validate", help="read, map and validate a file; send nothing")
     _add_input_arguments(validate)
@@ -167,6 +183,8 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         options.concurrency = args.concurrency
         options.rate = args.rate
         options.heartbeat = args.heartbeat
+        options.resume = args.resume
+        options.state = args.state
         options.policy = RetryPolicy(
             max_attempts=args.max_attempts,
             max_wait=args.max_wait,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import signal
 import threading
+import uuid
 from asyncio import FIRST_COMPLETED
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,7 +21,25 @@ import orjson
 from importer.client import ApiClient
 from importer.clock import Clock, SystemClock
 from importer.errors import Code, ConfigError, FatalApiError, Reject
-from importer.mapping import Mapping, RowMapper, load_mapping
+from importer.firstrows import FirstRows
+from importer.journal import (
+    JOURNAL_FILE,
+    Imported,
+    ImportState,
+    Journal,
+    JournalRow,
+    RunIdentity,
+    file_sha256,
+    row_hash,
+    unfinished_run,
+)
+from importer.mapping import (
+    Mapping,
+    RowMapper,
+    load_mapping,
+    normalise_header,
+    template_parts,
+)
 from importer.outcomes import RowOutcome, Status
 from importer.pacer import pacer_for
 from importer.readers import SourceRow, Table, open_table
@@ -30,6 +50,8 @@ from importer.send import Sender, SendStats
 DEFAULT_BASE_URL = "https://api.stackone.com"
 SANDBOX_API_KEY = "sandbox"
 SANDBOX_ACCOUNT_ID = "sandbox"
+# The note of a row created by an earlier session of the same run, reported but not re-sent.
+RESUMED = "resumed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +79,12 @@ class Progress:
 
 @dataclass
 class ImportOptions:
-    """Everything ``run_import`` takes besides the input file; the CLI flags map onto these."""
+    """Everything ``run_import`` takes besides the input file; the CLI flags map onto these.
+
+    ``resume`` continues the run journaled in ``out_dir``; ``state`` is the cross-run file of
+    keys already imported. ``journal=False`` keeps no journal, so the run cannot be resumed:
+    for throwaway imports and for measuring what the journal costs.
+    """
 
     mapping: str | Path | Mapping
     out_dir: str | Path = "out"
@@ -78,6 +105,9 @@ class ImportOptions:
     progress_interval: float = 1.0
     stop_grace: float = 30.0
     handle_signals: bool = True
+    resume: bool = False
+    state: str | Path | None = None
+    journal: bool = True
 
 
 @dataclass(slots=True)
@@ -86,6 +116,13 @@ class _Work:
     row: SourceRow
     body: bytes
     email: str | None
+    key: str | None = None
+    # In flight when an earlier session stopped: it may exist, so look it up before sending.
+    verify: bool = False
+
+
+# A row settled without sending, and its key.
+_Settled = tuple[RowOutcome, str | None]
 
 
 class _Stop:
@@ -130,17 +167,28 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         if isinstance(options.mapping, Mapping)
         else load_mapping(Path(options.mapping))
     )
+    if options.resume and options.dry_run:
+        raise ConfigError("--resume continues a journaled run: it cannot go with --dry-run")
+    if options.resume and not options.journal:
+        raise ConfigError("resume=True continues a journaled run: it needs journal=True")
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     start = options.clock.now()
     with open_table(
         input_path, sheet=options.sheet, encoding=options.encoding, header_row=options.header_row
     ) as table:
         mapper = mapping.bind(table.headers, source=str(input_path))
+        keys = _RowKey(mapping, table.headers)
         out_dir = Path(options.out_dir)
         async with AsyncExitStack() as stack:
             target, api_key, account_id = await _target(options, stack)
+            state = _open_state(options, keys, str(input_path))
+            if state is not None:
+                stack.callback(state.close)
+            journal = _open_journal(input_path, table, mapping, options)
+            if journal is not None:
+                stack.callback(journal.close)
             recorder = Recorder(out_dir, table.headers)
-            run = _Run(table, mapper, options, recorder)
+            run = _Run(table, mapper, options, recorder, keys, journal, state, str(input_path))
             try:
                 if options.dry_run:
                     run.dry_run()
@@ -148,6 +196,8 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
                     await run.send(target, api_key, account_id)
             finally:
                 recorder.close()
+            if journal is not None:
+                journal.finish(run.stop.reason if run.stop.is_set() else None)
     summary = ImportSummary(
         input=str(input_path),
         mapping=str(mapping.source),
@@ -165,6 +215,9 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         stopped_early=run.stop.is_set(),
         stop_reason=run.stop.reason,
         first_rejects=recorder.first_rejects,
+        journal=None if journal is None else str(journal.path),
+        state=None if state is None else str(state.path),
+        resumed=journal is not None and journal.resumed,
     )
     (out_dir / "summary.json").write_text(
         json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -190,6 +243,131 @@ async def _target(options: ImportOptions, stack: AsyncExitStack) -> tuple[str, s
     return options.base_url, options.api_key, options.account_id
 
 
+def _destination(options: ImportOptions) -> tuple[str, str | None]:
+    """Where rows go, as the journal and the state name it: the sandbox, or URL and account."""
+    if options.sandbox:
+        return "sandbox", options.account_id or SANDBOX_ACCOUNT_ID
+    return options.base_url.rstrip("/"), options.account_id
+
+
+def _open_state(options: ImportOptions, keys: _RowKey, input_name: str) -> ImportState | None:
+    if options.state is None:
+        return None
+    if not keys.readable:
+        raise ConfigError(
+            f"--state needs each row's key, but the mapping's key \"{keys.name}\" is not a "
+            f"column of {input_name}: set the mapping's key: to a column or field this file has"
+        )
+    if Path(options.state).resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
+        raise ConfigError(f"--state {options.state} is the run's journal: give another file")
+    target, account_id = _destination(options)
+    if account_id is None:
+        raise ConfigError(
+            "--state remembers imports per account: pass --account-id or set STACKONE_ACCOUNT_ID"
+        )
+    return ImportState.open(options.state, target, account_id)
+
+
+def _open_journal(
+    input_path: str | Path, table: Table, mapping: Mapping, options: ImportOptions
+) -> Journal | None:
+    """The run's journal in ``out_dir``; a dry run keeps none but must not clobber one."""
+    out_dir = Path(options.out_dir)
+    if options.dry_run or not options.journal:
+        unfinished = unfinished_run(out_dir)
+        if unfinished is not None:
+            raise ConfigError(
+                f"{out_dir} holds {unfinished}: choose another --out, or finish that run first "
+                "with `importer run ... --resume`"
+            )
+        return None
+    target, account_id = _destination(options)
+    reading = [
+        table.kind,
+        *(f"{name} {value!r}" for name, value in _reading(table)),
+        f"header row {options.header_row}",
+    ]
+    identity = RunIdentity(
+        input=str(input_path),
+        input_sha256=file_sha256(input_path),
+        reading=", ".join(reading),
+        mapping=str(mapping.source),
+        # The parsed mapping, so a comment or a reformatted file does not block --resume.
+        mapping_sha256=hashlib.sha256(mapping.model_dump_json().encode()).hexdigest(),
+        target=target,
+        account_id=account_id or "",
+        state=None if options.state is None else str(options.state),
+    )
+    return Journal.open(out_dir, identity, resume=options.resume, rows=table.rows)
+
+
+def _reading(table: Table) -> list[tuple[str, str]]:
+    settings = [
+        ("encoding", table.encoding),
+        ("delimiter", table.delimiter),
+        ("sheet", table.sheet),
+    ]
+    return [(name, value) for name, value in settings if value is not None]
+
+
+class _RowKey:
+    """The mapping's ``key`` of a row: the value it sends in a field, or a column's cell.
+
+    E-mails are compared case-insensitively, so an e-mail key is case-folded; other keys (such
+    as a legacy ATS's candidate id) are compared as typed, less surrounding spaces.
+    """
+
+    def __init__(self, mapping: Mapping, headers: Sequence[str]) -> None:
+        self.name = mapping.key
+        self.path: tuple[str, ...] | None = None
+        self.column: int | None = None
+        present = {normalise_header(header) for header in headers}
+        spec = next((s for path, s, _ in mapping.specs() if path == f"fields.{self.name}"), None)
+        if spec is not None:
+            if "[" in self.name:
+                raise ConfigError(
+                    f'{mapping.source}: key "{self.name}" is one entry of a list, which cannot '
+                    "identify a candidate; name a column, or a single-value field such as email"
+                )
+            self.path = tuple(self.name.split("."))
+            sources = list(spec.column or [])
+            if spec.template is not None:
+                sources += [name for _, name in template_parts(spec.template)[1]]
+            # An optional column the file lacks leaves the field, and so the key, always empty.
+            self.readable = any(normalise_header(name) in present for name in sources)
+        elif "key" in mapping.model_fields_set:
+            wanted = normalise_header(self.name)
+            self.column = next(
+                (i for i, header in enumerate(headers) if normalise_header(header) == wanted), None
+            )
+            self.readable = self.column is not None
+        else:
+            self.readable = False
+        self.headers = headers
+        self.fold = self.path == ("email",)
+
+    def of(self, row: SourceRow, body: dict[str, Any] | None) -> str | None:
+        """The row's key; a field's key needs the row's body (None for rejected rows)."""
+        value: object = None
+        if self.column is not None:
+            value = row.values[self.column] if self.column < len(row.values) else None
+        elif self.path is not None and body is not None:
+            value = body
+            for part in self.path:
+                value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return None
+        text = str(value).strip()
+        if not text:
+            return None
+        return text.casefold() if self.fold else text
+
+    def reject(self, row_number: int, code: Code, message: str, key: str) -> Reject:
+        column = self.headers[self.column] if self.column is not None else None
+        field = ".".join(self.path) if self.path is not None else None
+        return Reject(row_number, code, message, field=field, column=column, value=key)
+
+
 def _estimate_rows(table: Table) -> int | None:
     """A quick upper bound of the data rows for progress (quoted newlines over-count a little)."""
     if table.kind != "csv":
@@ -203,16 +381,32 @@ def _estimate_rows(table: Table) -> int | None:
 
 class _Run:
     def __init__(
-        self, table: Table, mapper: RowMapper, options: ImportOptions, recorder: Recorder
+        self,
+        table: Table,
+        mapper: RowMapper,
+        options: ImportOptions,
+        recorder: Recorder,
+        keys: _RowKey,
+        journal: Journal | None,
+        state: ImportState | None,
+        input_name: str,
     ) -> None:
         self.table = table
         self.mapper = mapper
         self.options = options
         self.recorder = recorder
+        self.keys = keys
+        self.journal = journal
+        self.state = state
+        self.input_name = input_name
+        self.run_id = journal.run_id if journal is not None else str(uuid.uuid4())
+        self.resuming = journal is not None and journal.resumed
         self.stop = _Stop()
         self.stats: SendStats | None = None
         self.in_flight: dict[int, _Work] = {}
-        self.first_row_of: dict[str, int] = {}
+        # Compact tables rather than dicts of strings: a million e-mails in a dict take ~150 MB.
+        self.first_row_of = FirstRows()
+        self.first_row_of_key = FirstRows()
         self._rows = enumerate(table.rows)
         self.width = table.width
         self.total = _estimate_rows(table) if options.on_progress else None
@@ -221,8 +415,8 @@ class _Run:
 
     # -- read → map → validate -------------------------------------------------------------
 
-    def check(self, row: SourceRow) -> RowOutcome | tuple[bytes, str | None]:
-        """A final outcome for a row that cannot be sent, or the body to send."""
+    def check(self, row: SourceRow) -> RowOutcome | tuple[bytes, str | None, str | None]:
+        """A final outcome for a row that cannot be sent, or the body to send, e-mail and key."""
         if row.is_blank:
             reject = Reject(row.row_number, Code.BLANK_ROW, "blank row")
             return RowOutcome(row.row_number, Status.SKIPPED, rejects=(reject,))
@@ -233,7 +427,7 @@ class _Run:
             return RowOutcome(row.row_number, Status.REJECTED, rejects=prepared.rejects)
         if prepared.email:
             key = prepared.email.casefold()
-            first = self.first_row_of.setdefault(key, row.row_number)
+            first = self.first_row_of.first(key, row.row_number)
             if first != row.row_number:
                 reject = Reject(
                     row.row_number,
@@ -244,10 +438,99 @@ class _Run:
                     value=prepared.email,
                 )
                 return _rejected(row, reject)
-        return orjson.dumps(prepared.body), prepared.email
+        row_key = self.keys.of(row, prepared.body)
+        if row_key is not None and not self.keys.fold:
+            first = self.first_row_of_key.first(row_key, row.row_number)
+            if first != row.row_number:
+                message = (
+                    f"{self.keys.name} {row_key} already appears in row {first}, and it is the "
+                    "mapping's key, which identifies a candidate; remove one of the two rows "
+                    "or correct the value"
+                )
+                reject = self.keys.reject(row.row_number, Code.DUPLICATE_IN_FILE, message, row_key)
+                return _rejected(row, reject)
+        return orjson.dumps(prepared.body), prepared.email, row_key
 
-    def record(self, seq: int, outcome: RowOutcome, row: SourceRow) -> None:
-        self.recorder.record(seq, outcome, row.values)
+    def prepare(self, seq: int, row: SourceRow) -> _Work | _Settled:
+        """Check a row, then settle it by what earlier sessions and earlier runs did with it."""
+        checked = self.check(row)
+        previous = None
+        if self.resuming:
+            assert self.journal is not None
+            previous = self.journal.previous(row.row_number)
+            if previous is not None and previous.created:
+                return self._resumed(row, previous), previous.key
+        if isinstance(checked, RowOutcome):
+            return checked, None
+        body, email, key = checked
+        if self.state is not None and key is not None:
+            earlier = self.state.get(key)
+            # Created by this very run: its journal says how, so it is not "already imported".
+            if earlier is not None and earlier.run_id != self.run_id:
+                return self._already_imported(row, key, earlier), key
+        return _Work(seq, row, body, email, key, verify=previous is not None and previous.in_doubt)
+
+    def _resumed(self, row: SourceRow, previous: JournalRow) -> RowOutcome:
+        if self.state is not None and previous.key is not None:
+            # The state commits after the journal: a crash in between left the state behind.
+            self.state.add(
+                Imported(
+                    key=previous.key,
+                    id=previous.id,
+                    remote_id=previous.remote_id,
+                    created_at=previous.sent_at or datetime.now(UTC).isoformat(),
+                    run_id=self.run_id,
+                    input=self.input_name,
+                    row_number=row.row_number,
+                    row_hash=previous.row_hash,
+                )
+            )
+        return RowOutcome(
+            row.row_number,
+            Status.CREATED,
+            http_status=previous.http_status,
+            attempts=previous.attempts or 0,
+            id=previous.id,
+            remote_id=previous.remote_id,
+            note=RESUMED,
+        )
+
+    def _already_imported(self, row: SourceRow, key: str, earlier: Imported) -> RowOutcome:
+        message = f"already imported {earlier.describe()}; not sent again"
+        if earlier.row_hash is not None and earlier.row_hash != row_hash(row.values):
+            message += "; the row has changed since: update the candidate in the ATS if needed"
+        reject = self.keys.reject(row.row_number, Code.ALREADY_IMPORTED, message, key)
+        return RowOutcome(
+            row.row_number,
+            Status.SKIPPED,
+            id=earlier.id,
+            remote_id=earlier.remote_id,
+            rejects=(reject,),
+        )
+
+    def record(
+        self,
+        seq: int,
+        outcome: RowOutcome,
+        row: SourceRow,
+        key: str | None = None,
+        *,
+        sent: bool = False,
+    ) -> None:
+        if key is None:
+            key = self.keys.of(row, None)
+        self.recorder.record(seq, outcome, row.values, key)
+        digest = None
+        if self.journal is not None and outcome.note != RESUMED:
+            digest = row_hash(row.values)
+            self.journal.record(outcome, key, digest, sent=sent)
+        if sent and self.state is not None and key is not None and outcome.status is Status.CREATED:
+            digest = digest or row_hash(row.values)
+            self.state.add(
+                ImportState.created(
+                    key, outcome, run_id=self.run_id, input=self.input_name, digest=digest
+                )
+            )
         on_progress = self.options.on_progress
         if on_progress is not None:
             now = self.options.clock.now()
@@ -279,10 +562,13 @@ class _Run:
                 if self.stop.is_set():
                     self.record(seq, self.stop.outcome(row), row)
                     continue
-                checked = self.check(row)
-                if isinstance(checked, tuple):
-                    checked = RowOutcome(row.row_number, Status.NOT_ATTEMPTED, note="dry-run")
-                self.record(seq, checked, row)
+                prepared = self.prepare(seq, row)
+                if isinstance(prepared, _Work):
+                    outcome = RowOutcome(row.row_number, Status.NOT_ATTEMPTED, note="dry-run")
+                    self.record(seq, outcome, row, prepared.key)
+                else:
+                    outcome, key = prepared
+                    self.record(seq, outcome, row, key)
         self.final_progress()
 
     # -- send -----------------------------------------------------------------------------------
@@ -316,18 +602,18 @@ class _Run:
             if self.stop.is_set():
                 self.record(seq, self.stop.outcome(row), row)
                 continue
-            checked = self.check(row)
-            if isinstance(checked, RowOutcome):
-                self.record(seq, checked, row)
+            prepared = self.prepare(seq, row)
+            if not isinstance(prepared, _Work):
+                outcome, key = prepared
+                self.record(seq, outcome, row, key)
                 if seq % 512 == 0:
                     # mapping is CPU work: let the workers read their answers now and then
                     await asyncio.sleep(0)
                 continue
-            body, email = checked
             try:
-                await queue.put(_Work(seq, row, body, email))
+                await queue.put(prepared)
             except asyncio.CancelledError:
-                self.record(seq, self.stop.outcome(row), row)
+                self.record(seq, self.stop.outcome(row), row, prepared.key)
                 raise
         for _ in range(workers):
             await queue.put(None)
@@ -335,16 +621,20 @@ class _Run:
     async def _work(self, queue: asyncio.Queue[_Work | None], sender: Sender) -> None:
         while (work := await queue.get()) is not None:
             if self.stop.is_set():
-                self.record(work.seq, self.stop.outcome(work.row), work.row)
+                self.record(work.seq, self.stop.outcome(work.row), work.row, work.key)
                 continue
             self.in_flight[work.seq] = work
+            if self.journal is not None:
+                # Committed before the request leaves: a crash from here on leaves it in doubt.
+                await self.journal.sending(work.row.row_number, work.key, row_hash(work.row.values))
             outcome = await self._send_one(sender, work)
             del self.in_flight[work.seq]
-            self.record(work.seq, outcome, work.row)
+            self.record(work.seq, outcome, work.row, work.key, sent=True)
 
     async def _send_one(self, sender: Sender, work: _Work) -> RowOutcome:
+        send = sender.verify_then_send if work.verify else sender.send
         try:
-            return await sender.send(work.row.row_number, work.body, work.email)
+            return await send(work.row.row_number, work.body, work.email)
         except FatalApiError as error:
             self.stop.set(f"the API answered {error.status}: {error.message}", Code.RUN_STOPPED)
             reject = Reject(work.row.row_number, Code.RUN_STOPPED, f"not sent: {self.stop.reason}")
@@ -398,12 +688,12 @@ class _Run:
                 "check the ATS (or re-run with --resume) before importing it again",
             )
             outcome = RowOutcome(work.row.row_number, Status.REJECTED, rejects=(reject,))
-            self.record(work.seq, outcome, work.row)
+            self.record(work.seq, outcome, work.row, work.key, sent=True)
         self.in_flight.clear()
         while not queue.empty():
             queued = queue.get_nowait()
             if queued is not None:
-                self.record(queued.seq, self.stop.outcome(queued.row), queued.row)
+                self.record(queued.seq, self.stop.outcome(queued.row), queued.row, queued.key)
         for seq, row in self._rows:
             self.record(seq, self.stop.outcome(row), row)
 

@@ -24,6 +24,7 @@ RESULTS_COLUMNS = [
     "error_code",
     "error_message",
     "note",
+    "key",
 ]
 REJECTS_EXTRA_COLUMNS = ["error_row", "error_code", "error_field", "error_message"]
 
@@ -56,8 +57,9 @@ class Counts:
     def add(self, outcome: RowOutcome) -> None:
         self.rows += 1
         self.by_status[outcome.status] += 1
-        for code in dict.fromkeys(r.code for r in outcome.rejects):
-            self.by_code[code] += 1
+        if outcome.rejects:
+            for code in dict.fromkeys(r.code for r in outcome.rejects):
+                self.by_code[code] += 1
         if outcome.note:
             self.notes[outcome.note] += 1
 
@@ -104,26 +106,28 @@ class Recorder:
         self._results.writerow(RESULTS_COLUMNS)
         self._rejects.writerow([*headers, *REJECTS_EXTRA_COLUMNS])
         self._next = 0
-        self._pending: list[tuple[int, RowOutcome, tuple[str, ...]]] = []
+        self._pending: list[tuple[int, RowOutcome, tuple[str, ...], str | None]] = []
         self.first_rejects: list[Reject] = []
 
-    def record(self, seq: int, outcome: RowOutcome, values: tuple[str, ...]) -> None:
-        """Take the outcome of the ``seq``-th data row (0-based, in input order)."""
+    def record(
+        self, seq: int, outcome: RowOutcome, values: tuple[str, ...], key: str | None = None
+    ) -> None:
+        """Take the outcome of the ``seq``-th data row (0-based, in input order) and its key."""
         if seq != self._next:
-            heapq.heappush(self._pending, (seq, outcome, values))
+            heapq.heappush(self._pending, (seq, outcome, values, key))
             return
-        self._write(outcome, values)
+        self._write(outcome, values, key)
         self._next += 1
         while self._pending and self._pending[0][0] == self._next:
-            _, outcome, values = heapq.heappop(self._pending)
-            self._write(outcome, values)
+            _, outcome, values, key = heapq.heappop(self._pending)
+            self._write(outcome, values, key)
             self._next += 1
 
     @property
     def pending(self) -> int:
         return len(self._pending)
 
-    def _write(self, outcome: RowOutcome, values: tuple[str, ...]) -> None:
+    def _write(self, outcome: RowOutcome, values: tuple[str, ...], key: str | None) -> None:
         self.counts.add(outcome)
         rejects = outcome.rejects
         self._results.writerow(
@@ -134,9 +138,10 @@ class Recorder:
                 outcome.attempts,
                 outcome.id or "",
                 outcome.remote_id or "",
-                join_codes(rejects),
-                _safe(join_messages(rejects)),
+                join_codes(rejects) if rejects else "",
+                _safe(join_messages(rejects)) if rejects else "",
                 outcome.note or "",
+                "" if key is None else _safe(key),
             ]
         )
         if outcome.status is Status.REJECTED:
@@ -158,8 +163,8 @@ class Recorder:
         # Rows still pending here can only follow a gap, which the pipeline never leaves;
         # write them anyway rather than lose them.
         while self._pending:
-            _, outcome, values = heapq.heappop(self._pending)
-            self._write(outcome, values)
+            _, outcome, values, key = heapq.heappop(self._pending)
+            self._write(outcome, values, key)
         self._files.close()
 
 
@@ -183,6 +188,9 @@ class ImportSummary:
     stopped_early: bool = False
     stop_reason: str | None = None
     first_rejects: list[Reject] = field(default_factory=list)
+    journal: str | None = None
+    state: str | None = None
+    resumed: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -204,6 +212,9 @@ class ImportSummary:
             "dry_run": self.dry_run,
             "target": self.target,
             "account_id": self.account_id,
+            "journal": self.journal,
+            "state": self.state,
+            "resumed": self.resumed,
             "rows": counts.rows,
             "by_status": {status.value: counts.by_status[status] for status in Status},
             "by_error_code": dict(sorted(counts.by_code.items())),
@@ -252,6 +263,12 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
         lines.append(
             f"{recovered} rows recovered by the duplicate guard (created, found by e-mail)"
         )
+    resumed = c.notes.get("resumed", 0)
+    if resumed:
+        lines.append(f"{resumed} rows created before the restart were not sent again (resumed)")
+    already = c.by_code.get("already-imported", 0)
+    if already:
+        lines.append(f"{already} rows were imported by an earlier run (skipped: see --state)")
     if summary.stopped_early:
         lines.append(f"stopped early: {summary.stop_reason}")
     if summary.first_rejects:

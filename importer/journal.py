@@ -1,0 +1,651 @@
+"""Safe re-runs: the run's journal and the cross-run state, SQLite files that survive any crash.
+
+The journal (``<out>/journal.sqlite``) records one run: what makes it that run (the input's
+bytes, how they were read, the mapping, the target) and, for each row, its key, a hash of its
+cells, when it was sent and its outcome. A row is marked ``sending`` and committed before its
+request leaves, so whenever the process dies, ``kill -9`` included, each row is either absent
+(never sent), ``sending`` (may have been created: look it up before resending) or ``done``.
+
+The state (``--state FILE``) outlives runs: the key of every candidate created, with its ids,
+per target and account, so a nightly job fed a cumulative export creates only the new people.
+
+Both are SQLite in WAL mode with ``synchronous=NORMAL``: a commit appends to the WAL without an
+fsync, and survives the process dying at any instant (an OS crash or power cut may lose the
+last commits). Marks made in one event-loop turn share one commit. A run holds each file with
+an exclusive lock, so two runs can never share a journal or a state file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from importer.errors import Code, ConfigError
+from importer.outcomes import RowOutcome, Status
+from importer.readers import SourceRow
+from importer.report import join_codes, join_messages
+
+JOURNAL_FILE = "journal.sqlite"
+_JOURNAL_APP_ID = 0x494A4E4C  # "IJNL": tells a journal from a state file or a stranger
+_STATE_APP_ID = 0x49535441  # "ISTA"
+_VERSION = 1
+# Outcomes of rows that were never sent are derived again on resume, so losing a few to a
+# crash is harmless: they share a commit with the next mark, or with this many others.
+_UNSENT_BATCH = 1000
+# Another run holding the file answers "locked" at once; a short wait rides out a reader.
+_BUSY_TIMEOUT = 0.2
+
+_JOURNAL_SCHEMA = """
+CREATE TABLE run (
+    id TEXT NOT NULL,
+    input TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    reading TEXT NOT NULL,
+    mapping TEXT NOT NULL,
+    mapping_sha256 TEXT NOT NULL,
+    target TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    state TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE sessions (
+    session INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    stop_reason TEXT
+);
+CREATE TABLE rows (
+    row_number INTEGER PRIMARY KEY,
+    key TEXT,
+    row_hash BLOB NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('sending', 'done')),
+    session INTEGER NOT NULL,
+    sent_at TEXT,
+    status TEXT,
+    http_status INTEGER,
+    attempts INTEGER,
+    id TEXT,
+    remote_id TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    note TEXT
+);
+"""
+
+_STATE_SCHEMA = """
+CREATE TABLE imported (
+    target TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    id TEXT,
+    remote_id TEXT,
+    created_at TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    input TEXT NOT NULL,
+    row_number INTEGER NOT NULL,
+    row_hash BLOB,
+    PRIMARY KEY (target, account_id, key)
+) WITHOUT ROWID;
+"""
+
+_MARK_SENDING = """
+INSERT INTO rows (row_number, key, row_hash, state, session, sent_at)
+VALUES (?, ?, ?, 'sending', ?, ?)
+ON CONFLICT (row_number) DO UPDATE SET
+    key = excluded.key, row_hash = excluded.row_hash, state = 'sending',
+    session = excluded.session, sent_at = excluded.sent_at, status = NULL, http_status = NULL,
+    attempts = NULL, id = NULL, remote_id = NULL, error_code = NULL, error_message = NULL,
+    note = NULL
+"""
+
+# sent_at is kept: it says when the row's request last left, whatever became of it since.
+_RECORD_OUTCOME = """
+INSERT INTO rows (row_number, key, row_hash, state, session, status, http_status, attempts, id,
+                  remote_id, error_code, error_message, note)
+VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (row_number) DO UPDATE SET
+    key = excluded.key, row_hash = excluded.row_hash, state = 'done',
+    session = excluded.session, status = excluded.status, http_status = excluded.http_status,
+    attempts = excluded.attempts, id = excluded.id, remote_id = excluded.remote_id,
+    error_code = excluded.error_code, error_message = excluded.error_message, note = excluded.note
+"""
+
+
+class JournalError(ConfigError):
+    """The journal or the state file cannot be opened or written."""
+
+
+def row_hash(values: Sequence[str]) -> bytes:
+    """A 16-byte digest of a row's cells, to tell whether a row has changed."""
+    return hashlib.blake2b(orjson.dumps(list(values)), digest_size=16).digest()
+
+
+def file_sha256(path: str | Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _day(timestamp: str) -> str:
+    """``2026-11-28T19:30:01.123+00:00`` → ``2026-11-28 19:30 UTC`` for messages."""
+    return f"{timestamp[:10]} {timestamp[11:16]} UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class RunIdentity:
+    """What makes a resumed run the same run: same bytes, read the same way, same mapping and
+    target. ``input``, ``mapping`` and ``state`` are paths kept for messages and the audit."""
+
+    input: str
+    input_sha256: str
+    reading: str
+    mapping: str
+    mapping_sha256: str
+    target: str
+    account_id: str
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One row as an earlier session of the run left it."""
+
+    row_number: int
+    key: str | None
+    row_hash: bytes
+    state: str
+    sent_at: str | None
+    status: str | None
+    http_status: int | None
+    attempts: int | None
+    id: str | None
+    remote_id: str | None
+    error_code: str | None
+
+    @property
+    def created(self) -> bool:
+        return self.state == "done" and self.status == Status.CREATED
+
+    @property
+    def in_doubt(self) -> bool:
+        """Its create may have happened unseen: in flight at a crash, or ``outcome-unknown``."""
+        codes = (self.error_code or "").split(";")
+        return self.state == "sending" or Code.OUTCOME_UNKNOWN in codes
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """A candidate an earlier run created, as the state remembers it."""
+
+    key: str
+    id: str | None
+    remote_id: str | None
+    created_at: str
+    run_id: str
+    input: str
+    row_number: int
+    row_hash: bytes | None
+
+    def describe(self) -> str:
+        """``on 2026-11-28 19:30 UTC as 6f1c… (row 7 of candidates.csv)``."""
+        what = self.id or (f"remote id {self.remote_id}" if self.remote_id else "(no id returned)")
+        return (
+            f"on {_day(self.created_at)} as {what} "
+            f"(row {self.row_number} of {Path(self.input).name})"
+        )
+
+
+class _Store:
+    """A SQLite file held exclusively by this run, with commits grouped per event-loop turn."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.path = path
+        self._db = db
+        self._due: asyncio.Future[None] | None = None
+        self._failure: sqlite3.Error | None = None
+        self._unsent = 0
+        self._closed = False
+
+    def _write(self, sql: str, params: Sequence[object]) -> None:
+        self._check()
+        try:
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN")
+            self._db.execute(sql, params)
+        except sqlite3.Error as error:
+            self._failure = error
+            self._check()
+
+    def _commit_soon(self) -> asyncio.Future[None] | None:
+        """One commit at the end of this event-loop turn, shared by every write made in it.
+
+        Outside an event loop the commit happens now and there is nothing to wait for.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.commit()
+            return None
+        if self._due is None:
+            self._due = loop.create_future()
+            loop.call_soon(self._commit_due)
+        return self._due
+
+    def _commit_due(self) -> None:
+        due, self._due = self._due, None
+        self.commit()
+        if due is not None and not due.done():
+            due.set_result(None)
+
+    def commit(self) -> None:
+        """Commit what is pending now; a failure is raised by the next write or ``close``."""
+        if self._closed or self._failure is not None:
+            return
+        try:
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
+        except sqlite3.Error as error:
+            self._failure = error
+        self._unsent = 0
+
+    def _check(self) -> None:
+        if self._failure is not None:
+            raise JournalError(
+                f"cannot write {self.path}: {self._failure}; what was recorded before is safe: "
+                "fix the cause (disk full? permissions?) and re-run with --resume"
+            )
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self.commit()
+        self._closed = True
+        self._db.close()
+        self._check()
+
+
+def _connect(path: Path, app_id: int, what: str) -> tuple[sqlite3.Connection, bool]:
+    """Open ``path`` locked for this run alone; True when it is new (no schema yet)."""
+    db: sqlite3.Connection | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT)
+        # EXCLUSIVE before WAL: no shared-memory index, and the lock taken by the first write
+        # below is kept until close, so a second run on the same file fails fast.
+        db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("BEGIN IMMEDIATE")
+        (found_id,) = db.execute("PRAGMA application_id").fetchone()
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        db.execute("COMMIT")
+    except sqlite3.OperationalError as error:
+        if db is not None:
+            db.close()
+        if "locked" in str(error) or "busy" in str(error):
+            raise JournalError(
+                f"{path} is in use by another import right now: wait for it to finish"
+                + (", or choose another --out" if what == "journal" else "")
+            ) from None
+        raise JournalError(f"cannot open the {what} {path}: {error}") from None
+    except sqlite3.DatabaseError as error:
+        if db is not None:
+            db.close()
+        raise JournalError(f"{path} is not an importer {what} ({error})") from None
+    if tables == 0:
+        return db, True
+    if found_id != app_id:
+        db.close()
+        raise JournalError(f"{path} is a SQLite file but not an importer {what}; give another path")
+    if version != _VERSION:
+        db.close()
+        raise JournalError(
+            f"{path} was written by another version of importer (format {version}, this one "
+            f"reads {_VERSION}); use another path"
+        )
+    return db, False
+
+
+def _describe_unfinished(db: sqlite3.Connection) -> tuple[str, int]:
+    """``an unfinished run of x.csv (started …: 120 rows done, 100 created, 3 in flight)``,
+    and how many rows it may have created (created or in doubt)."""
+    run = db.execute("SELECT input, started_at FROM run").fetchone()
+    done, created, sending, unknown = db.execute(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'created'),"
+        " count(*) FILTER (WHERE state = 'sending'),"
+        " count(*) FILTER (WHERE error_code LIKE '%outcome-unknown%') FROM rows"
+    ).fetchone()
+    input_name, started = (Path(run[0]).name, _day(run[1])) if run else ("?", "?")
+    in_doubt = f", {sending} in flight" if sending else ""
+    return (
+        f"an unfinished run of {input_name} (started {started}: {done - sending} rows done, "
+        f"{created} created{in_doubt})",
+        created + sending + unknown,
+    )
+
+
+def unfinished_run(out_dir: str | Path) -> str | None:
+    """What unfinished run ``out_dir`` holds that may have created candidates, or None."""
+    path = Path(out_dir) / JOURNAL_FILE
+    if not path.exists():
+        return None
+    db, new = _connect(path, _JOURNAL_APP_ID, "journal")
+    try:
+        if new:
+            return None
+        (finished,) = db.execute("SELECT finished_at IS NOT NULL FROM run").fetchone() or (True,)
+        if finished:
+            return None
+        description, at_risk = _describe_unfinished(db)
+        return description if at_risk else None
+    finally:
+        db.close()
+
+
+class Journal(_Store):
+    """One run's journal: ``open`` it, mark each row ``sending`` before its request leaves,
+    ``record`` every outcome, ``finish`` it. ``previous`` reads what earlier sessions did."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        path: Path,
+        *,
+        run_id: str,
+        session: int,
+        resumed: bool,
+    ) -> None:
+        super().__init__(db, path)
+        self.run_id = run_id
+        self.session = session
+        self.resumed = resumed
+
+    @classmethod
+    def open(
+        cls,
+        out_dir: str | Path,
+        identity: RunIdentity,
+        *,
+        resume: bool,
+        rows: Iterable[SourceRow] = (),
+    ) -> Journal:
+        """Start a run in ``out_dir``, or with ``resume`` continue the one recorded there.
+
+        Without ``resume``, a finished journal (or one whose run cannot have created anyone)
+        is replaced and an unfinished one is refused. With ``resume``, a run of different
+        input bytes, reading, mapping or target is refused; ``rows`` (the input as it is now)
+        are read only then, to name the first row that differs. ``resume`` with no journal
+        starts a new run. Raises ``JournalError`` (a ``ConfigError``: nothing was sent).
+        """
+        path = Path(out_dir) / JOURNAL_FILE
+        db, new = _connect(path, _JOURNAL_APP_ID, "journal")
+        try:
+            if not new:
+                run = db.execute(
+                    "SELECT id, input_sha256, reading, mapping_sha256, target, account_id,"
+                    " started_at, finished_at, state FROM run"
+                ).fetchone()
+                if resume and run is not None:
+                    _check_same_run(db, run, identity, Path(out_dir), rows)
+                    return cls._continue(db, path, run[0])
+                if run is not None and run[7] is None:
+                    description, at_risk = _describe_unfinished(db)
+                    if at_risk:
+                        raise JournalError(
+                            f"{out_dir} holds {description}: add --resume to continue it, "
+                            "or choose another --out"
+                        )
+                elif run is not None:
+                    _refuse_repeat(db, run, identity, Path(out_dir))
+            return cls._start(db, path, identity, fresh=new)
+        except BaseException:
+            db.close()
+            raise
+
+    @classmethod
+    def _start(
+        cls, db: sqlite3.Connection, path: Path, identity: RunIdentity, *, fresh: bool
+    ) -> Journal:
+        run_id = str(uuid.uuid4())
+        db.execute("BEGIN IMMEDIATE")
+        if not fresh:
+            # One transaction: a crash leaves either the old journal or the new one.
+            for table in ("run", "sessions", "rows"):
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+        db.execute(f"PRAGMA application_id = {_JOURNAL_APP_ID}")
+        db.execute(f"PRAGMA user_version = {_VERSION}")
+        for statement in _JOURNAL_SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        now = _now()
+        db.execute(
+            "INSERT INTO run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (
+                run_id,
+                identity.input,
+                identity.input_sha256,
+                identity.reading,
+                identity.mapping,
+                identity.mapping_sha256,
+                identity.target,
+                identity.account_id,
+                identity.state,
+                now,
+            ),
+        )
+        db.execute("INSERT INTO sessions (session, started_at) VALUES (1, ?)", (now,))
+        db.execute("COMMIT")
+        return cls(db, path, run_id=run_id, session=1, resumed=False)
+
+    @classmethod
+    def _continue(cls, db: sqlite3.Connection, path: Path, run_id: str) -> Journal:
+        db.execute("BEGIN IMMEDIATE")
+        (last,) = db.execute("SELECT coalesce(max(session), 0) FROM sessions").fetchone()
+        session = last + 1
+        db.execute("INSERT INTO sessions (session, started_at) VALUES (?, ?)", (session, _now()))
+        # Unfinished until this session ends cleanly: rows it sends may end in doubt.
+        db.execute("UPDATE run SET finished_at = NULL")
+        db.execute("COMMIT")
+        return cls(db, path, run_id=run_id, session=session, resumed=True)
+
+    def previous(self, row_number: int) -> JournalRow | None:
+        """The row as earlier sessions left it (None when they never reached it)."""
+        found = self._db.execute(
+            "SELECT row_number, key, row_hash, state, sent_at, status, http_status, attempts,"
+            " id, remote_id, error_code FROM rows WHERE row_number = ?",
+            (row_number,),
+        ).fetchone()
+        return None if found is None else JournalRow(*found)
+
+    async def sending(self, row_number: int, key: str | None, digest: bytes) -> None:
+        """Mark the row as being sent; returns once that is committed (before the request)."""
+        self._write(_MARK_SENDING, (row_number, key, digest, self.session, _now()))
+        due = self._commit_soon()
+        if due is not None:
+            await due
+        self._check()
+
+    def record(
+        self, outcome: RowOutcome, key: str | None, digest: bytes, *, sent: bool = False
+    ) -> None:
+        """Record a row's outcome; committed at once (this turn) when the row was sent."""
+        rejects = outcome.rejects
+        self._write(
+            _RECORD_OUTCOME,
+            (
+                outcome.row_number,
+                key,
+                digest,
+                self.session,
+                outcome.status.value,
+                outcome.http_status,
+                outcome.attempts,
+                outcome.id,
+                outcome.remote_id,
+                join_codes(rejects) or None,
+                join_messages(rejects) or None,
+                outcome.note,
+            ),
+        )
+        if sent:
+            self._commit_soon()
+            return
+        self._unsent += 1
+        if self._unsent >= _UNSENT_BATCH:
+            self.commit()
+
+    def finish(self, stop_reason: str | None) -> None:
+        """End this session; the run is finished unless it stopped early (``stop_reason``)."""
+        now = _now()
+        self._write(
+            "UPDATE sessions SET ended_at = ?, stop_reason = ? WHERE session = ?",
+            (now, stop_reason, self.session),
+        )
+        if stop_reason is None:
+            self._write("UPDATE run SET finished_at = ?", (now,))
+        self.commit()
+        self._check()
+
+
+def _refuse_repeat(
+    db: sqlite3.Connection, run: tuple[str, ...], identity: RunIdentity, out_dir: Path
+) -> None:
+    """The same file into the same account again, with nothing to skip what it created."""
+    _, input_sha, _, _, target, account_id, started, _, _ = run
+    same = (input_sha, target, account_id) == (
+        identity.input_sha256,
+        identity.target,
+        identity.account_id,
+    )
+    # A --sandbox run starts an empty sandbox, and --state skips what was created before.
+    if not same or target == "sandbox" or identity.state is not None:
+        return
+    (created,) = db.execute("SELECT count(*) FROM rows WHERE status = 'created'").fetchone()
+    if created:
+        raise JournalError(
+            f"{out_dir} holds a finished run of this same file into the same account "
+            f"({_day(started)}), which created {created} candidates: running it again would "
+            "create them again. Add --resume to send only the rows it did not create, or "
+            "choose another --out"
+        )
+
+
+def _check_same_run(
+    db: sqlite3.Connection,
+    run: tuple[str, ...],
+    identity: RunIdentity,
+    out_dir: Path,
+    rows: Iterable[SourceRow],
+) -> None:
+    _, input_sha, reading, mapping_sha, target, account_id, started, _, state = run
+    since = f"since the run in {out_dir} started ({_day(started)})"
+    keep = (
+        "--resume only continues a run with the same file and mapping: put the original back "
+        "to finish that run, or start a new one with another --out"
+    )
+    if state:
+        keep += f" (pass --state {state} again so that rows it created are skipped)"
+    if input_sha != identity.input_sha256:
+        where = _first_difference(db, rows)
+        raise JournalError(f"{identity.input} has changed {since}{where}; {keep}")
+    if reading != identity.reading:
+        raise JournalError(
+            f"{identity.input} would be read differently than {since} (then: {reading}; now: "
+            f"{identity.reading}); pass the same --sheet, --encoding and --header-row"
+        )
+    if mapping_sha != identity.mapping_sha256:
+        raise JournalError(f"the mapping {identity.mapping} has changed {since}; {keep}")
+    if (target, account_id) != (identity.target, identity.account_id):
+        raise JournalError(
+            f"the run in {out_dir} imports into {target} (account {account_id}), this one into "
+            f"{identity.target} (account {identity.account_id}); --resume must use the same "
+            "--base-url (or --sandbox) and --account-id"
+        )
+
+
+def _first_difference(db: sqlite3.Connection, rows: Iterable[SourceRow]) -> str:
+    recorded = db.execute("SELECT row_number, row_hash FROM rows ORDER BY row_number")
+    known = dict(recorded.fetchall())
+    for row in rows:
+        digest = known.get(row.row_number)
+        if digest is not None and digest != row_hash(row.values):
+            return f" (row {row.row_number} is not what it was)"
+    return " (rows were added, removed or changed after the rows it reached)"
+
+
+class ImportState(_Store):
+    """Keys of the candidates created by earlier runs (``--state FILE``), per target+account."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path, target: str, account_id: str) -> None:
+        super().__init__(db, path)
+        self.target = target
+        self.account_id = account_id
+
+    @classmethod
+    def open(cls, path: str | Path, target: str, account_id: str) -> ImportState:
+        """Open (or create) a state file; ``JournalError`` when it is in use or not one."""
+        path = Path(path)
+        db, new = _connect(path, _STATE_APP_ID, "state file")
+        if new:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(f"PRAGMA application_id = {_STATE_APP_ID}")
+            db.execute(f"PRAGMA user_version = {_VERSION}")
+            db.execute(_STATE_SCHEMA)
+            db.execute("COMMIT")
+        return cls(db, path, target, account_id)
+
+    def get(self, key: str) -> Imported | None:
+        found = self._db.execute(
+            "SELECT key, id, remote_id, created_at, run_id, input, row_number, row_hash"
+            " FROM imported WHERE target = ? AND account_id = ? AND key = ?",
+            (self.target, self.account_id, key),
+        ).fetchone()
+        return None if found is None else Imported(*found)
+
+    def add(self, imported: Imported) -> None:
+        """Remember a created candidate (the first creation of a key wins)."""
+        self._write(
+            "INSERT OR IGNORE INTO imported VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.target,
+                self.account_id,
+                imported.key,
+                imported.id,
+                imported.remote_id,
+                imported.created_at,
+                imported.run_id,
+                imported.input,
+                imported.row_number,
+                imported.row_hash,
+            ),
+        )
+        self._commit_soon()
+
+    @staticmethod
+    def created(
+        key: str, outcome: RowOutcome, *, run_id: str, input: str, digest: bytes
+    ) -> Imported:
+        """What to remember about a row just created."""
+        return Imported(
+            key=key,
+            id=outcome.id,
+            remote_id=outcome.remote_id,
+            created_at=_now(),
+            run_id=run_id,
+            input=input,
+            row_number=outcome.row_number,
+            row_hash=digest,
+        )

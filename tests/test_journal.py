@@ -1,0 +1,339 @@
+"""The journal and the state: what they remember, what they refuse, and kill -9 at any instant."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from importer.errors import Code, Reject
+from importer.journal import (
+    JOURNAL_FILE,
+    Imported,
+    ImportState,
+    Journal,
+    JournalError,
+    RunIdentity,
+    row_hash,
+    unfinished_run,
+)
+from importer.outcomes import RowOutcome, Status
+from importer.readers import SourceRow
+
+ROOT = Path(__file__).resolve().parent.parent
+IDENTITY = RunIdentity(
+    input="in.csv",
+    input_sha256="a" * 64,
+    reading="csv, encoding 'utf-8', delimiter ',', header row 1",
+    mapping="m.yaml",
+    mapping_sha256="b" * 64,
+    target="https://api.example.com",
+    account_id="acc-1",
+)
+DIGEST = row_hash(("Ada", "ada@example.com"))
+
+
+def created(row_number: int, candidate_id: str = "c1") -> RowOutcome:
+    return RowOutcome(row_number, Status.CREATED, 201, 1, candidate_id, f"r{row_number}")
+
+
+def unknown(row_number: int) -> RowOutcome:
+    reject = Reject(row_number, Code.OUTCOME_UNKNOWN, "no answer")
+    return RowOutcome(row_number, Status.REJECTED, None, 2, rejects=(reject,))
+
+
+def query(out: Path, sql: str) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(out / JOURNAL_FILE)) as db:
+        return db.execute(sql).fetchall()
+
+
+def finished_run(out: Path, identity: RunIdentity = IDENTITY) -> Journal:
+    journal = Journal.open(out, identity, resume=False)
+    journal.record(created(2), "k", DIGEST, sent=True)
+    journal.finish(None)
+    journal.close()
+    return journal
+
+
+def test_rows_keep_their_state_across_a_reopen(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, IDENTITY, resume=False)
+    asyncio.run(journal.sending(2, "ada@example.com", DIGEST))
+    journal.record(created(2, "cand-2"), "ada@example.com", DIGEST, sent=True)
+    asyncio.run(journal.sending(3, "bob@example.com", DIGEST))
+    journal.record(unknown(4), "cy@example.com", DIGEST, sent=True)
+    skipped = Reject(5, Code.BLANK_ROW, "blank row")
+    journal.record(RowOutcome(5, Status.SKIPPED, rejects=(skipped,)), None, DIGEST)
+    journal.close()
+
+    resumed = Journal.open(tmp_path, IDENTITY, resume=True)
+    assert (resumed.resumed, resumed.session, resumed.run_id) == (True, 2, journal.run_id)
+    two, three, four, five = (resumed.previous(n) for n in (2, 3, 4, 5))
+    assert two is not None
+    assert (two.created, two.in_doubt, two.id, two.remote_id) == (True, False, "cand-2", "r2")
+    assert (two.key, two.row_hash) == ("ada@example.com", DIGEST)
+    assert two.sent_at is not None
+    assert three is not None
+    assert (three.state, three.in_doubt) == ("sending", True)
+    assert four is not None
+    assert (four.error_code, four.in_doubt) == ("outcome-unknown", True)
+    assert five is not None
+    assert (five.in_doubt, five.sent_at) == (False, None)
+    assert resumed.previous(6) is None
+    resumed.close()
+
+
+def test_unfinished_run_is_refused_without_resume(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, IDENTITY, resume=False)
+    asyncio.run(journal.sending(2, "k", DIGEST))
+    journal.record(created(3), "k3", DIGEST, sent=True)
+    journal.close()
+
+    with pytest.raises(JournalError) as caught:
+        Journal.open(tmp_path, IDENTITY, resume=False)
+    message = str(caught.value)
+    assert "holds an unfinished run of in.csv" in message
+    assert "1 rows done, 1 created, 1 in flight" in message
+    assert "add --resume to continue it, or choose another --out" in message
+    assert unfinished_run(tmp_path) is not None
+
+
+def test_unfinished_run_that_created_nobody_is_replaced(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, IDENTITY, resume=False)
+    stopped = Reject(2, Code.RUN_STOPPED, "not sent: the API answered 401")
+    journal.record(RowOutcome(2, Status.NOT_ATTEMPTED, rejects=(stopped,)), None, DIGEST)
+    journal.finish("the API answered 401")
+    journal.close()
+
+    assert unfinished_run(tmp_path) is None
+    again = Journal.open(tmp_path, IDENTITY, resume=False)
+    assert again.run_id != journal.run_id
+    assert not again.resumed
+    assert again.previous(2) is None
+    again.close()
+
+
+def test_finished_run_of_another_file_is_replaced(tmp_path: Path) -> None:
+    finished_run(tmp_path)
+    tonight = replace(IDENTITY, input="tonight.csv", input_sha256="c" * 64)
+    again = Journal.open(tmp_path, tonight, resume=False)
+    assert (again.session, again.resumed, again.previous(2)) == (1, False, None)
+    again.close()
+
+
+def test_same_file_into_the_same_account_again_is_refused(tmp_path: Path) -> None:
+    finished_run(tmp_path)
+    with pytest.raises(JournalError, match="which created 1 candidates: running it again would"):
+        Journal.open(tmp_path, IDENTITY, resume=False)
+
+
+@pytest.mark.parametrize(
+    ("identity", "resume"),
+    [
+        (IDENTITY, True),  # sends only what was not created
+        (replace(IDENTITY, state="state.sqlite"), False),  # skips what was created
+        (replace(IDENTITY, target="sandbox"), False),  # a new sandbox starts empty
+    ],
+)
+def test_same_file_again_is_allowed_when_nothing_would_be_created_twice(
+    tmp_path: Path, identity: RunIdentity, resume: bool
+) -> None:
+    finished_run(tmp_path, identity)
+    Journal.open(tmp_path, identity, resume=resume).close()
+
+
+def test_resume_of_a_changed_input_names_the_first_changed_row(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, IDENTITY, resume=False)
+    for n, cells in ((2, ("Ada",)), (3, ("Bob",))):
+        journal.record(created(n), None, row_hash(cells), sent=True)
+    journal.close()
+
+    changed = replace(IDENTITY, input_sha256="f" * 64)
+    rows = [SourceRow(2, ("Ada",)), SourceRow(3, ("Bobby",))]
+    with pytest.raises(JournalError) as caught:
+        Journal.open(tmp_path, changed, resume=True, rows=iter(rows))
+    message = str(caught.value)
+    assert message.startswith("in.csv has changed since the run in")
+    assert "(row 3 is not what it was)" in message
+    assert "put the original back to finish that run, or start a new one with another --out" in (
+        message
+    )
+    appended = [SourceRow(2, ("Ada",)), SourceRow(3, ("Bob",)), SourceRow(4, ("Cy",))]
+    with pytest.raises(JournalError, match="rows were added, removed or changed after"):
+        Journal.open(tmp_path, changed, resume=True, rows=iter(appended))
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"mapping_sha256": "0" * 64}, "the mapping m.yaml has changed since the run"),
+        ({"reading": "xlsx, sheet 'Other', header row 1"}, "pass the same --sheet, --encoding"),
+        ({"account_id": "acc-2"}, "--resume must use the same --base-url (or --sandbox)"),
+        ({"target": "http://127.0.0.1:1"}, "imports into https://api.example.com (account acc-1)"),
+    ],
+)
+def test_resume_refuses_another_mapping_reading_or_target(
+    tmp_path: Path, change: dict[str, str], says: str
+) -> None:
+    Journal.open(tmp_path, IDENTITY, resume=False).close()
+    with pytest.raises(JournalError, match=says.replace("(", r"\(").replace(")", r"\)")):
+        Journal.open(tmp_path, replace(IDENTITY, **change), resume=True)
+
+
+def test_resume_with_no_journal_starts_a_new_run(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "new", IDENTITY, resume=True)
+    assert (journal.resumed, journal.session) == (False, 1)
+    journal.close()
+
+
+def test_resuming_a_finished_run_makes_it_unfinished_until_it_ends(tmp_path: Path) -> None:
+    finished_run(tmp_path)
+    resumed = Journal.open(tmp_path, IDENTITY, resume=True)
+    asyncio.run(resumed.sending(3, "k3", DIGEST))
+    resumed.close()
+    assert unfinished_run(tmp_path) is not None
+
+
+def test_a_journal_in_use_is_refused(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, IDENTITY, resume=False)
+    with pytest.raises(JournalError, match="is in use by another import right now"):
+        Journal.open(tmp_path, IDENTITY, resume=True)
+    journal.close()
+
+
+def test_other_files_are_not_taken_for_a_journal_or_a_state(tmp_path: Path) -> None:
+    Journal.open(tmp_path, IDENTITY, resume=False).close()
+    with pytest.raises(JournalError, match="is a SQLite file but not an importer state file"):
+        ImportState.open(tmp_path / JOURNAL_FILE, "t", "a")
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / JOURNAL_FILE).write_bytes(b"not a database" * 100)
+    with pytest.raises(JournalError, match="is not an importer journal"):
+        Journal.open(junk, IDENTITY, resume=False)
+
+
+def test_state_remembers_keys_per_target_and_account(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    state = ImportState.open(path, "https://api.example.com", "acc-1")
+    first = ImportState.created(
+        "ada@example.com", created(7, "c-7"), run_id="r1", input="a.csv", digest=DIGEST
+    )
+    state.add(first)
+    state.add(replace(first, id="c-other", run_id="r2"))
+    state.close()
+
+    state = ImportState.open(path, "https://api.example.com", "acc-1")
+    found = state.get("ada@example.com")
+    assert found is not None
+    assert (found.id, found.remote_id, found.run_id, found.row_number) == ("c-7", "r7", "r1", 7)
+    assert found.describe().endswith("as c-7 (row 7 of a.csv)")
+    assert state.get("bob@example.com") is None
+    state.close()
+    for target, account in (("https://api.example.com", "acc-2"), ("sandbox", "acc-1")):
+        other = ImportState.open(path, target, account)
+        assert other.get("ada@example.com") is None
+        other.close()
+
+
+def test_imported_describes_a_candidate_without_an_id() -> None:
+    imported = Imported("k", None, "r9", "2026-11-28T19:30:01.123+00:00", "r", "x/b.csv", 9, None)
+    assert imported.describe() == "on 2026-11-28 19:30 UTC as remote id r9 (row 9 of b.csv)"
+
+
+def test_row_hash_tells_rows_apart() -> None:
+    assert row_hash(("a", "b")) == row_hash(["a", "b"])
+    assert row_hash(("a", "b")) != row_hash(("ab",))
+    assert row_hash(("a", "b")) != row_hash(("a", "b", ""))
+
+
+# A child playing the pipeline's part against the journal until it is killed. "sent": mark each
+# row, then record it; "batched": also leave big transactions of never-sent outcomes open, as
+# the producer does for rejects; "in-flight": one row marked and one recorded, then wait.
+_CHILD = f"""
+import asyncio, sys
+from pathlib import Path
+from importer.journal import Journal, RunIdentity
+from importer.outcomes import RowOutcome, Status
+
+identity = {IDENTITY!r}
+mode = sys.argv[2]
+
+def created(n):
+    return RowOutcome(n, Status.CREATED, 201, 1, f"id{{n}}", f"r{{n}}")
+
+async def main() -> None:
+    journal = Journal.open(Path(sys.argv[1]), identity, resume=False)
+    if mode == "in-flight":
+        await journal.sending(2, "k2", bytes(16))
+        journal.record(created(3), "k3", bytes(16), sent=True)
+        await asyncio.sleep(0)
+        print("ready", flush=True)
+        await asyncio.sleep(3600)
+    print("ready", flush=True)
+    n = 2
+    while True:
+        if mode == "batched" and n % 5:
+            journal.record(RowOutcome(n, Status.SKIPPED), None, bytes(16))
+        else:
+            await journal.sending(n, f"k{{n}}", bytes(16))
+            journal.record(created(n), f"k{{n}}", bytes(16), sent=True)
+        n += 1
+
+asyncio.run(main())
+"""
+
+
+def kill_child(out: Path, mode: str, after: float) -> None:
+    """Start the child, wait until it is writing, let it write for ``after`` s, kill -9 it."""
+    command = [sys.executable, "-c", _CHILD, str(out), mode]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, cwd=ROOT, text=True) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "ready\n"
+        time.sleep(after)
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(timeout=10) == -signal.SIGKILL
+
+
+def test_kill_9_with_a_request_in_flight_leaves_it_marked_sending(tmp_path: Path) -> None:
+    kill_child(tmp_path, "in-flight", 0.0)
+
+    journal = Journal.open(tmp_path, IDENTITY, resume=True)
+    in_flight, recorded = journal.previous(2), journal.previous(3)
+    assert in_flight is not None
+    assert (in_flight.state, in_flight.in_doubt) == ("sending", True)
+    assert recorded is not None
+    assert (recorded.created, recorded.id) == (True, "id3")
+    journal.close()
+
+
+@pytest.mark.parametrize(
+    ("mode", "after"), [("sent", 0.07), ("sent", 0.31), ("batched", 0.13), ("batched", 0.37)]
+)
+def test_kill_9_at_any_instant_leaves_a_consistent_prefix(
+    tmp_path: Path, mode: str, after: float
+) -> None:
+    # Mid-statement, mid-commit or mid-checkpoint: wherever the kill lands is fair game.
+    kill_child(tmp_path, mode, after * random.uniform(0.5, 1.5))
+
+    assert query(tmp_path, "PRAGMA integrity_check") == [("ok",)]
+    rows = query(tmp_path, "SELECT row_number, state, status, id FROM rows ORDER BY row_number")
+    assert len(rows) > 10
+    assert [r[0] for r in rows] == list(range(2, 2 + len(rows)))
+    # Only the row whose request was about to leave can be caught between mark and outcome.
+    assert [r for r in rows if r[1] == "sending"] in ([], [(rows[-1][0], "sending", None, None)])
+    for number, state, status, candidate_id in rows:
+        if state == "done":
+            expected = ("created", f"id{number}") if status == "created" else ("skipped", None)
+            assert (status, candidate_id) == expected
+    resumed = Journal.open(tmp_path, IDENTITY, resume=True)
+    assert (resumed.resumed, resumed.session) == (True, 2)
+    resumed.close()
