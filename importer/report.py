@@ -246,13 +246,13 @@ class ImportSummary:
 def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
     """The human summary the CLI prints to stderr."""
     c = summary.counts
-    parts = [
-        f"{c.rows} rows",
-        f"{c.created} created",
-        f"{c.rejected} rejected",
-        f"{c.skipped} skipped",
-    ]
-    if c.not_attempted:
+    if summary.dry_run:
+        # a dry run sends nothing: its not_attempted rows are the ones that would be sent
+        parts = [f"{c.rows} rows", f"{c.not_attempted} valid (not sent)"]
+    else:
+        parts = [f"{c.rows} rows", f"{c.created} created"]
+    parts += [f"{c.rejected} rejected", f"{c.skipped} skipped"]
+    if c.not_attempted and not summary.dry_run:
         parts.append(f"{c.not_attempted} not attempted")
     if summary.retries:
         parts.append(f"{summary.retries} retries")
