@@ -8,13 +8,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from importer import __version__
+from importer.client import DEFAULT_BASE_URL
 from importer.errors import ConfigError
-from importer.pipeline import DEFAULT_BASE_URL, ImportOptions, run_import
-from importer.progress import ProgressBar, ProgressLog
-from importer.report import ImportSummary, render_summary
 from importer.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from importer.pipeline import ImportOptions
 
 EXIT_CONFIG = 2
 
@@ -166,6 +168,8 @@ def _api_key(args: argparse.Namespace) -> str | None:
 
 
 def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
+    from importer.pipeline import ImportOptions
+
     out = args.out if args.out is not None else Path("out") / args.input.stem
     options = ImportOptions(
         mapping=args.mapping,
@@ -194,6 +198,12 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
 
 
 def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
+    # Imported here: the pipeline's modules (pydantic, phonenumbers...) would slow every other
+    # command's start, `importer sandbox` and `importer serve` included.
+    from importer.pipeline import run_import
+    from importer.progress import ProgressBar, ProgressLog
+    from importer.report import render_summary
+
     options = _options(args, dry_run=dry_run)
     show = None
     if not args.quiet:
@@ -201,7 +211,7 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
         options.on_progress = show
         options.progress_interval = 0.2 if sys.stderr.isatty() else 10.0
     try:
-        summary: ImportSummary = run_import(args.input, options)
+        summary = run_import(args.input, options)
     finally:
         if show is not None:
             show.close()

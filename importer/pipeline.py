@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from importer.client import ApiClient
+from importer.client import DEFAULT_BASE_URL, ApiClient
 from importer.clock import Clock, SystemClock
 from importer.errors import Code, ConfigError, FatalApiError, Reject
 from importer.firstrows import FirstRows
@@ -47,7 +47,6 @@ from importer.report import Counts, ImportSummary, Recorder
 from importer.retry import RetryPolicy
 from importer.send import Sender, SendStats
 
-DEFAULT_BASE_URL = "https://api.stackone.com"
 SANDBOX_API_KEY = "sandbox"
 SANDBOX_ACCOUNT_ID = "sandbox"
 # The note of a row created by an earlier session of the same run, reported but not re-sent.

@@ -19,9 +19,9 @@ def _describe(p: Progress) -> str:
 class ProgressBar:
     """tqdm bar on stderr: rows done/total, rate, ETA, and the counts by outcome."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self._bar: tqdm[Never] | None = None
-        self._stream = stream
+        self._stream = stream if stream is not None else sys.stderr
 
     def __call__(self, p: Progress) -> None:
         bar = self._bar
@@ -41,8 +41,8 @@ class ProgressBar:
 class ProgressLog:
     """One line per update for logs and schedulers (no terminal control characters)."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stderr
 
     def __call__(self, p: Progress) -> None:
         total = f"/{p.rows_total}" if p.rows_total else ""

@@ -9,9 +9,12 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from importer.pipeline import DEFAULT_BASE_URL
-from importer.web.server import MB, WebConfig, WebServer, default_mappings_dir
+from importer.client import DEFAULT_BASE_URL
+
+if TYPE_CHECKING:
+    from importer.web.server import WebConfig
 
 LOOPBACK_NAMES = {"localhost"}
 
@@ -49,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM; 0 after a clean stop, 2 when it cannot start."""
+    # imported here so that `importer --help` and the other commands start fast
+    from importer.web.server import MB, WebConfig, default_mappings_dir
+
     if args.max_upload_mb <= 0 or args.keep_minutes <= 0:
         print("serve: --max-upload-mb and --keep-minutes must be positive", file=sys.stderr)
         return 2
@@ -85,6 +91,8 @@ def is_loopback(host: str) -> bool:
 
 
 async def _serve(config: WebConfig) -> None:
+    from importer.web.server import WebServer
+
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

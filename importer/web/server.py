@@ -34,7 +34,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from importer.pipeline import DEFAULT_BASE_URL, SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY
+from importer.client import DEFAULT_BASE_URL
+from importer.pipeline import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY
 from importer.sandbox import Sandbox, SandboxConfig
 from importer.suggest import TARGETS
 from importer.web.choices import ChoiceError, Chosen, choose, shipped_mappings

@@ -21,9 +21,10 @@ from typing import Any
 
 import orjson
 
+from importer.client import DEFAULT_BASE_URL
 from importer.errors import ConfigError, Reject
 from importer.mapping import Mapping, load_mapping, normalise_header
-from importer.pipeline import DEFAULT_BASE_URL, ImportOptions, Progress, run_import
+from importer.pipeline import ImportOptions, Progress, run_import
 from importer.readers import open_table
 
 PREVIEW_FILE = "preview.json"
