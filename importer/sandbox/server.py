@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from importer.background import running_in_thread
 from importer.clock import Clock, SystemClock
 from importer.sandbox.app import SandboxApp
 from importer.sandbox.config import SandboxConfig
@@ -133,31 +133,5 @@ def start_sandbox_thread(
 ) -> Iterator[Sandbox]:
     """Run a Sandbox in a daemon thread for the ``with`` block; for sync code and subprocesses."""
     sandbox = Sandbox(config, clock=clock, host=host, port=port)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    failures: list[BaseException] = []
-
-    def serve() -> None:
-        try:
-            loop.run_until_complete(sandbox.start())
-        except BaseException as exc:  # re-raised in the caller's thread
-            failures.append(exc)
-        finally:
-            ready.set()
-        if not failures:
-            loop.run_forever()
-
-    thread = threading.Thread(target=serve, name="stackone-sandbox", daemon=True)
-    thread.start()
-    ready.wait()
-    if failures:
-        thread.join()
-        loop.close()
-        raise failures[0]
-    try:
-        yield sandbox
-    finally:
-        asyncio.run_coroutine_threadsafe(sandbox.stop(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.close()
+    with running_in_thread(sandbox, "stackone-sandbox") as running:
+        yield running

@@ -23,7 +23,6 @@ import importlib.resources
 import json
 import re
 import secrets
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -34,6 +33,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from importer.background import running_in_thread
 from importer.client import DEFAULT_BASE_URL
 from importer.pipeline import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY
 from importer.sandbox import Sandbox, SandboxConfig
@@ -532,32 +532,5 @@ def _read_static(name: str) -> str:
 @contextmanager
 def start_server_thread(config: WebConfig | None = None) -> Iterator[WebServer]:
     """Run a WebServer in a daemon thread for the ``with`` block (tests, notebooks)."""
-    server = WebServer(config)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    failures: list[BaseException] = []
-
-    def serve() -> None:
-        try:
-            loop.run_until_complete(server.start())
-        except BaseException as exc:  # re-raised in the caller's thread
-            failures.append(exc)
-        finally:
-            ready.set()
-        if not failures:
-            loop.run_forever()
-
-    thread = threading.Thread(target=serve, name="importer-web", daemon=True)
-    thread.start()
-    ready.wait()
-    if failures:
-        thread.join()
-        loop.close()
-        raise failures[0]
-    try:
+    with running_in_thread(WebServer(config), "importer-web") as server:
         yield server
-    finally:
-        asyncio.run_coroutine_threadsafe(server.stop(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.close()
