@@ -1,8 +1,11 @@
 import random
+import re
 import string
 
+import phonenumbers
 import pytest
 from email_validator import EmailNotValidError, validate_email
+from phonenumbers import ValidationResult
 
 from importer import rules
 from importer.errors import Code
@@ -200,6 +203,37 @@ def test_not_a_phone_is_invalid():
 @pytest.mark.parametrize("text", ["4.47701E+11", "447700900123.0"])
 def test_phone_mangled_by_excel_is_precision_lost(text):
     assert rejected(rules.phone_e164, text, "GB").code == Code.PRECISION_LOST
+
+
+def _phonenumbers_form(text, region):
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_possible_number_with_reason(number) != ValidationResult.IS_POSSIBLE:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def test_phone_fast_path_agrees_with_phonenumbers():
+    generator = random.Random(11)
+    regions = [*sorted(phonenumbers.SUPPORTED_REGIONS), None]
+    codes = [str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE]
+    grouping = ["", "", "", " ", "-", ".", "(", ") "]
+    checked = 0
+    while checked < 4000:
+        start = generator.choice(["+" + generator.choice(codes), "0", "00", ""])
+        digits = "".join(generator.choice(string.digits) for _ in range(generator.randint(5, 14)))
+        text = "".join(c + generator.choice(grouping) for c in start + digits).strip()
+        if re.fullmatch(r"\+?\d+\.0+", text):
+            continue  # a float artefact, refused before parsing (test above)
+        region = generator.choice(regions)
+        try:
+            ours = rules.phone_e164(text, region)
+        except RuleError:
+            ours = None
+        assert ours == _phonenumbers_form(text, region), (text, region)
+        checked += 1
 
 
 def test_country_regions_know_names_codes_and_aliases():
