@@ -1057,6 +1057,14 @@ class RowMapper:
             return Prepared(number, None, None, rejects)
         return Prepared(row.row_number, body, body.get("email"), ())
 
+    def source_of(self, field: str, row: SourceRow) -> tuple[str | None, str | None]:
+        """The column (header) and the cell, as typed, that gave a single-value field its value."""
+        for name, _, program in self._scalars:
+            if name == field:
+                column, cell, _ = program.origin(row.values)
+                return column, cell
+        return None, None
+
     def _build(self, row: Sequence[str], problems: Problems, trace: Trace | None) -> dict[str, Any]:
         """The body with every value that converted; failed list items stay as {} so that
         indexes match the field paths. ``trace`` (when given) collects where values came from."""

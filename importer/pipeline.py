@@ -428,13 +428,16 @@ class _Run:
             key = prepared.email.casefold()
             first = self.first_row_of.first(key, row.row_number)
             if first != row.row_number:
+                column, cell = self.mapper.source_of("email", row)
+                where = f'column "{column}": ' if column else ""
                 reject = Reject(
                     row.row_number,
                     Code.DUPLICATE_IN_FILE,
-                    f"e-mail {prepared.email} already appears in row {first}; "
+                    f"{where}e-mail {prepared.email} already appears in row {first}; "
                     "remove one of the two rows or give them different e-mails",
                     field="email",
-                    value=prepared.email,
+                    column=column,
+                    value=cell or prepared.email,
                 )
                 return _rejected(row, reject)
         row_key = self.keys.of(row, prepared.body)

@@ -91,7 +91,9 @@ def test_sample_creates_valid_rows_and_rejects_broken_ones(tmp_path: Path) -> No
     assert all(r["id"] and r["http_status"] == "201" for r in results if r["status"] == "created")
     assert stats["candidates"] == len(created) == summary.counts.created
     assert summary.exit_code == 1
-    assert "row 2" in next(r["error_message"] for r in results if r["row_number"] == "10")
+    duplicate = next(r for r in summary.first_rejects if r.row_number == 10)
+    assert (duplicate.column, duplicate.value) == ("Email", "ADA.LOVELACE@example.com")
+    assert "row 2" in duplicate.message
 
 
 def test_rejects_keep_original_columns_unchanged(tmp_path: Path) -> None:
