@@ -80,10 +80,23 @@ class MappingError(ConfigError):
 class MissingColumnError(ConfigError):
     """The mapping names columns that the input's header row does not have."""
 
-    def __init__(self, missing: Sequence[str], headers: Sequence[str], source: str = "") -> None:
+    def __init__(
+        self,
+        missing: Sequence[str],
+        headers: Sequence[str],
+        source: str = "",
+        alternatives: Sequence[Sequence[str]] = (),
+    ) -> None:
+        """``alternatives``: groups of ``missing`` of which any one column would have done."""
         self.missing = list(missing)
         self.headers = list(headers)
-        names = ", ".join(f'"{name}"' for name in self.missing)
+        group_of = {name: tuple(group) for group in alternatives for name in group}
+        parts: dict[tuple[str, ...], str] = {}
+        for name in self.missing:
+            group = group_of.get(name, (name,))
+            quoted = " / ".join(f'"{n}"' for n in group)
+            parts.setdefault(group, f"one of {quoted}" if len(group) > 1 else quoted)
+        names = ", ".join(parts.values())
         existing = ", ".join(h for h in self.headers if h) or "(none)"
         where = f" in {source}" if source else ""
         hint = ""

@@ -664,6 +664,8 @@ class _Headers:
         for position, label in enumerate(self.labels):
             self.positions.setdefault(normalise_header(label), []).append(position)
         self.missing: list[str] = []
+        # lists of alternative columns of which none is in the file (any one would do)
+        self.alternatives: list[tuple[str, ...]] = []
         self.ambiguous: dict[str, str] = {}
 
     def find(self, name: str) -> int | None:
@@ -734,6 +736,8 @@ def _reader(
         if not positions:
             if not spec.optional_column:
                 headers.missing.extend(names)
+                if len(names) > 1:
+                    headers.alternatives.append(tuple(names))
             return None
         all_labels = " / ".join(labels[p] for p in positions)
         all_phrase = "columns " + " / ".join(f'"{labels[p]}"' for p in positions)
@@ -1020,7 +1024,12 @@ class RowMapper:
                     "first_name and last_name (the API needs a name for every candidate)"
                 )
         if found.missing:
-            raise MissingColumnError(list(dict.fromkeys(found.missing)), found.labels, source)
+            raise MissingColumnError(
+                list(dict.fromkeys(found.missing)),
+                found.labels,
+                source,
+                list(dict.fromkeys(found.alternatives)),
+            )
         if found.ambiguous:
             where = f"{source}: " if source else ""
             raise ConfigError(

@@ -605,7 +605,7 @@ def test_missing_columns_are_all_listed_with_the_file_headers():
         )
     assert caught.value.missing == ["Full Name", "Email", "E-mail", "Level"]
     assert str(caught.value) == (
-        'mapped columns "Full Name", "Email", "E-mail", "Level" not found in people.csv; '
+        'mapped columns "Full Name", one of "Email" / "E-mail", "Level" not found in people.csv; '
         "the headers are: Name, Role, Company"
     )
 
