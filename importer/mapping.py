@@ -1089,11 +1089,11 @@ class RowMapper:
             if trace is not None:
                 trace[name] = program.origin(row)
         if self._phones:
-            phones = self._build_phones(row, problems, trace)
+            phones = self._build_items(self._phones, "phone_numbers", "phone", row, problems, trace)
             if phones:
                 body["phone_numbers"] = phones
         if self._links:
-            links = self._build_links(row, problems, trace)
+            links = self._build_items(self._links, "social_links", "url", row, problems, trace)
             if links:
                 body["social_links"] = links
         if self._custom:
@@ -1116,59 +1116,43 @@ class RowMapper:
                 body[group] = values
         return body
 
-    def _build_phones(
-        self, row: Sequence[str], problems: Problems, trace: Trace | None
+    def _build_items(
+        self,
+        entries: list[tuple[_Program, _Program | None]],
+        field: str,
+        value_key: str,
+        row: Sequence[str],
+        problems: Problems,
+        trace: Trace | None,
     ) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for program, type_program in self._phones:
-            numbers = program.run(row)
-            if not numbers:
-                continue
-            kind = _NO_VALUE if type_program is None else type_program.run(row)
-            for number in numbers:
-                if type(number) is _Failure:
-                    problems.append((f"phone_numbers[{len(items)}].phone", number))
-                    items.append({})
-                    continue
-                item = {"phone": number}
-                if type(kind) is _Failure:
-                    problems.append((f"phone_numbers[{len(items)}].type", kind))
-                    kind = _NO_VALUE  # one reject for the cell, not one per number in it
-                elif kind is not _NO_VALUE:
-                    item["type"] = kind
-                if trace is not None:
-                    path = f"phone_numbers[{len(items)}]"
-                    trace[f"{path}.phone"] = program.origin(row)
-                    if type_program is not None:
-                        trace[f"{path}.type"] = type_program.origin(row)
-                items.append(item)
-        return items
+        """``phone_numbers`` or ``social_links``: one item per value of every entry's cell(s).
 
-    def _build_links(
-        self, row: Sequence[str], problems: Problems, trace: Trace | None
-    ) -> list[dict[str, Any]]:
+        A link entry without a ``type`` takes it from the link's domain; a phone has none then.
+        """
+        derive_link_type = field == "social_links"
         items: list[dict[str, Any]] = []
-        for program, type_program in self._links:
-            urls = program.run(row)
-            if not urls:
+        for program, type_program in entries:
+            values = program.run(row)
+            if not values:
                 continue
             kind = _NO_VALUE if type_program is None else type_program.run(row)
-            for url in urls:
-                if type(url) is _Failure:
-                    problems.append((f"social_links[{len(items)}].url", url))
+            for value in values:
+                if type(value) is _Failure:
+                    problems.append((f"{field}[{len(items)}].{value_key}", value))
                     items.append({})
                     continue
-                item = {"url": url}
+                item = {value_key: value}
                 if type_program is None:
-                    item["type"] = rules.link_type(url, self._link_types)
+                    if derive_link_type:
+                        item["type"] = rules.link_type(value, self._link_types)
                 elif type(kind) is _Failure:
-                    problems.append((f"social_links[{len(items)}].type", kind))
-                    kind = _NO_VALUE
+                    problems.append((f"{field}[{len(items)}].type", kind))
+                    kind = _NO_VALUE  # one reject for the cell, not one per value in it
                 elif kind is not _NO_VALUE:
                     item["type"] = kind
                 if trace is not None:
-                    path = f"social_links[{len(items)}]"
-                    trace[f"{path}.url"] = program.origin(row)
+                    path = f"{field}[{len(items)}]"
+                    trace[f"{path}.{value_key}"] = program.origin(row)
                     if type_program is not None:
                         trace[f"{path}.type"] = type_program.origin(row)
                 items.append(item)
