@@ -1,3 +1,7 @@
+import copy
+import csv
+import math
+import random
 from pathlib import Path
 
 import pytest
@@ -459,6 +463,8 @@ def test_passthrough_and_unified_custom_fields():
 def test_several_emails_in_a_cell_send_the_first():
     fields = {**NAME, "email": {"column": "Emails", "split": [",", ";"]}}
     assert body_of(fields, ["Emails"], " , a@x.com, b@y.com")["email"] == "a@x.com"
+    assert body_of(fields, ["Emails"], "a@x.com;")["email"] == "a@x.com"
+    assert body_of(fields, ["Emails"], ";N/A, a@x.com", empty_values=["N/A"])["email"] == "a@x.com"
 
 
 def test_several_phones_in_a_cell_are_all_sent_with_the_entry_type():
@@ -1081,3 +1087,150 @@ def test_default_mapping_binds_to_files_with_only_some_headers():
         "social_links": [{"url": "https://github.com/grace", "type": "github"}],
         "custom_fields": [{"name": "Notes", "value": "Met at a conference"}],
     }
+
+
+# -- the model check that proven values skip --------------------------------------------------
+
+# Cells of every shape the rules meet: good, empty, wrong, mangled by Excel, split.
+TRICKY_CELLS = [
+    "",
+    " ",
+    "N/A",
+    "-",
+    "None",
+    "Ada",
+    " Ada Lovelace ",
+    "Lovelace, Ada",
+    "ada@example.com",
+    "Ada@Example.COM; b@x.org",
+    "ada@",
+    "a@x.test",
+    "+44 7700 900123",
+    "07700 900123, 020 7946 0958",
+    "(202) 555-0143",
+    "12",
+    "4.47701E+11",
+    "447700900123.0",
+    "not a phone",
+    "2024-03-01",
+    "01/03/2024",
+    "31/02/2024",
+    "45292",
+    "next Tuesday",
+    "https://www.linkedin.com/in/ada",
+    "github.com/ada https://ada.dev",
+    "x y",
+    "mobile",
+    "Cell",
+    "WORK",
+    "United Kingdom",
+    "US",
+    "Narnia",
+    "7",
+    "3.5",
+    "1e400",
+    "yes",
+    "0",
+    "true",
+    "Ja",
+]
+TYPED_FIELDS = {
+    "name": {"column": "Name", "required": True, "title": True},
+    "email": {"column": "Email", "split": [",", ";"], "lower": True},
+    "hired_at": {"column": "Hired", "date": {"day_first": True, "excel_serial": True}},
+    "phone_numbers": [
+        {
+            "column": "Phone",
+            "split": ",",
+            "phone": {"region": "GB", "region_column": "Country"},
+            "type": {
+                "column": "Kind",
+                "translate": {"Cell": "mobile"},
+                "translate_default": "other",
+            },
+        },
+        {"column": "Phone", "phone": "keep", "type": "work"},
+    ],
+    "social_links": [{"column": "Links", "split": " "}, {"column": "Site", "type": "website"}],
+    "custom_fields": [
+        {"name": "Years", "column": "Years", "as": "number", "default": 0},
+        {"id": "cf_1", "column": "Remote", "as": "boolean", "translate": {"Ja": True, "no": False}},
+        {"name": "From", "column": "Hired", "as": "date-time", "date": {"formats": ["%d/%m/%Y"]}},
+        {"name": "Tags", "column": "Links", "split": " "},
+    ],
+    "passthrough": {
+        "score": {"column": "Remote", "as": "number", "translate": {"Ja": 1.5, "no": "2"}}
+    },
+    "unified_custom_fields": {"batch": {"const": "2024-Q1"}, "n": {"const": 3, "as": "number"}},
+}
+TYPED_HEADERS = ["Name", "Email", "Hired", "Phone", "Kind", "Country", "Links", "Site"]
+TYPED_HEADERS += ["Years", "Remote"]
+TYPED_ROWS = [
+    ["ada", "Ada@X.org", "01/03/2024", "07700 900123", "Cell", "UK", "github.com/a", "", "3", "ja"],
+    ["b c", "b@y.com", "2024-01-01", "+1 202 555 0143", "work", "US", "", "b.dev", "", "no"],
+]
+
+
+def _mappers():
+    """Every shipped mapping bound to its sample's headers with the sample's rows, and a
+    mapping that uses every rule."""
+    for path in sorted((ROOT / "mappings").glob("*.yaml")):
+        mapping = load_mapping(path)
+        stem = "candidates" if path.stem == "default" else path.stem
+        for sample in sorted((ROOT / "samples").glob(f"{stem}*.csv")):
+            with sample.open(encoding="utf-8-sig", newline="") as f:
+                headers, *rows = csv.reader(f)
+            rows = [row for row in rows if len(row) == len(headers)]
+            yield sample.name, mapping.bind(headers), rows
+    yield "typed", bind(TYPED_FIELDS, TYPED_HEADERS), TYPED_ROWS
+
+
+@pytest.mark.parametrize(("name", "mapper", "rows"), list(_mappers()))
+def test_prepare_without_the_model_check_agrees_with_it(name, mapper, rows):
+    assert not mapper._check_model, "every value these mappings give is proven"
+    checked = copy.copy(mapper)
+    checked._check_model = True
+    generator = random.Random(name)
+    sent = 0
+    for number in range(2, 2000):
+        # a row of the sample with a few cells made tricky
+        cells = list(generator.choice(rows))
+        for _ in range(generator.randint(0, 2)):
+            cells[generator.randrange(len(cells))] = generator.choice(TRICKY_CELLS)
+        row = SourceRow(number, tuple(cells))
+        prepared = mapper.prepare(row)
+        assert prepared == checked.prepare(row), cells
+        sent += prepared.body is not None
+    assert 200 < sent < 1900
+
+
+@pytest.mark.parametrize(
+    ("fields", "headers", "cells", "field"),
+    [
+        # a phone type as typed in its cell: only the model knows the accepted types
+        (
+            {"phone_numbers": [{"column": "P", "phone": "keep", "type": {"column": "T"}}]},
+            ["P", "T"],
+            ("+44 20", "Cell"),
+            "phone_numbers[0].type",
+        ),
+        # YAML's .inf is a float that no JSON body can hold
+        (
+            {"passthrough": {"x": {"const": math.inf, "as": "number"}}},
+            ["P"],
+            ("",),
+            "passthrough.x",
+        ),
+        (
+            {"custom_fields": [{"name": "n", "column": "N", "as": "number", "default": -math.inf}]},
+            ["N"],
+            ("",),
+            "custom_fields[0].value",
+        ),
+    ],
+)
+def test_values_not_proven_are_checked_by_the_model(fields, headers, cells, field):
+    mapper = bind({**NAME, **fields}, headers)
+    assert mapper._check_model
+    [reject] = prepare(mapper, *cells).rejects
+    assert (reject.code, reject.field) == (Code.INVALID_VALUE, field)

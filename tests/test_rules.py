@@ -1,11 +1,16 @@
 import random
 import re
 import string
+from datetime import datetime
 
 import phonenumbers
 import pytest
 from email_validator import EmailNotValidError, validate_email
-from phonenumbers import ValidationResult
+from phonenumbers import PhoneMetadata, PhoneNumberType, ValidationResult
+from phonenumbers.phonenumberutil import (
+    _maybe_strip_national_prefix_carrier_code,
+    _test_number_length,
+)
 
 from importer import rules
 from importer.errors import Code
@@ -21,7 +26,7 @@ def rejected(function, *args):
 # -- precision ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["4.47701E+11", "1E+15", "-1.5e-07", "4.47701e+11"])
+@pytest.mark.parametrize("text", ["4.47701E+11", "1E+15", "-1.5e-07", "4.47701e+11", "٤.٥E+11"])
 def test_scientific_notation_is_precision_lost(text):
     error = rejected(rules.check_precision, text)
     assert error.code == Code.PRECISION_LOST
@@ -35,6 +40,23 @@ def test_text_that_is_not_excel_scientific_notation_is_kept(text):
 
 
 # -- split --------------------------------------------------------------------------------
+
+
+def test_precision_check_refuses_exactly_what_the_pattern_matches():
+    pieces = [*"19٤+-.eE", "E+", "e-0", "x", "é", " ", "Ab"]
+    generator = random.Random(5)
+    for _ in range(5000):
+        text = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 8)))
+        refused = rules._SCIENTIFIC.fullmatch(text) is not None
+        assert refused == (_error_of(rules.check_precision, text) is not None), text
+
+
+def _error_of(function, *args):
+    try:
+        function(*args)
+    except RuleError as error:
+        return error
+    return None
 
 
 def test_split_values_on_any_separator_strips_and_drops_empty_pieces():
@@ -145,7 +167,7 @@ def _email_validator_form(text):
 
 
 def test_email_fast_path_agrees_with_email_validator():
-    pieces = [*string.ascii_letters[:6], *"09._-+'@", "--", "xn--", ".test", ".com", "ä", " "]
+    pieces = [*"abcdefABC09._-+'@", "--", "xn--", ".test", ".com", ".COM", ".Org", "ä", " "]
     generator = random.Random(7)
     samples = [
         "".join(generator.choice(pieces) for _ in range(generator.randint(3, 14))) + tail
@@ -153,6 +175,7 @@ def test_email_fast_path_agrees_with_email_validator():
         for _ in range(600)
     ]
     samples += ["a@" + "b" * 63 + ".com", "a@" + "b" * 64 + ".com", "a@b.c0m", "a@b.1"]
+    samples += ["Jo@Example.COM", "jo@EXAMPLE.com", "jo@x.LOCAL", "jo@X.Test", "jo@x.c-m"]
     for text in samples:
         try:
             ours = rules.email_address(text)
@@ -236,6 +259,49 @@ def test_phone_fast_path_agrees_with_phonenumbers():
         checked += 1
 
 
+def _national_numbers(region):
+    """Each example number of a region as written at home: national prefix and all."""
+    for kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE):
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is not None:
+            national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            yield example, national
+
+
+def test_phone_plans_strip_and_measure_as_phonenumbers_does():
+    generator = random.Random(13)
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = PhoneMetadata.metadata_for_region(region)
+        plan = rules._Plan(metadata)
+        numbers = ["", "0", "00"]
+        numbers += [re.sub(r"\D", "", national) for _, national in _national_numbers(region)]
+        prefix = metadata.national_prefix_for_parsing or ""
+        for _ in range(60):
+            lead = generator.choice(["", "0", "1", "8", "9", "15", re.sub(r"\D", "", prefix)[:3]])
+            tail = "".join(generator.choice(string.digits) for _ in range(generator.randint(0, 18)))
+            numbers.append(lead + tail)
+        for number in numbers:
+            _, stripped, _ = _maybe_strip_national_prefix_carrier_code(number, metadata)
+            assert plan.strip(number) == stripped, (region, number)
+            assert plan.length(number) == _test_number_length(number, metadata), (region, number)
+
+
+def test_phone_fast_path_takes_every_regions_usual_forms_and_agrees_with_phonenumbers():
+    taken = tried = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for example, national in _national_numbers(region):
+            international = phonenumbers.format_number(
+                example, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
+            forms = ((national, region), (international, "GB"), (international, None))
+            for text, parse_as in forms:
+                ours = rules.phone_e164(text, parse_as)
+                assert ours == _phonenumbers_form(text, parse_as), (text, parse_as)
+                tried += 1
+                taken += rules._plain_e164(text, parse_as) is not None
+    assert taken > 0.9 * tried
+
+
 def test_country_regions_know_names_codes_and_aliases():
     regions = rules.country_regions()
     assert regions["united kingdom"] == "GB"
@@ -287,6 +353,51 @@ def test_invalid_date_names_accepted_forms(text, formats, serial):
     assert ("an Excel serial number" in error.message) == serial
 
 
+def test_date_converter_remembers_answers_and_rejects():
+    convert = rules.date_converter(rules.DAY_FIRST_FORMATS, True)
+    for text in ["01/03/2024", "31/02/2024", "45292", "soon"] * 3:
+        expected = _error_of(rules.date_time, text, rules.DAY_FIRST_FORMATS, True)
+        if expected is None:
+            assert convert(text) == rules.date_time(text, rules.DAY_FIRST_FORMATS, True)
+        else:
+            error = rejected(convert, text)
+            assert (error.code, error.message) == (expected.code, expected.message)
+
+
+def _strptime_every_format(text, formats):
+    for form in formats:
+        try:
+            return datetime.strptime(text, form)
+        except ValueError:
+            continue
+    return None
+
+
+def test_formats_skipped_for_a_missing_mark_could_not_have_read_the_text():
+    formats = (
+        *rules.DAY_FIRST_FORMATS,
+        *rules.MONTH_FIRST_FORMATS,
+        "%Y%m%d",
+        "%d %B %Y",
+        "%B %d, %Y",
+        "%d.%m.%YT%H",
+        "%Y/%j",
+        "%d%%%m%%%Y",
+        "%d (%m) %Y",
+    )
+    pieces = [*"0123/-.:, %()tT", "2024", "03", "31", "March", "mar", "\t"]
+    generator = random.Random(17)
+    texts = [
+        "".join(generator.choice(pieces) for _ in range(generator.randint(1, 9)))
+        for _ in range(3000)
+    ]
+    texts += ["1/3/2024", "01-03-24 10:20", "20240301", "1 March 2024", "MARCH 1, 2024"]
+    texts += ["01.03.2024t10", "2024/061", "01%03%2024", "01 (03) 2024", "1\t/3/2024"]
+    for text in texts:
+        for form in formats:
+            assert rules._strptime_any(text, (form,)) == _strptime_every_format(text, (form,))
+
+
 # -- links --------------------------------------------------------------------------------
 
 
@@ -310,6 +421,26 @@ def test_invalid_web_address(text):
     error = rejected(rules.web_address, text)
     assert error.code == Code.INVALID_URL
     assert f'"{text}" is not a web address' in error.message
+
+
+def test_usual_web_addresses_are_ones_the_full_pattern_accepts_with_their_scheme():
+    # mostly the usual pieces, so that most addresses are usual but some pieces are not
+    schemes = ["http://", "https://"] * 4 + ["HTTPS://", "ftp://", "", "https:/"]
+    labels = ["www", "a", "ab-c", "x0", "9"] * 4 + ["a--b", "-a", "a-", "", "é", "A", "a_b", "@"]
+    tlds = ["com", "io", "x", "co-uk"] * 4 + ["c0m", "", "C", "0", "dev-"]
+    paths = ["", "/", "/in/a.b-0", "/?q", "/é"] * 2 + ["/a b", ":80/", "?q=1", "#x", "/\t"]
+    generator = random.Random(19)
+    usual = 0
+    for _ in range(20000):
+        host = ".".join(generator.choice(labels) for _ in range(generator.randint(0, 3)))
+        text = f"{generator.choice(schemes)}{host}.{generator.choice(tlds)}"
+        text += generator.choice(paths)
+        if rules._USUAL_URL.fullmatch(text):
+            usual += 1
+            match = rules._URL.fullmatch(text)
+            assert match is not None, text
+            assert match.group(1), text
+    assert usual > 1000
 
 
 @pytest.mark.parametrize(
