@@ -10,6 +10,7 @@ from typing import Any, Self
 
 import aiohttp
 import orjson
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from importer import __version__
 from importer.clock import Clock, SystemClock
@@ -110,7 +111,7 @@ def classify_response(
 
     if 200 <= status < 300:
         data = payload.get("data") if payload is not None else None
-        if isinstance(data, Mapping):
+        if isinstance(data, dict):
             return Created(
                 status, _text_or_none(data.get("id")), _text_or_none(data.get("remote_id"))
             )
@@ -166,13 +167,17 @@ class ApiClient:
         credentials = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
         authorization = f"Basic {credentials}"
         self._secrets = (api_key.encode(), credentials.encode())
-        self._get_headers = {
-            "Authorization": authorization,
-            "x-account-id": account_id,
-            "User-Agent": user_agent,
-            "Accept": "application/json",
-        }
-        self._post_headers = {**self._get_headers, "Content-Type": "application/json"}
+        # Built once as aiohttp's own header type, which it would otherwise convert every request.
+        self._get_headers = CIMultiDict(
+            {
+                "Authorization": authorization,
+                "x-account-id": account_id,
+                "User-Agent": user_agent,
+                "Accept": "application/json",
+            }
+        )
+        self._post_headers = self._get_headers.copy()
+        self._post_headers["Content-Type"] = "application/json"
         if heartbeat:
             self._post_headers["Prefer"] = "heartbeat"
         self._timeout = timeout if timeout is not None else DEFAULT_TIMEOUT
@@ -306,7 +311,8 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
 
 def _header(headers: Mapping[str, str], name: str) -> str:
     value = headers.get(name)
-    if value is None:
+    # aiohttp's headers ignore case already; only a plain mapping needs the scan.
+    if value is None and not isinstance(headers, CIMultiDictProxy | CIMultiDict):
         lowered = name.lower()
         value = next((v for k, v in headers.items() if k.lower() == lowered), None)
     return value if isinstance(value, str) else ""
@@ -330,6 +336,8 @@ def _status_of(payload: Mapping[str, Any] | None) -> int | None:
 
 
 def _text_or_none(value: object) -> str | None:
+    if type(value) is str:
+        return value
     if value is None or isinstance(value, bool):
         return None
     return str(value) if isinstance(value, str | int) else None

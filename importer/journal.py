@@ -11,8 +11,9 @@ per target and account, so a nightly job fed a cumulative export creates only th
 
 Both are SQLite in WAL mode with ``synchronous=NORMAL``: a commit appends to the WAL without an
 fsync, and survives the process dying at any instant (an OS crash or power cut may lose the
-last commits). Marks made in one event-loop turn share one commit. A run holds each file with
-an exclusive lock, so two runs can never share a journal or a state file.
+last commits). One commit a row: a row's mark carries the outcomes of the rows answered since
+the last mark, and outcomes wait at most half a second for one. A run holds each file with an
+exclusive lock, so two runs can never share a journal or a state file.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ _VERSION = 1
 # Outcomes of rows that were never sent are derived again on resume, so losing a few to a
 # crash is harmless: they share a commit with the next mark, or with this many others.
 _UNSENT_BATCH = 1000
+# Outcomes of sent rows wait for the next mark's commit, but no longer than this: a crash before
+# they are committed leaves their rows ``sending``, and resume would look them up again.
+_OUTCOME_DELAY = 0.5
 # Another run holding the file answers "locked" at once; a short wait rides out a reader.
 _BUSY_TIMEOUT = 0.2
 
@@ -217,6 +221,8 @@ class _Store:
         self._failure: sqlite3.Error | None = None
         self._unsent = 0
         self._closed = False
+        # A store whose writes so far are committed before each commit of this one.
+        self._after: _Store | None = None
 
     def _write(self, sql: str, params: Sequence[object]) -> None:
         self._check()
@@ -251,14 +257,20 @@ class _Store:
 
     def commit(self) -> None:
         """Commit what is pending now; a failure is raised by the next write or ``close``."""
+        if self._after is not None:
+            self._after.commit()
         if self._closed or self._failure is not None:
             return
         try:
+            self._flush()
             if self._db.in_transaction:
                 self._db.execute("COMMIT")
         except sqlite3.Error as error:
             self._failure = error
         self._unsent = 0
+
+    def _flush(self) -> None:
+        """Write what waits in memory for the next commit (a store may keep nothing there)."""
 
     def _check(self) -> None:
         if self._failure is not None:
@@ -372,6 +384,9 @@ class Journal(_Store):
         self.run_id = run_id
         self.session = session
         self.resumed = resumed
+        # Outcomes of sent rows, written with the next commit (see ``record``).
+        self._outcomes: list[tuple[object, ...]] = []
+        self._deadline: asyncio.TimerHandle | None = None
 
     @classmethod
     def open(
@@ -471,7 +486,10 @@ class Journal(_Store):
         return None if found is None else JournalRow(*found)
 
     async def sending(self, row_number: int, key: str | None, digest: bytes) -> None:
-        """Mark the row as being sent; returns once that is committed (before the request)."""
+        """Mark the row as being sent; returns once that is committed (before the request).
+
+        The commit also carries the outcomes recorded since the last one.
+        """
         self._write(_MARK_SENDING, (row_number, key, digest, self.session, _now()))
         # Committed at once: a WAL commit without fsync costs less than waiting for the end of
         # the loop turn to share one, which kept every worker a turn behind (bench scenario 3).
@@ -481,31 +499,67 @@ class Journal(_Store):
     def record(
         self, outcome: RowOutcome, key: str | None, digest: bytes, *, sent: bool = False
     ) -> None:
-        """Record a row's outcome; committed at once (this turn) when the row was sent."""
+        """Record a row's outcome.
+
+        A sent row's outcome shares the next mark's commit, or is committed within
+        ``_OUTCOME_DELAY`` seconds (at once outside an event loop); until then a crash leaves
+        the row ``sending``, which resume settles by looking it up. Outcomes of rows never sent
+        are committed in batches: resume derives them again.
+        """
         rejects = outcome.rejects
-        self._write(
-            _RECORD_OUTCOME,
-            (
-                outcome.row_number,
-                key,
-                digest,
-                self.session,
-                outcome.status.value,
-                outcome.http_status,
-                outcome.attempts,
-                outcome.id,
-                outcome.remote_id,
-                join_codes(rejects) or None,
-                join_messages(rejects) or None,
-                outcome.note,
-            ),
+        codes = messages = None
+        if rejects:
+            codes, messages = join_codes(rejects) or None, join_messages(rejects) or None
+        params = (
+            outcome.row_number,
+            key,
+            digest,
+            self.session,
+            outcome.status.value,
+            outcome.http_status,
+            outcome.attempts,
+            outcome.id,
+            outcome.remote_id,
+            codes,
+            messages,
+            outcome.note,
         )
         if sent:
-            self._commit_soon()
+            self._check()
+            self._outcomes.append(params)
+            if self._deadline is None:
+                self._commit_later()
             return
+        self._write(_RECORD_OUTCOME, params)
         self._unsent += 1
         if self._unsent >= _UNSENT_BATCH:
             self.commit()
+
+    def _commit_later(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.commit()
+            return
+        self._deadline = loop.call_later(_OUTCOME_DELAY, self._commit_deadline)
+
+    def _commit_deadline(self) -> None:
+        self._deadline = None
+        self.commit()
+
+    def _flush(self) -> None:
+        if self._outcomes:
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN")
+            # Cleared first: after a failure nothing is retried, the next write raises.
+            outcomes, self._outcomes = self._outcomes, []
+            self._db.executemany(_RECORD_OUTCOME, outcomes)
+
+    def close(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        super().close()
 
     def finish(self, stop_reason: str | None) -> None:
         """End this session; the run is finished unless it stopped early (``stop_reason``)."""
@@ -614,6 +668,11 @@ class ImportState(_Store):
             (self.target, self.account_id, key),
         ).fetchone()
         return None if found is None else Imported(*found)
+
+    def after(self, journal: Journal) -> None:
+        """Commit ``journal`` before each commit of the state, so that a crash can leave the
+        state behind the journal (resume adds what it misses) but never ahead of it."""
+        self._after = journal
 
     def add(self, imported: Imported) -> None:
         """Remember a created candidate (the first creation of a key wins)."""

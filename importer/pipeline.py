@@ -186,6 +186,8 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
             journal = _open_journal(input_path, table, mapping, options)
             if journal is not None:
                 stack.callback(journal.close)
+                if state is not None:
+                    state.after(journal)
             recorder = Recorder(out_dir, table.headers)
             run = _Run(table, mapper, options, recorder, keys, journal, state, str(input_path))
             try:
@@ -518,13 +520,14 @@ class _Run:
         key: str | None = None,
         *,
         sent: bool = False,
+        digest: bytes | None = None,
     ) -> None:
+        """Report and journal a row's outcome; ``digest`` is its ``row_hash`` when known."""
         if key is None:
             key = self.keys.of(row, None)
         self.recorder.record(seq, outcome, row.values, key)
-        digest = None
         if self.journal is not None and outcome.note != RESUMED:
-            digest = row_hash(row.values)
+            digest = digest or row_hash(row.values)
             self.journal.record(outcome, key, digest, sent=sent)
         if sent and self.state is not None and key is not None and outcome.status is Status.CREATED:
             digest = digest or row_hash(row.values)
@@ -626,12 +629,18 @@ class _Run:
                 self.record(work.seq, self.stop.outcome(work.row), work.row, work.key)
                 continue
             self.in_flight[work.seq] = work
+            digest = None
             if self.journal is not None:
+                digest = row_hash(work.row.values)
                 # Committed before the request leaves: a crash from here on leaves it in doubt.
-                await self.journal.sending(work.row.row_number, work.key, row_hash(work.row.values))
+                await self.journal.sending(work.row.row_number, work.key, digest)
             outcome = await self._send_one(sender, work)
             del self.in_flight[work.seq]
-            self.record(work.seq, outcome, work.row, work.key, sent=True)
+            self.record(work.seq, outcome, work.row, work.key, sent=True, digest=digest)
+            if self.journal is not None and not work.email:
+                # Resume could not look this row up, so its outcome cannot wait for the next
+                # commit: a crash meanwhile would leave it outcome-unknown.
+                self.journal.commit()
 
     async def _send_one(self, sender: Sender, work: _Work) -> RowOutcome:
         send = sender.verify_then_send if work.verify else sender.send

@@ -68,11 +68,13 @@ class stop_after_budget(stop_base):
     and counts from the row's first attempt.
     """
 
-    def __init__(self, max_attempts: int, max_wait: float, clock: Clock) -> None:
+    def __init__(
+        self, max_attempts: int, max_wait: float, clock: Clock, started: float | None = None
+    ) -> None:
         self.max_attempts = max_attempts
         self.max_wait = max_wait
         self.clock = clock
-        self.started = clock.now()
+        self.started = clock.now() if started is None else started
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         if retry_state.attempt_number >= self.max_attempts:
@@ -100,6 +102,6 @@ class RetryPolicy:
         fallback = wait_random_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
         return wait_retry_after(fallback, cap=self.max_wait)
 
-    def stop(self, clock: Clock) -> stop_after_budget:
-        """A fresh budget, started now; make one per row."""
-        return stop_after_budget(self.max_attempts, self.max_wait, clock)
+    def stop(self, clock: Clock, *, started: float | None = None) -> stop_after_budget:
+        """A fresh budget, started now (or at ``clock`` time ``started``); make one per row."""
+        return stop_after_budget(self.max_attempts, self.max_wait, clock, started)

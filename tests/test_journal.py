@@ -18,6 +18,7 @@ import pytest
 
 from importer.errors import Code, Reject
 from importer.journal import (
+    _OUTCOME_DELAY,
     JOURNAL_FILE,
     Imported,
     ImportState,
@@ -257,11 +258,14 @@ def test_row_hash_tells_rows_apart() -> None:
 
 # A child playing the pipeline's part against the journal until it is killed. "sent": mark each
 # row, then record it; "batched": also leave big transactions of never-sent outcomes open, as
-# the producer does for rejects; "in-flight": one row marked and one recorded, then wait.
+# the producer does for rejects; "in-flight": one row marked and one recorded, then wait past
+# the outcome deadline; "answered": row 2 marked and recorded, then wait (its outcome waits for
+# a commit); "next-mark": the same, and row 3 marked; "stopped": the same, and the session ended
+# early, as a stopped run ends; "state": the same, and the row remembered in a state file.
 _CHILD = f"""
 import asyncio, sys
 from pathlib import Path
-from importer.journal import Journal, RunIdentity
+from importer.journal import ImportState, Journal, RunIdentity
 from importer.outcomes import RowOutcome, Status
 
 identity = {IDENTITY!r}
@@ -275,7 +279,21 @@ async def main() -> None:
     if mode == "in-flight":
         await journal.sending(2, "k2", bytes(16))
         journal.record(created(3), "k3", bytes(16), sent=True)
-        await asyncio.sleep(0)
+        await asyncio.sleep({_OUTCOME_DELAY} + 0.2)
+        print("ready", flush=True)
+        await asyncio.sleep(3600)
+    if mode in ("answered", "next-mark", "stopped", "state"):
+        await journal.sending(2, "k2", bytes(16))
+        journal.record(created(2), "k2", bytes(16), sent=True)
+        if mode == "next-mark":
+            await journal.sending(3, "k3", bytes(16))
+        if mode == "stopped":
+            journal.finish("interrupted")
+        if mode == "state":
+            state = ImportState.open(Path(sys.argv[1]) / "state.sqlite", "t", "a")
+            state.after(journal)
+            state.add(ImportState.created("k2", created(2), run_id="r", input="i", digest=b""))
+            await asyncio.sleep(0)
         print("ready", flush=True)
         await asyncio.sleep(3600)
     print("ready", flush=True)
@@ -310,8 +328,56 @@ def test_kill_9_with_a_request_in_flight_leaves_it_marked_sending(tmp_path: Path
     in_flight, recorded = journal.previous(2), journal.previous(3)
     assert in_flight is not None
     assert (in_flight.state, in_flight.in_doubt) == ("sending", True)
+    # Nothing else was marked: the outcome was committed by its deadline.
     assert recorded is not None
     assert (recorded.created, recorded.id) == (True, "id3")
+    journal.close()
+
+
+def test_kill_9_before_an_outcome_is_committed_leaves_its_row_in_doubt(tmp_path: Path) -> None:
+    kill_child(tmp_path, "answered", 0.0)
+
+    journal = Journal.open(tmp_path, IDENTITY, resume=True)
+    answered = journal.previous(2)
+    assert answered is not None
+    # Resume looks it up before sending it again, as for a row whose answer never came.
+    assert (answered.state, answered.created, answered.in_doubt) == ("sending", False, True)
+    journal.close()
+
+
+def test_ending_a_session_commits_the_outcomes_waiting(tmp_path: Path) -> None:
+    kill_child(tmp_path, "stopped", 0.0)
+
+    journal = Journal.open(tmp_path, IDENTITY, resume=True)
+    answered = journal.previous(2)
+    assert answered is not None
+    assert (answered.created, answered.id) == (True, "id2")
+    journal.close()
+
+
+def test_the_state_never_commits_ahead_of_the_journal(tmp_path: Path) -> None:
+    kill_child(tmp_path, "state", 0.0)
+
+    state = ImportState.open(tmp_path / "state.sqlite", "t", "a")
+    remembered = state.get("k2")
+    state.close()
+    assert remembered is not None
+    journal = Journal.open(tmp_path, IDENTITY, resume=True)
+    answered = journal.previous(2)
+    assert answered is not None
+    assert (answered.created, answered.id) == (True, "id2")
+    journal.close()
+
+
+def test_an_outcome_shares_the_next_marks_commit(tmp_path: Path) -> None:
+    kill_child(tmp_path, "next-mark", 0.0)
+
+    journal = Journal.open(tmp_path, IDENTITY, resume=True)
+    answered, in_flight = journal.previous(2), journal.previous(3)
+    assert answered is not None
+    assert (answered.created, answered.id) == (True, "id2")
+    assert in_flight is not None
+    assert in_flight.state == "sending"
     journal.close()
 
 

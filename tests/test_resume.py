@@ -19,7 +19,7 @@ from importer.cli import main
 from importer.client import ApiClient
 from importer.clock import ScaledClock
 from importer.errors import ConfigError
-from importer.journal import JOURNAL_FILE, unfinished_run
+from importer.journal import JOURNAL_FILE, Journal, unfinished_run
 from importer.report import ImportSummary
 from importer.sandbox import Sandbox, SandboxConfig, start_sandbox_thread
 
@@ -237,6 +237,49 @@ def test_resume_after_a_crash_mid_run_creates_everyone_exactly_once(tmp_path: Pa
         assert summary.exit_code == 0
 
     with_sandbox(config, scenario)
+
+
+def crash_after_the_last_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal as a kill -9 right after the last answer leaves it: nothing more committed,
+    outcomes still waiting for a commit lost."""
+    monkeypatch.setattr("importer.journal._OUTCOME_DELAY", 3600.0)
+    monkeypatch.setattr(Journal, "finish", lambda self, stop_reason: None)
+    monkeypatch.setattr(Journal, "close", lambda self: self._db.close())
+
+
+def journal_states(out: Path) -> dict[int, str]:
+    with closing(sqlite3.connect(out / JOURNAL_FILE)) as db:
+        return dict(db.execute("SELECT row_number, state FROM rows").fetchall())
+
+
+@pytest.mark.parametrize("email", [True, False])
+def test_resume_after_a_crash_before_the_last_outcome_was_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, email: bool
+) -> None:
+    source = write_csv(tmp_path / "in.csv", [person(i, None if email else "") for i in range(5)])
+    out = tmp_path / "out"
+
+    async def scenario(sandbox: Sandbox, session: Session) -> None:
+        with monkeypatch.context() as patch:
+            crash_after_the_last_answer(patch)
+            await session(source, out, concurrency=1)
+        # An outcome waits for the next row's commit, so the last one was lost; a row without
+        # an e-mail, which resume could not look up, had its outcome committed at once.
+        assert journal_states(out) == {n: "done" for n in range(2, 7)} | (
+            {6: "sending"} if email else {}
+        )
+
+        summary = await session(source, out, resume=True)
+
+        results = read_results(out)
+        notes = {n: (r["status"], r["note"]) for n, r in results.items()}
+        last = ("created", "recovered") if email else ("created", "resumed")
+        assert notes == {n: ("created", "resumed") for n in range(2, 6)} | {6: last}
+        assert sandbox.stats()["candidates"] == 5
+        assert sandbox.stats()["posts"] == 5
+        assert summary.exit_code == 0
+
+    with_sandbox(NO_LIMIT, scenario)
 
 
 def test_resume_refuses_a_changed_input_or_mapping(tmp_path: Path) -> None:
