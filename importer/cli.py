@@ -28,6 +28,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _rate(text: str) -> float | None:
     if text == "auto":
         return None
@@ -49,6 +56,12 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding", help="CSV encoding, when detection guesses wrong (e.g. cp1252)")
     p.add_argument(
         "--header-row", type=_positive_int, default=1, help="spreadsheet row holding the headers"
+    )
+    p.add_argument(
+        "--workers",
+        type=_count,
+        help="processes that map and validate the rows of a long dry run besides the main one "
+        "(default: one per core beyond the first; 0: none)",
     )
     p.add_argument("--json", action="store_true", help="print summary.json on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary text")
@@ -178,6 +191,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         encoding=args.encoding,
         header_row=args.header_row,
         dry_run=dry_run,
+        workers=args.workers,
     )
     if args.command == "run":
         options.account_id = args.account_id or os.environ.get("STACKONE_ACCOUNT_ID") or None

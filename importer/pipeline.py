@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import signal
 import threading
@@ -35,6 +36,7 @@ from importer.journal import (
 )
 from importer.mapping import (
     Mapping,
+    Prepared,
     RowMapper,
     load_mapping,
     normalise_header,
@@ -42,6 +44,7 @@ from importer.mapping import (
 )
 from importer.outcomes import RowOutcome, Status
 from importer.pacer import pacer_for
+from importer.parallel import SERIAL_ROWS, PreparePool, default_workers
 from importer.readers import SourceRow, Table, open_table
 from importer.report import Counts, ImportSummary, Recorder
 from importer.retry import RetryPolicy
@@ -82,7 +85,9 @@ class ImportOptions:
 
     ``resume`` continues the run journaled in ``out_dir``; ``state`` is the cross-run file of
     keys already imported. ``journal=False`` keeps no journal, so the run cannot be resumed:
-    for throwaway imports and for measuring what the journal costs.
+    for throwaway imports and for measuring what the journal costs. ``workers`` is how many
+    processes map and validate the rows of a long dry run besides this one (None: one per core
+    beyond the first; 0: none).
     """
 
     mapping: str | Path | Mapping
@@ -107,6 +112,7 @@ class ImportOptions:
     resume: bool = False
     state: str | Path | None = None
     journal: bool = True
+    workers: int | None = None
 
 
 @dataclass(slots=True)
@@ -189,7 +195,9 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
                 if state is not None:
                     state.after(journal)
             recorder = Recorder(out_dir, table.headers)
-            run = _Run(table, mapper, options, recorder, keys, journal, state, str(input_path))
+            run = _Run(
+                table, mapping, mapper, options, recorder, keys, journal, state, str(input_path)
+            )
             try:
                 if options.dry_run:
                     run.dry_run()
@@ -384,6 +392,7 @@ class _Run:
     def __init__(
         self,
         table: Table,
+        mapping: Mapping,
         mapper: RowMapper,
         options: ImportOptions,
         recorder: Recorder,
@@ -393,6 +402,7 @@ class _Run:
         input_name: str,
     ) -> None:
         self.table = table
+        self.mapping = mapping
         self.mapper = mapper
         self.options = options
         self.recorder = recorder
@@ -416,14 +426,21 @@ class _Run:
 
     # -- read → map → validate -------------------------------------------------------------
 
-    def check(self, row: SourceRow) -> RowOutcome | tuple[bytes, str | None, str | None]:
-        """A final outcome for a row that cannot be sent, or the body to send, e-mail and key."""
-        if row.is_blank:
-            reject = Reject(row.row_number, Code.BLANK_ROW, "blank row")
-            return RowOutcome(row.row_number, Status.SKIPPED, rejects=(reject,))
-        if self.table.is_ragged(row):
-            return _rejected(row, _ragged(row, self.width))
-        prepared = self.mapper.prepare(row)
+    def check(
+        self, row: SourceRow, prepared: Prepared | None = None
+    ) -> RowOutcome | tuple[bytes, str | None, str | None]:
+        """A final outcome for a row that cannot be sent, or the body to send, e-mail and key.
+
+        ``prepared`` is the row already mapped and validated (by a worker process, which
+        leaves blank and ragged rows to this one).
+        """
+        if prepared is None:
+            if row.is_blank:
+                reject = Reject(row.row_number, Code.BLANK_ROW, "blank row")
+                return RowOutcome(row.row_number, Status.SKIPPED, rejects=(reject,))
+            if self.table.is_ragged(row):
+                return _rejected(row, _ragged(row, self.width))
+            prepared = self.mapper.prepare(row)
         if prepared.body is None:
             return RowOutcome(row.row_number, Status.REJECTED, rejects=prepared.rejects)
         if prepared.email:
@@ -455,9 +472,11 @@ class _Run:
                 return _rejected(row, reject)
         return orjson.dumps(prepared.body), prepared.email, row_key
 
-    def prepare(self, seq: int, row: SourceRow) -> _Work | _Settled:
+    def prepare(
+        self, seq: int, row: SourceRow, prepared: Prepared | None = None
+    ) -> _Work | _Settled:
         """Check a row, then settle it by what earlier sessions and earlier runs did with it."""
-        checked = self.check(row)
+        checked = self.check(row, prepared)
         previous = None
         if self.resuming:
             assert self.journal is not None
@@ -563,11 +582,11 @@ class _Run:
 
     def dry_run(self) -> None:
         with self._signals():
-            for seq, row in self._rows:
+            for seq, row, mapped in self._dry_rows():
                 if self.stop.is_set():
                     self.record(seq, self.stop.outcome(row), row)
                     continue
-                prepared = self.prepare(seq, row)
+                prepared = self.prepare(seq, row, mapped)
                 if isinstance(prepared, _Work):
                     outcome = RowOutcome(row.row_number, Status.NOT_ATTEMPTED, note="dry-run")
                     self.record(seq, outcome, row, prepared.key)
@@ -575,6 +594,24 @@ class _Run:
                     outcome, key = prepared
                     self.record(seq, outcome, row, key)
         self.final_progress()
+
+    def _dry_rows(self) -> Iterator[tuple[int, SourceRow, Prepared | None]]:
+        """The rows, mapped and validated by worker processes once the file proves long."""
+        for seq, row in itertools.islice(self._rows, SERIAL_ROWS):
+            yield seq, row, None
+        workers = self.options.workers
+        if workers is None:
+            workers = default_workers()
+        following = next(self._rows, None)
+        if following is None:
+            return
+        rows = itertools.chain((following,), self._rows)
+        if workers < 1:
+            yield from ((seq, row, None) for seq, row in rows)
+            return
+        keep = self.keys.path[0] if self.keys.path is not None else None
+        with PreparePool(self.mapping, self.table.headers, self.input_name, keep, workers) as pool:
+            yield from pool.prepared(rows, stopped=self.stop.is_set)
 
     # -- send -----------------------------------------------------------------------------------
 

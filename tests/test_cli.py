@@ -168,6 +168,20 @@ def test_validate_reports_problems_without_sending(
     }
 
 
+def test_validate_workers_flag_reaches_the_dry_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int | None] = []
+    monkeypatch.setattr(
+        "importer.pipeline._Run.dry_run", lambda run: seen.append(run.options.workers)
+    )
+    main(["validate", SAMPLE, "--mapping", MAPPING, "--out", str(tmp_path), "-q", "--workers", "3"])
+    main(["validate", SAMPLE, "--mapping", MAPPING, "--out", str(tmp_path / "b"), "-q"])
+    assert seen == [3, None]
+    with pytest.raises(SystemExit):
+        main(["validate", SAMPLE, "--mapping", MAPPING, "--workers", "-1"])
+
+
 def test_sandbox_flag_imports_into_a_built_in_server(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,0 +1,129 @@
+"""A dry run that maps and validates rows in worker processes reports exactly what one process
+does: every row once, in order, with the same statuses, codes, messages and keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from importer import ImportOptions, parallel, pipeline, run_import
+from importer.mapping import RowMapper, load_mapping
+from importer.parallel import PreparePool
+from importer.readers import SourceRow, open_table
+from tests.sandboxed import DATA, MAPPINGS, SAMPLES
+
+# Keys from a column (not the e-mail), duplicated on purpose in the file below.
+LEGACY_MAPPING = """
+version: 1
+key: Candidate ID
+fields:
+  first_name: {column: First Name}
+  last_name: {column: Last Name}
+  email: {column: Email, optional_column: true}
+  custom_fields:
+    - {name: Legacy ID, column: Candidate ID}
+"""
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers start after 3 rows and take 4 at a time, so that small files cross chunks."""
+    monkeypatch.setattr(pipeline, "SERIAL_ROWS", 3)
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 4)
+
+
+def _dry_run(
+    source: Path, mapping: Path, out: Path, workers: int
+) -> tuple[bytes, bytes, dict[str, int]]:
+    summary = run_import(
+        source,
+        ImportOptions(
+            mapping=mapping, out_dir=out, dry_run=True, workers=workers, handle_signals=False
+        ),
+    )
+    counts = {k: v for k, v in vars(summary.counts).items() if isinstance(v, int)}
+    return (out / "results.csv").read_bytes(), (out / "rejects.csv").read_bytes(), counts
+
+
+def _legacy_file(tmp_path: Path) -> tuple[Path, Path]:
+    mapping = tmp_path / "legacy.yaml"
+    mapping.write_text(LEGACY_MAPPING, encoding="utf-8")
+    lines = ["First Name,Last Name,Email,Candidate ID"]
+    for n in range(30):
+        lines.append(f"Ada{n},Lovelace,ada{n}@example.com,C-{n % 25}")  # C-0..C-4 twice
+    lines[7] = ",,,"  # a blank row
+    lines[12] = "Grace,Hopper,grace@example.com,C-99,extra"  # a ragged row
+    lines[20] = "Alan,,alan@example,C-77"  # no last name, bad e-mail
+    source = tmp_path / "legacy.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return source, mapping
+
+
+@pytest.mark.usefixtures("small_chunks")
+@pytest.mark.parametrize(
+    ("source", "mapping"),
+    [
+        (SAMPLES / "candidates.csv", MAPPINGS / "default.yaml"),
+        (SAMPLES / "candidates.xlsx", MAPPINGS / "default.yaml"),
+        (SAMPLES / "smartrecruiters.csv", MAPPINGS / "smartrecruiters.yaml"),
+        (SAMPLES / "lever_migration.csv", MAPPINGS / "lever.yaml"),
+        (DATA / "ragged.csv", MAPPINGS / "default.yaml"),
+        (None, None),
+    ],
+    ids=["candidates", "xlsx", "smartrecruiters", "lever", "ragged", "legacy-key"],
+)
+def test_workers_report_what_one_process_reports(
+    tmp_path: Path, source: Path | None, mapping: Path | None
+) -> None:
+    if source is None or mapping is None:
+        source, mapping = _legacy_file(tmp_path)
+    alone = _dry_run(source, mapping, tmp_path / "alone", workers=0)
+    shared = _dry_run(source, mapping, tmp_path / "shared", workers=1)
+    assert shared == alone
+    if source.name == "legacy.csv":
+        assert alone[1].count(b"duplicate-in-file") == 5  # C-0 to C-4, 25 rows apart
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_rows_past_the_first_ones_are_prepared_by_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepared_here: list[int] = []
+    original = RowMapper.prepare
+
+    def counting(self: RowMapper, row: SourceRow) -> object:
+        prepared_here.append(row.row_number)  # forked workers count in their own memory
+        return original(self, row)
+
+    monkeypatch.setattr(RowMapper, "prepare", counting)
+    _, _, counts = _dry_run(
+        SAMPLES / "candidates.csv", MAPPINGS / "default.yaml", tmp_path / "o", workers=2
+    )
+    assert counts["rows"] == 19
+    assert prepared_here == [2, 3, 4]
+
+
+def test_a_stopped_run_sends_no_more_rows_to_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 4)
+    mapping = load_mapping(MAPPINGS / "default.yaml")
+    with open_table(SAMPLES / "candidates.csv") as table:
+        rows: Iterator[tuple[int, SourceRow]] = enumerate(table.rows)
+        read: list[int] = []
+
+        def counted() -> Iterator[tuple[int, SourceRow]]:
+            for seq, row in rows:
+                read.append(seq)
+                yield seq, row
+
+        # stopped once the first chunk has gone: the later chunks come back unprepared
+        with PreparePool(mapping, table.headers, "candidates.csv", "email", 1) as pool:
+            out = list(pool.prepared(counted(), stopped=lambda: len(read) > 4))
+    assert [seq for seq, _, _ in out] == list(range(19))
+    prepared = [seq for seq, _, p in out if p is not None]
+    assert prepared == [0, 1, 2, 3]
+    first = out[0][2]
+    assert first is not None
+    assert first.body == {"email": first.email}
+    assert first.rejects == ()
