@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import queue
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from importer.errors import Reject
 from importer.mapping import Mapping, Prepared, RowMapper
 from importer.readers import SourceRow
 
-CHUNK_ROWS = 2_000
+CHUNK_ROWS = 1_000
 """Rows a worker maps and validates per task: big enough that passing them costs little."""
 
 SERIAL_ROWS = 20_000
 """Rows checked in this process before workers start: a small file never waits for them."""
 
-# What a worker sends back per row: the body (only the field the run's key reads, since the
-# rest would cost more to pass back than to build), the e-mail, the rejects.
-_Result = tuple[dict[str, Any] | None, str | None, tuple[Reject, ...]]
+_AHEAD = 2  # chunks a worker holds at once: one being mapped, one waiting for it
+_EXIT_GRACE = 5.0  # seconds a worker gets to finish its chunk and end before it is killed
 
-_mapper: RowMapper | None = None
-_keep: str | None = None
-_width = 0
+_Rows = list[tuple[int, tuple[str, ...]]]
+# What a worker sends back per row: the body (only the field the run's key reads, since the
+# rest would cost more to pass back than to build), the e-mail, the rejects; None for a blank
+# or ragged row, which the main process rejects itself.
+_Result = tuple[dict[str, Any] | None, str | None, tuple[Reject, ...]] | None
 
 
 def default_workers() -> int:
@@ -39,20 +46,41 @@ def default_workers() -> int:
     return cores - 1
 
 
-def _start_worker(mapping: Mapping, headers: list[str], source: str, keep: str | None) -> None:
+def _serve(
+    connection: Connection, mapping: Mapping, headers: list[str], source: str, keep: str | None
+) -> None:
+    """A worker: prepare each chunk of rows received until told to stop (None)."""
     # Ctrl-C reaches the whole process group: the main process decides how the run stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    global _mapper, _keep, _width
-    _mapper = mapping.bind(headers, source=source)
-    _keep = keep
-    _width = len(headers)
+    mapper = mapping.bind(headers, source=source)
+    # A thread takes every chunk off the pipe as soon as it comes, so that the main process
+    # can queue the next chunk while this one is mapped, and never blocks sending it while
+    # this process blocks sending an answer.
+    inbox: queue.SimpleQueue[_Rows | None] = queue.SimpleQueue()
+    threading.Thread(target=_take_in, args=(connection, inbox), daemon=True).start()
+    try:
+        while (rows := inbox.get()) is not None:
+            try:
+                results: list[_Result] | BaseException = _prepare(mapper, keep, len(headers), rows)
+            except Exception as error:  # a bug: raised again in the main process
+                results = error
+            connection.send(results)
+    except (EOFError, BrokenPipeError):
+        pass  # the main process has gone
 
 
-def _prepare_chunk(rows: list[tuple[int, tuple[str, ...]]]) -> list[_Result | None]:
-    """Each row prepared, or None for a blank or ragged one (the main process rejects those)."""
-    assert _mapper is not None, "the worker's initializer binds the mapping"
-    prepare, keep, width = _mapper.prepare, _keep, _width
-    results: list[_Result | None] = []
+def _take_in(connection: Connection, inbox: queue.SimpleQueue[_Rows | None]) -> None:
+    try:
+        while (rows := connection.recv()) is not None:
+            inbox.put(rows)
+    except (EOFError, OSError):
+        pass  # the main process has gone
+    inbox.put(None)
+
+
+def _prepare(mapper: RowMapper, keep: str | None, width: int, rows: _Rows) -> list[_Result]:
+    prepare = mapper.prepare
+    results: list[_Result] = []
     for number, values in rows:
         row = SourceRow(number, values)
         if len(values) != width or row.is_blank:
@@ -65,72 +93,141 @@ def _prepare_chunk(rows: list[tuple[int, tuple[str, ...]]]) -> list[_Result | No
     return results
 
 
+@dataclass(slots=True)
+class _Chunk:
+    rows: list[tuple[int, SourceRow]]
+    worker: Connection | None = None  # the worker mapping it, until its answer is read
+    results: list[_Result] | None = None  # None when left unprepared (the run stopped)
+
+
 class PreparePool:
     """Worker processes running ``RowMapper.prepare``; rows come back in the order they went in.
 
-    ``keep`` is the one top-level body field the caller still needs (the run's key), or None.
+    Each worker has one pipe, driven from the calling thread (no helper thread competes with
+    it for the GIL) and holds up to two chunks, so that it never waits for the next one. When
+    every worker has its two, the calling process maps the chunk itself: it never waits while
+    it could work. ``mapper`` is the
+    caller's own, bound like the workers'; ``keep`` is the one top-level body field the caller
+    still needs (the run's key), or None.
     """
 
     def __init__(
-        self, mapping: Mapping, headers: list[str], source: str, keep: str | None, workers: int
+        self,
+        mapping: Mapping,
+        mapper: RowMapper,
+        headers: list[str],
+        source: str,
+        keep: str | None,
+        workers: int,
     ) -> None:
         methods = multiprocessing.get_all_start_methods()
         # fork starts a worker in milliseconds; elsewhere each one imports the package anew.
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        self.workers = workers
-        self._pool = ProcessPoolExecutor(
-            workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(mapping, headers, source, keep),
-        )
+        self._mapper = mapper
+        self._keep = keep
+        self._width = len(headers)
+        self._workers: list[tuple[BaseProcess, Connection]] = []
+        for _ in range(workers):
+            here, there = context.Pipe()
+            process = context.Process(
+                target=_serve,
+                args=(there, mapping, headers, source, keep),
+                name="importer-prepare",
+                daemon=True,
+            )
+            process.start()
+            there.close()
+            self._workers.append((process, here))
 
     def __enter__(self) -> PreparePool:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for _, connection in self._workers:
+            with contextlib.suppress(OSError):  # that worker has gone already
+                connection.send(None)
+        for process, connection in self._workers:
+            # A worker may still be sending an answer nobody wants (the caller stopped reading
+            # early): read it, so that the worker gets to the None and ends.
+            deadline = time.monotonic() + _EXIT_GRACE
+            while process.is_alive() and time.monotonic() < deadline:
+                try:
+                    if connection.poll(0.05):
+                        connection.recv()
+                except (EOFError, OSError):
+                    break
+                process.join(0)
+            if process.is_alive():
+                process.kill()
+            process.join()
+            connection.close()
 
     def prepared(
         self, rows: Iterator[tuple[int, SourceRow]], stopped: Callable[[], bool]
     ) -> Iterator[tuple[int, SourceRow, Prepared | None]]:
         """Each row with its Prepared, or None for a blank or ragged row and for every row read
-        once ``stopped()`` is true (none are sent to workers then).
+        once ``stopped()`` is true (none are prepared then).
 
-        At most two chunks per worker are in flight, so memory stays flat however long the file.
+        At most a few chunks are held at once, so memory stays flat however long the file.
         """
-        pending: deque[tuple[list[tuple[int, SourceRow]], Future[list[_Result | None]] | None]]
-        pending = deque()
+        pending: deque[_Chunk] = deque()
+        # one entry per chunk a worker could take now
+        idle = deque(connection for _, connection in self._workers for _ in range(_AHEAD))
+        most = _AHEAD * len(self._workers) + 2
         chunk: list[tuple[int, SourceRow]] = []
-
-        def submit() -> None:
-            future = None
-            if not stopped():
-                send = [(row.row_number, row.values) for _, row in chunk]
-                future = self._pool.submit(_prepare_chunk, send)
-            pending.append((chunk, future))
-
         for item in rows:
             chunk.append(item)
-            if len(chunk) == CHUNK_ROWS:
-                submit()
-                chunk = []
-                if len(pending) > 2 * self.workers:
-                    yield from _settle(*pending.popleft())
+            if len(chunk) < CHUNK_ROWS:
+                continue
+            for waiting in pending:
+                if waiting.worker is not None and waiting.worker.poll():
+                    idle.append(_receive(waiting))
+            pending.append(self._start(chunk, idle, stopped()))
+            chunk = []
+            while pending and (pending[0].worker is None or len(pending) > most):
+                if pending[0].worker is not None:
+                    idle.append(_receive(pending[0]))
+                yield from _settle(pending.popleft())
         if chunk:
-            submit()
+            pending.append(self._start(chunk, idle, stopped()))
         while pending:
-            yield from _settle(*pending.popleft())
+            if pending[0].worker is not None:
+                _receive(pending[0])
+            yield from _settle(pending.popleft())
+
+    def _start(
+        self, rows: list[tuple[int, SourceRow]], idle: deque[Connection], stopped: bool
+    ) -> _Chunk:
+        if stopped:
+            return _Chunk(rows)
+        sent = [(row.row_number, row.values) for _, row in rows]
+        if idle:
+            worker = idle.popleft()
+            worker.send(sent)
+            return _Chunk(rows, worker)
+        return _Chunk(rows, results=_prepare(self._mapper, self._keep, self._width, sent))
 
 
-def _settle(
-    chunk: list[tuple[int, SourceRow]], future: Future[list[_Result | None]] | None
-) -> Iterator[tuple[int, SourceRow, Prepared | None]]:
-    if future is None:
-        for seq, row in chunk:
+def _receive(chunk: _Chunk) -> Connection:
+    """Read the answer of the chunk's worker, which can then take another chunk."""
+    worker = chunk.worker
+    assert worker is not None
+    try:
+        results = worker.recv()
+    except EOFError:
+        raise RuntimeError("a worker process mapping the rows ended unexpectedly") from None
+    if isinstance(results, BaseException):
+        raise results
+    chunk.results, chunk.worker = results, None
+    return worker
+
+
+def _settle(chunk: _Chunk) -> Iterator[tuple[int, SourceRow, Prepared | None]]:
+    if chunk.results is None:
+        for seq, row in chunk.rows:
             yield seq, row, None
         return
-    for (seq, row), result in zip(chunk, future.result(), strict=True):
+    for (seq, row), result in zip(chunk.rows, chunk.results, strict=True):
         if result is None:
             yield seq, row, None
         else:

@@ -610,7 +610,10 @@ class _Run:
             yield from ((seq, row, None) for seq, row in rows)
             return
         keep = self.keys.path[0] if self.keys.path is not None else None
-        with PreparePool(self.mapping, self.table.headers, self.input_name, keep, workers) as pool:
+        pool = PreparePool(
+            self.mapping, self.mapper, self.table.headers, self.input_name, keep, workers
+        )
+        with pool:
             yield from pool.prepared(rows, stopped=self.stop.is_set)
 
     # -- send -----------------------------------------------------------------------------------

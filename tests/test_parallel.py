@@ -102,7 +102,10 @@ def test_rows_past_the_first_ones_are_prepared_by_the_workers(
         SAMPLES / "candidates.csv", MAPPINGS / "default.yaml", tmp_path / "o", workers=2
     )
     assert counts["rows"] == 19
-    assert prepared_here == [2, 3, 4]
+    # the first chunk after them always goes to a worker (the main process maps a chunk only
+    # while every worker is busy)
+    assert prepared_here[:3] == [2, 3, 4]
+    assert not {5, 6, 7, 8} & set(prepared_here)
 
 
 def test_a_stopped_run_sends_no_more_rows_to_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,7 +121,8 @@ def test_a_stopped_run_sends_no_more_rows_to_the_workers(monkeypatch: pytest.Mon
                 yield seq, row
 
         # stopped once the first chunk has gone: the later chunks come back unprepared
-        with PreparePool(mapping, table.headers, "candidates.csv", "email", 1) as pool:
+        mapper = mapping.bind(table.headers)
+        with PreparePool(mapping, mapper, table.headers, "candidates.csv", "email", 1) as pool:
             out = list(pool.prepared(counted(), stopped=lambda: len(read) > 4))
     assert [seq for seq, _, _ in out] == list(range(19))
     prepared = [seq for seq, _, p in out if p is not None]
@@ -127,3 +131,21 @@ def test_a_stopped_run_sends_no_more_rows_to_the_workers(monkeypatch: pytest.Mon
     assert first is not None
     assert first.body == {"email": first.email}
     assert first.rejects == ()
+
+
+def test_with_every_worker_busy_the_main_process_maps_the_chunk_itself() -> None:
+    mapping = load_mapping(MAPPINGS / "default.yaml")
+    with open_table(SAMPLES / "candidates.csv") as table:
+        rows = list(enumerate(table.rows))
+        mapper = mapping.bind(table.headers)
+        with PreparePool(mapping, mapper, table.headers, "candidates.csv", "email", 0) as pool:
+            out = list(pool.prepared(iter(rows), stopped=lambda: False))
+    assert [seq for seq, _, _ in out] == list(range(19))
+    for (_, row), (_, _, prepared) in zip(rows, out, strict=True):
+        if row.is_blank:
+            assert prepared is None
+            continue
+        expected = mapper.prepare(row)
+        assert prepared is not None
+        assert (prepared.email, prepared.rejects) == (expected.email, expected.rejects)
+        assert prepared.body == (None if expected.body is None else {"email": expected.email})
