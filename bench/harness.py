@@ -16,6 +16,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -45,6 +46,9 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
+    # The peak of the proportional set sizes summed over the process and its children, sampled:
+    # what a tool that forks workers holds in all (shared pages counted once).
+    tree_pss_mb: float = 0.0
 
     @property
     def cpu_share(self) -> float:
@@ -75,9 +79,13 @@ def run_measured(
             stderr=err,
             env={**os.environ, **(env or {})},
         )
-        # wait4 rather than wait: the rusage it returns is this child's alone.
+        sampler = _TreeMemory(child.pid)
+        sampler.start()
+        # wait4 rather than wait: the rusage it returns is this child's (and its own children's).
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
+        sampler.done.set()
+        sampler.join()
     child.returncode = os.waitstatus_to_exitcode(status)
     return Measured(
         wall=wall,
@@ -86,7 +94,44 @@ def run_measured(
         returncode=child.returncode,
         stdout=out_path.read_text(encoding="utf-8", errors="replace"),
         stderr=err_path.read_text(encoding="utf-8", errors="replace"),
+        tree_pss_mb=sampler.peak_kb / 1024,
     )
+
+
+class _TreeMemory(threading.Thread):
+    """Samples, every 50 ms, the summed PSS of a process and its descendants (Linux /proc)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_kb = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.05):
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(pid) for pid in _tree(self.pid)))
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        found.append(parent)
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                todo.extend(int(child) for child in task.read_text().split())
+            except OSError:
+                continue  # the task ended meanwhile
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE)
+    return int(found.group(1)) if found else 0
 
 
 def cpu_seconds(pid: int) -> float:

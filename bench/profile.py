@@ -29,11 +29,16 @@ class Profile:
 
 
 def profile(
-    command: Sequence[str], *, name: str, what: str, sandbox: Sequence[str] | None = None
+    command: Sequence[str],
+    *,
+    name: str,
+    what: str,
+    sandbox: Sequence[str] | None = None,
+    subprocesses: bool = False,
 ) -> Profile:
-    """Run ``command`` under py-spy (100 samples a second, the process's own threads only);
-    ``{url}`` in it becomes the URL of a sandbox started with ``sandbox`` flags. ``what`` says
-    in words which run was sampled."""
+    """Run ``command`` under py-spy (100 samples a second, the process's own threads only, and
+    its worker processes' with ``subprocesses``); ``{url}`` in it becomes the URL of a sandbox
+    started with ``sandbox`` flags. ``what`` says in words which run was sampled."""
     spy = Path(PYTHON).parent / "py-spy"
     found = str(spy) if spy.exists() else shutil.which("py-spy")
     if found is None:
@@ -51,6 +56,7 @@ def profile(
                 "raw",
                 "--output",
                 str(raw),
+                *(["--subprocesses"] if subprocesses else []),
                 "--",
                 *(part.replace("{url}", url) for part in command),
             ],
