@@ -337,7 +337,8 @@ def overhead(runs: int) -> Section:
     bare_cost = statistics.median(m.cpu / rows for m, _ in bare)
     free_cost = statistics.median(m.cpu / rows for m, _ in unjournaled)
     section.notes.append(
-        f"{'**Why:** ' if not met else ''}the importer is bound by its own CPU: "
+        f"{'**Why:**' if not met else 'Where the time goes:'} the importer is bound by its "
+        "own CPU: "
         f"{statistics.median(r.measured.cpu / rows for r in ours) * 1e6:,.0f} µs a row against "
         f"the bare loop's {bare_cost * 1e6:,.0f} µs (both with the same aiohttp requests). Of "
         f"the difference, the journal (each row marked `sending` and committed before its "
@@ -502,7 +503,7 @@ def dry_run(runs: int) -> Section:
         "as CSV (1,000,000 rows, "
         f"{csv.stat().st_size / 1e6:,.0f} MB) and XLSX (100,000 rows, shared strings). The "
         "importer maps and validates in one worker process per core beyond the first, after "
-        "the first 20,000 rows (`--workers 0`: all in one process). *End to end* is rows over "
+        "the first 5,000 rows (`--workers 0`: all in one process). *End to end* is rows over "
         "the process's wall time; *in run* is summary.json's figure (without interpreter "
         "start-up). *Peak memory* is the largest sum, sampled every 50 ms, of the proportional "
         "set sizes (PSS) of the importer and its workers: pages the forked workers share with "

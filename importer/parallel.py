@@ -23,7 +23,7 @@ from importer.readers import SourceRow
 CHUNK_ROWS = 1_000
 """Rows a worker maps and validates per task: big enough that passing them costs little."""
 
-SERIAL_ROWS = 20_000
+SERIAL_ROWS = 5_000
 """Rows checked in this process before workers start: a small file never waits for them."""
 
 _AHEAD = 2  # chunks a worker holds at once: one being mapped, one waiting for it
@@ -50,8 +50,10 @@ def _serve(
     connection: Connection, mapping: Mapping, headers: list[str], source: str, keep: str | None
 ) -> None:
     """A worker: prepare each chunk of rows received until told to stop (None)."""
-    # Ctrl-C reaches the whole process group: the main process decides how the run stops.
+    # Ctrl-C (or a scheduler's SIGTERM) reaches the whole process group: the main process
+    # decides how the run stops, and ends this one when it has.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     mapper = mapping.bind(headers, source=source)
     # A thread takes every chunk off the pipe as soon as it comes, so that the main process
     # can queue the next chunk while this one is mapped, and never blocks sending it while
