@@ -3,6 +3,8 @@ does: every row once, in order, with the same statuses, codes, messages and keys
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,3 +151,22 @@ def test_with_every_worker_busy_the_main_process_maps_the_chunk_itself() -> None
         assert prepared is not None
         assert (prepared.email, prepared.rejects) == (expected.email, expected.rejects)
         assert prepared.body == (None if expected.body is None else {"email": expected.email})
+
+
+def test_workers_leave_ctrl_c_and_sigterm_to_the_main_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 4)
+    mapping = load_mapping(MAPPINGS / "default.yaml")
+    with open_table(SAMPLES / "candidates.csv") as table:
+        rows = list(enumerate(table.rows))
+        mapper = mapping.bind(table.headers)
+        with PreparePool(mapping, mapper, table.headers, "candidates.csv", "email", 1) as pool:
+            (worker, _), *_ = pool._workers
+            before = list(pool.prepared(iter(rows), stopped=lambda: False))  # worker serving
+            os.kill(worker.pid or 0, signal.SIGINT)
+            os.kill(worker.pid or 0, signal.SIGTERM)
+            after = list(pool.prepared(iter(rows), stopped=lambda: False))
+            assert worker.is_alive()
+        assert not worker.is_alive()  # ended by the pool, once the run is done
+    assert after == before
