@@ -908,6 +908,14 @@ def _compile(
     def origin(row: Sequence[str]) -> Origin:
         return describe(row, read(row)[1])
 
+    def fallback(row: Sequence[str], position: int) -> Any:
+        """The value of an empty cell: the default, a required-value failure, or none."""
+        if default is not _NO_VALUE:
+            return default
+        if required:
+            return missing(row, position)
+        return _NO_VALUE
+
     # These run for every mapped cell of every row, hence ``only`` read inline, and a version
     # for the usual spec (one column, one value, no region column) without the other steps.
     if not multi and only is not None and separators is None and finish_for is None:
@@ -921,11 +929,7 @@ def _compile(
                     return failure(row, only, error)
                 if value is not _NO_VALUE:
                     return value
-            if default is not _NO_VALUE:
-                return default
-            if required:
-                return missing(row, only)
-            return _NO_VALUE
+            return fallback(row, only)
 
         return _Program(run_cell, origin, proven)
 
@@ -950,11 +954,7 @@ def _compile(
                     return failure(row, position, error)
                 if value is not _NO_VALUE:
                     return value
-            if default is not _NO_VALUE:
-                return default
-            if required:
-                return missing(row, position)
-            return _NO_VALUE
+            return fallback(row, position)
 
         return _Program(run, origin, proven)
 
@@ -978,11 +978,8 @@ def _compile(
                     continue
                 if value is not _NO_VALUE:
                     values.append(value)
-        if not values:
-            if default is not _NO_VALUE:
-                values.append(default)
-            elif required:
-                values.append(missing(row, position))
+        if not values and (value := fallback(row, position)) is not _NO_VALUE:
+            values.append(value)
         return values
 
     return _Program(run_multi, origin, proven)

@@ -28,6 +28,17 @@ DATA = ROOT / "tests" / "data"
 SAMPLES = ROOT / "samples"
 MAPPINGS = ROOT / "mappings"
 DEFAULT_MAPPING = MAPPINGS / "default.yaml"
+# Candidate ID is the legacy ATS's id: the key across runs, kept in a custom field.
+LEGACY_MAPPING = """
+version: 1
+key: Candidate ID
+fields:
+  first_name: {column: First Name}
+  last_name: {column: Last Name}
+  email: {column: Email, optional_column: true}
+  custom_fields:
+    - {name: Legacy ID, column: Candidate ID}
+"""
 
 
 @dataclass

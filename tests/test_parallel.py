@@ -14,19 +14,7 @@ from importer import ImportOptions, parallel, pipeline, run_import
 from importer.mapping import RowMapper, load_mapping
 from importer.parallel import PreparePool
 from importer.readers import SourceRow, open_table
-from tests.sandboxed import DATA, MAPPINGS, SAMPLES
-
-# Keys from a column (not the e-mail), duplicated on purpose in the file below.
-LEGACY_MAPPING = """
-version: 1
-key: Candidate ID
-fields:
-  first_name: {column: First Name}
-  last_name: {column: Last Name}
-  email: {column: Email, optional_column: true}
-  custom_fields:
-    - {name: Legacy ID, column: Candidate ID}
-"""
+from tests.sandboxed import DATA, LEGACY_MAPPING, MAPPINGS, SAMPLES
 
 
 @pytest.fixture

@@ -22,23 +22,13 @@ from importer.errors import ConfigError
 from importer.journal import JOURNAL_FILE, Journal, unfinished_run
 from importer.report import ImportSummary
 from importer.sandbox import Sandbox, SandboxConfig, start_sandbox_thread
+from tests.sandboxed import LEGACY_MAPPING
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MAPPING = ROOT / "mappings" / "default.yaml"
 HEADERS = ["First Name", "Last Name", "Email", "Candidate ID"]
 ACCOUNT = "acc-1"
 KEY = "test-key"
-# Candidate ID is the legacy ATS's id: the key across runs, kept in a custom field.
-LEGACY_MAPPING = """
-version: 1
-key: Candidate ID
-fields:
-  first_name: {column: First Name}
-  last_name: {column: Last Name}
-  email: {column: Email, optional_column: true}
-  custom_fields:
-    - {name: Legacy ID, column: Candidate ID}
-"""
 
 
 def person(i: int, email: str | None = None) -> list[str]:
