@@ -11,7 +11,7 @@ import threading
 import uuid
 from asyncio import FIRST_COMPLETED
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -581,7 +581,7 @@ class _Run:
     # -- dry run: everything but sending -----------------------------------------------------
 
     def dry_run(self) -> None:
-        with self._signals():
+        with self._signals(blocking=True):
             for seq, row, mapped in self._dry_rows():
                 if self.stop.is_set():
                     self.record(seq, self.stop.outcome(row), row)
@@ -749,8 +749,12 @@ class _Run:
             self.record(seq, self.stop.outcome(row), row)
 
     @contextmanager
-    def _signals(self) -> Iterator[None]:
-        """Ctrl-C / SIGTERM: stop taking rows, finish what is in flight; twice: stop now."""
+    def _signals(self, *, blocking: bool = False) -> Iterator[None]:
+        """Ctrl-C / SIGTERM: stop taking rows, finish what is in flight; twice: stop now.
+
+        ``blocking``: the caller never hands control back to the event loop (the dry run), so
+        the loop could not run its handlers: Python's own run between the caller's lines.
+        """
         if (
             not self.options.handle_signals
             or threading.current_thread() is not threading.main_thread()
@@ -764,9 +768,11 @@ class _Run:
             self.stop.set("interrupted", Code.INTERRUPTED)
 
         signals = (signal.SIGINT, signal.SIGTERM)
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = None
+        if not blocking:
+            with suppress(RuntimeError):  # no loop: Python's handlers do
+                loop = asyncio.get_running_loop()
+        if loop is None:
             previous = {sig: signal.signal(sig, on_signal) for sig in signals}
             try:
                 yield

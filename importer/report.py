@@ -265,14 +265,15 @@ class ImportSummary:
 def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
     """The human summary the CLI prints to stderr."""
     c = summary.counts
+    # a dry run sends nothing: the rows it would send are not_attempted with the note dry-run
+    valid = c.notes.get("dry-run", 0)
     if summary.dry_run:
-        # a dry run sends nothing: its not_attempted rows are the ones that would be sent
-        parts = [f"{c.rows} rows", f"{c.not_attempted} valid (not sent)"]
+        parts = [f"{c.rows} rows", f"{valid} valid (not sent)"]
     else:
         parts = [f"{c.rows} rows", f"{c.created} created"]
     parts += [f"{c.rejected} rejected", f"{c.skipped} skipped"]
-    if c.not_attempted and not summary.dry_run:
-        parts.append(f"{c.not_attempted} not attempted")
+    if c.not_attempted - valid:
+        parts.append(f"{c.not_attempted - valid} not attempted")
     if summary.retries:
         parts.append(f"{summary.retries} retries")
     parts.append(f"{summary.duration_seconds:.1f}s ({summary.rows_per_second:.1f} rows/s)")

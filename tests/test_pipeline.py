@@ -11,7 +11,7 @@ from typing import Any
 
 from importer import ImportOptions, Progress, run_import_async
 from importer.clock import ScaledClock
-from importer.report import ImportSummary
+from importer.report import ImportSummary, render_summary
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,6 +241,41 @@ def test_interrupt_finishes_in_flight_rows_and_writes_every_outcome(tmp_path: Pa
     assert stats["candidates"] == len(created)
     rest = [r for r in results if r["status"] != "created"]
     assert {(r["status"], r["error_code"]) for r in rest} == {("not_attempted", "interrupted")}
+
+
+def test_interrupt_stops_a_dry_run_at_once_and_every_row_still_gets_an_outcome(
+    tmp_path: Path,
+) -> None:
+    # The dry run never hands control back to the event loop: Ctrl-C must still reach it.
+    rows = write_candidates(tmp_path / "in.csv", 200)
+    interrupted_at: list[int] = []
+
+    def interrupt_after_ten(progress: Progress) -> None:
+        if progress.rows_done >= 10 and not interrupted_at:
+            interrupted_at.append(progress.rows_done)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    summary, _ = import_into_sandbox(
+        rows,
+        tmp_path / "out",
+        dry_run=True,
+        handle_signals=True,
+        on_progress=interrupt_after_ten,
+        progress_interval=0.0,
+    )
+
+    results = read_results(tmp_path / "out")
+    assert summary.exit_code == 3
+    assert summary.stop_reason == "interrupted"
+    assert len(results) == 200
+    checked = [r for r in results if r["note"] == "dry-run"]
+    assert len(checked) == interrupted_at[0]
+    rest = results[len(checked) :]
+    assert {(r["status"], r["error_code"]) for r in rest} == {("not_attempted", "interrupted")}
+    # the summary does not count the interrupted rows as valid
+    text = render_summary(summary)
+    assert f"{len(checked)} valid (not sent)" in text
+    assert f"{len(rest)} not attempted" in text
 
 
 def test_heartbeat_answers_are_read_past_their_leading_newlines(tmp_path: Path) -> None:
