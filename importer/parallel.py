@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -123,8 +124,12 @@ class PreparePool:
         workers: int,
     ) -> None:
         methods = multiprocessing.get_all_start_methods()
-        # fork starts a worker in milliseconds; elsewhere each one imports the package anew.
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        # fork starts a worker in milliseconds; spawn (macOS, Windows) imports the package anew.
+        context: ForkContext | SpawnContext
+        if "fork" in methods:
+            context = multiprocessing.get_context("fork")
+        else:
+            context = multiprocessing.get_context("spawn")
         self._mapper = mapper
         self._keep = keep
         self._width = len(headers)
@@ -152,11 +157,12 @@ class PreparePool:
             # A worker may still be sending an answer nobody wants (the caller stopped reading
             # early): read it, so that the worker gets to the None and ends.
             deadline = time.monotonic() + _EXIT_GRACE
-            while process.is_alive() and time.monotonic() < deadline:
+            while process.is_alive() and (left := deadline - time.monotonic()) > 0:
                 try:
-                    if connection.poll(0.05):
+                    if connection.poll(min(0.05, left)):
                         connection.recv()
                 except (EOFError, OSError):
+                    process.join(left)  # its end of the pipe closed: it is exiting
                     break
                 process.join(0)
             if process.is_alive():

@@ -156,5 +156,23 @@ def test_workers_leave_ctrl_c_and_sigterm_to_the_main_process(
             os.kill(worker.pid or 0, signal.SIGTERM)
             after = list(pool.prepared(iter(rows), stopped=lambda: False))
             assert worker.is_alive()
-        assert not worker.is_alive()  # ended by the pool, once the run is done
+        assert worker.exitcode == 0  # ended by the pool, once the run is done
     assert after == before
+
+
+def test_where_processes_cannot_fork_the_workers_are_spawned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # macOS and Windows: each worker starts a fresh interpreter and gets the mapping pickled
+    monkeypatch.setattr(parallel.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 4)
+    mapping = load_mapping(MAPPINGS / "default.yaml")
+    with open_table(SAMPLES / "candidates.csv") as table:
+        rows = list(enumerate(table.rows))
+        mapper = mapping.bind(table.headers)
+        with PreparePool(mapping, mapper, table.headers, "candidates.csv", "email", 1) as pool:
+            (worker, _), *_ = pool._workers
+            out = list(pool.prepared(iter(rows), stopped=lambda: False))
+    assert worker.exitcode == 0
+    expected = [None if row.is_blank else mapper.prepare(row).email for _, row in rows]
+    assert [None if p is None else p.email for _, _, p in out] == expected
