@@ -6,6 +6,7 @@ import asyncio
 import csv
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -211,17 +212,23 @@ def test_fatal_answer_stops_the_run_without_new_requests(tmp_path: Path) -> None
     assert stats["posts"] <= 4
 
 
+def _interrupter(rows: int) -> tuple[Callable[[Progress], None], list[int]]:
+    """An on_progress that sends this process Ctrl-C once ``rows`` are done, and where it did."""
+    interrupted_at: list[int] = []
+
+    def interrupt(progress: Progress) -> None:
+        if progress.rows_done >= rows and not interrupted_at:
+            interrupted_at.append(progress.rows_done)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    return interrupt, interrupted_at
+
+
 def test_interrupt_finishes_in_flight_rows_and_writes_every_outcome(tmp_path: Path) -> None:
     rows = write_candidates(tmp_path / "in.csv", 200)
     config = SandboxConfig(rate_limit_per_minute=0, latency_mean=0.5)
 
-    sent: list[int] = []
-
-    def interrupt_after_ten(progress: Progress) -> None:
-        if progress.rows_done >= 10 and not sent:
-            sent.append(progress.rows_done)
-            os.kill(os.getpid(), signal.SIGINT)
-
+    interrupt_after_ten, _ = _interrupter(10)
     summary, stats = import_into_sandbox(
         rows,
         tmp_path / "out",
@@ -248,13 +255,7 @@ def test_interrupt_stops_a_dry_run_at_once_and_every_row_still_gets_an_outcome(
 ) -> None:
     # The dry run never hands control back to the event loop: Ctrl-C must still reach it.
     rows = write_candidates(tmp_path / "in.csv", 200)
-    interrupted_at: list[int] = []
-
-    def interrupt_after_ten(progress: Progress) -> None:
-        if progress.rows_done >= 10 and not interrupted_at:
-            interrupted_at.append(progress.rows_done)
-            os.kill(os.getpid(), signal.SIGINT)
-
+    interrupt_after_ten, interrupted_at = _interrupter(10)
     summary, _ = import_into_sandbox(
         rows,
         tmp_path / "out",
