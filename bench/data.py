@@ -286,7 +286,7 @@ def request_bodies(csv_path: Path) -> Path:
         import orjson
 
         from importer.mapping import load_mapping
-        from importer.readers import open_table
+        from importer.read.tables import open_table
 
         mapping = load_mapping(Path(__file__).parent.parent / "mappings" / "default.yaml")
         partial = path.with_suffix(".partial")

@@ -26,10 +26,10 @@ if TYPE_CHECKING:
         Reject,
     )
     from importer.mapping import Mapping, load_mapping
-    from importer.outcomes import RowOutcome, Status
-    from importer.pipeline import ImportOptions, Progress, run_import, run_import_async
-    from importer.report import ImportSummary
-    from importer.retry import RetryPolicy
+    from importer.record.outcomes import RowOutcome, Status
+    from importer.record.report import ImportSummary
+    from importer.run.pipeline import ImportOptions, Progress, run_import, run_import_async
+    from importer.send.retry import RetryPolicy
     from importer.suggest import Suggestion, suggest_mapping
 
 # Imported on first use, so `importer sandbox` starts without loading the readers and the client.
@@ -42,14 +42,14 @@ _EXPORTS = {
     "Reject": "importer.errors",
     "Mapping": "importer.mapping",
     "load_mapping": "importer.mapping",
-    "RowOutcome": "importer.outcomes",
-    "Status": "importer.outcomes",
-    "ImportOptions": "importer.pipeline",
-    "Progress": "importer.pipeline",
-    "run_import": "importer.pipeline",
-    "run_import_async": "importer.pipeline",
-    "ImportSummary": "importer.report",
-    "RetryPolicy": "importer.retry",
+    "RowOutcome": "importer.record.outcomes",
+    "Status": "importer.record.outcomes",
+    "ImportOptions": "importer.run.pipeline",
+    "Progress": "importer.run.pipeline",
+    "run_import": "importer.run.pipeline",
+    "run_import_async": "importer.run.pipeline",
+    "ImportSummary": "importer.record.report",
+    "RetryPolicy": "importer.send.retry",
     "Suggestion": "importer.suggest",
     "suggest_mapping": "importer.suggest",
 }

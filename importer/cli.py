@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer import __version__
-from importer.client import DEFAULT_BASE_URL
 from importer.errors import ConfigError
-from importer.retry import RetryPolicy
+from importer.send.client import DEFAULT_BASE_URL
+from importer.send.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from importer.pipeline import ImportOptions
+    from importer.run.pipeline import ImportOptions
 
 EXIT_CONFIG = 2
 
@@ -181,7 +181,7 @@ def _api_key(args: argparse.Namespace) -> str | None:
 
 
 def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
-    from importer.pipeline import ImportOptions
+    from importer.run.pipeline import ImportOptions
 
     out = args.out if args.out is not None else Path("out") / args.input.stem
     options = ImportOptions(
@@ -214,9 +214,9 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
 def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
     # Imported here: the pipeline's modules (pydantic, phonenumbers...) would slow every other
     # command's start, `importer sandbox` and `importer serve` included.
-    from importer.pipeline import run_import
-    from importer.progress import ProgressBar, ProgressLog
-    from importer.report import render_summary
+    from importer.record.report import render_summary
+    from importer.run.pipeline import run_import
+    from importer.run.progress import ProgressBar, ProgressLog
 
     options = _options(args, dry_run=dry_run)
     show = None

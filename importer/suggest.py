@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.mapping import normalise_header
-from importer.readers import open_table
+from importer.read.tables import open_table
 
 EMPTY_VALUES = ["", "N/A", "n/a", "-", "null", "NULL", "none", "None"]
 """The cells a suggested mapping treats as empty (as mappings/default.yaml does; not "NA")."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from importer import ImportOptions, run_import_async
 from importer.mapping import Mapping
-from importer.report import ImportSummary
+from importer.record.report import ImportSummary
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -173,7 +173,7 @@ def test_validate_workers_flag_reaches_the_dry_run(
 ) -> None:
     seen: list[int | None] = []
     monkeypatch.setattr(
-        "importer.pipeline._Run.dry_run", lambda run: seen.append(run.options.workers)
+        "importer.run.pipeline._Run.dry_run", lambda run: seen.append(run.options.workers)
     )
     main(["validate", SAMPLE, "--mapping", MAPPING, "--out", str(tmp_path), "-q", "--workers", "3"])
     main(["validate", SAMPLE, "--mapping", MAPPING, "--out", str(tmp_path / "b"), "-q"])

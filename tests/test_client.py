@@ -14,7 +14,6 @@ from aiohttp.client_reqrep import ConnectionKey
 from yarl import URL
 
 from importer import __version__
-from importer.client import ApiClient, Created, NoAnswerError, NotSentError, classify_response
 from importer.errors import (
     AmbiguousApiError,
     ApiError,
@@ -23,6 +22,7 @@ from importer.errors import (
     RejectedApiError,
     RetriableApiError,
 )
+from importer.send.client import ApiClient, Created, NoAnswerError, NotSentError, classify_response
 from tests.fakes import WALL_START, FakeApi
 
 BASE = "http://127.0.0.1:9"

@@ -1,4 +1,4 @@
-from importer.firstrows import FirstRows
+from importer.run.firstrows import FirstRows
 
 
 def test_a_new_key_gets_its_own_row_and_a_repeat_gets_the_first_row():

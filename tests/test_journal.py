@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from importer.errors import Code, Reject
-from importer.journal import (
+from importer.read.tables import SourceRow
+from importer.record.journal import (
     _OUTCOME_DELAY,
     JOURNAL_FILE,
     Imported,
@@ -28,8 +29,7 @@ from importer.journal import (
     row_hash,
     unfinished_run,
 )
-from importer.outcomes import RowOutcome, Status
-from importer.readers import SourceRow
+from importer.record.outcomes import RowOutcome, Status
 
 ROOT = Path(__file__).resolve().parent.parent
 IDENTITY = RunIdentity(
@@ -265,8 +265,8 @@ def test_row_hash_tells_rows_apart() -> None:
 _CHILD = f"""
 import asyncio, sys
 from pathlib import Path
-from importer.journal import ImportState, Journal, RunIdentity
-from importer.outcomes import RowOutcome, Status
+from importer.record.journal import ImportState, Journal, RunIdentity
+from importer.record.outcomes import RowOutcome, Status
 
 identity = {IDENTITY!r}
 mode = sys.argv[2]

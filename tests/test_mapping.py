@@ -8,8 +8,8 @@ import pytest
 
 from importer.errors import Code, ConfigError, MappingError, MissingColumnError
 from importer.mapping import Mapping, load_mapping, parse_mapping
-from importer.models import CandidateCreate
-from importer.readers import SourceRow
+from importer.mapping.models import CandidateCreate
+from importer.read.tables import SourceRow
 
 ROOT = Path(__file__).parents[1]
 SAMPLE_HEADERS = [

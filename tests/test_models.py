@@ -4,7 +4,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from importer.models import (
+from importer.mapping.models import (
     PHONE_TYPES,
     CandidateCreate,
     CustomFields,

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from importer.pacer import DEFAULT_START_RATE_PER_MINUTE, Pacer, pacer_for
+from importer.send.pacer import DEFAULT_START_RATE_PER_MINUTE, Pacer, pacer_for
 from tests.fakes import FakeClock
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from importer import ImportOptions, parallel, pipeline, run_import
+from importer import ImportOptions, run_import
 from importer.mapping import RowMapper, load_mapping
-from importer.parallel import PreparePool
-from importer.readers import SourceRow, open_table
+from importer.read.tables import SourceRow, open_table
+from importer.run import parallel, pipeline
+from importer.run.parallel import PreparePool
 from tests.sandboxed import DATA, LEGACY_MAPPING, MAPPINGS, SAMPLES
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from importer import ImportOptions, Progress, run_import_async
 from importer.clock import ScaledClock
-from importer.report import ImportSummary, render_summary
+from importer.record.report import ImportSummary, render_summary
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,7 +183,7 @@ def test_server_error_on_a_row_without_email_is_outcome_unknown(tmp_path: Path) 
 
 
 def test_server_error_without_email_is_resent_when_asked(tmp_path: Path) -> None:
-    from importer.retry import RetryPolicy
+    from importer.send.retry import RetryPolicy
 
     rows = write_candidates(tmp_path / "in.csv", 10, with_email=False)
     config = SandboxConfig(rate_limit_per_minute=0, p500=0.3, seed=3)

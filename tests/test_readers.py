@@ -7,10 +7,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from importer import readers
 from importer.errors import ConfigError
-from importer.readers import Table, open_table
-from importer.xlsx import cell_text
+from importer.read import tables as readers
+from importer.read.tables import Table, open_table
+from importer.read.xlsx import cell_text
 
 DATA = Path(__file__).parent / "data"
 XLSX_FIXTURES = sorted(DATA.glob("*.xlsx"))

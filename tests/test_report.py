@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import Code, Reject
-from importer.outcomes import RowOutcome, Status
-from importer.report import REJECTS_EXTRA_COLUMNS, RESULTS_COLUMNS, Recorder
+from importer.record.outcomes import RowOutcome, Status
+from importer.record.report import REJECTS_EXTRA_COLUMNS, RESULTS_COLUMNS, Recorder
 
 HEADERS = ["First Name", "Email", "Notes"]
 # Characters that make csv.writer quote, spreadsheet formula starts, and plain text.

@@ -16,12 +16,12 @@ import pytest
 
 from importer import ImportOptions, Progress, run_import_async
 from importer.cli import main
-from importer.client import ApiClient
 from importer.clock import ScaledClock
 from importer.errors import ConfigError
-from importer.journal import JOURNAL_FILE, Journal, unfinished_run
-from importer.report import ImportSummary
+from importer.record.journal import JOURNAL_FILE, Journal, unfinished_run
+from importer.record.report import ImportSummary
 from importer.sandbox import Sandbox, SandboxConfig, start_sandbox_thread
+from importer.send.client import ApiClient
 from tests.sandboxed import LEGACY_MAPPING
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,7 +182,7 @@ def test_resend_unverified_sends_an_in_flight_row_without_email(tmp_path: Path) 
 
 
 def _resend_unverified() -> Any:
-    from importer.retry import RetryPolicy
+    from importer.send.retry import RetryPolicy
 
     return RetryPolicy(resend_unverified=True)
 
@@ -232,7 +232,7 @@ def test_resume_after_a_crash_mid_run_creates_everyone_exactly_once(tmp_path: Pa
 def crash_after_the_last_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     """The journal as a kill -9 right after the last answer leaves it: nothing more committed,
     outcomes still waiting for a commit lost."""
-    monkeypatch.setattr("importer.journal._OUTCOME_DELAY", 3600.0)
+    monkeypatch.setattr("importer.record.journal._OUTCOME_DELAY", 3600.0)
     monkeypatch.setattr(Journal, "finish", lambda self, stop_reason: None)
     monkeypatch.setattr(Journal, "close", lambda self: self._db.close())
 

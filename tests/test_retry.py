@@ -7,7 +7,7 @@ from tenacity import AsyncRetrying, Future, RetryCallState
 from tenacity.wait import wait_fixed
 
 from importer.errors import AmbiguousApiError, RetriableApiError
-from importer.retry import RetryPolicy, parse_retry_after, stop_after_budget, wait_retry_after
+from importer.send.retry import RetryPolicy, parse_retry_after, stop_after_budget, wait_retry_after
 from tests.fakes import WALL_START, FakeClock
 
 NOW = WALL_START

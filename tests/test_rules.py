@@ -47,7 +47,7 @@ def test_precision_check_refuses_exactly_what_the_pattern_matches():
     generator = random.Random(5)
     for _ in range(5000):
         text = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 8)))
-        refused = rules._SCIENTIFIC.fullmatch(text) is not None
+        refused = rules.text._SCIENTIFIC.fullmatch(text) is not None
         assert refused == (_error_of(rules.check_precision, text) is not None), text
 
 
@@ -272,7 +272,7 @@ def test_phone_plans_strip_and_measure_as_phonenumbers_does():
     generator = random.Random(13)
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
         metadata = PhoneMetadata.metadata_for_region(region)
-        plan = rules._Plan(metadata)
+        plan = rules.phone._Plan(metadata)
         numbers = ["", "0", "00"]
         numbers += [re.sub(r"\D", "", national) for _, national in _national_numbers(region)]
         prefix = metadata.national_prefix_for_parsing or ""
@@ -298,7 +298,7 @@ def test_phone_fast_path_takes_every_regions_usual_forms_and_agrees_with_phonenu
                 ours = rules.phone_e164(text, parse_as)
                 assert ours == _phonenumbers_form(text, parse_as), (text, parse_as)
                 tried += 1
-                taken += rules._plain_e164(text, parse_as) is not None
+                taken += rules.phone._plain_e164(text, parse_as) is not None
     assert taken > 0.9 * tried
 
 
@@ -395,7 +395,7 @@ def test_formats_skipped_for_a_missing_mark_could_not_have_read_the_text():
     texts += ["01.03.2024t10", "2024/061", "01%03%2024", "01 (03) 2024", "1\t/3/2024"]
     for text in texts:
         for form in formats:
-            assert rules._strptime_any(text, (form,)) == _strptime_every_format(text, (form,))
+            assert rules.dates._strptime_any(text, (form,)) == _strptime_every_format(text, (form,))
 
 
 # -- links --------------------------------------------------------------------------------
@@ -435,9 +435,9 @@ def test_usual_web_addresses_are_ones_the_full_pattern_accepts_with_their_scheme
         host = ".".join(generator.choice(labels) for _ in range(generator.randint(0, 3)))
         text = f"{generator.choice(schemes)}{host}.{generator.choice(tlds)}"
         text += generator.choice(paths)
-        if rules._USUAL_URL.fullmatch(text):
+        if rules.links._USUAL_URL.fullmatch(text):
             usual += 1
-            match = rules._URL.fullmatch(text)
+            match = rules.links._URL.fullmatch(text)
             assert match is not None, text
             assert match.group(1), text
     assert usual > 1000

@@ -10,12 +10,12 @@ import orjson
 import pytest
 from aioresponses import CallbackResult
 
-from importer.client import ApiClient
 from importer.errors import Code, FatalApiError
-from importer.outcomes import RowOutcome, Status
-from importer.pacer import Pacer
-from importer.retry import RetryPolicy
-from importer.send import Sender, SendStats
+from importer.record.outcomes import RowOutcome, Status
+from importer.send.client import ApiClient
+from importer.send.pacer import Pacer
+from importer.send.retry import RetryPolicy
+from importer.send.sender import Sender, SendStats
 from tests.fakes import FakeApi, FakeClock, reply
 
 BASE = "http://127.0.0.1:9"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from importer import xlsx
-from importer.xlsx import cell_text
+from importer.read import xlsx
+from importer.read.xlsx import cell_text
 
 VALUES: list[Any] = ["", "Ann", " kept ", "_x000D_", 447700112233.0, 0.1, 1e-05, 7, True, False]
 VALUES += [date(2024, 3, 1), datetime(2024, 3, 1, 9, 30), time(9, 30), timedelta(hours=36)]

@@ -1,7 +1,8 @@
 """The wire contract: request validation compiled from the OpenAPI YAML, and response bodies.
 
-Validation is written here from the YAML rather than borrowed from ``importer.models``, so the
-sandbox catches the importer's own mistakes. Compiled once, it is a tree of small closures.
+Validation is written here from the YAML rather than borrowed from
+``importer.mapping.models``, so the sandbox catches the importer's own mistakes. Compiled once,
+it is a tree of small closures.
 """
 
 from __future__ import annotations

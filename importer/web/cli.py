@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from importer.client import DEFAULT_BASE_URL
+from importer.send.client import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from importer.web.server import WebConfig

@@ -34,9 +34,9 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from importer.background import running_in_thread
-from importer.client import DEFAULT_BASE_URL
-from importer.pipeline import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY
+from importer.run.pipeline import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY
 from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.client import DEFAULT_BASE_URL
 from importer.suggest import TARGETS
 from importer.web.choices import ChoiceError, Chosen, choose, shipped_mappings
 from importer.web.jobs import Destination, Job, JobRegistry

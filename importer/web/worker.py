@@ -21,11 +21,11 @@ from typing import Any
 
 import orjson
 
-from importer.client import DEFAULT_BASE_URL
 from importer.errors import ConfigError, Reject
 from importer.mapping import Mapping, load_mapping, normalise_header
-from importer.pipeline import ImportOptions, Progress, run_import
-from importer.readers import open_table
+from importer.read.tables import open_table
+from importer.run.pipeline import ImportOptions, Progress, run_import
+from importer.send.client import DEFAULT_BASE_URL
 
 PREVIEW_FILE = "preview.json"
 

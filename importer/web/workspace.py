@@ -21,8 +21,8 @@ from pathlib import Path
 import python_calamine
 
 from importer.errors import ConfigError
-from importer.readers import CSV_SUFFIXES, XLSX_SUFFIXES, open_table
-from importer.report import REJECTS_EXTRA_COLUMNS
+from importer.read.tables import CSV_SUFFIXES, XLSX_SUFFIXES, open_table
+from importer.record.report import REJECTS_EXTRA_COLUMNS
 from importer.suggest import SAMPLE_ROWS, Suggestion, suggest_mapping
 
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")

@@ -19,7 +19,7 @@ from typing import Any
 
 from importer.errors import Reject
 from importer.mapping import Mapping, Prepared, RowMapper
-from importer.readers import SourceRow
+from importer.read.tables import SourceRow
 
 CHUNK_ROWS = 1_000
 """Rows a worker maps and validates per task: big enough that passing them costs little."""

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from importer import xlsx
 from importer.errors import ConfigError
+from importer.read import xlsx
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})

@@ -19,11 +19,18 @@ from typing import Any
 
 import orjson
 
-from importer.client import DEFAULT_BASE_URL, ApiClient
 from importer.clock import Clock, SystemClock
 from importer.errors import Code, ConfigError, FatalApiError, Reject
-from importer.firstrows import FirstRows
-from importer.journal import (
+from importer.mapping import (
+    Mapping,
+    Prepared,
+    RowMapper,
+    load_mapping,
+    normalise_header,
+    template_parts,
+)
+from importer.read.tables import SourceRow, Table, open_table
+from importer.record.journal import (
     JOURNAL_FILE,
     Imported,
     ImportState,
@@ -34,21 +41,14 @@ from importer.journal import (
     row_hash,
     unfinished_run,
 )
-from importer.mapping import (
-    Mapping,
-    Prepared,
-    RowMapper,
-    load_mapping,
-    normalise_header,
-    template_parts,
-)
-from importer.outcomes import RowOutcome, Status
-from importer.pacer import pacer_for
-from importer.parallel import SERIAL_ROWS, PreparePool, default_workers
-from importer.readers import SourceRow, Table, open_table
-from importer.report import Counts, ImportSummary, Recorder
-from importer.retry import RetryPolicy
-from importer.send import Sender, SendStats
+from importer.record.outcomes import RowOutcome, Status
+from importer.record.report import Counts, ImportSummary, Recorder
+from importer.run.firstrows import FirstRows
+from importer.run.parallel import SERIAL_ROWS, PreparePool, default_workers
+from importer.send.client import DEFAULT_BASE_URL, ApiClient
+from importer.send.pacer import pacer_for
+from importer.send.retry import RetryPolicy
+from importer.send.sender import Sender, SendStats
 
 SANDBOX_API_KEY = "sandbox"
 SANDBOX_ACCOUNT_ID = "sandbox"

@@ -22,7 +22,7 @@ from importer.errors import (
     RejectedApiError,
     RetriableApiError,
 )
-from importer.retry import parse_retry_after
+from importer.send.retry import parse_retry_after
 
 DEFAULT_BASE_URL = "https://api.stackone.com"
 

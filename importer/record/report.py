@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import Reject
-from importer.outcomes import RowOutcome, Status
+from importer.record.outcomes import RowOutcome, Status
 
 RESULTS_COLUMNS = [
     "row_number",

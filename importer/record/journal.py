@@ -30,9 +30,9 @@ from pathlib import Path
 import orjson
 
 from importer.errors import Code, ConfigError
-from importer.outcomes import RowOutcome, Status
-from importer.readers import SourceRow
-from importer.report import join_codes, join_messages
+from importer.read.tables import SourceRow
+from importer.record.outcomes import RowOutcome, Status
+from importer.record.report import join_codes, join_messages
 
 JOURNAL_FILE = "journal.sqlite"
 _JOURNAL_APP_ID = 0x494A4E4C  # "IJNL": tells a journal from a state file or a stranger

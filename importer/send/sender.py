@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
-from importer.client import ApiClient, Created, NoAnswerError, NotSentError
 from importer.clock import Clock
 from importer.errors import (
     AmbiguousApiError,
@@ -17,9 +16,10 @@ from importer.errors import (
     RejectedApiError,
     RetriableApiError,
 )
-from importer.outcomes import RowOutcome, Status
-from importer.pacer import Pacer
-from importer.retry import RetryPolicy
+from importer.record.outcomes import RowOutcome, Status
+from importer.send.client import ApiClient, Created, NoAnswerError, NotSentError
+from importer.send.pacer import Pacer
+from importer.send.retry import RetryPolicy
 
 _RETRIED = (RetriableApiError, AmbiguousApiError, NotSentError)
 

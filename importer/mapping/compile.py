@@ -1,0 +1,395 @@
+"""Compiling one mapping entry against a header row into a program that reads a row's cells."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from importer import rules
+from importer.errors import Code
+from importer.mapping.convert import Convert, constant, converter
+from importer.mapping.schema import (
+    FieldSpec,
+    Kind,
+    PhoneFieldSpec,
+    ValueSpec,
+    normalise_header,
+    template_parts,
+)
+
+# -- binding: compile the mapping against a header row ---------------------------------------
+
+
+def _column_letter(position: int) -> str:
+    letters = ""
+    position += 1
+    while position:
+        position, remainder = divmod(position - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+class Headers:
+    """Finds mapped columns in a header row and collects what is missing or ambiguous."""
+
+    def __init__(self, headers: Sequence[str]) -> None:
+        self.labels = [h.replace("\ufeff", "").replace("\u200b", "").strip() for h in headers]
+        self.positions: dict[str, list[int]] = {}
+        for position, label in enumerate(self.labels):
+            self.positions.setdefault(normalise_header(label), []).append(position)
+        self.missing: list[str] = []
+        # lists of alternative columns of which none is in the file (any one would do)
+        self.alternatives: list[tuple[str, ...]] = []
+        self.ambiguous: dict[str, str] = {}
+
+    def find(self, name: str) -> int | None:
+        positions = self.positions.get(normalise_header(name))
+        if not positions:
+            return None
+        if len(positions) > 1:
+            where = " and ".join(
+                f'column {p + 1} ({_column_letter(p)}) "{self.labels[p]}"' for p in positions
+            )
+            self.ambiguous[normalise_header(name)] = f'"{name}" matches {where}'
+        return positions[0]
+
+
+class _Empty:
+    """No value: the field is left out of the body."""
+
+
+NO_VALUE = _Empty()
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    code: Code
+    message: str
+    column: str | None
+    value: str | None
+
+
+Read = Callable[[Sequence[str]], tuple[str, int]]
+Run = Callable[[Sequence[str]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """One value spec compiled: ``run`` gives the value (or NO_VALUE, a Failure, or for a multi
+    program a list of values and failures); ``origin`` says which column and cell it came from.
+    ``proven``: every value it gives is one that ``CandidateCreate`` accepts where it goes."""
+
+    run: Run
+    origin: Callable[[Sequence[str]], Origin]
+    proven: bool
+
+
+def _constant_program(value: Any, multi: bool, proven: bool) -> Program:
+    def origin(row: Sequence[str]) -> Origin:
+        return None, None, "the mapping's const"
+
+    if multi:
+        values = [value]
+        return Program(lambda row: values, origin, proven)
+    return Program(lambda row: value, origin, proven)
+
+
+def _proven(kind: Kind, spec: ValueSpec, constants: list[Any]) -> bool:
+    """Whether the request model accepts every value a spec can give, so that rows made only
+    of such values need no model check (a test compares prepare with and without it).
+
+    Each kind's conversion gives text (for hired_at, an RFC 3339 date-time), a finite number
+    or true/false, which is what the model's fields take; loading the mapping checked its
+    constants and translations the same way. Two things are left: a phone type taken from a
+    cell as typed (the model knows the accepted types), and a number constant that is not
+    finite (YAML's .inf), which only the model refuses.
+    """
+    if kind == "phone-type" and spec.const is None and spec.translate is None:
+        return False
+    return all(not isinstance(value, float) or math.isfinite(value) for value in constants)
+
+
+Origin = tuple[str | None, str | None, str]
+Describe = Callable[[Sequence[str], int], Origin]
+
+
+def _reader(
+    spec: ValueSpec, headers: Headers, empty: frozenset[str]
+) -> tuple[Read, Describe, int | None] | None:
+    """Compile how a spec reads its text from a row (stripped, "" when empty) and how to name
+    where it came from: (header text, cell text, phrase for messages); then the position of
+    its one column when that is all ``read`` does, to be read inline. None when the spec's
+    columns are absent and it is optional."""
+    labels = headers.labels
+    strip = spec.strip
+    if spec.column is not None:
+        names = spec.column
+        positions = [p for p in (headers.find(name) for name in names) if p is not None]
+        if not positions:
+            if not spec.optional_column:
+                headers.missing.extend(names)
+                if len(names) > 1:
+                    headers.alternatives.append(tuple(names))
+            return None
+        all_labels = " / ".join(labels[p] for p in positions)
+        all_phrase = "columns " + " / ".join(f'"{labels[p]}"' for p in positions)
+        if len(positions) == 1:
+            all_phrase = f'column "{all_labels}"'
+
+        def describe(row: Sequence[str], position: int) -> Origin:
+            if position < 0:
+                return all_labels, "", all_phrase
+            return labels[position], row[position], f'column "{labels[position]}"'
+
+        if len(positions) == 1:
+            (only,) = positions
+            if strip:
+
+                def read(row: Sequence[str]) -> tuple[str, int]:
+                    text = row[only].strip()
+                    return ("" if text in empty else text), only
+
+                return read, describe, only
+
+            def read_unstripped(row: Sequence[str]) -> tuple[str, int]:
+                text = row[only]
+                return ("" if text.strip() in empty else text), only
+
+            return read_unstripped, describe, None
+
+        def read_first(row: Sequence[str]) -> tuple[str, int]:
+            for position in positions:
+                text = row[position]
+                if text.strip() not in empty:
+                    return (text.strip() if strip else text), position
+            return "", -1
+
+        return read_first, describe, None
+
+    assert spec.template is not None
+    prefix, parts, suffix = template_parts(spec.template)
+    found = [(separator, headers.find(name), name) for separator, name in parts]
+    absent = [name for _, position, name in found if position is None]
+    if absent and not spec.optional_column:
+        headers.missing.extend(absent)
+        return None
+    pieces = [(separator, position) for separator, position, _ in found if position is not None]
+    if not pieces:
+        return None
+    label = " + ".join(labels[p] for _, p in pieces)
+    phrase = "columns " + " + ".join(f'"{labels[p]}"' for _, p in pieces)
+
+    def render(row: Sequence[str]) -> tuple[str, int]:
+        # Only the separator before a non-empty part is kept, so an empty part never leaves
+        # a doubled space or a dangling comma behind.
+        text = ""
+        for separator, position in pieces:
+            value = row[position].strip()
+            if value not in empty:
+                text = f"{text}{separator}{value}" if text else value
+        return (f"{prefix}{text}{suffix}" if text else ""), -1
+
+    def describe_template(row: Sequence[str], position: int) -> Origin:
+        return label, render(row)[0], phrase
+
+    return render, describe_template, None
+
+
+def _finisher(spec: ValueSpec, convert: Convert) -> Convert:
+    """The rules after reading (name part, case, translation), then the conversion."""
+    steps: list[Callable[[str], str]] = []
+    if isinstance(spec, FieldSpec) and spec.name_part is not None:
+        part = 0 if spec.name_part == "first" else 1
+        steps.append(lambda text: rules.split_full_name(text)[part])
+    if spec.lower:
+        steps.append(str.lower)
+    elif spec.upper:
+        steps.append(str.upper)
+    elif spec.title:
+        steps.append(rules.title_case)
+    translation = (
+        None
+        if spec.translate is None
+        else rules.Translation(spec.translate, spec.translate_default)
+    )
+    if not steps and translation is None:
+        return convert
+    if len(steps) == 1 and translation is None:
+        (step,) = steps
+
+        def finish_one(text: str) -> Any:  # "lower: true" and the like, on every cell
+            text = step(text)
+            return convert(text) if text else NO_VALUE
+
+        return finish_one
+
+    def finish(text: str) -> Any:
+        for step in steps:
+            text = step(text)
+        if translation is not None and text:
+            translated = translation(text)
+            if not isinstance(translated, str):
+                return translated  # a number or boolean, checked against the field when loaded
+            text = translated.strip()
+        return convert(text) if text else NO_VALUE
+
+    return finish
+
+
+def compile_entry(
+    spec: ValueSpec, kind: Kind, headers: Headers, empty_values: list[str], multi: bool = False
+) -> Program | None:
+    """Compile one spec into a program; None when its columns are absent and it is optional.
+
+    A multi program (list entries, and custom values with ``split``) returns every value of a
+    split cell; a single one returns the first.
+    """
+    convert = converter(kind, spec)
+    if spec.const is not None:
+        value = constant(kind, spec.const, convert)
+        return _constant_program(value, multi, _proven(kind, spec, [value]))
+    listed = spec.empty_values if spec.empty_values is not None else empty_values
+    empty = frozenset(value.strip() for value in listed) | {""}
+    reader = _reader(spec, headers, empty)
+    if reader is None:
+        return None
+    read, describe, only = reader
+    finish = _finisher(spec, convert)
+    finish_for = _regional(spec, kind, headers)
+    default = NO_VALUE if spec.default is None else constant(kind, spec.default, convert)
+    constants = [
+        value
+        for value in (default, spec.translate_default, *(spec.translate or {}).values())
+        if value is not NO_VALUE and value is not None and not isinstance(value, str)
+    ]
+    proven = _proven(kind, spec, constants)
+    required = spec.required
+    separators = None
+    if isinstance(spec, FieldSpec) and spec.split:
+        separators = rules.separator_pattern(spec.split)
+
+    def failure(row: Sequence[str], position: int, error: rules.RuleError) -> Failure:
+        column, value, phrase = describe(row, position)
+        return Failure(error.code, f"{phrase}: {error.message}", column, value)
+
+    def missing(row: Sequence[str], position: int) -> Failure:
+        column, value, phrase = describe(row, position)
+        message = f"{phrase}: empty, but the mapping requires a value; fill it in"
+        return Failure(Code.REQUIRED_VALUE, message, column, value)
+
+    def origin(row: Sequence[str]) -> Origin:
+        return describe(row, read(row)[1])
+
+    def fallback(row: Sequence[str], position: int) -> Any:
+        """The value of an empty cell: the default, a required-value failure, or none."""
+        if default is not NO_VALUE:
+            return default
+        if required:
+            return missing(row, position)
+        return NO_VALUE
+
+    # These run for every mapped cell of every row, hence ``only`` read inline, and a version
+    # for the usual spec (one column, one value, no region column) without the other steps.
+    if not multi and only is not None and separators is None and finish_for is None:
+
+        def run_cell(row: Sequence[str]) -> Any:
+            text = row[only].strip()
+            if text not in empty:
+                try:
+                    value = finish(text)
+                except rules.RuleError as error:
+                    return failure(row, only, error)
+                if value is not NO_VALUE:
+                    return value
+            return fallback(row, only)
+
+        return Program(run_cell, origin, proven)
+
+    if not multi:
+
+        def run(row: Sequence[str]) -> Any:
+            if only is None:
+                text, position = read(row)
+            else:
+                text, position = row[only].strip(), only
+                if text in empty:
+                    text = ""
+            if text and separators is not None:
+                pieces = rules.split_values(text, separators)
+                text = pieces[0] if pieces else ""
+                if text in empty:
+                    text = next((piece for piece in pieces if piece not in empty), "")
+            if text:
+                try:
+                    value = (finish if finish_for is None else finish_for(row))(text)
+                except rules.RuleError as error:
+                    return failure(row, position, error)
+                if value is not NO_VALUE:
+                    return value
+            return fallback(row, position)
+
+        return Program(run, origin, proven)
+
+    def run_multi(row: Sequence[str]) -> list[Any]:
+        if only is None:
+            text, position = read(row)
+        else:
+            text, position = row[only].strip(), only
+            if text in empty:
+                text = ""
+        values: list[Any] = []
+        if text:
+            finish_row = finish if finish_for is None else finish_for(row)
+            for piece in (text,) if separators is None else rules.split_values(text, separators):
+                if piece in empty:
+                    continue
+                try:
+                    value = finish_row(piece)
+                except rules.RuleError as error:
+                    values.append(failure(row, position, error))
+                    continue
+                if value is not NO_VALUE:
+                    values.append(value)
+        if not values and (value := fallback(row, position)) is not NO_VALUE:
+            values.append(value)
+        return values
+
+    return Program(run_multi, origin, proven)
+
+
+# Distinct region cells whose finisher is remembered: a country column has few values, and a
+# column of anything else must not grow the table without end.
+_REGION_CELLS = 1024
+
+
+def _regional(
+    spec: ValueSpec, kind: Kind, headers: Headers
+) -> Callable[[Sequence[str]], Convert] | None:
+    """For ``phone: {region_column: Country}``: the finisher for the region a row's country
+    names; None when the spec has no region column or the file lacks it (``region`` applies)."""
+    if kind != "phone" or not isinstance(spec, PhoneFieldSpec) or not spec.phone.region_column:
+        return None
+    found = [headers.find(name) for name in spec.phone.region_column]
+    position = next((p for p in found if p is not None), None)
+    if position is None:
+        return None
+    regions = rules.country_regions()
+    default = spec.phone.region
+    finishers: dict[str | None, Convert] = {}
+    by_cell: dict[str, Convert] = {}
+
+    def finish_for(row: Sequence[str]) -> Convert:
+        cell = row[position]
+        finish = by_cell.get(cell)
+        if finish is None:
+            region = regions.get(cell.strip().casefold(), default)
+            finish = finishers.get(region)
+            if finish is None:
+                finish = finishers[region] = _finisher(spec, converter(kind, spec, region))
+            if len(by_cell) < _REGION_CELLS:
+                by_cell[cell] = finish
+        return finish
+
+    return finish_for

@@ -1,0 +1,60 @@
+"""The conversion each kind of value gets, and constants checked as they will be sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from importer import rules
+from importer.mapping.models import PHONE_TYPES
+from importer.mapping.schema import (
+    DateOptions,
+    Kind,
+    PhoneFieldSpec,
+    PhoneOptions,
+    Scalar,
+    ValueSpec,
+)
+
+# -- value conversion ----------------------------------------------------------------------
+
+Convert = Callable[[str], Any]
+
+
+def converter(kind: Kind, spec: ValueSpec, region: str | None = None) -> Convert:
+    """The conversion of the field's kind; ``region`` overrides the phone region of the spec."""
+    if kind == "email":
+        return rules.email_address
+    if kind == "phone":
+        phone = spec.phone if isinstance(spec, PhoneFieldSpec) else PhoneOptions()
+        if phone.keep:
+            return rules.check_precision
+        region = region or phone.region
+        return lambda text: rules.phone_e164(text, region)
+    if kind == "date-time":
+        date = getattr(spec, "date", None) or DateOptions()
+        formats = tuple(date.formats)
+        if date.day_first is not None:
+            formats += rules.DAY_FIRST_FORMATS if date.day_first else rules.MONTH_FIRST_FORMATS
+        return rules.date_converter(formats, date.excel_serial)
+    if kind == "url":
+        return rules.web_address
+    if kind == "number":
+        return rules.number
+    if kind == "boolean":
+        return rules.boolean
+    return rules.check_precision
+
+
+def constant(kind: Kind, value: Scalar, convert: Convert) -> Any:
+    """A const, default or translation target as it will be sent; raises on a bad one."""
+    if isinstance(value, str):
+        converted = convert(value.strip()) if value.strip() else value
+        if kind == "phone-type" and converted and converted not in PHONE_TYPES:
+            raise ValueError(f'"{value}" is not a phone type; use one of: {", ".join(PHONE_TYPES)}')
+        return converted
+    if kind == "boolean" and isinstance(value, bool):
+        return value
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    raise ValueError("must be text (put it in quotes)")

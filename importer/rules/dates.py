@@ -1,0 +1,128 @@
+"""Dates and date-times in the forms people type them, and Excel serial numbers."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from importer.errors import Code
+from importer.rules.text import RuleError
+
+
+def _numeric_formats(first: str, second: str) -> tuple[str, ...]:
+    """``first/second/year`` with / - or . between, 4- or 2-digit years, with or without a time."""
+    return tuple(
+        f"{first}{sep}{second}{sep}{year}{time}"
+        for sep in "/-."
+        for year in ("%Y", "%y")
+        for time in ("", " %H:%M", " %H:%M:%S")
+    )
+
+
+DAY_FIRST_FORMATS = _numeric_formats("%d", "%m")
+MONTH_FIRST_FORMATS = _numeric_formats("%m", "%d")
+
+_EXCEL_SERIAL = re.compile(r"\d+(?:\.\d+)?")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_EXCEL_MAX_SERIAL = 2958465  # 9999-12-31
+
+
+def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = False) -> str:
+    """Convert a date or date-time to the API's ISO 8601 UTC form ``2024-03-01T00:00:00.000Z``.
+
+    Tried in order: an Excel serial number (when ``excel_serial``; 45292 is 2024-01-01, the
+    fraction is the time of day), ISO 8601 (always), then each strptime format. A value without
+    a time zone is taken as UTC, so a calendar date never moves to the previous day.
+    """
+    parsed: datetime | None = None
+    if excel_serial and _EXCEL_SERIAL.fullmatch(text):
+        parsed = _from_excel_serial(text)
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = _strptime_any(text, formats)
+    if parsed is None:
+        accepted = _accepted(formats, excel_serial)
+        raise RuleError(
+            Code.INVALID_DATE,
+            f'"{text}" is not a valid date in an accepted form ({accepted}); correct the date '
+            "or write it as YYYY-MM-DD",
+        )
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return (
+        f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}T{parsed.hour:02d}:"
+        f"{parsed.minute:02d}:{parsed.second:02d}.{parsed.microsecond // 1000:03d}Z"
+    )
+
+
+# Dates repeat (a 1,000,000-row file of hiring dates has ~10,000 distinct cells), so a field's
+# answers are kept, up to this many before starting afresh.
+_DATE_ANSWERS = 32768
+
+
+def date_converter(
+    formats: tuple[str, ...] = (), excel_serial: bool = False
+) -> Callable[[str], str]:
+    """``date_time`` with these options, remembering the answer for each text, rejects too:
+    a date that fails has tried every format before it did."""
+    answers: dict[str, str | tuple[Code, str]] = {}
+
+    def convert(text: str) -> str:
+        answer = answers.get(text)
+        if answer is None:
+            if len(answers) >= _DATE_ANSWERS:
+                answers.clear()
+            try:
+                answer = date_time(text, formats, excel_serial)
+            except RuleError as error:
+                answer = (error.code, error.message)
+            answers[text] = answer
+        if type(answer) is str:
+            return answer
+        raise RuleError(*answer)
+
+    return convert
+
+
+def _accepted(formats: tuple[str, ...], excel_serial: bool) -> str:
+    """Examples of the accepted forms, such as "2024-03-31, 31/03/2024 or an Excel serial"."""
+    sample = datetime(2024, 3, 31, 14, 30)
+    examples = dict.fromkeys(["2024-03-31", *(sample.strftime(f) for f in formats if " " not in f)])
+    shown = list(examples)[:5]
+    if excel_serial:
+        shown.append("an Excel serial number")
+    return ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
+
+
+def _from_excel_serial(text: str) -> datetime | None:
+    serial = float(text)
+    if not 1 <= serial <= _EXCEL_MAX_SERIAL or int(serial) == 60:
+        # 60 is 1900-02-29, a day that Excel counts but that never existed.
+        return None
+    days = serial if serial > 60 else serial + 1  # Excel's day 1 is 1900-01-01
+    return _EXCEL_EPOCH + timedelta(milliseconds=round(days * 86_400_000))
+
+
+def _strptime_any(text: str, formats: tuple[str, ...]) -> datetime | None:
+    for form in formats:
+        if not all(mark in text for mark in _marks(form)):
+            continue
+        try:
+            return datetime.strptime(text, form)
+        except ValueError:
+            continue
+    return None
+
+
+@functools.cache
+def _marks(form: str) -> str:
+    """The characters a text must contain for strptime to read it with ``form``: the format's
+    literal characters other than whitespace (which matches any) and letters (matched in any
+    case). Trying only formats whose marks are there spares the many that raise."""
+    literal = re.sub(r"%.", "", form.replace("%%", ""))
+    marks = {c for c in literal if not c.isspace() and c.lower() == c.upper()}
+    return "".join(sorted(marks)) + ("%" if "%%" in form else "")

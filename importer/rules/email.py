@@ -1,0 +1,59 @@
+"""E-mail addresses: the usual shape at once, anything else through email-validator."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+
+from importer.errors import Code
+from importer.rules.text import RuleError
+
+_ATEXT = r"a-zA-Z0-9_!#$%&'*+\-/=?^`{|}~"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+# The shape of nearly every real address: a dot-atom local part and an ASCII host name of
+# labels up to 63 characters whose top-level domain ends with a letter. email-validator
+# accepts each of these with the domain lower-cased and nothing else changed (tests compare
+# the two), so they skip its slower checks; anything else goes through email-validator.
+_PLAIN_EMAIL = re.compile(
+    rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@((?:{_LABEL}\.)+(?:[a-zA-Z0-9][a-zA-Z0-9-]{{0,61}})?[a-zA-Z])"
+)
+_SPECIAL_USE = tuple("." + domain for domain in SPECIAL_USE_DOMAIN_NAMES)
+
+
+def email_address(text: str) -> str:
+    """Check an e-mail address's syntax (no DNS) and return its normalised form.
+
+    The domain is normalised (lower case, IDNA) as email-validator does. The part before the @
+    keeps the case it was typed in: mailbox names may be case-sensitive, and email-validator's
+    lower-casing of role names such as "Info@" would change what the user typed. Use the
+    mapping's ``lower`` rule to lower-case whole addresses on purpose.
+    """
+    match = _PLAIN_EMAIL.fullmatch(text)
+    if match is not None and len(text) <= 254:
+        domain = match.group(1).lower()
+        # "--" marks Punycode or a reserved label; special-use domains are refused: both are
+        # left to email-validator.
+        if len(domain) <= 253 and "--" not in domain and not ("." + domain).endswith(_SPECIAL_USE):
+            # The domain is the end of the text: most are typed in lower case already.
+            return text if text.endswith(domain) else text[: match.start(1)] + domain
+    return _validated_email(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _validated_email(text: str) -> str:
+    try:
+        validated = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as error:
+        reason = str(error).rstrip(".")
+        raise RuleError(
+            Code.INVALID_EMAIL,
+            f'"{text}" is not a valid e-mail address ({reason}); correct the address',
+        ) from None
+    local = validated.local_part
+    typed = unicodedata.normalize("NFC", text.rpartition("@")[0])
+    if local != typed and local == typed.lower():
+        local = typed
+    return f"{local}@{validated.domain}"

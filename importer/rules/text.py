@@ -1,0 +1,111 @@
+"""Text rules: precision of Excel numbers, splitting, names, case and translation tables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Generic, TypeVar
+
+from importer.errors import Code
+
+T = TypeVar("T")
+
+
+class RuleError(ValueError):
+    """A cell value that a rule cannot accept; ``code`` is the reject code."""
+
+    def __init__(self, code: Code, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# Excel's General format writes long numbers as one digit, decimals, E, a sign and at least two
+# exponent digits ("4.47701E+11"): the digits after the sixth are gone for good.
+_SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?[eE][+-]\d{2,}")
+# "447700900123.0": a number cell that went through a float on its way to text.
+FLOAT_ARTEFACT = re.compile(r"\+?\d+\.0+")
+
+
+def check_precision(text: str) -> str:
+    """Refuse text that Excel already turned into scientific notation; return it otherwise."""
+    # Text that starts with a letter cannot match: the test keeps the regex off the hot path.
+    if not text[:1].isalpha() and _SCIENTIFIC.fullmatch(text):
+        raise RuleError(
+            Code.PRECISION_LOST,
+            f'"{text}" is a number that Excel shortened to scientific notation, so digits are '
+            "lost; format the column as Text in Excel and type the full value again",
+        )
+    return text
+
+
+def separator_pattern(separators: Sequence[str]) -> re.Pattern[str]:
+    """The compiled form of a ``split:`` list, for ``split_values``."""
+    ordered = sorted(separators, key=len, reverse=True)  # longest first: "; " before ";"
+    return re.compile("|".join(re.escape(separator) for separator in ordered))
+
+
+def split_values(text: str, separators: re.Pattern[str]) -> list[str]:
+    """Split a multi-value cell; the pieces are stripped and empty ones dropped.
+
+    >>> split_values("a@x.com, b@y.com;", separator_pattern([",", ";"]))
+    ['a@x.com', 'b@y.com']
+    """
+    pieces = separators.split(text)
+    if len(pieces) == 1:
+        return pieces
+    return [piece for piece in (part.strip() for part in pieces) if piece]
+
+
+def split_full_name(text: str) -> tuple[str, str]:
+    """Split a full name into (first, last).
+
+    "Last, First" splits at the comma. Otherwise the last whitespace-separated word is the last
+    name and everything before it the first name; a single word is a first name only.
+    """
+    if "," in text:
+        last, _, first = text.partition(",")
+        return " ".join(first.split()), " ".join(last.split())
+    words = text.split()
+    if len(words) < 2:
+        return (words[0] if words else ""), ""
+    return " ".join(words[:-1]), words[-1]
+
+
+_WORD_START = re.compile(r"(?:^|(?<=[\s-]))[^\W\d_]")
+
+
+def title_case(text: str) -> str:
+    """Upper-case the first letter of each word (after a space or hyphen); keep the rest as typed.
+
+    Unlike ``str.title`` this never lower-cases, so "McDonald" and "VP" stay as typed.
+    """
+    return _WORD_START.sub(lambda match: match.group().upper(), text)
+
+
+class Translation(Generic[T]):
+    """A value translation table: keys match case-insensitively after stripping.
+
+    A miss takes ``default`` when one is given, otherwise it is an invalid-value error that
+    lists the accepted values.
+
+    >>> Translation({"Mobile": "mobile", "Cell": "mobile"})("CELL")
+    'mobile'
+    """
+
+    def __init__(self, table: Mapping[str, T], default: T | None = None) -> None:
+        self.table = {key.strip().casefold(): value for key, value in table.items()}
+        self.accepted = ", ".join(table)
+        self.default = default
+
+    def __call__(self, text: str) -> T:
+        found = self.table.get(text.casefold())
+        if found is not None:
+            return found
+        if self.default is not None:
+            return self.default
+        raise RuleError(
+            Code.INVALID_VALUE,
+            f'"{text}" is not one of the accepted values ({self.accepted}); use one of them, or '
+            "add it to translate in the mapping",
+        )

@@ -1,0 +1,1 @@
+"""Sending: the HTTP client, the pacer shared by all workers, retries, and one row's send."""
