@@ -14,11 +14,11 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from importer.mapping import load_mapping
 from importer.sandbox import SandboxConfig
 from importer.web import WebConfig, WebServer, start_server_thread
+from tests import programs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "candidates.csv"
 ARTIFACTS = ROOT / "tests" / "artifacts" / "web"
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -35,10 +35,9 @@ REJECTED = {4: "invalid-email", 9: "invalid-date", 10: "duplicate-in-file", 20: 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     # Debian's chromium package, which .ci/run installs; never a Playwright-downloaded browser.
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"the browser tests need {CHROMIUM}: apt-get install chromium")
+    executable = programs.chromium()
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 
