@@ -47,6 +47,29 @@ class Code(StrEnum):
     ALREADY_IMPORTED = "already-imported"
 
 
+TITLES: dict[Code, str] = {
+    Code.RAGGED_ROW: "The row has more or fewer cells than there are columns",
+    Code.BLANK_ROW: "Blank row",
+    Code.PRECISION_LOST: "Excel already rounded this number",
+    Code.REQUIRED_VALUE: "A required cell is empty",
+    Code.MISSING_NAME: "No name",
+    Code.INVALID_EMAIL: "Not a valid e-mail address",
+    Code.INVALID_PHONE: "Not a valid phone number",
+    Code.INVALID_DATE: "Not a date that can be read",
+    Code.INVALID_URL: "Not a web address",
+    Code.INVALID_VALUE: "A value the field does not take",
+    Code.DUPLICATE_IN_FILE: "Duplicate of an earlier row",
+    Code.API_REJECTED: "Refused by the ATS",
+    Code.ALREADY_EXISTS: "Already in the ATS",
+    Code.RETRIES_EXHAUSTED: "The ATS stayed too busy",
+    Code.OUTCOME_UNKNOWN: "Unknown whether it was created",
+    Code.RUN_STOPPED: "Not sent: the run stopped",
+    Code.INTERRUPTED: "Not sent: the run was interrupted",
+    Code.ALREADY_IMPORTED: "Imported by an earlier run",
+}
+"""Each code in plain words, short enough for a heading; the message gives the details."""
+
+
 @dataclass(frozen=True, slots=True)
 class Reject:
     """One problem with one row: where it is (row, column, field), what it is, and the value."""

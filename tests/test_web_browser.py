@@ -90,25 +90,38 @@ def test_upload_match_check_import_and_download_the_rejects(
     page.click("#m-check")
     expect(page.locator("#c-status")).to_contain_text("Checked all 19 rows")
     counts = page.locator("#c-counts .card")
+    # ready + rejected + blank = rows; the duplicate is one of the rejected
     expect(counts).to_have_text(
         [
             "19rows in the file",
-            "14ready to send",
-            "4will be rejected",
-            "1duplicates in the file",
-            "1blank rows, skipped",
+            "✓ 14ready to send",
+            "✗ 4will be rejectedof which 1 duplicate",
+            "– 1blank rows, skipped",
         ]
     )
+    expect(page.locator("#c-reasons li").first).to_contain_text("Not a valid e-mail address: 1 row")
     email = page.locator("tr[data-row='4'] td[data-column='2']")
     expect(email).to_have_class("cell bad")
-    expect(email).to_have_text("alan.turing@example")
-    expect(email).to_have_attribute("title", re.compile(r"^invalid-email: column \"Email\""))
-    expect(page.locator("tr[data-outcome='4']")).to_contain_text(
-        'Not sent:invalid-email column "Email": "alan.turing@example" is not a valid e-mail'
+    expect(email).to_have_text("!alan.turing@example")
+    expect(email).to_have_attribute(
+        "title", re.compile(r"^Not a valid e-mail address: column \"Email\"")
     )
-    expect(page.locator("tr[data-outcome='2']")).to_contain_text('"first_name": "Ada"')
-    expect(page.locator("tr[data-outcome='2']")).not_to_contain_text("custom_fields")
-    expect(page.locator("td.bad")).to_have_count(3)  # e-mail, date, phone; the duplicate is a row
+    expect(page.locator("tr[data-outcome='4']")).to_contain_text(
+        'Not a valid e-mail address: column "Email": "alan.turing@example" is not a valid e-mail'
+    )
+    expect(page.locator("tr[data-outcome='4'] code")).to_have_text("invalid-email")
+    ada = page.locator("tr[data-outcome='2']")
+    expect(ada.locator(".sends tr").first).to_have_text("First nameAda")
+    expect(ada.locator("pre")).not_to_be_visible()
+    ada.get_by_text("show request").click()
+    expect(ada.locator("pre")).to_contain_text('"first_name": "Ada"')
+    expect(ada).not_to_contain_text("custom_fields")
+    # e-mail, date, phone and the duplicate's e-mail
+    expect(page.locator("td.bad")).to_have_count(4)
+    frame = page.locator("#c-frame").bounding_box()
+    section = page.locator("#check").bounding_box()
+    assert frame is not None and section is not None
+    assert frame["x"] + frame["width"] <= section["x"] + section["width"]
     shot(page, "3-check")
     shot(page, "3-check-full", full=True)
 

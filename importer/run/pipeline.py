@@ -29,6 +29,7 @@ from importer.mapping import (
     normalise_header,
     template_parts,
 )
+from importer.read.edits import Edits, edited
 from importer.read.tables import SourceRow, Table, open_table
 from importer.record.journal import (
     JOURNAL_FILE,
@@ -113,6 +114,8 @@ class ImportOptions:
     state: str | Path | None = None
     journal: bool = True
     workers: int | None = None
+    edits: Edits | None = None
+    """Cells corrected by hand, read in place of the file's (the web page's fixes)."""
 
 
 @dataclass(slots=True)
@@ -181,6 +184,8 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
     with open_table(
         input_path, sheet=options.sheet, encoding=options.encoding, header_row=options.header_row
     ) as table:
+        if options.edits:
+            table.rows = edited(table.rows, options.edits)
         mapper = mapping.bind(table.headers, source=str(input_path))
         keys = _RowKey(mapping, table.headers)
         out_dir = Path(options.out_dir)

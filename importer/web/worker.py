@@ -3,31 +3,31 @@
 The server starts ``python -m importer.web.worker JOB.json`` for every run, so a Stop from the
 page is a SIGINT that the pipeline handles exactly as it handles Ctrl-C (finish what is in
 flight, write the reports), and reading a large file never stalls the page. A check is the
-pipeline's dry run; it also writes ``preview.json``: the first rows with the request body each
-would send, or the problems that stop it, located in the row's cells.
+pipeline's dry run; it also writes every row as checked (``checkrows``) for the check step,
+which pages through them and re-checks a row when a cell is corrected. Corrected cells come in
+JOB.json and are read in place of the file's, by the check and by the import alike.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from importer.errors import ConfigError, Reject
-from importer.mapping import Mapping, load_mapping, normalise_header
+from importer.errors import ConfigError
+from importer.mapping import Mapping, load_mapping
+from importer.read.edits import edited
 from importer.read.tables import open_table
 from importer.run.pipeline import ImportOptions, Progress, run_import
 from importer.send.client import DEFAULT_BASE_URL
+from importer.web.checkrows import ROWS_FILE, CheckRows, RowChecker
+from importer.web.workspace import page_words
 
-PREVIEW_FILE = "preview.json"
+SpecEdits = dict[int, dict[int, tuple[str, str]]]
 
 
 def emit(event: dict[str, Any]) -> None:
@@ -60,17 +60,22 @@ def public(message: str, spec: dict[str, Any]) -> str:
         (spec["out_dir"], "the run's folder"),
     ):
         message = message.replace(private, known)
-    return message
+    return page_words(message)
 
 
 def run(spec: dict[str, Any]) -> int:
     """Run the job that ``spec`` (the server's JOB.json) describes; the exit code of the run."""
     mapping = load_mapping(spec["mapping"])
     out_dir = Path(spec["out_dir"])
+    edits = spec_edits(spec)
     options = ImportOptions(
         mapping=mapping,
         out_dir=out_dir,
         sheet=spec.get("sheet"),
+        header_row=spec.get("header_row", 1),
+        edits={
+            row: {column: new for column, (_, new) in cells.items()} for row, cells in edits.items()
+        },
         dry_run=spec["dry_run"],
         base_url=spec.get("base_url") or DEFAULT_BASE_URL,
         account_id=spec.get("account_id"),
@@ -84,8 +89,7 @@ def run(spec: dict[str, Any]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _publish_summary(out_dir / "summary.json", spec)
     if spec["dry_run"]:
-        preview = build_preview(spec, mapping, out_dir / "results.csv", spec["preview_rows"])
-        (out_dir / PREVIEW_FILE).write_bytes(orjson.dumps(preview))
+        build_rows(spec, mapping, edits, out_dir / ROWS_FILE)
     return summary.exit_code
 
 
@@ -99,77 +103,30 @@ def _publish_summary(path: Path, spec: dict[str, Any]) -> None:
     path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def build_preview(
-    spec: dict[str, Any], mapping: Mapping, results: Path, limit: int
-) -> dict[str, Any]:
-    """The first ``limit`` rows: cells, what the dry run decided, and the body or the problems.
-
-    The outcome of each row is the dry run's (results.csv), so a duplicate or a ragged row
-    reads as it will in the import; ``RowMapper.prepare`` adds the body of a row that is ready
-    and the column of each problem a cell causes.
-    """
-    with results.open(newline="", encoding="utf-8") as f:
-        outcomes = list(islice(csv.DictReader(f), limit))
-    with open_table(spec["input"], sheet=spec.get("sheet")) as table:
-        mapper = mapping.bind(table.headers, source=spec["name"])
-        where = {normalise_header(h): i for i, h in enumerate(table.headers)}
-        rows = []
-        for row, outcome in zip(table.rows, outcomes, strict=False):
-            status = _status(outcome)
-            body: dict[str, Any] | None = None
-            rejects: Sequence[Reject] = ()
-            if status in ("ready", "rejected") and not table.is_ragged(row):
-                prepared = mapper.prepare(row)
-                body = prepared.body if status == "ready" else None
-                rejects = prepared.rejects
-            if rejects:
-                problems = [_located(r, where) for r in rejects]
-            elif outcome["error_code"]:
-                problems = [_row_problem(outcome)]
-            else:
-                problems = []
-            rows.append(
-                {
-                    "row_number": row.row_number,
-                    "cells": list(row.values),
-                    "status": status,
-                    "body": body,
-                    "problems": problems,
-                }
-            )
-    return {"headers": table.headers, "rows": rows}
-
-
-def _status(outcome: dict[str, str]) -> str:
-    status = outcome["status"]
-    if status == "not_attempted":
-        return "ready" if outcome["note"] == "dry-run" else "unchecked"
-    return status
-
-
-def _located(reject: Reject, where: dict[str, int]) -> dict[str, Any]:
-    positions: list[int] = []
-    if reject.column:
-        found = where.get(normalise_header(reject.column))
-        # a row without a name names every column that could give one: "First Name / Last Name"
-        names = [reject.column] if found is not None else reject.column.split(" / ")
-        positions = [p for name in names if (p := where.get(normalise_header(name))) is not None]
-    return {
-        "code": reject.code.value,
-        "message": reject.message,
-        "column": reject.column,
-        "field": reject.field,
-        "positions": positions,
+def build_rows(spec: dict[str, Any], mapping: Mapping, edits: SpecEdits, path: Path) -> None:
+    """Write every row as checked to ``path`` (``checkrows.ROWS_FILE``) for the check step."""
+    values = {
+        row: {column: value for column, (_, value) in cells.items()} for row, cells in edits.items()
     }
+    originals = {
+        row: {column: old for column, (old, _) in cells.items()} for row, cells in edits.items()
+    }
+    with open_table(
+        spec["input"], sheet=spec.get("sheet"), header_row=spec.get("header_row", 1)
+    ) as table:
+        checker = RowChecker(mapping, table.headers, spec["name"])
+        store = CheckRows.create(path, checker)
+        try:
+            store.fill(edited(table.rows, values), originals)
+        finally:
+            store.close()
 
 
-def _row_problem(outcome: dict[str, str]) -> dict[str, Any]:
+def spec_edits(spec: dict[str, Any]) -> SpecEdits:
+    """The job's corrected cells: row → column → (the file's text, the corrected text)."""
     return {
-        "code": outcome["error_code"],
-        "message": outcome["error_message"],
-        "column": None,
-        "field": None,
-        "positions": [],
+        int(row): {int(column): (old, new) for column, (old, new) in cells.items()}
+        for row, cells in spec.get("edits", {}).items()
     }
 
 

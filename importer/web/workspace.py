@@ -61,6 +61,7 @@ class View:
     """One sheet of an upload (or the CSV) as the mapping step shows it."""
 
     sheet: str | None
+    header_row: int
     headers: list[str]
     examples: list[list[str]]
     """Per column, the first few distinct values of the sample rows."""
@@ -78,7 +79,25 @@ class Upload:
     size: int
     sheets: list[SheetInfo]
     touched: float
-    views: dict[str | None, View] = field(default_factory=dict)
+    views: dict[tuple[str | None, int], View] = field(default_factory=dict)
+    """What the mapping step shows, by sheet and header row."""
+    edits: dict[str, dict[str, dict[str, tuple[str, str]]]] = field(default_factory=dict)
+    """Cells corrected on the page: sheet ("" in a CSV) → row → column → (file's, corrected).
+    Kept in memory beside the upload, so they go when it goes."""
+
+    def edits_of(self, sheet: str | None) -> dict[str, dict[str, tuple[str, str]]]:
+        return self.edits.get(sheet or "", {})
+
+    def edit(self, sheet: str | None, row: int, column: int, original: str, text: str) -> None:
+        """Keep a corrected cell beside the file (an edit back to the file's text drops it)."""
+        cells = self.edits.setdefault(sheet or "", {}).setdefault(str(row), {})
+        if text == original:
+            cells.pop(str(column), None)
+        else:
+            cells[str(column)] = (original, text)
+
+    def edited_cells(self, sheet: str | None) -> int:
+        return sum(len(cells) for cells in self.edits_of(sheet).values())
 
     @property
     def default_sheet(self) -> str | None:
@@ -178,8 +197,30 @@ class Workspace:
 def too_large(limit: int) -> str:
     return (
         f"the file is larger than {format_size(limit)}, the most this page takes: split it, "
-        "or ask whoever runs the server to raise --max-upload-mb"
+        "or ask whoever runs the server to raise the limit"
     )
+
+
+# The reader's messages give the command line's fix; the page has its own control for each.
+_PAGE_ADVICE = (
+    (
+        re.compile(r"pass --header-row (\d+) if it holds the column names"),
+        r"enter \1 under “Column names on row” if that row holds them",
+    ),
+    (
+        re.compile(r"; if the headers are on a later row, pass --header-row N"),
+        "; if the column names are on a later row, enter it under “Column names on row”",
+    ),
+    (re.compile(r" \(--header-row\)"), " (the row of column names)"),
+    (re.compile(r", or pass --encoding \([^)]*\)"), ""),
+)
+
+
+def page_words(message: str) -> str:
+    """A reader's or mapping's message with the fix said as the page offers it, not as a flag."""
+    for pattern, words in _PAGE_ADVICE:
+        message = pattern.sub(words, message)
+    return message
 
 
 def format_size(size: int) -> str:
@@ -199,18 +240,20 @@ def _sheets(path: Path) -> list[SheetInfo]:
         workbook.close()
 
 
-def inspect(upload: Upload, sheet: str | None) -> View:
-    """Read the header and sample rows of ``sheet`` and suggest a mapping (blocking: a thread).
+def inspect(upload: Upload, sheet: str | None, header_row: int) -> View:
+    """Read the header (on ``header_row``) and sample rows of ``sheet`` and suggest a mapping
+    (blocking: a thread).
 
     Raises ``UploadError`` with the reader's message, naming the user's file.
     """
     try:
-        with open_table(upload.path, sheet=sheet) as table:
+        with open_table(upload.path, sheet=sheet, header_row=header_row) as table:
             rows = [row.values for row in islice(table.rows, SAMPLE_ROWS)]
             headers = table.headers
             sheet = table.sheet
     except ConfigError as error:
-        raise UploadError(str(error).replace(str(upload.path), f'"{upload.name}"')) from None
+        message = str(error).replace(str(upload.path), f'"{upload.name}"')
+        raise UploadError(page_words(message)) from None
     source = f'{upload.name}, sheet "{sheet}"' if sheet else upload.name
     suggestion = suggest_mapping(headers, rows, source=source)
     notes = {}
@@ -225,4 +268,4 @@ def inspect(upload: Upload, sheet: str | None) -> View:
             text = value.strip()
             if text and len(examples[position]) < EXAMPLES and text not in examples[position]:
                 examples[position].append(text)
-    return View(sheet, headers, examples, suggestion, notes)
+    return View(sheet, header_row, headers, examples, suggestion, notes)
