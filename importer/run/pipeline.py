@@ -84,10 +84,11 @@ class ImportOptions:
     """Everything ``run_import`` takes besides the input file; the CLI flags map onto these.
 
     ``resume`` continues the run journaled in ``out_dir``; ``state`` is the cross-run file of
-    keys already imported. ``journal=False`` keeps no journal, so the run cannot be resumed:
-    for throwaway imports and for measuring what the journal costs. ``workers`` is how many
-    processes map and validate the rows of a long dry run besides this one (None: one per core
-    beyond the first; 0: none).
+    keys already imported. ``header_row`` is the row holding the column names (None: the
+    mapping's ``header_row``, else found in the file). ``journal=False`` keeps no journal, so
+    the run cannot be resumed: for throwaway imports and for measuring what the journal costs.
+    ``workers`` is how many processes map and validate the rows of a long dry run besides this
+    one (None: one per core beyond the first; 0: none).
     """
 
     mapping: str | Path | Mapping
@@ -98,7 +99,7 @@ class ImportOptions:
     sandbox: bool = False
     sheet: str | None = None
     encoding: str | None = None
-    header_row: int = 1
+    header_row: int | None = None
     concurrency: int = 10
     rate: float | None = 1000.0
     dry_run: bool = False
@@ -178,8 +179,9 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         raise ConfigError("resume=True continues a journaled run: it needs journal=True")
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     start = options.clock.now()
+    header_row = options.header_row or mapping.header_row
     with open_table(
-        input_path, sheet=options.sheet, encoding=options.encoding, header_row=options.header_row
+        input_path, sheet=options.sheet, encoding=options.encoding, header_row=header_row
     ) as table:
         mapper = mapping.bind(table.headers, source=str(input_path))
         keys = _RowKey(mapping, table.headers)
@@ -294,7 +296,7 @@ def _open_journal(
     reading = [
         table.kind,
         *(f"{name} {value!r}" for name, value in _reading(table)),
-        f"header row {options.header_row}",
+        f"header row {table.header_row}",
     ]
     identity = RunIdentity(
         input=str(input_path),
