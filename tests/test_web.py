@@ -457,6 +457,10 @@ def test_a_workbook_keeps_its_other_sheets_and_a_title_line_keeps_its_row(
     source = tmp_path / "export.xlsx"
     make_workbook(source)
     upload = api.upload_ok(source)
+    # the summary sheet names no candidate: the page opens the sheet that does, at its headers
+    assert (upload["sheet"], upload["passed_sheets"]) == ("Candidates", ["Summary"])
+    assert (upload["header_row"], upload["header_found"]) == (3, True)
+    assert upload["headers"] == ["First Name", "Last Name", "Email", "Phone"]
     mapping = api.post(
         f"/api/uploads/{upload['id']}/mapping",
         json={"sheet": "Candidates", "header_row": 1, "mapping": {"columns": {}}},

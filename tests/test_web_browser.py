@@ -120,7 +120,8 @@ def test_upload_match_check_import_and_download_the_rejects(
     expect(page.locator("td.bad")).to_have_count(4)
     frame = page.locator("#c-frame").bounding_box()
     section = page.locator("#check").bounding_box()
-    assert frame is not None and section is not None
+    assert frame is not None
+    assert section is not None
     assert frame["x"] + frame["width"] <= section["x"] + section["width"]
     shot(page, "3-check")
     shot(page, "3-check-full", full=True)

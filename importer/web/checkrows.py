@@ -3,8 +3,8 @@
 The check worker writes one SQLite file per check (``rows.sqlite`` in the job's folder): each
 row's cells, its outcome (ready, rejected, skipped), the problems located in its cells and the
 fields a ready row sends. The server pages through it and, when a cell is corrected on the
-page, checks that one row again with the importer's own rules (``RowMapper.prepare`` for the
-cells, then the file-wide duplicate rule over every row), so the counts stay those the import
+page, checks that one row again with the importer's own rules (``run.check``: the row on its
+own, then the file-wide duplicate check over every ready row), so the counts stay those the import
 will find. ``tests/test_web.py`` holds the equivalence test with the dry run's results.csv.
 """
 
@@ -18,12 +18,12 @@ from typing import Any
 
 import orjson
 
-from importer.errors import Code, Reject
-from importer.mapping import Mapping, normalise_header
+from importer.errors import Reject
+from importer.mapping import Mapping, Prepared, normalise_header
 from importer.read.tables import SourceRow
-
-# The dry run's own row key and ragged-row reject, so the page and the import agree.
-from importer.run.pipeline import _ragged, _RowKey
+from importer.record.outcomes import RowOutcome
+from importer.run.check import Checker, screen
+from importer.run.keys import RowKey
 
 ROWS_FILE = "rows.sqlite"
 PAGE_SIZE = 50
@@ -61,11 +61,10 @@ CREATE TABLE rows (
     sends TEXT,
     body TEXT,
     email TEXT,
-    email_from TEXT,
-    key TEXT,
     edited TEXT
 );
 CREATE INDEX rows_status ON rows (status, row_number);
+CREATE INDEX rows_email ON rows (email);
 CREATE TABLE about (headers TEXT NOT NULL);
 """
 
@@ -78,41 +77,27 @@ class Checked:
     """ready, rejected or skipped."""
     problems: list[dict[str, Any]]
     body: dict[str, Any] | None
-    email: str | None
-    """The e-mail it sends, case-folded: two rows with the same one are duplicates."""
-    email_from: tuple[str | None, str | None, str] | None
-    """The column and the cell the e-mail came from, and the e-mail as sent, for the
-    duplicate's message."""
-    key: str | None
-    """The mapping's key when it is not the e-mail (which ``email`` covers)."""
 
 
 class RowChecker:
-    """A mapping bound to a file's header row, checking rows one at a time."""
+    """A mapping bound to a file's header row, checking rows with the import's own stages."""
 
     def __init__(self, mapping: Mapping, headers: Sequence[str], source: str) -> None:
         self.mapper = mapping.bind(headers, source=source)
-        self.keys = _RowKey(mapping, headers)
+        self.keys = RowKey(mapping, headers)
         self.headers = list(headers)
         self.where = {normalise_header(h): i for i, h in enumerate(headers)}
 
     def check(self, row: SourceRow) -> Checked:
-        if row.is_blank:
-            problem = _problem(Reject(row.row_number, Code.BLANK_ROW, "blank row"), [])
-            return Checked("skipped", [problem], None, None, None, None)
-        if len(row.values) != len(self.headers):
-            problem = _problem(_ragged(row, len(self.headers)), [])
-            return Checked("rejected", [problem], None, None, None, None)
+        """The row on its own: blank, ragged, or mapped and validated."""
+        screened = screen(row, len(self.headers))
+        if screened is not None:
+            problems = [self.located(reject) for reject in screened.rejects]
+            return Checked(screened.status.value, problems, None)
         prepared = self.mapper.prepare(row)
         if prepared.body is None:
-            problems = [self.located(reject) for reject in prepared.rejects]
-            return Checked("rejected", problems, None, None, None, None)
-        email = email_from = None
-        if prepared.email:
-            email = prepared.email.casefold()
-            email_from = (*self.mapper.source_of("email", row), prepared.email)
-        key = None if self.keys.fold else self.keys.of(row, prepared.body)
-        return Checked("ready", [], prepared.body, email, email_from, key)
+            return Checked("rejected", [self.located(r) for r in prepared.rejects], None)
+        return Checked("ready", [], prepared.body)
 
     def located(self, reject: Reject) -> dict[str, Any]:
         """A problem with the positions of the cells that cause it."""
@@ -127,44 +112,20 @@ class RowChecker:
         return _problem(reject, positions)
 
     def duplicates(
-        self, rows: Iterable[tuple[int, str | None, str | None, str | None]]
+        self, rows: Iterable[tuple[int, tuple[str, ...], dict[str, Any]]]
     ) -> Iterator[tuple[int, dict[str, Any] | None]]:
-        """The duplicate problem of each ready row, in file order, as the dry run finds them.
+        """The duplicate problem (or None) of each ready row, by the import's own check.
 
-        ``rows`` are (row number, e-mail, e-mail source, key) of the ready rows in file order;
-        yields (row number, the problem or None).
+        ``rows`` are the ready rows in file order: number, cells and the body each sends.
         """
-        first_email: dict[str, int] = {}
-        first_key: dict[str, int] = {}
-        for number, email, email_from, key in rows:
-            problem = None
-            if email is not None and email_from is not None:
-                first = first_email.setdefault(email, number)
-                if first != number:
-                    column, cell, shown = orjson.loads(email_from)
-                    where = f'column "{column}": ' if column else ""
-                    reject = Reject(
-                        number,
-                        Code.DUPLICATE_IN_FILE,
-                        f"{where}e-mail {shown} already appears in row {first}; "
-                        "remove one of the two rows or give them different e-mails",
-                        field="email",
-                        column=column,
-                        value=cell or shown,
-                    )
-                    problem = self.located(reject)
-            if problem is None and key is not None:
-                first = first_key.setdefault(key, number)
-                if first != number:
-                    message = (
-                        f"{self.keys.name} {key} already appears in row {first}, and it is the "
-                        "mapping's key, which identifies a candidate; remove one of the two rows "
-                        "or correct the value"
-                    )
-                    problem = self.located(
-                        self.keys.reject(number, Code.DUPLICATE_IN_FILE, message, key)
-                    )
-            yield number, problem
+        checker = Checker(self.mapper, self.keys, len(self.headers))
+        for number, cells, body in rows:
+            prepared = Prepared(number, body, body.get("email"), ())
+            outcome = checker.check(SourceRow(number, cells), prepared)
+            yield (
+                number,
+                self.located(outcome.rejects[0]) if isinstance(outcome, RowOutcome) else None,
+            )
 
 
 def _problem(reject: Reject, positions: list[int]) -> dict[str, Any]:
@@ -196,6 +157,12 @@ def sends(body: dict[str, Any]) -> list[list[str]]:
         else:
             pairs.append([label, _text(value)])
     return pairs
+
+
+def _email(body: dict[str, Any] | None) -> str | None:
+    """The e-mail a body sends as the duplicate check compares it (any case)."""
+    email = None if body is None else body.get("email")
+    return email.casefold() if isinstance(email, str) else None
 
 
 def _text(value: Any) -> str:
@@ -238,7 +205,7 @@ class CheckRows:
         """Check and store every row; ``edited`` gives the original text of corrected cells."""
         self.db.execute("BEGIN")
         self.db.executemany(
-            "INSERT INTO rows VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO rows VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
             (self._record(row, edited.get(row.row_number)) for row in rows),
         )
         self._settle_duplicates()
@@ -254,21 +221,29 @@ class CheckRows:
             orjson.dumps(checked.problems).decode(),
             None if checked.body is None else orjson.dumps(sends(checked.body)).decode(),
             _dumps(checked.body),
-            checked.email,
-            _dumps(checked.email_from),
-            checked.key,
+            _email(checked.body),
             _dumps(originals or None),
         )
 
-    def _settle_duplicates(self) -> list[int]:
-        """Apply the duplicate rule to every ready row; the rows whose outcome changed."""
-        current = self.db.execute(
-            "SELECT row_number, email, email_from, key, duplicate FROM rows "
-            "WHERE own = 'ready' ORDER BY row_number"
-        ).fetchall()
-        before = {number: duplicate for number, _, _, _, duplicate in current}
+    def _settle_duplicates(self, emails: set[str] | None = None) -> list[int]:
+        """Apply the duplicate check to the ready rows; the rows whose outcome changed.
+
+        ``emails``: only the rows sending one of these e-mails, which is enough when the
+        e-mail is the only thing two rows can share (the mapping's key is the e-mail).
+        """
+        query = "SELECT row_number, cells, body, duplicate FROM rows WHERE own = 'ready'"
+        found: list[str] = []
+        if emails is not None:
+            found = sorted(emails)
+            query += f" AND email IN ({','.join('?' * len(found))})"
+        current = self.db.execute(query + " ORDER BY row_number", found).fetchall()
+        before = {number: duplicate for number, _, _, duplicate in current}
+        ready = (
+            (number, tuple(orjson.loads(cells)), orjson.loads(body))
+            for number, cells, body, _ in current
+        )
         changes = []
-        for number, problem in self.checker.duplicates(row[:4] for row in current):
+        for number, problem in self.checker.duplicates(ready):
             text = _dumps(problem)
             if text != before[number]:
                 changes.append((text, "ready" if problem is None else "rejected", number))
@@ -284,11 +259,12 @@ class CheckRows:
         ``KeyError`` for a row or a cell the file does not have.
         """
         found = self.db.execute(
-            "SELECT cells, edited FROM rows WHERE row_number = ?", (number,)
+            "SELECT cells, edited, email FROM rows WHERE row_number = ?", (number,)
         ).fetchone()
         if found is None:
             raise KeyError(f"the file has no row {number}")
         cells = list(orjson.loads(found[0]))
+        email = found[2]
         if not 0 <= position < len(cells):
             raise KeyError(f"row {number} has no cell in column {position + 1}")
         originals = {int(k): v for k, v in orjson.loads(found[1] or "{}").items()}
@@ -302,11 +278,13 @@ class CheckRows:
         record = self._record(SourceRow(number, tuple(cells)), originals)
         self.db.execute(
             "UPDATE rows SET cells = ?, own = ?, status = ?, problems = ?, duplicate = NULL, "
-            "sends = ?, body = ?, email = ?, email_from = ?, key = ?, edited = ? "
-            "WHERE row_number = ?",
+            "sends = ?, body = ?, email = ?, edited = ? WHERE row_number = ?",
             (*record[1:], number),
         )
-        changed = {number, *self._settle_duplicates()}
+        emails = None
+        if self.checker.keys.fold or not self.checker.keys.readable:
+            emails = {e for e in (email, record[7]) if e is not None}
+        changed = {number, *self._settle_duplicates(emails)}
         self.db.execute("COMMIT")
         return sorted(changed), original
 
@@ -374,7 +352,7 @@ class CheckRows:
 
 
 def _row_json(record: tuple[Any, ...]) -> dict[str, Any]:
-    (number, cells, _, status, problems, duplicate, pairs, body, _, _, _, edited) = record
+    (number, cells, _, status, problems, duplicate, pairs, body, _, edited) = record
     found = orjson.loads(problems)
     if duplicate is not None:
         found.append(orjson.loads(duplicate))

@@ -38,8 +38,7 @@ from aiohttp import BodyPartReader, web
 
 from importer.background import running_in_thread
 from importer.errors import TITLES, ConfigError
-from importer.run.pipeline import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY
-from importer.sandbox import Sandbox, SandboxConfig
+from importer.sandbox import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY, Sandbox, SandboxConfig
 from importer.send.client import DEFAULT_BASE_URL
 from importer.suggest import TARGETS
 from importer.web.checkrows import SHOW, CheckRows
@@ -324,7 +323,27 @@ class WebServer:
         except UploadError as error:
             self.workspace.forget(upload)
             return _error(error.status, str(error))
-        return web.json_response(self._upload_json(upload, view))
+        passed = []
+        if not self._readable(upload, view):
+            # A summary or a cover sheet first: look for the sheet that holds the candidates.
+            for sheet in upload.sheets:
+                if not sheet.visible or sheet.name == view.sheet:
+                    continue
+                with suppress(UploadError):
+                    other = await self._view(upload, sheet.name, None)
+                    if self._readable(upload, other):
+                        passed.append(view.sheet)
+                        upload.candidates_sheet = other.sheet
+                        view = other
+                        break
+        answer = self._upload_json(upload, view)
+        answer["passed_sheets"] = passed
+        return web.json_response(answer)
+
+    def _readable(self, upload: Upload, view: View) -> bool:
+        """Whether the suggested mapping can read the sheet: a column gives a name."""
+        chosen, _ = choose({"columns": {}}, upload, view, self.mappings)
+        return chosen.error is None
 
     async def _get_upload(self, request: web.Request) -> web.Response:
         upload = self._upload_of(request)
@@ -367,11 +386,12 @@ class WebServer:
         name = upload.sheet(sheet)
         if sheet is not None and name != sheet:
             raise UploadError(f'"{upload.name}" has no sheet named "{sheet}"')
-        row = header_row or 1
-        view = upload.views.get((name, row))
+        view = upload.views.get((name, header_row))
         if view is None:
-            view = await asyncio.to_thread(inspect, upload, name, row)
-            upload.views[(name, row)] = view
+            view = await asyncio.to_thread(inspect, upload, name, header_row)
+            upload.views[(name, header_row)] = view
+            # the row found is also the row the page names from now on
+            upload.views.setdefault((name, view.header_row), view)
         return view
 
     async def _chosen(
@@ -415,6 +435,7 @@ class WebServer:
             "sheets": [{"name": s.name, "visible": s.visible} for s in upload.sheets],
             "sheet": view.sheet,
             "header_row": view.header_row,
+            "header_found": upload.views.get((view.sheet, None)) is view,
             "edited_cells": upload.edited_cells(view.sheet),
             "headers": view.headers,
             "columns": [

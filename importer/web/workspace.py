@@ -79,8 +79,10 @@ class Upload:
     size: int
     sheets: list[SheetInfo]
     touched: float
-    views: dict[tuple[str | None, int], View] = field(default_factory=dict)
-    """What the mapping step shows, by sheet and header row."""
+    candidates_sheet: str | None = None
+    """The first visible sheet a suggested mapping can read, when the first one cannot."""
+    views: dict[tuple[str | None, int | None], View] = field(default_factory=dict)
+    """What the mapping step shows, by sheet and header row (None: the row found)."""
     edits: dict[str, dict[str, dict[str, tuple[str, str]]]] = field(default_factory=dict)
     """Cells corrected on the page: sheet ("" in a CSV) → row → column → (file's, corrected).
     Kept in memory beside the upload, so they go when it goes."""
@@ -101,6 +103,9 @@ class Upload:
 
     @property
     def default_sheet(self) -> str | None:
+        """The sheet shown first: the one that holds the candidates, else the first visible."""
+        if self.candidates_sheet is not None:
+            return self.candidates_sheet
         return next((s.name for s in self.sheets if s.visible), None) if self.sheets else None
 
     def sheet(self, requested: str | None) -> str | None:
@@ -240,9 +245,9 @@ def _sheets(path: Path) -> list[SheetInfo]:
         workbook.close()
 
 
-def inspect(upload: Upload, sheet: str | None, header_row: int) -> View:
-    """Read the header (on ``header_row``) and sample rows of ``sheet`` and suggest a mapping
-    (blocking: a thread).
+def inspect(upload: Upload, sheet: str | None, header_row: int | None) -> View:
+    """Read the header (on ``header_row``, or where it is found) and sample rows of ``sheet``
+    and suggest a mapping (blocking: a thread).
 
     Raises ``UploadError`` with the reader's message, naming the user's file.
     """
@@ -251,6 +256,7 @@ def inspect(upload: Upload, sheet: str | None, header_row: int) -> View:
             rows = [row.values for row in islice(table.rows, SAMPLE_ROWS)]
             headers = table.headers
             sheet = table.sheet
+            header_row = table.header_row
     except ConfigError as error:
         message = str(error).replace(str(upload.path), f'"{upload.name}"')
         raise UploadError(page_words(message)) from None

@@ -202,11 +202,17 @@ function renderMapping() {
       sheet.visible ? sheet.name : `${sheet.name} (hidden)`)));
 
   const row = upload.header_row;
-  $("m-header-text").textContent = row > 1
-    ? `Column names found on row ${row}; ${row === 2 ? "row 1 is" : `rows 1–${row - 1} are`} ` +
-      "skipped."
-    : "Column names found on row 1.";
+  const how = upload.header_found ? "found on" : "read from";
+  $("m-header-text").textContent = `Column names ${how} row ${row}` + (row > 1
+    ? `; ${row === 2 ? "row 1 is" : `rows 1–${row - 1} are`} skipped.` : ".");
   $("m-header-row").value = row;
+  const passed = upload.passed_sheets || [];
+  $("m-sheet-note").hidden = !passed.length;
+  $("m-sheet-note").textContent = passed.length
+    ? `${passed.map((name) => `Sheet “${name}”`).join(", ")} has no column that gives a ` +
+      `candidate's name, so sheet “${upload.sheet}” is shown. Choose another sheet above if ` +
+      "needed."
+    : "";
 
   $("m-source").replaceChildren(
     el("option", { value: "" }, "Suggested from your columns (change any row below)"),
