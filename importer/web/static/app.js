@@ -526,7 +526,7 @@ function outcome(row) {
   return row.problems.map((problem) => el("div", { class: "problem-line" },
     el("span", { class: `mark ${row.status === "rejected" ? "bad-mark" : "skip-mark"}`,
       "aria-hidden": "true" }, row.status === "rejected" ? "!" : "–"),
-    el("b", { text: ` ${titleOf(problem.code)}` }), `: ${problem.message} `,
+    el("strong", { text: ` ${titleOf(problem.code)}` }), `: ${problem.message} `,
     el("code", { class: "code", text: problem.code })));
 }
 
