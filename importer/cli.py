@@ -62,7 +62,10 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
     p.add_argument("--encoding", help="CSV encoding, when detection guesses wrong (e.g. cp1252)")
     p.add_argument(
-        "--header-row", type=_positive_int, default=1, help="spreadsheet row holding the headers"
+        "--header-row",
+        type=_positive_int,
+        help="spreadsheet row holding the headers (default: the mapping's header_row, else "
+        "found in the file below any title lines)",
     )
     p.add_argument(
         "--workers",
@@ -152,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
     suggest.add_argument("--encoding", help="CSV encoding, when detection guesses wrong")
     suggest.add_argument(
-        "--header-row", type=_positive_int, default=1, help="spreadsheet row holding the headers"
+        "--header-row",
+        type=_positive_int,
+        help="spreadsheet row holding the headers (default: found below any title lines)",
     )
     suggest.add_argument(
         "--output", "-o", type=Path, help="write the mapping to this file instead of stdout"

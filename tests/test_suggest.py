@@ -333,3 +333,15 @@ def test_cli_unreadable_input_is_exit_2_without_traceback(
     err = capsys.readouterr().err
     assert "is empty: it needs a header row" in err
     assert "Traceback" not in err
+
+
+def test_the_header_row_found_below_a_title_is_written_into_the_mapping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "titled.yaml"
+    assert main(["suggest-mapping", str(DATA / "header_row_3.csv"), "-o", str(target)]) == 0
+    text = target.read_text(encoding="utf-8")
+    assert "# the column names are on row 3: rows 1-2 above are skipped\nheader_row: 3\n" in text
+    assert load_mapping(target).header_row == 3
+    imported = import_file(DATA / "header_row_3.csv", tmp_path / "out", target)
+    assert imported.outcomes() == {4: ("created", ""), 5: ("created", "")}

@@ -4,6 +4,8 @@ A mapping says, for each request field, where its value comes from and which rul
 The full reference with examples is docs/mapping.md; in short::
 
     version: 1                    required; the schema version of this file
+    header_row: 3                 the row holding the column names (default: found in the file;
+                                  --header-row overrides it)
     empty_values: ["", "N/A"]     cells that count as empty after stripping (exact, case-sensitive;
                                   "" is always empty); default [""]; a field may override it
     key: email                    the field or column that identifies a row across runs
