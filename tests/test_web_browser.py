@@ -31,6 +31,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# A check is a worker process that starts Python and reads the whole file: on a loaded two-core
+# machine that can take longer than Playwright's 5 s default.
+expect.set_options(timeout=20_000)
 REJECTED = {4: "invalid-email", 9: "invalid-date", 10: "duplicate-in-file", 20: "invalid-phone"}
 
 

@@ -21,7 +21,6 @@ from typing import Any
 
 import orjson
 
-import importer
 from importer.errors import ConfigError
 from importer.mapping import load_mapping
 from importer.web.checkrows import ROWS_FILE, CheckRows
@@ -38,8 +37,6 @@ _LINE_LIMIT = 1 << 20
 # How long a stopping worker may take before it is killed: the pipeline's own grace for
 # requests in flight (30 s) plus time to write the reports.
 STOP_TIMEOUT = 40.0
-# The worker imports this very package, whether it is installed or run from a checkout.
-_PACKAGE_ROOT = str(Path(importer.__file__).resolve().parent.parent)
 
 
 @dataclass
@@ -189,7 +186,6 @@ class JobRegistry:
         env.pop("STACKONE_API_KEY", None)
         if target is not None:
             env["STACKONE_API_KEY"] = target.api_key
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         with (folder / "worker.log").open("wb") as log:
             job.process = await asyncio.create_subprocess_exec(
                 sys.executable,
