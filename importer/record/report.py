@@ -30,7 +30,8 @@ _RESULTS_COMMAS = len(RESULTS_COLUMNS) - 1
 REJECTS_EXTRA_COLUMNS = ["error_row", "error_code", "error_field", "error_message"]
 
 # Spreadsheet programs run cells that start with these as formulas; our own error text must
-# never do that. The user's original cells are written back untouched (DESIGN: unchanged).
+# never do that. The user's original cells are written back untouched, so that the fixed file
+# imports again through the same mapping.
 _FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
@@ -213,7 +214,8 @@ class ImportSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 all created or skipped · 1 finished with rejects · 3 stopped early (DESIGN.md)."""
+        """0 all created or skipped · 1 finished with rejects · 3 stopped early: the codes
+        scripts and schedulers rely on (2, nothing sent, is a ConfigError before any row)."""
         if self.stopped_early:
             return 3
         return 1 if self.counts.rejected else 0
