@@ -102,10 +102,11 @@ def postgres_server(folder: Path) -> Iterator[str]:
     )
     port = free_port()
     log = folder / "postgres.log"
+    where = ["-p", str(port), "-h", "127.0.0.1", "-k", str(folder)]
+    settings = ["-c", "fsync=off", "-c", "full_page_writes=off"]
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [*as_user, postgres, "-D", str(data), "-p", str(port), "-h", "127.0.0.1"]
-            + ["-k", str(folder), "-c", "fsync=off", "-c", "full_page_writes=off"],
+            [*as_user, postgres, "-D", str(data), *where, *settings],
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -81,13 +81,14 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         keys = RowKey(mapping, table.headers)
         credentials = _credentials(options)
         pacers = None
-        if not options.dry_run:
-            pacers = await open_pacers(
-                options.pacer_url, credentials[1], options.rate, options.clock
-            )
         state = _open_state(options, keys, input_name)
         journal = None
         try:
+            if not options.dry_run:
+                # Redis is reached before the journal exists: a run it stops sent nothing
+                pacers = await open_pacers(
+                    options.pacer_url, credentials[1], options.rate, options.clock
+                )
             journal = _open_journal(input_path, table, mapping, options)
             if journal is not None and state is not None:
                 state.after(journal)
@@ -126,6 +127,8 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
                 journal.close()
             if state is not None:
                 state.close()
+            if pacers is not None:
+                await pacers.aclose()
     summary = ImportSummary(
         input=input_name,
         mapping=str(mapping.source),

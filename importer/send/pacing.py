@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,6 +37,11 @@ class Pacers:
 
     key: Pacing
     account: Callable[[str], Pacing]
+    close: Callable[[], Awaitable[None]] | None = None
+
+    async def aclose(self) -> None:
+        if self.close is not None:
+            await self.close()
 
 
 async def open_pacers(
@@ -46,7 +51,8 @@ async def open_pacers(
 
     ``rate_per_minute=None`` is ``--rate auto``: no known limit, so the key's pacer probes
     upwards and backs off on 429s, and an account's on 408s. Redis is reached before this
-    returns: a ``ConfigError`` when it cannot be, before anything is sent.
+    returns: a ``ConfigError`` when it cannot be, before anything is sent. ``aclose`` them
+    when the run ends.
     """
     adaptive = rate_per_minute is None
     if url is None:
@@ -57,5 +63,5 @@ async def open_pacers(
         return Pacers(pacer_for(api_key, rate_per_minute, clock, adaptive=adaptive), local)
     from importer.send.shared_pacer import shared_pacers
 
-    key, accounts = await shared_pacers(url, api_key, rate_per_minute, clock, adaptive=adaptive)
-    return Pacers(key, accounts)
+    shared = await shared_pacers(url, api_key, rate_per_minute, clock, adaptive=adaptive)
+    return Pacers(shared.key, shared.account, shared.aclose)

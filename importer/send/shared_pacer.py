@@ -25,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-import weakref
 from collections.abc import Awaitable
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -152,12 +152,9 @@ class _Connection:
         self.reserve = self.client.register_script(_RESERVE)
         self.pause = self.client.register_script(_PAUSE)
         self.cut = self.client.register_script(_CUT_RATE)
-        self.checked = False
 
     async def check(self) -> None:
         """Reach Redis before anything is sent; a failure is a configuration error."""
-        if self.checked:
-            return
         try:
             await self.client.ping()
         except (RedisError, OSError) as error:
@@ -165,7 +162,9 @@ class _Connection:
                 f"cannot reach the shared pacer at {redacted(self.url)} ({error}): start Redis "
                 "there, or run without --pacer (each process then paces alone)"
             ) from None
-        self.checked = True
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
     async def call(self, what: Awaitable[Any]) -> Any:
         try:
@@ -295,11 +294,6 @@ class SharedPacer:
             raise self._lost
 
 
-_connections: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Connection]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 async def shared_pacers(
     url: str,
     api_key: str,
@@ -307,36 +301,47 @@ async def shared_pacers(
     clock: Clock,
     *,
     adaptive: bool = False,
-) -> tuple[SharedPacer, _AccountPacers]:
-    """The key's shared pacer and a maker of its accounts' ones; Redis is reached first.
-
-    One Redis client serves every import of this event loop (the web server's concurrent ones).
-    """
-    loop = asyncio.get_running_loop()
-    connections = _connections.setdefault(loop, {})
-    connection = connections.get(url)
-    if connection is None:
-        connection = connections[url] = _Connection(url)
-    await connection.check()
-    name = f"importer:pacer:{digest(api_key)}"
-    key = SharedPacer(connection, name, rate_per_minute, clock, adaptive=adaptive)
-    return key, _AccountPacers(connection, name, clock, adaptive=adaptive)
+) -> SharedPacers:
+    """The key's shared pacer and its accounts' ones, on one connection; Redis is reached first."""
+    connection = _Connection(url)
+    try:
+        await connection.check()
+    except ConfigError:
+        await connection.aclose()
+        raise
+    return SharedPacers(connection, api_key, rate_per_minute, clock, adaptive=adaptive)
 
 
-class _AccountPacers:
-    """The per-account pacers of one key: a 408's pause (and, adaptive, slowdown) is theirs."""
+class SharedPacers:
+    """The pacer of one key and those of its accounts: a 408's pause (and slowdown) is theirs."""
 
-    def __init__(self, connection: _Connection, key: str, clock: Clock, *, adaptive: bool) -> None:
+    def __init__(
+        self,
+        connection: _Connection,
+        api_key: str,
+        rate_per_minute: float | None,
+        clock: Clock,
+        *,
+        adaptive: bool,
+    ) -> None:
         self._connection = connection
-        self._key = key
+        self._name = f"importer:pacer:{digest(api_key)}"
         self._clock = clock
         self._adaptive = adaptive
-        self._pacers: dict[str, SharedPacer] = {}
+        self.key = SharedPacer(connection, self._name, rate_per_minute, clock, adaptive=adaptive)
+        self._accounts: dict[str, SharedPacer] = {}
 
-    def __call__(self, account_id: str) -> SharedPacer:
-        pacer = self._pacers.get(account_id)
+    def account(self, account_id: str) -> SharedPacer:
+        pacer = self._accounts.get(account_id)
         if pacer is None:
-            name = f"{self._key}:account:{digest(account_id)}"
+            name = f"{self._name}:account:{digest(account_id)}"
             pacer = SharedPacer(self._connection, name, None, self._clock, adaptive=self._adaptive)
-            self._pacers[account_id] = pacer
+            self._accounts[account_id] = pacer
         return pacer
+
+    async def aclose(self) -> None:
+        """Let the pauses and cuts announced reach Redis, then close the connection."""
+        for pacer in (self.key, *self._accounts.values()):
+            with suppress(PacerLostError):
+                await pacer.flush()
+        await self._connection.aclose()
