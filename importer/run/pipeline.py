@@ -29,6 +29,7 @@ from importer.mapping import (
     normalise_header,
     template_parts,
 )
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.tables import SourceRow, Table, open_table
 from importer.record.journal import (
     JOURNAL_FILE,
@@ -113,6 +114,8 @@ class ImportOptions:
     state: str | Path | None = None
     journal: bool = True
     workers: int | None = None
+    limits: WorkbookLimits = DEFAULT_LIMITS
+    """How much a workbook may unpack to before it is refused (``importer.read.limits``)."""
 
 
 @dataclass(slots=True)
@@ -179,7 +182,11 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     start = options.clock.now()
     with open_table(
-        input_path, sheet=options.sheet, encoding=options.encoding, header_row=options.header_row
+        input_path,
+        sheet=options.sheet,
+        encoding=options.encoding,
+        header_row=options.header_row,
+        limits=options.limits,
     ) as table:
         mapper = mapping.bind(table.headers, source=str(input_path))
         keys = _RowKey(mapping, table.headers)
