@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,14 @@ import pytest
 import requests
 
 from importer.cli import main as cli_main
+from importer.errors import ConfigError
+from importer.mapping import load_mapping
+from importer.read.limits import WorkbookLimits, check_archive
 from importer.read.tables import open_table
 from importer.sandbox import SandboxConfig, start_sandbox_thread
 from importer.web import WebConfig, WebServer, start_server_thread
 from importer.web import server as web_server
+from importer.web.workspace import page_words
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "candidates.csv"
@@ -683,3 +688,39 @@ def test_serve_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None
         port = server.url.rsplit(":", 1)[1]
         assert cli_main(["serve", "--port", port]) == 2
     assert f"serve: cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def reader_messages(tmp_path: Path) -> list[str]:
+    """What reading a file the wrong way says, as the importer's command line says it."""
+    messages = []
+    title_first = ROOT / "tests" / "data" / "header_row_3.csv"
+    with open_table(title_first, header_row=1) as table:
+        mapping = load_mapping(ROOT / "mappings" / "default.yaml")
+        with pytest.raises(ConfigError) as missing:
+            mapping.bind(table.headers)
+        messages.append(str(missing.value))
+    blank_first = tmp_path / "blank_first.csv"
+    blank_first.write_text("\nName,Email\nAnn,ann@example.com\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as blank, open_table(blank_first, header_row=1):
+        pass
+    messages.append(str(blank.value))
+    with pytest.raises(ConfigError) as beyond, open_table(title_first, header_row=40):
+        pass
+    messages.append(str(beyond.value))
+    with (
+        zipfile.ZipFile(ROOT / "samples" / "candidates.xlsx") as archive,
+        pytest.raises(ConfigError) as large,
+    ):
+        check_archive(Path("x.xlsx"), archive, WorkbookLimits(max_unpacked_mb=0))
+    messages.append(str(large.value))
+    return messages
+
+
+def test_the_page_never_names_a_command_line_flag(tmp_path: Path) -> None:
+    messages = reader_messages(tmp_path)
+    assert all("--" in message for message in messages)
+    for message in map(page_words, messages):
+        assert not re.search(r"--[a-z]", message), message
+    assert "enter it under “Column names on row”" in page_words(messages[0])
+    assert "enter 2 under “Column names on row”" in page_words(messages[1])
+    assert "ask whoever runs the server to raise the limit" in page_words(messages[3])

@@ -218,6 +218,10 @@ _PAGE_ADVICE = (
     ),
     (re.compile(r" \(--header-row\)"), " (the row of column names)"),
     (re.compile(r", or pass --encoding \([^)]*\)"), ""),
+    (
+        re.compile(r"raise the limit with --[a-z-]+ [\d.,]+"),
+        "ask whoever runs the server to raise the limit",
+    ),
 )
 
 
