@@ -42,10 +42,11 @@ class ImportOptions:
     ``target`` names the destination in the reports and the journal when the base URL would
     not (the CLI's throwaway sandbox listens on a new port each run: "sandbox"). ``resume``
     continues the run journaled in ``out_dir``; ``state`` is the cross-run file of keys
-    already imported. ``journal=False`` keeps no journal, so the run cannot be resumed: for
-    throwaway imports and for measuring what the journal costs. ``workers`` is how many
-    processes map and validate the rows of a long dry run besides this one (None: one per core
-    beyond the first; 0: none).
+    already imported. ``header_row`` is the row holding the column names (None: the mapping's
+    ``header_row``, else found in the file). ``journal=False`` keeps no journal, so the run
+    cannot be resumed: for throwaway imports and for measuring what the journal costs.
+    ``workers`` is how many processes map and validate the rows of a long dry run besides this
+    one (None: one per core beyond the first; 0: none).
     """
 
     mapping: str | Path | Mapping
@@ -56,7 +57,7 @@ class ImportOptions:
     target: str | None = None
     sheet: str | None = None
     encoding: str | None = None
-    header_row: int = 1
+    header_row: int | None = None
     concurrency: int = 10
     rate: float | None = 1000.0
     dry_run: bool = False

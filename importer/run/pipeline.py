@@ -103,7 +103,7 @@ class _Run:
             self.input_path,
             sheet=options.sheet,
             encoding=options.encoding,
-            header_row=options.header_row,
+            header_row=options.header_row or mapping.header_row,
         ) as table:
             mapper = mapping.bind(table.headers, source=input_name)
             keys = RowKey(mapping, table.headers)
@@ -243,7 +243,7 @@ def _open_journal(
     reading = [
         table.kind,
         *(f"{name} {value!r}" for name, value in _reading(table)),
-        f"header row {options.header_row}",
+        f"header row {table.header_row}",
     ]
     identity = RunIdentity(
         input=str(input_path),
