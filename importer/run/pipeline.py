@@ -38,6 +38,7 @@ from importer.run.settle import Settler
 from importer.run.sink import Sink
 from importer.run.stages import Stages
 from importer.run.stop import Stop
+from importer.send.pacing import open_pacers
 from importer.send.sender import SendStats
 
 __all__ = ["ImportOptions", "Progress", "run_import", "run_import_async"]
@@ -108,9 +109,15 @@ class _Run:
             mapper = mapping.bind(table.headers, source=input_name)
             keys = RowKey(mapping, table.headers)
             credentials = _credentials(options)
+            pacers = None
             state = _open_state(options, keys, input_name)
             journal = None
             try:
+                if not options.dry_run:
+                    # Redis is reached before the journal exists: a run it stops sent nothing
+                    pacers = await open_pacers(
+                        options.pacer_url, credentials[1], options.rate, options.clock
+                    )
                 journal = _open_journal(self.input_path, table, mapping, options)
                 if journal is not None and state is not None:
                     state.after(journal)
@@ -134,8 +141,9 @@ class _Run:
                             options.handle_signals,
                         )
                     else:
+                        assert pacers is not None
                         self.sending = True
-                        stats = await send_rows(stages, options, *credentials)
+                        stats = await send_rows(stages, options, pacers, *credentials)
                 finally:
                     recorder.close()
                 stop = stages.stop
@@ -146,6 +154,8 @@ class _Run:
                     journal.close()
                 if state is not None:
                     state.close()
+                if pacers is not None:
+                    await pacers.aclose()
         summary = ImportSummary(
             input=input_name,
             mapping=str(mapping.source),
