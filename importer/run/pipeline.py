@@ -105,6 +105,7 @@ class _Run:
             sheet=options.sheet,
             encoding=options.encoding,
             header_row=options.header_row or mapping.header_row,
+            limits=options.limits,
         ) as table:
             mapper = mapping.bind(table.headers, source=input_name)
             keys = RowKey(mapping, table.headers)
