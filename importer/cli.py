@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from importer import __version__
 from importer.errors import ConfigError
+from importer.read.records import MAX_CELL_MB
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
@@ -56,6 +57,14 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding", help="CSV encoding, when detection guesses wrong (e.g. cp1252)")
     p.add_argument(
         "--header-row", type=_positive_int, default=1, help="spreadsheet row holding the headers"
+    )
+    p.add_argument(
+        "--max-cell-mb",
+        type=_positive_int,
+        default=MAX_CELL_MB,
+        metavar="MB",
+        help=f"longest CSV cell read, in MiB of characters (default {MAX_CELL_MB}); a longer one "
+        "stops the run before anything is sent",
     )
     p.add_argument(
         "--workers",
@@ -192,6 +201,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         header_row=args.header_row,
         dry_run=dry_run,
         workers=args.workers,
+        max_cell_mb=args.max_cell_mb,
     )
     if args.command == "run":
         options.account_id = args.account_id or os.environ.get("STACKONE_ACCOUNT_ID") or None

@@ -26,6 +26,7 @@ class Code(StrEnum):
     # reading
     RAGGED_ROW = "ragged-row"
     BLANK_ROW = "blank-row"
+    UNBALANCED_QUOTE = "unbalanced-quote"
     PRECISION_LOST = "precision-lost"
     # mapping and validation
     REQUIRED_VALUE = "required-value"

@@ -29,6 +29,7 @@ from importer.mapping import (
     normalise_header,
     template_parts,
 )
+from importer.read.records import MAX_CELL_MB
 from importer.read.tables import SourceRow, Table, open_table
 from importer.record.journal import (
     JOURNAL_FILE,
@@ -87,7 +88,7 @@ class ImportOptions:
     keys already imported. ``journal=False`` keeps no journal, so the run cannot be resumed:
     for throwaway imports and for measuring what the journal costs. ``workers`` is how many
     processes map and validate the rows of a long dry run besides this one (None: one per core
-    beyond the first; 0: none).
+    beyond the first; 0: none). ``max_cell_mb``: the longest CSV cell read, in MiB of characters.
     """
 
     mapping: str | Path | Mapping
@@ -113,6 +114,7 @@ class ImportOptions:
     state: str | Path | None = None
     journal: bool = True
     workers: int | None = None
+    max_cell_mb: int = MAX_CELL_MB
 
 
 @dataclass(slots=True)
@@ -179,8 +181,14 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     start = options.clock.now()
     with open_table(
-        input_path, sheet=options.sheet, encoding=options.encoding, header_row=options.header_row
+        input_path,
+        sheet=options.sheet,
+        encoding=options.encoding,
+        header_row=options.header_row,
+        max_cell_mb=options.max_cell_mb,
     ) as table:
+        if not options.dry_run:
+            table.check_complete()  # a file cut inside a quoted cell is refused before sending
         mapper = mapping.bind(table.headers, source=str(input_path))
         keys = _RowKey(mapping, table.headers)
         out_dir = Path(options.out_dir)
@@ -434,6 +442,8 @@ class _Run:
         ``prepared`` is the row already mapped and validated (by a worker process, which
         leaves blank and ragged rows to this one).
         """
+        if row.problem is not None:
+            return _rejected(row, row.problem)
         if prepared is None:
             if row.is_blank:
                 reject = Reject(row.row_number, Code.BLANK_ROW, "blank row")
