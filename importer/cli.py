@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from importer.run.pipeline import ImportOptions
+    from importer.run.options import ImportOptions
 
 EXIT_CONFIG = 2
 
@@ -49,14 +50,23 @@ def _rate(text: str) -> float | None:
 
 def _add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, help="CSV or XLSX file of candidates")
-    p.add_argument("--mapping", "-m", type=Path, required=True, help="YAML mapping (see mappings/)")
+    p.add_argument(
+        "--mapping",
+        "-m",
+        required=True,
+        help="YAML mapping file, or the name of a shipped one (importer mappings lists them); "
+        "a file of that name wins",
+    )
     p.add_argument(
         "--out", "-o", type=Path, help="folder for the reports (default: out/<input name>)"
     )
     p.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
     p.add_argument("--encoding", help="CSV encoding, when detection guesses wrong (e.g. cp1252)")
     p.add_argument(
-        "--header-row", type=_positive_int, default=1, help="spreadsheet row holding the headers"
+        "--header-row",
+        type=_positive_int,
+        help="spreadsheet row holding the headers (default: the mapping's header_row, else "
+        "found in the file below any title lines)",
     )
     p.add_argument(
         "--max-cell-mb",
@@ -154,12 +164,21 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
     suggest.add_argument("--encoding", help="CSV encoding, when detection guesses wrong")
     suggest.add_argument(
-        "--header-row", type=_positive_int, default=1, help="spreadsheet row holding the headers"
+        "--header-row",
+        type=_positive_int,
+        help="spreadsheet row holding the headers (default: found below any title lines)",
     )
     suggest.add_argument(
         "--output", "-o", type=Path, help="write the mapping to this file instead of stdout"
     )
     suggest.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+
+    mappings = commands.add_parser(
+        "mappings", help="list the shipped mappings that --mapping NAME accepts, one line each"
+    )
+    mappings.add_argument(
+        "name", nargs="?", help="print this shipped mapping's YAML instead (to copy and change)"
+    )
 
     sandbox = commands.add_parser(
         "sandbox", help="run the local StackOne-compatible sandbox server"
@@ -190,7 +209,7 @@ def _api_key(args: argparse.Namespace) -> str | None:
 
 
 def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
-    from importer.run.pipeline import ImportOptions
+    from importer.run.options import ImportOptions
 
     out = args.out if args.out is not None else Path("out") / args.input.stem
     options = ImportOptions(
@@ -207,7 +226,6 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         options.account_id = args.account_id or os.environ.get("STACKONE_ACCOUNT_ID") or None
         options.api_key = None if args.sandbox or dry_run else _api_key(args)
         options.base_url = args.base_url or os.environ.get("STACKONE_BASE_URL") or DEFAULT_BASE_URL
-        options.sandbox = args.sandbox
         options.concurrency = args.concurrency
         options.rate = args.rate
         options.heartbeat = args.heartbeat
@@ -235,7 +253,10 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
         options.on_progress = show
         options.progress_interval = 0.2 if sys.stderr.isatty() else 10.0
     try:
-        summary = run_import(args.input, options)
+        with ExitStack() as stack:
+            if getattr(args, "sandbox", False) and not dry_run:
+                _into_sandbox(options, stack)
+            summary = run_import(args.input, options)
     finally:
         if show is not None:
             show.close()
@@ -244,6 +265,23 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     return summary.exit_code
+
+
+def _into_sandbox(options: ImportOptions, stack: ExitStack) -> None:
+    """--sandbox: a new empty sandbox on a free port of 127.0.0.1, for the length of the run."""
+    from importer.sandbox import (
+        SANDBOX_ACCOUNT_ID,
+        SANDBOX_API_KEY,
+        SandboxConfig,
+        start_sandbox_thread,
+    )
+
+    sandbox = stack.enter_context(start_sandbox_thread(SandboxConfig()))
+    options.base_url = sandbox.url
+    options.api_key = SANDBOX_API_KEY
+    options.account_id = options.account_id or SANDBOX_ACCOUNT_ID
+    # its port changes every run: the journal and the reports name it by what it is
+    options.target = "sandbox"
 
 
 def _suggest(args: argparse.Namespace) -> int:
@@ -265,6 +303,21 @@ def _suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_mappings(args: argparse.Namespace) -> int:
+    from importer.mapping.shipped import shipped_mappings, unknown_mapping
+
+    shipped = shipped_mappings()
+    if args.name is not None:
+        if args.name not in shipped:
+            raise unknown_mapping(args.name, shipped)
+        sys.stdout.write(shipped[args.name].text())
+        return 0
+    width = max((len(name) for name in shipped), default=0)
+    for name, mapping in shipped.items():
+        print(f"{name:<{width}}  {mapping.description}".rstrip())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -274,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args, dry_run=True)
         if args.command == "suggest-mapping":
             return _suggest(args)
+        if args.command == "mappings":
+            return _list_mappings(args)
         if args.command == "serve":
             from importer.web import cli as web_cli
 
