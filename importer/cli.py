@@ -154,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
         "already-imported. For nightly imports of a cumulative file",
     )
 
+    run.add_argument(
+        "--pacer",
+        metavar="URL",
+        help="share the API key's pacing with every importer process using the same key and "
+        "Redis (redis://host:6379/0; default: $IMPORTER_PACER_URL, else this process paces "
+        "alone). An unreachable Redis stops the run: it never falls back to pacing alone",
+    )
+
     validate = commands.add_parser("validate", help="read, map and validate a file; send nothing")
     _add_input_arguments(validate)
 
@@ -231,6 +239,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         options.heartbeat = args.heartbeat
         options.resume = args.resume
         options.state = args.state
+        options.pacer_url = args.pacer or os.environ.get("IMPORTER_PACER_URL") or None
         options.policy = RetryPolicy(
             max_attempts=args.max_attempts,
             max_wait=args.max_wait,

@@ -47,8 +47,9 @@ class ImportOptions:
     ``header_row``, else found in the file). ``journal=False`` keeps no journal, so the run
     cannot be resumed: for throwaway imports and for measuring what the journal costs.
     ``workers`` is how many processes map and validate the rows of a long dry run besides this
-    one (None: one per core beyond the first; 0: none). ``max_cell_mb``: the longest CSV cell
-    read, in MiB of characters.
+    one (None: one per core beyond the first; 0: none). ``pacer_url`` (``redis://...``) shares
+    the key's pacing with every process that uses the same key and Redis; None paces this
+    process alone. ``max_cell_mb``: the longest CSV cell read, in MiB of characters.
     """
 
     mapping: str | Path | Mapping
@@ -74,4 +75,5 @@ class ImportOptions:
     state: str | Path | None = None
     journal: bool = True
     workers: int | None = None
+    pacer_url: str | None = None
     max_cell_mb: int = MAX_CELL_MB

@@ -76,6 +76,8 @@ def run(spec: dict[str, Any]) -> int:
         account_id=spec.get("account_id"),
         # the server hands the key over in the environment, never in JOB.json or the page
         api_key=os.environ.get("STACKONE_API_KEY") or None,
+        # imports running at once are processes on one key: they pace as one through Redis
+        pacer_url=os.environ.get("IMPORTER_PACER_URL") or None,
         on_progress=_progress,
         progress_interval=spec.get("progress_interval", 0.25),
     )
