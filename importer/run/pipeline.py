@@ -80,6 +80,7 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         encoding=options.encoding,
         header_row=header_row,
         max_cell_mb=options.max_cell_mb,
+        limits=options.limits,
     ) as table:
         if not options.dry_run:
             table.check_complete()  # a file cut inside a quoted cell is refused before sending
