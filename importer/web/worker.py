@@ -21,9 +21,10 @@ from typing import Any
 
 import orjson
 
-from importer.errors import ConfigError, Reject
+from importer.errors import ConfigError, Note, Reject
 from importer.mapping import Mapping, load_mapping, normalise_header
 from importer.read.tables import open_table
+from importer.record.outcomes import Status
 from importer.run.pipeline import ImportOptions, Progress, run_import
 from importer.send.client import DEFAULT_BASE_URL
 
@@ -144,8 +145,8 @@ def build_preview(
 
 def _status(outcome: dict[str, str]) -> str:
     status = outcome["status"]
-    if status == "not_attempted":
-        return "ready" if outcome["note"] == "dry-run" else "unchecked"
+    if status == Status.NOT_ATTEMPTED:
+        return "ready" if outcome["note"] == Note.DRY_RUN else "unchecked"
     return status
 
 
