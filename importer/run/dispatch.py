@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from importer.errors import Code, FatalApiError, Reject
+from importer.errors import Code, FatalApiError, ImporterError, Reject
 from importer.record.outcomes import RowOutcome, Status
 from importer.run.accounts import RowAccount
 from importer.run.options import ImportOptions
@@ -74,11 +74,21 @@ async def send_rows(
             await pool.run()
     if pool.stopped and not stages.stop.is_set():
         refused = "; ".join(pool.stopped.values())
-        stages.stop.set(
-            f"rows of {len(pool.stopped)} account(s) not sent: {refused}", Code.RUN_STOPPED
-        )
-    stages.sink.final_progress()
+        reason = f"rows of {len(pool.stopped)} account(s) not sent: {refused}"
+        stages.stop.set(reason, Code.RUN_STOPPED)
+    if pool.failure is None:
+        stages.sink.final_progress()
     return stats
+
+
+def describe(error: BaseException) -> str:
+    """An error in words for a person: the OS's own for a failed write, else type and text."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror}{where}"
+    if isinstance(error, ImporterError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 @dataclass
@@ -113,6 +123,8 @@ class _Pool:
         self.in_flight: dict[int, Work] = {}
         self.stopped: dict[str, str] = {}
         """Accounts whose rows are no longer sent, and why."""
+        self.failure: BaseException | None = None
+        """What stopped the run from inside (a full disk, a bug), once requests went out."""
 
     async def run(self) -> None:
         await self._finish(asyncio.create_task(self._produce()))
@@ -178,7 +190,9 @@ class _Pool:
         try:
             return await send(work.row.row_number, work.body, work.email)
         except FatalApiError as error:
-            said = f"the API answered {error.status}: {error.message}"
+            said = error.message  # a failure without an answer (TLS, unreachable) says it all
+            if error.status is not None:
+                said = f"the API answered {error.status}: {error.message}"
             if self.accounts.routed and error.status in _ACCOUNT_STATUSES:
                 reason = self.stopped.setdefault(lane.account, f"account {lane.account}: {said}")
                 return _not_sent(work, reason, error.status, 1)
@@ -196,7 +210,7 @@ class _Pool:
             while not self.stop.is_set():
                 for task in [t for t in (producer, *self.workers) if t.done()]:
                     self.workers.discard(task)
-                    task.result()
+                    self._failed(task)
                 pending: set[asyncio.Future[Any]] = {
                     t for t in (producer, *self.workers) if not t.done()
                 }
@@ -218,7 +232,22 @@ class _Pool:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        self._settle_leftovers()
+        for task in tasks:
+            self._failed(task)
+        try:
+            self._settle_leftovers()
+        except Exception as error:  # the reports themselves cannot be written: said by the run
+            self.failure = self.failure or error
+
+    def _failed(self, task: asyncio.Future[Any]) -> None:
+        """A worker or the producer raised: stop the run, so that every row still gets its
+        outcome and the reports are written, instead of leaving with the error."""
+        if task.cancelled() or self.failure is not None:
+            return
+        error = task.exception()
+        if error is not None:
+            self.failure = error
+            self.stop.set(f"an error stopped the run: {describe(error)}", Code.RUN_STOPPED)
 
     def _settle_leftovers(self) -> None:
         """After a stop: give every row nobody finished its one outcome."""
