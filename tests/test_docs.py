@@ -78,3 +78,10 @@ def test_the_error_table_lists_every_code_and_no_other() -> None:
     assert named, "the Error codes table was not found"
     assert sorted(named - {c.value for c in Code}) == []
     assert sorted({c.value for c in Code} - named) == []
+
+
+def test_every_file_of_the_repository_the_readme_names_exists() -> None:
+    named = re.findall(r"`((?:importer|tests|bench|samples|mappings|docs|\.ci)/[\w./-]*)`", README)
+    # folders the tools make, and placeholders
+    made = {"bench/work/", "tests/artifacts/web/", "mappings/NAME.yaml"}
+    assert sorted(p for p in set(named) - made if not (ROOT / p).exists()) == []
