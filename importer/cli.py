@@ -84,6 +84,12 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
         help="processes that map and validate the rows of a long dry run besides the main one "
         "(default: one per core beyond the first; 0: none)",
     )
+    p.add_argument(
+        "--account-column",
+        metavar="COLUMN",
+        help="the column naming each row's linked account: rows go to several accounts in one "
+        "run (default: the mapping's account: column; --account-id is then not used)",
+    )
     add_limit_arguments(p)
     p.add_argument("--json", action="store_true", help="print summary.json on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary text")
@@ -233,6 +239,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         dry_run=dry_run,
         workers=args.workers,
         max_cell_mb=args.max_cell_mb,
+        account_column=args.account_column,
         limits=limits_from_args(args),
     )
     if args.command == "run":
