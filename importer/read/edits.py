@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 
 from importer.read.tables import SourceRow
 
@@ -14,7 +15,7 @@ def edited(rows: Iterator[SourceRow], edits: Edits) -> Iterator[SourceRow]:
     """``rows`` with the corrected cells in place of the typed ones.
 
     A position past the row's last cell is left out: a ragged row keeps its shape, and so its
-    reject, whatever is typed into it.
+    reject, whatever is typed into it; a row the reader flagged keeps its problem.
     """
     for row in rows:
         changes = edits.get(row.row_number)
@@ -23,5 +24,5 @@ def edited(rows: Iterator[SourceRow], edits: Edits) -> Iterator[SourceRow]:
             for position, text in changes.items():
                 if position < len(values):
                     values[position] = text
-            row = SourceRow(row.row_number, tuple(values))
+            row = replace(row, values=tuple(values))
         yield row

@@ -4,8 +4,9 @@ The check worker writes one SQLite file per check (``rows.sqlite`` in the job's 
 row's cells, its outcome (ready, rejected, skipped), the problems located in its cells and the
 fields a ready row sends. The server pages through it and, when a cell is corrected on the
 page, checks that one row again with the importer's own rules (``run.check``: the row on its
-own, then the file-wide duplicate check over every ready row), so the counts stay those the import
-will find. ``tests/test_web.py`` holds the equivalence test with the dry run's results.csv.
+own, then the check across rows: duplicates, a routed row's account), so the counts stay those
+the import will find. ``tests/test_web.py`` holds the equivalence test with the dry run's
+results.csv.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any
 
 import orjson
 
-from importer.errors import Reject
+from importer.errors import Code, Reject
 from importer.mapping import Mapping, Prepared, normalise_header
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome
+from importer.run.accounts import RowAccount
 from importer.run.check import Checker, screen
 from importer.run.keys import RowKey
 
@@ -57,7 +59,8 @@ CREATE TABLE rows (
     own TEXT NOT NULL,
     status TEXT NOT NULL,
     problems TEXT NOT NULL,
-    duplicate TEXT,
+    across TEXT,
+    locked INTEGER NOT NULL,
     sends TEXT,
     body TEXT,
     email TEXT,
@@ -77,6 +80,8 @@ class Checked:
     """ready, rejected or skipped."""
     problems: list[dict[str, Any]]
     body: dict[str, Any] | None
+    locked: bool = False
+    """The row's shape is wrong (ragged, or misread): no cell edit can mend it."""
 
 
 class RowChecker:
@@ -85,15 +90,19 @@ class RowChecker:
     def __init__(self, mapping: Mapping, headers: Sequence[str], source: str) -> None:
         self.mapper = mapping.bind(headers, source=source)
         self.keys = RowKey(mapping, headers)
+        column = mapping.account.column if mapping.account is not None else None
+        self.accounts = RowAccount(column, headers, source, None)
         self.headers = list(headers)
         self.where = {normalise_header(h): i for i, h in enumerate(headers)}
 
     def check(self, row: SourceRow) -> Checked:
-        """The row on its own: blank, ragged, or mapped and validated."""
+        """The row on its own: misread, blank, ragged, or mapped and validated."""
+        if row.problem is not None:
+            return Checked("rejected", [self.located(row.problem)], None, locked=True)
         screened = screen(row, len(self.headers))
         if screened is not None:
             problems = [self.located(reject) for reject in screened.rejects]
-            return Checked(screened.status.value, problems, None)
+            return Checked(screened.status.value, problems, None, locked=not row.is_blank)
         prepared = self.mapper.prepare(row)
         if prepared.body is None:
             return Checked("rejected", [self.located(r) for r in prepared.rejects], None)
@@ -114,11 +123,12 @@ class RowChecker:
     def duplicates(
         self, rows: Iterable[tuple[int, tuple[str, ...], dict[str, Any]]]
     ) -> Iterator[tuple[int, dict[str, Any] | None]]:
-        """The duplicate problem (or None) of each ready row, by the import's own check.
+        """What the import's check across rows finds (or None) for each ready row: a
+        duplicate, or a row routed to no account.
 
         ``rows`` are the ready rows in file order: number, cells and the body each sends.
         """
-        checker = Checker(self.mapper, self.keys, len(self.headers))
+        checker = Checker(self.mapper, self.keys, len(self.headers), self.accounts)
         for number, cells, body in rows:
             prepared = Prepared(number, body, body.get("email"), ())
             outcome = checker.check(SourceRow(number, cells), prepared)
@@ -205,7 +215,7 @@ class CheckRows:
         """Check and store every row; ``edited`` gives the original text of corrected cells."""
         self.db.execute("BEGIN")
         self.db.executemany(
-            "INSERT INTO rows VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+            "INSERT INTO rows VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
             (self._record(row, edited.get(row.row_number)) for row in rows),
         )
         self._settle_duplicates()
@@ -219,6 +229,7 @@ class CheckRows:
             checked.status,
             checked.status,
             orjson.dumps(checked.problems).decode(),
+            int(checked.locked),
             None if checked.body is None else orjson.dumps(sends(checked.body)).decode(),
             _dumps(checked.body),
             _email(checked.body),
@@ -231,7 +242,7 @@ class CheckRows:
         ``emails``: only the rows sending one of these e-mails, which is enough when the
         e-mail is the only thing two rows can share (the mapping's key is the e-mail).
         """
-        query = "SELECT row_number, cells, body, duplicate FROM rows WHERE own = 'ready'"
+        query = "SELECT row_number, cells, body, across FROM rows WHERE own = 'ready'"
         found: list[str] = []
         if emails is not None:
             found = sorted(emails)
@@ -247,9 +258,7 @@ class CheckRows:
             text = _dumps(problem)
             if text != before[number]:
                 changes.append((text, "ready" if problem is None else "rejected", number))
-        self.db.executemany(
-            "UPDATE rows SET duplicate = ?, status = ? WHERE row_number = ?", changes
-        )
+        self.db.executemany("UPDATE rows SET across = ?, status = ? WHERE row_number = ?", changes)
         return [number for _, _, number in changes]
 
     def edit(self, number: int, position: int, text: str) -> tuple[list[int], str]:
@@ -259,10 +268,15 @@ class CheckRows:
         ``KeyError`` for a row or a cell the file does not have.
         """
         found = self.db.execute(
-            "SELECT cells, edited, email FROM rows WHERE row_number = ?", (number,)
+            "SELECT cells, edited, email, locked FROM rows WHERE row_number = ?", (number,)
         ).fetchone()
         if found is None:
             raise KeyError(f"the file has no row {number}")
+        if found[3]:
+            raise KeyError(
+                f"row {number} was not read as the file meant it (see its problem): correct it "
+                "in the file itself and upload the file again"
+            )
         cells = list(orjson.loads(found[0]))
         email = found[2]
         if not 0 <= position < len(cells):
@@ -277,13 +291,13 @@ class CheckRows:
         self.db.execute("BEGIN")
         record = self._record(SourceRow(number, tuple(cells)), originals)
         self.db.execute(
-            "UPDATE rows SET cells = ?, own = ?, status = ?, problems = ?, duplicate = NULL, "
-            "sends = ?, body = ?, email = ?, edited = ? WHERE row_number = ?",
+            "UPDATE rows SET cells = ?, own = ?, status = ?, problems = ?, locked = ?, "
+            "across = NULL, sends = ?, body = ?, email = ?, edited = ? WHERE row_number = ?",
             (*record[1:], number),
         )
         emails = None
         if self.checker.keys.fold or not self.checker.keys.readable:
-            emails = {e for e in (email, record[7]) if e is not None}
+            emails = {e for e in (email, record[8]) if e is not None}
         changed = {number, *self._settle_duplicates(emails)}
         self.db.execute("COMMIT")
         return sorted(changed), original
@@ -298,7 +312,8 @@ class CheckRows:
     def counts(self) -> dict[str, int]:
         by_status = dict(self.db.execute("SELECT status, count(*) FROM rows GROUP BY status"))
         (duplicates,) = self.db.execute(
-            "SELECT count(*) FROM rows WHERE duplicate IS NOT NULL"
+            "SELECT count(*) FROM rows WHERE json_extract(across, '$.code') = ?",
+            (Code.DUPLICATE_IN_FILE.value,),
         ).fetchone()
         (edited,) = self.db.execute(
             "SELECT coalesce(sum((SELECT count(*) FROM json_each(edited))), 0) FROM rows "
@@ -319,8 +334,8 @@ class CheckRows:
             "SELECT code, count(DISTINCT row_number) FROM ("
             " SELECT row_number, json_extract(p.value, '$.code') AS code"
             " FROM rows, json_each(rows.problems) AS p WHERE status = 'rejected'"
-            " UNION ALL SELECT row_number, json_extract(duplicate, '$.code') FROM rows"
-            " WHERE duplicate IS NOT NULL) GROUP BY code"
+            " UNION ALL SELECT row_number, json_extract(across, '$.code') FROM rows"
+            " WHERE across IS NOT NULL) GROUP BY code"
             " ORDER BY count(DISTINCT row_number) DESC, min(row_number)"
         )
         return dict(found)
@@ -352,10 +367,10 @@ class CheckRows:
 
 
 def _row_json(record: tuple[Any, ...]) -> dict[str, Any]:
-    (number, cells, _, status, problems, duplicate, pairs, body, _, edited) = record
+    (number, cells, _, status, problems, across, locked, pairs, body, _, edited) = record
     found = orjson.loads(problems)
-    if duplicate is not None:
-        found.append(orjson.loads(duplicate))
+    if across is not None:
+        found.append(orjson.loads(across))
     return {
         "row_number": number,
         "cells": orjson.loads(cells),
@@ -364,4 +379,5 @@ def _row_json(record: tuple[Any, ...]) -> dict[str, Any]:
         "sends": None if pairs is None or status != "ready" else orjson.loads(pairs),
         "body": None if body is None or status != "ready" else orjson.loads(body),
         "edited": orjson.loads(edited) if edited else {},
+        "locked": bool(locked),
     }

@@ -483,7 +483,7 @@ function rowElements(row, headers) {
       byCell.set(position, [...(byCell.get(position) || []), problem]);
     }
   }
-  const editable = row.cells.length === headers.length;
+  const editable = !row.locked;
   const cells = headers.map((header, position) => {
     const problems = byCell.get(position);
     const original = row.edited[String(position)];
