@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from importer.errors import ConfigError
+from importer.mapping import parse_mapping
 from importer.read.limits import WorkbookLimits
 from importer.read.tables import open_table
 from importer.read.xlsx import list_sheets
+from importer.suggest import suggest_mapping
 from tests import bombs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,3 +174,57 @@ def test_the_sheet_lister_gives_names_and_visibility_in_the_workbook_order(
     ]
     # it reads no cell: a sheet past every limit is listed all the same
     assert list_sheets(bombs.sparse_range(tmp_path)) == [("Candidates", True)]
+
+
+# -- repeated headers: notes name a few columns, so the work stays linear -----------------------
+
+TWINS = ["Name"] * 10_000
+
+
+def test_a_header_repeated_10000_times_gets_a_note_naming_three_columns() -> None:
+    suggestion = suggest_mapping(TWINS, [["a"] * len(TWINS)], source="twins.csv")
+
+    notes = {choice.note for choice in suggestion.columns}
+    assert notes == {"the header appears 10,000 times: A, B, C, …; rename one to map it"}
+    # one comment line per column: before, each listed every twin (845 MB of YAML)
+    assert len(suggestion.to_yaml()) < 120 * len(TWINS)
+
+
+def test_two_twins_are_both_named() -> None:
+    suggestion = suggest_mapping(["Email", "Name", "email"])
+
+    assert (
+        suggestion.column(0).note == "the header appears in columns A and C; rename one to map it"
+    )
+
+
+def test_binding_to_a_header_repeated_10000_times_names_three_of_them() -> None:
+    mapping = parse_mapping({"version": 1, "fields": {"name": {"column": "Name"}}}, "m.yaml")
+
+    with pytest.raises(ConfigError) as caught:
+        mapping.bind(TWINS, source="twins.csv")
+
+    assert str(caught.value) == (
+        'twins.csv: the header row has the same column twice: "Name" matches 10,000 columns: '
+        'column 1 (A) "Name", column 2 (B) "Name", column 3 (C) "Name", …; rename one of them'
+    )
+
+
+def test_a_missing_column_lists_the_first_hundred_headers_of_a_wide_file() -> None:
+    headers = [f"Column {n}" for n in range(10_000)]
+    mapping = parse_mapping({"version": 1, "fields": {"name": {"column": "Name"}}}, "m.yaml")
+
+    with pytest.raises(ConfigError) as caught:
+        mapping.bind(headers, source="wide.csv")
+
+    message = str(caught.value)
+    assert "Column 0, Column 1," in message
+    assert message.endswith("Column 99 and 9,900 more")
+
+
+def test_the_duplicate_header_file_is_refused_in_a_line_by_validate(tmp_path: Path) -> None:
+    done = validate(bombs.duplicate_headers(tmp_path), tmp_path / "out")
+
+    assert done.code == 2
+    assert "matches 10,000 columns" in done.err
+    assert len(done.err) < 400
