@@ -18,7 +18,7 @@ from importer.errors import (
 )
 from importer.record.outcomes import RowOutcome, Status
 from importer.send.client import ApiClient, Created, NoAnswerError, NotSentError
-from importer.send.pacer import Pacer
+from importer.send.pacer import Pacing
 from importer.send.retry import RetryPolicy
 
 _RETRIED = (RetriableApiError, AmbiguousApiError, NotSentError)
@@ -71,7 +71,7 @@ class Sender:
     def __init__(
         self,
         client: ApiClient,
-        pacer: Pacer,
+        pacer: Pacing,
         policy: RetryPolicy,
         clock: Clock,
         stats: SendStats,
@@ -229,6 +229,8 @@ class Sender:
             self._pacer.pause_for(min(error.retry_after, self._policy.max_wait))
         if error.status == 429:
             self._pacer.throttled(sent_at)
+        elif error.status == 408:
+            self._pacer.timed_out(sent_at)
 
     def _before_sleep(self, retry_state: RetryCallState) -> None:
         self.stats.retries += 1
