@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from importer import __version__
 from importer.errors import ConfigError
+from importer.read.limits import add_limit_arguments, limits_from_args
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
@@ -49,7 +50,13 @@ def _rate(text: str) -> float | None:
 
 def _add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, help="CSV or XLSX file of candidates")
-    p.add_argument("--mapping", "-m", type=Path, required=True, help="YAML mapping (see mappings/)")
+    p.add_argument(
+        "--mapping",
+        "-m",
+        required=True,
+        help="YAML mapping file, or the name of a shipped one (importer mappings lists them); "
+        "a file of that name wins",
+    )
     p.add_argument(
         "--out", "-o", type=Path, help="folder for the reports (default: out/<input name>)"
     )
@@ -67,6 +74,7 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
         help="processes that map and validate the rows of a long dry run besides the main one "
         "(default: one per core beyond the first; 0: none)",
     )
+    add_limit_arguments(p)
     p.add_argument("--json", action="store_true", help="print summary.json on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary text")
 
@@ -139,6 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
         "already-imported. For nightly imports of a cumulative file",
     )
 
+    run.add_argument(
+        "--pacer",
+        metavar="URL",
+        help="share the API key's pacing with every importer process using the same key and "
+        "Redis (redis://host:6379/0; default: $IMPORTER_PACER_URL, else this process paces "
+        "alone). An unreachable Redis stops the run: it never falls back to pacing alone",
+    )
+
     validate = commands.add_parser("validate", help="read, map and validate a file; send nothing")
     _add_input_arguments(validate)
 
@@ -153,10 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="spreadsheet row holding the headers (default: found below any title lines)",
     )
+    add_limit_arguments(suggest)
     suggest.add_argument(
         "--output", "-o", type=Path, help="write the mapping to this file instead of stdout"
     )
     suggest.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+
+    mappings = commands.add_parser(
+        "mappings", help="list the shipped mappings that --mapping NAME accepts, one line each"
+    )
+    mappings.add_argument(
+        "name", nargs="?", help="print this shipped mapping's YAML instead (to copy and change)"
+    )
 
     sandbox = commands.add_parser(
         "sandbox", help="run the local StackOne-compatible sandbox server"
@@ -198,6 +222,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         header_row=args.header_row,
         dry_run=dry_run,
         workers=args.workers,
+        limits=limits_from_args(args),
     )
     if args.command == "run":
         options.account_id = args.account_id or os.environ.get("STACKONE_ACCOUNT_ID") or None
@@ -208,6 +233,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         options.heartbeat = args.heartbeat
         options.resume = args.resume
         options.state = args.state
+        options.pacer_url = args.pacer or os.environ.get("IMPORTER_PACER_URL") or None
         options.policy = RetryPolicy(
             max_attempts=args.max_attempts,
             max_wait=args.max_wait,
@@ -265,7 +291,11 @@ def _suggest(args: argparse.Namespace) -> int:
     from importer.suggest import suggest_for_file
 
     suggestion = suggest_for_file(
-        args.input, sheet=args.sheet, encoding=args.encoding, header_row=args.header_row
+        args.input,
+        sheet=args.sheet,
+        encoding=args.encoding,
+        header_row=args.header_row,
+        limits=limits_from_args(args),
     )
     if args.output is None:
         sys.stdout.write(suggestion.to_yaml())
@@ -280,6 +310,21 @@ def _suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_mappings(args: argparse.Namespace) -> int:
+    from importer.mapping.shipped import shipped_mappings, unknown_mapping
+
+    shipped = shipped_mappings()
+    if args.name is not None:
+        if args.name not in shipped:
+            raise unknown_mapping(args.name, shipped)
+        sys.stdout.write(shipped[args.name].text())
+        return 0
+    width = max((len(name) for name in shipped), default=0)
+    for name, mapping in shipped.items():
+        print(f"{name:<{width}}  {mapping.description}".rstrip())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -289,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args, dry_run=True)
         if args.command == "suggest-mapping":
             return _suggest(args)
+        if args.command == "mappings":
+            return _list_mappings(args)
         if args.command == "serve":
             from importer.web import cli as web_cli
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from importer.mapping import normalise_header
+from importer.read.headers import column_letter, header_label
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.tables import open_table
 
 EMPTY_VALUES = ["", "N/A", "n/a", "-", "null", "NULL", "none", "None"]
@@ -124,7 +126,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "social_links.twitter": _names("Twitter | Twitter URL | twitter_url | X (Twitter)"),
     "social_links.facebook": _names("Facebook | Facebook URL | facebook_url"),
 }
-"""Header spellings seen in ATS exports and templates (DOMAIN.md §4), by target key."""
+"""Header spellings seen in ATS vendors' documented exports and import templates, by target."""
 
 # A header that matches no alias is tried again without these words in front ("Candidate
 # Email", "applicantPhone") and without a trailing number ("Phone 2", "Email-2").
@@ -162,13 +164,14 @@ class Layout:
 
     name: str
     mapping: str
+    """The name of the shipped mapping written for it (``--mapping NAME``)."""
     headers: tuple[str, ...]
 
 
 LAYOUTS: tuple[Layout, ...] = (
     Layout(
         "Greenhouse",
-        "mappings/greenhouse.yaml",
+        "greenhouse",
         _names(
             "First Name | Last Name | Company | Title | Notes | Email | Phone | Social Media | "
             "Website | Address | Source | Who gets credit | Job | Department | Office | "
@@ -177,7 +180,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Lever",
-        "mappings/lever.yaml",
+        "lever",
         _names(
             "Lever Profile ID | Full name | Email | Date Added | Stage | Archive Reason | "
             "Archive Date | Sources | Origin | Tags | Phone | Location | Links | Referrer | "
@@ -187,14 +190,14 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Recruitee",
-        "mappings/recruitee.yaml",
+        "recruitee",
         _names(
             "Name | Jobs | Emails | Phones | Tags | Sources | Links | Social Links | Cover Letter"
         ),
     ),
     Layout(
         "SmartRecruiters",
-        "mappings/smartrecruiters.yaml",
+        "smartrecruiters",
         _names(
             "applicationCreationDate | applicationID | applicationLastUpdate | "
             "applicationReasonOfRejection | applicationReasonOfWithdrawal | "
@@ -205,7 +208,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Workable",
-        "mappings/workable.yaml",
+        "workable",
         _names(
             "First name | Last name | Name | Email | Phone | Headline | Cover Letter | "
             "Skills | Address | Experience | Education | Social Profiles | Resume | Job ID"
@@ -213,7 +216,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Personio",
-        "mappings/personio.yaml",
+        "personio",
         _names(
             "Candidate ID | Candidate name | Gender | Email address | Birthday | "
             "Available from | Expected salary | Candidate location | Final phase | Final status"
@@ -221,7 +224,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "PeopleForce",
-        "mappings/peopleforce.yaml",
+        "peopleforce",
         _names(
             "full_name | email | gender | skills | phone_numbers | skype_id | source | "
             "linkedin_url | position | location | facebook_url | added_on | date_of_birth | "
@@ -229,7 +232,7 @@ LAYOUTS: tuple[Layout, ...] = (
         ),
     ),
 )
-"""Export layouts from DOMAIN.md §4, each with the mapping in mappings/ written for it."""
+"""Export and import layouts as each vendor documents them, with the shipped mapping for each."""
 
 
 def _signatures() -> dict[str, frozenset[str]]:
@@ -259,7 +262,8 @@ class LayoutMatch:
         name = self.layout.name
         return (
             f"looks like a {name} export ({len(self.matched)} of the file's {self.columns} "
-            f"headers are {name} headers); see {self.layout.mapping}"
+            f"headers are {name} headers); importer ships a mapping for it: "
+            f"--mapping {self.layout.mapping}"
         )
 
 
@@ -353,7 +357,9 @@ class Suggestion:
         """A copy with ``column`` sent to ``target`` (a key of TARGETS_BY_KEY; None: left out)."""
         choice = self.column(column)
         if target is not None and not choice.mappable:
-            raise ValueError(f"column {_letter(choice.position)} cannot be mapped: {choice.note}")
+            raise ValueError(
+                f"column {column_letter(choice.position)} cannot be mapped: {choice.note}"
+            )
         if target is not None and target not in TARGETS_BY_KEY:
             raise KeyError(f"unknown target {target!r}; choose one of: {', '.join(TARGETS_BY_KEY)}")
         if not choice.mappable:
@@ -435,7 +441,7 @@ class Suggestion:
         if self.layout is not None:
             yield from _comment(f"It {self.layout.describe()}.")
         else:
-            yield "# No known export layout recognised (mappings/ has one per layout)."
+            yield "# No known export layout recognised (importer mappings lists the ones it knows)."
         yield "# Check every choice, then try it: importer validate INPUT --mapping THIS_FILE"
         yield "# Reference: docs/mapping.md"
         if not self.has_name:
@@ -483,7 +489,7 @@ class Suggestion:
             for column in left_out:
                 label = f'"{column.header}"' if column.header else "(no header)"
                 reason = column.note or "left out"
-                line = f"column {_letter(column.position)} {label}: {reason}"
+                line = f"column {column_letter(column.position)} {label}: {reason}"
                 yield from _comment(line, "#   ", "  ")
 
 
@@ -531,7 +537,7 @@ def suggest_mapping(
     ones in the column chosen for ``hired_at``. ``source`` names the file in the YAML, and
     ``header_row`` is the row the headers came from, written into the mapping.
     """
-    labels = [_label(header) for header in headers]
+    labels = [header_label(header) for header in headers]
     counts: dict[str, list[int]] = {}
     for position, label in enumerate(labels):
         if label:
@@ -554,7 +560,7 @@ def _choose(position: int, label: str, counts: dict[str, list[int]]) -> ColumnCh
     alias = None if matched is None else matched[1]
     same = counts[normalise_header(label)]
     if len(same) > 1:
-        where = " and ".join(_letter(p) for p in same)
+        where = " and ".join(column_letter(p) for p in same)
         note = f"the header appears in columns {where}; rename one to map it"
         return ColumnChoice(position, label, None, alias, note, mappable=False)
     if matched is not None:
@@ -616,19 +622,6 @@ def _day_first(rows: Iterable[Sequence[str]], positions: list[int]) -> bool | No
     return seen.pop() if len(seen) == 1 else None
 
 
-def _label(header: str) -> str:
-    return header.replace("\ufeff", "").replace("\u200b", "").strip()
-
-
-def _letter(position: int) -> str:
-    letters = ""
-    position += 1
-    while position:
-        position, remainder = divmod(position - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
 # -- YAML --------------------------------------------------------------------------------------
 
 
@@ -670,10 +663,13 @@ def suggest_for_file(
     sheet: str | None = None,
     encoding: str | None = None,
     header_row: int | None = None,
+    limits: WorkbookLimits = DEFAULT_LIMITS,
 ) -> Suggestion:
     """``suggest_mapping`` for a file's header row (found below any title lines unless given)
     and its first ``SAMPLE_ROWS`` rows."""
-    with open_table(path, sheet=sheet, encoding=encoding, header_row=header_row) as table:
+    with open_table(
+        path, sheet=sheet, encoding=encoding, header_row=header_row, limits=limits
+    ) as table:
         rows = []
         for row in table.rows:
             rows.append(row.values)
