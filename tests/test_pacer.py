@@ -202,14 +202,6 @@ def test_a_429_at_a_told_pace_cuts_it_and_it_climbs_back_slowly_to_where_it_star
     assert (pacer.stats.throttles, pacer.stats.rate_cuts) == (2, 1)
 
 
-def test_a_408_pauses_but_does_not_lower_a_told_rate() -> None:
-    clock = FakeClock()
-    pacer = Pacer(600, clock, headroom=0.0)
-    pacer.timed_out(sent_at=0.0)
-    assert pacer.rate_per_minute == 600
-    assert (pacer.stats.timeouts, pacer.stats.rate_cuts) == (1, 0)
-
-
 def test_an_unlimited_pacer_ignores_throttles() -> None:
     pacer = Pacer(None, FakeClock())
     pacer.throttled(sent_at=0.0)
@@ -311,17 +303,6 @@ def test_a_cut_that_went_too_deep_is_undone_within_seconds() -> None:
     target = pacer._adaptive.target * 60
     # two seconds close 96 % of the gap (80 % a second); 1 % a second would have closed 2 %
     assert pacer.rate_per_minute == pytest.approx(target - 0.04 * (target - cut), rel=0.01)
-
-
-def test_a_408_cuts_an_adaptive_rate_like_a_429() -> None:
-    clock = FakeClock()
-    pacer = Pacer(6000, clock, adaptive=True)
-    _send_for(clock, pacer, 1.0, every=0.01)
-    sent_at = clock.now() - 0.01
-    clock.advance(1.0)
-    pacer.timed_out(sent_at=sent_at)
-    assert pacer.rate_per_minute == pytest.approx(0.85 * 99 * 60)
-    assert (pacer.stats.timeouts, pacer.stats.rate_cuts) == (1, 1)
 
 
 # -- against each limiter, by the model of tests/pacing_model.py --------------------------------

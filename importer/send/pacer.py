@@ -1,16 +1,16 @@
 """One pacer per API key, shared by all workers: spacing, pool-wide pauses, a rate that learns.
 
-The interface the sender relies on (``Pacing``; a pacer shared between processes offers the
-same, and so does one per linked account):
+The interface the sender relies on (``importer.send.pacing.Pacing``; the shared pacer in Redis
+offers the same):
 
     await pacer.acquire()        wait out any pause and this request's slot, then claim it
     pacer.pause_for(seconds)     a Retry-After: no ``acquire`` returns before now + seconds
-    pacer.throttled(sent_at)     a 429 for the request that acquired at ``sent_at``: slow down
-    pacer.timed_out(sent_at)     a 408 (the provider is saturated): slow down if adaptive
+    pacer.throttled(sent_at)     a 429 (for an account's pacer, a 408) for the request that
+                                 acquired at ``sent_at``: slow down
+    pacer.stats                  ``PacerStats`` for the summary
 
-``sent_at`` is the pacer's clock when that request's ``acquire`` returned; the sender calls
-``pause_for`` before ``throttled``/``timed_out``. Nothing else is promised: ``Pacer`` also shows
-``rate_per_minute`` and ``stats`` for tests and summaries.
+The sender calls ``pause_for`` before ``throttled``. There is one pacer per API key, and one
+per account of it (``pacer_for(..., account_id=...)``) for the provider's throttle.
 
 A told rate is a ceiling, not a promise: the server's limiter may count in fixed or sliding
 windows, where requests spaced exactly at the limit still put one too many in a window now and
@@ -20,7 +20,8 @@ then. So the pacer runs ``HEADROOM`` under it, and a 429 at that pace lowers the
 With ``adaptive=True`` (``--rate auto``) the limit is unknown. The rate doubles every tenth of
 a second the pacer holds the workers back until the first 429; then each 429 cuts it to what
 the server let through in the second before, and a cut that went deeper than the new target
-(just under that estimate) is undone within seconds. A 408 cuts it the same way.
+(just under that estimate) is undone within seconds. An account's pacer learns from its 408s
+the same way.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import math
 import weakref
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
 
 from importer.clock import Clock
 
@@ -51,18 +51,6 @@ _MAX_RATE_PER_SECOND = 10_000.0
 _MIN_RATE_PER_SECOND = 1.0 / 60.0
 
 
-class Pacing(Protocol):
-    """What the sender needs from a pacer; see the module docstring."""
-
-    async def acquire(self) -> None: ...
-
-    def pause_for(self, seconds: float) -> None: ...
-
-    def throttled(self, sent_at: float) -> None: ...
-
-    def timed_out(self, sent_at: float) -> None: ...
-
-
 @dataclass
 class PacerStats:
     """What the pacer did, for the summary."""
@@ -72,7 +60,6 @@ class PacerStats:
     paused_seconds: float = 0.0  # wall time under a pause, overlapping pauses counted once
     waited_seconds: float = 0.0  # time callers spent in acquire, summed over callers
     throttles: int = 0
-    timeouts: int = 0
     rate_cuts: int = 0
 
 
@@ -177,17 +164,8 @@ class Pacer:
         self._growth_from = max(self._growth_from, until)
 
     def throttled(self, sent_at: float) -> None:
-        """A request granted at ``sent_at`` got a 429: the rate goes down."""
+        """A request granted at ``sent_at`` was refused for the rate: the rate goes down."""
         self.stats.throttles += 1
-        self._refused(sent_at)
-
-    def timed_out(self, sent_at: float) -> None:
-        """A request granted at ``sent_at`` got a 408: an adaptive pacer slows down too."""
-        self.stats.timeouts += 1
-        if self._adaptive is not None:
-            self._refused(sent_at)
-
-    def _refused(self, sent_at: float) -> None:
         now = self._clock.now()
         if self._adaptive is not None:
             rate = self._adaptive.refused(self._rate, sent_at, now)

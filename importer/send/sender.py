@@ -18,11 +18,7 @@ from importer.errors import (
 )
 from importer.record.outcomes import RowOutcome, Status
 from importer.send.client import ApiClient, Created, NoAnswerError, NotSentError
-<<<<<<< HEAD
-from importer.send.pacer import Pacing
-=======
 from importer.send.pacing import Pacing
->>>>>>> main
 from importer.send.retry import RetryPolicy
 
 _RETRIED = (RetriableApiError, AmbiguousApiError, NotSentError)
@@ -243,18 +239,9 @@ class Sender:
         if error.status == 408 and self._account_pacer is not None:
             pacer = self._account_pacer
         if error.retry_after is not None:
-<<<<<<< HEAD
-            # The window is the key's, not this row's: hold every worker, not only this one.
-            self._pacer.pause_for(min(error.retry_after, self._policy.max_wait))
-        if error.status == 429:
-            self._pacer.throttled(sent_at)
-        elif error.status == 408:
-            self._pacer.timed_out(sent_at)
-=======
             pacer.pause_for(min(error.retry_after, self._policy.max_wait))
         if error.status == 429 or pacer is self._account_pacer:
             pacer.throttled(sent_at)
->>>>>>> main
 
     def _before_sleep(self, retry_state: RetryCallState) -> None:
         self.stats.retries += 1
