@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from importer.mapping import Mapping, load_mapping
     from importer.record.outcomes import RowOutcome, Status
     from importer.record.report import ImportSummary
-    from importer.run.pipeline import ImportOptions, Progress, run_import, run_import_async
+    from importer.run.options import ImportOptions, Progress
+    from importer.run.pipeline import run_import, run_import_async
     from importer.send.retry import RetryPolicy
     from importer.suggest import Suggestion, suggest_mapping
 
@@ -44,8 +45,8 @@ _EXPORTS = {
     "load_mapping": "importer.mapping",
     "RowOutcome": "importer.record.outcomes",
     "Status": "importer.record.outcomes",
-    "ImportOptions": "importer.run.pipeline",
-    "Progress": "importer.run.pipeline",
+    "ImportOptions": "importer.run.options",
+    "Progress": "importer.run.options",
     "run_import": "importer.run.pipeline",
     "run_import_async": "importer.run.pipeline",
     "ImportSummary": "importer.record.report",

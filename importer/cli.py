@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from importer.run.pipeline import ImportOptions
+    from importer.run.options import ImportOptions
 
 EXIT_CONFIG = 2
 
@@ -181,7 +182,7 @@ def _api_key(args: argparse.Namespace) -> str | None:
 
 
 def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
-    from importer.run.pipeline import ImportOptions
+    from importer.run.options import ImportOptions
 
     out = args.out if args.out is not None else Path("out") / args.input.stem
     options = ImportOptions(
@@ -197,7 +198,6 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         options.account_id = args.account_id or os.environ.get("STACKONE_ACCOUNT_ID") or None
         options.api_key = None if args.sandbox or dry_run else _api_key(args)
         options.base_url = args.base_url or os.environ.get("STACKONE_BASE_URL") or DEFAULT_BASE_URL
-        options.sandbox = args.sandbox
         options.concurrency = args.concurrency
         options.rate = args.rate
         options.heartbeat = args.heartbeat
@@ -225,7 +225,10 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
         options.on_progress = show
         options.progress_interval = 0.2 if sys.stderr.isatty() else 10.0
     try:
-        summary = run_import(args.input, options)
+        with ExitStack() as stack:
+            if getattr(args, "sandbox", False) and not dry_run:
+                _into_sandbox(options, stack)
+            summary = run_import(args.input, options)
     finally:
         if show is not None:
             show.close()
@@ -234,6 +237,23 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     return summary.exit_code
+
+
+def _into_sandbox(options: ImportOptions, stack: ExitStack) -> None:
+    """--sandbox: a new empty sandbox on a free port of 127.0.0.1, for the length of the run."""
+    from importer.sandbox import (
+        SANDBOX_ACCOUNT_ID,
+        SANDBOX_API_KEY,
+        SandboxConfig,
+        start_sandbox_thread,
+    )
+
+    sandbox = stack.enter_context(start_sandbox_thread(SandboxConfig()))
+    options.base_url = sandbox.url
+    options.api_key = SANDBOX_API_KEY
+    options.account_id = options.account_id or SANDBOX_ACCOUNT_ID
+    # its port changes every run: the journal and the reports name it by what it is
+    options.target = "sandbox"
 
 
 def _suggest(args: argparse.Namespace) -> int:

@@ -47,6 +47,14 @@ class Code(StrEnum):
     ALREADY_IMPORTED = "already-imported"
 
 
+class Note(StrEnum):
+    """Stable words in results.csv's ``note`` column: more about a row that needs no code."""
+
+    RECOVERED = "recovered"  # found by the duplicate guard after an ambiguous failure
+    RESUMED = "resumed"  # created by an earlier session of this run, not sent again
+    DRY_RUN = "dry-run"  # valid, and not sent because the run was a dry run
+
+
 @dataclass(frozen=True, slots=True)
 class Reject:
     """One problem with one row: where it is (row, column, field), what it is, and the value."""

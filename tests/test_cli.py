@@ -173,7 +173,8 @@ def test_validate_workers_flag_reaches_the_dry_run(
 ) -> None:
     seen: list[int | None] = []
     monkeypatch.setattr(
-        "importer.run.pipeline._Run.dry_run", lambda run: seen.append(run.options.workers)
+        "importer.run.pipeline.dry_run",
+        lambda stages, workers, pool, signals: seen.append(workers),
     )
     main(["validate", SAMPLE, "--mapping", MAPPING, "--out", str(tmp_path), "-q", "--workers", "3"])
     main(["validate", SAMPLE, "--mapping", MAPPING, "--out", str(tmp_path / "b"), "-q"])

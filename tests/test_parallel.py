@@ -13,7 +13,7 @@ import pytest
 from importer import ImportOptions, run_import
 from importer.mapping import RowMapper, load_mapping
 from importer.read.tables import SourceRow, open_table
-from importer.run import parallel, pipeline
+from importer.run import dry, parallel
 from importer.run.parallel import PreparePool
 from tests.sandboxed import DATA, LEGACY_MAPPING, MAPPINGS, SAMPLES
 
@@ -21,7 +21,7 @@ from tests.sandboxed import DATA, LEGACY_MAPPING, MAPPINGS, SAMPLES
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers start after 3 rows and take 4 at a time, so that small files cross chunks."""
-    monkeypatch.setattr(pipeline, "SERIAL_ROWS", 3)
+    monkeypatch.setattr(dry, "SERIAL_ROWS", 3)
     monkeypatch.setattr(parallel, "CHUNK_ROWS", 4)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from importer.errors import Reject
 from importer.mapping import Mapping, Prepared, RowMapper
 from importer.read.tables import SourceRow
+from importer.run.check import needs_mapping
 
 CHUNK_ROWS = 1_000
 """Rows a worker maps and validates per task: big enough that passing them costs little."""
@@ -86,7 +87,7 @@ def _prepare(mapper: RowMapper, keep: str | None, width: int, rows: _Rows) -> li
     results: list[_Result] = []
     for number, values in rows:
         row = SourceRow(number, values)
-        if len(values) != width or row.is_blank:
+        if not needs_mapping(row, width):
             results.append(None)
             continue
         body = (prepared := prepare(row)).body

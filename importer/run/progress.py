@@ -7,7 +7,7 @@ from typing import Never, TextIO
 
 from tqdm import tqdm
 
-from importer.run.pipeline import Progress
+from importer.run.options import Progress
 
 
 def _describe(p: Progress) -> str:

@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The credentials an importer uses with a sandbox that accepts any key (``api_key=None``).
+SANDBOX_API_KEY = "sandbox"
+SANDBOX_ACCOUNT_ID = "sandbox"
+
 ACCOUNT_FAILURES = {412: "linked account belongs to a disabled integration", 501: "not implemented"}
 
 

@@ -34,8 +34,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from importer.background import running_in_thread
-from importer.run.pipeline import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY
-from importer.sandbox import Sandbox, SandboxConfig
+from importer.sandbox import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY, Sandbox, SandboxConfig
 from importer.send.client import DEFAULT_BASE_URL
 from importer.suggest import TARGETS
 from importer.web.choices import ChoiceError, Chosen, choose, shipped_mappings

@@ -1,0 +1,119 @@
+"""The check stage: a row becomes the body to send, or the outcome that keeps it from being sent.
+
+Blank and ragged rows are decided before mapping; a mapped row then passes the in-file duplicate
+checks (the same e-mail, or the same mapping key, as an earlier row). Worker processes of a
+long dry run map rows too: they skip the rows ``screen`` decides, and hand back ``Prepared``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import orjson
+
+from importer.errors import Code, Reject
+from importer.mapping import Prepared, RowMapper
+from importer.read.tables import SourceRow
+from importer.record.outcomes import RowOutcome, Status
+from importer.run.firstrows import FirstRows
+from importer.run.keys import RowKey
+
+
+class Checked(NamedTuple):
+    """A row ready to send: its body as JSON, its e-mail and its key."""
+
+    body: bytes
+    email: str | None
+    key: str | None
+
+
+def needs_mapping(row: SourceRow, width: int) -> bool:
+    """Whether the row is worth mapping: not blank, and as wide as the header."""
+    return len(row.values) == width and not row.is_blank
+
+
+def screen(row: SourceRow, width: int) -> RowOutcome | None:
+    """The outcome of a row that is not worth mapping (see ``needs_mapping``), else None."""
+    if needs_mapping(row, width):
+        return None
+    if row.is_blank:
+        reject = Reject(row.row_number, Code.BLANK_ROW, "blank row")
+        return RowOutcome(row.row_number, Status.SKIPPED, rejects=(reject,))
+    return rejected(row, _ragged(row, width))
+
+
+class Checker:
+    """Checks each row of one file, in file order: the duplicate checks remember earlier rows."""
+
+    def __init__(self, mapper: RowMapper, keys: RowKey, width: int) -> None:
+        self.mapper = mapper
+        self.keys = keys
+        self.width = width
+        # Compact tables rather than dicts of strings: a million e-mails in a dict take ~150 MB.
+        self.first_row_of = FirstRows()
+        self.first_row_of_key = FirstRows()
+
+    def check(self, row: SourceRow, prepared: Prepared | None = None) -> RowOutcome | Checked:
+        """A final outcome for a row that cannot be sent, or what to send.
+
+        ``prepared`` is the row already mapped and validated elsewhere (a worker process);
+        None for a row to map here, and for a row the worker left to ``screen``.
+        """
+        if prepared is None:
+            screened = screen(row, self.width)
+            if screened is not None:
+                return screened
+            prepared = self.mapper.prepare(row)
+        if prepared.body is None:
+            return RowOutcome(row.row_number, Status.REJECTED, rejects=prepared.rejects)
+        if prepared.email:
+            duplicate = self._duplicate_email(row, prepared.email)
+            if duplicate is not None:
+                return rejected(row, duplicate)
+        row_key = self.keys.of(row, prepared.body)
+        if row_key is not None and not self.keys.fold:
+            first = self.first_row_of_key.first(row_key, row.row_number)
+            if first != row.row_number:
+                message = (
+                    f"{self.keys.name} {row_key} already appears in row {first}, and it is the "
+                    "mapping's key, which identifies a candidate; remove one of the two rows "
+                    "or correct the value"
+                )
+                reject = self.keys.reject(row.row_number, Code.DUPLICATE_IN_FILE, message, row_key)
+                return rejected(row, reject)
+        return Checked(orjson.dumps(prepared.body), prepared.email, row_key)
+
+    def _duplicate_email(self, row: SourceRow, email: str) -> Reject | None:
+        first = self.first_row_of.first(email.casefold(), row.row_number)
+        if first == row.row_number:
+            return None
+        column, cell = self.mapper.source_of("email", row)
+        where = f'column "{column}": ' if column else ""
+        return Reject(
+            row.row_number,
+            Code.DUPLICATE_IN_FILE,
+            f"{where}e-mail {email} already appears in row {first}; "
+            "remove one of the two rows or give them different e-mails",
+            field="email",
+            column=column,
+            value=cell or email,
+        )
+
+
+def rejected(row: SourceRow, reject: Reject) -> RowOutcome:
+    return RowOutcome(row.row_number, Status.REJECTED, rejects=(reject,))
+
+
+def _ragged(row: SourceRow, width: int) -> Reject:
+    cells = len(row.values)
+    if cells > width:
+        extra = ", ".join(repr(v) for v in row.values[width:])
+        detail = f"extra cells: {extra}"
+    else:
+        detail = "the missing cells are left empty in rejects.csv"
+    return Reject(
+        row.row_number,
+        Code.RAGGED_ROW,
+        f"row has {cells} cells but the header has {width} ({detail}); "
+        "check for a stray or missing delimiter or quote in this row",
+    )

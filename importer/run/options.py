@@ -1,0 +1,73 @@
+"""What a run is told (``ImportOptions``) and what it reports while it goes (``Progress``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from importer.clock import Clock, SystemClock
+from importer.mapping import Mapping
+from importer.send.client import DEFAULT_BASE_URL
+from importer.send.retry import RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A snapshot handed to ``on_progress``: rows done so far and how fast."""
+
+    rows_done: int
+    rows_total: int | None
+    created: int
+    rejected: int
+    skipped: int
+    not_attempted: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows_done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        if not self.rows_total or not self.rate:
+            return None
+        return max(0.0, (self.rows_total - self.rows_done) / self.rate)
+
+
+@dataclass
+class ImportOptions:
+    """Everything ``run_import`` takes besides the input file; the CLI flags map onto these.
+
+    ``target`` names the destination in the reports and the journal when the base URL would
+    not (the CLI's throwaway sandbox listens on a new port each run: "sandbox"). ``resume``
+    continues the run journaled in ``out_dir``; ``state`` is the cross-run file of keys
+    already imported. ``journal=False`` keeps no journal, so the run cannot be resumed: for
+    throwaway imports and for measuring what the journal costs. ``workers`` is how many
+    processes map and validate the rows of a long dry run besides this one (None: one per core
+    beyond the first; 0: none).
+    """
+
+    mapping: str | Path | Mapping
+    out_dir: str | Path = "out"
+    account_id: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    target: str | None = None
+    sheet: str | None = None
+    encoding: str | None = None
+    header_row: int = 1
+    concurrency: int = 10
+    rate: float | None = 1000.0
+    dry_run: bool = False
+    heartbeat: bool = False
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Clock = field(default_factory=SystemClock)
+    on_progress: Callable[[Progress], None] | None = None
+    progress_interval: float = 1.0
+    stop_grace: float = 30.0
+    handle_signals: bool = True
+    resume: bool = False
+    state: str | Path | None = None
+    journal: bool = True
+    workers: int | None = None

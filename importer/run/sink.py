@@ -1,0 +1,101 @@
+"""The one writer of a run: every outcome goes to the reports, the journal, the state and the
+progress callback from here, so that they can never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from importer.errors import Note
+from importer.read.tables import SourceRow
+from importer.record.journal import ImportState, Journal, row_hash
+from importer.record.outcomes import RowOutcome, Status
+from importer.record.report import Counts, Recorder
+from importer.run.keys import RowKey
+from importer.run.options import ImportOptions, Progress
+
+
+class Sink:
+    def __init__(
+        self,
+        options: ImportOptions,
+        recorder: Recorder,
+        keys: RowKey,
+        journal: Journal | None,
+        state: ImportState | None,
+        run_id: str,
+        input_name: str,
+        total: int | None,
+    ) -> None:
+        self.options = options
+        self.recorder = recorder
+        self.keys = keys
+        self.journal = journal
+        self.state = state
+        self.run_id = run_id
+        self.input_name = input_name
+        self.total = total
+        self.started = options.clock.now()
+        self.last_progress = self.started
+
+    async def sending(self, row: SourceRow, key: str | None) -> bytes | None:
+        """Journal a row as being sent, before its request leaves; its ``row_hash`` if kept."""
+        if self.journal is None:
+            return None
+        digest = row_hash(row.values)
+        # Committed before the request leaves: a crash from here on leaves it in doubt.
+        await self.journal.sending(row.row_number, key, digest)
+        return digest
+
+    def record(
+        self,
+        seq: int,
+        outcome: RowOutcome,
+        row: SourceRow,
+        key: str | None = None,
+        *,
+        sent: bool = False,
+        digest: bytes | None = None,
+    ) -> None:
+        """Report and journal a row's outcome; ``digest`` is its ``row_hash`` when known."""
+        if key is None:
+            key = self.keys.of(row, None)
+        self.recorder.record(seq, outcome, row.values, key)
+        if self.journal is not None and outcome.note != Note.RESUMED:
+            digest = digest or row_hash(row.values)
+            self.journal.record(outcome, key, digest, sent=sent)
+        if sent and self.state is not None and key is not None and outcome.status is Status.CREATED:
+            digest = digest or row_hash(row.values)
+            self.state.add(
+                ImportState.created(
+                    key, outcome, run_id=self.run_id, input=self.input_name, digest=digest
+                )
+            )
+        on_progress = self.options.on_progress
+        if on_progress is not None:
+            now = self.options.clock.now()
+            if now - self.last_progress >= self.options.progress_interval:
+                self.last_progress = now
+                on_progress(self.progress())
+
+    def sent(self, email: str | None) -> None:
+        """After a sent row's outcome is recorded: a row resume cannot look up is committed now."""
+        if self.journal is not None and not email:
+            # Resume could not look this row up, so its outcome cannot wait for the next
+            # commit: a crash meanwhile would leave it outcome-unknown.
+            self.journal.commit()
+
+    def progress(self) -> Progress:
+        counts: Counts = self.recorder.counts
+        return Progress(
+            rows_done=counts.rows,
+            rows_total=self.total,
+            created=counts.created,
+            rejected=counts.rejected,
+            skipped=counts.skipped,
+            not_attempted=counts.not_attempted,
+            elapsed=self.options.clock.now() - self.started,
+        )
+
+    def final_progress(self) -> None:
+        if self.options.on_progress is not None:
+            self.options.on_progress(replace(self.progress(), rows_total=self.recorder.counts.rows))
