@@ -277,3 +277,8 @@ def test_the_default_ledger_lives_in_the_data_folder(
 ) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
     assert default_ledger_path() == tmp_path / "data" / "ledger.sqlite"
+
+
+def test_imported_describes_a_candidate_without_an_id() -> None:
+    imported = Imported(None, "r9", "2026-11-28T19:30:01.123+00:00", "r", "x/b.csv", 9)
+    assert imported.describe() == "on 2026-11-28 19:30 UTC as remote id r9 (row 9 of b.csv)"

@@ -7,6 +7,7 @@ from asyncio import FIRST_COMPLETED
 from typing import Any
 
 from importer.errors import Code, FatalApiError, Reject
+from importer.record.ledger import Imported
 from importer.record.outcomes import RowOutcome, Status
 from importer.run.options import ImportOptions
 from importer.run.settle import Work
@@ -46,8 +47,11 @@ class _Pool:
         self.sender = sender
         self.workers = options.concurrency
         self.stop_grace = options.stop_grace
+        self.reimport = options.reimport
         self.queue: asyncio.Queue[Work | None] = asyncio.Queue(maxsize=options.concurrency * 4)
         self.in_flight: dict[int, Work] = {}
+        # Waiting for another process that sends the same key: not sent, not queued either.
+        self.claiming: dict[int, Work] = {}
 
     async def run(self) -> None:
         producer = asyncio.create_task(self._produce())
@@ -80,6 +84,15 @@ class _Pool:
             if self.stop.is_set():
                 self.sink.record(work.seq, self.stop.outcome(work.row), work.row, work.key)
                 continue
+            self.claiming[work.seq] = work
+            claim = await self.sink.claim(work.row, work.key, reimport=self.reimport)
+            del self.claiming[work.seq]
+            if isinstance(claim, Imported):
+                assert work.key is not None
+                skipped = self.stages.settler.already_imported(work.row, work.key, claim)
+                self.sink.record(work.seq, skipped, work.row, work.key)
+                continue
+            work.verify = work.verify or claim.in_doubt
             self.in_flight[work.seq] = work
             digest = await self.sink.sending(work.row, work.key)
             outcome = await self._send_one(work)
@@ -143,8 +156,12 @@ class _Pool:
             outcome = RowOutcome(work.row.row_number, Status.REJECTED, rejects=(reject,))
             self.sink.record(work.seq, outcome, work.row, work.key, sent=True)
         self.in_flight.clear()
+        waiting = [*self.claiming.values()]
+        self.claiming.clear()
         while not self.queue.empty():
             queued = self.queue.get_nowait()
             if queued is not None:
-                self.sink.record(queued.seq, self.stop.outcome(queued.row), queued.row, queued.key)
+                waiting.append(queued)
+        for work in sorted(waiting, key=lambda w: w.seq):
+            self.sink.record(work.seq, self.stop.outcome(work.row), work.row, work.key)
         self.stages.drain()

@@ -2,7 +2,7 @@
 
 One loop wires the stages: ``check`` (blank, ragged, mapping and validation, in-file
 duplicates), ``settle`` (what earlier sessions and runs did), then ``dry`` or ``dispatch``, with
-``sink`` the only writer of the reports, the journal, the state and progress.
+``sink`` the only writer of the reports, the journal, the ledger and progress.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from importer.mapping import Mapping, load_mapping
 from importer.read.tables import Table, open_table
 from importer.record.journal import (
     JOURNAL_FILE,
-    ImportState,
     Journal,
     RunIdentity,
     file_sha256,
     unfinished_run,
 )
+from importer.record.ledger import Scope, SqliteLedger, default_ledger_path
 from importer.record.report import ImportSummary, Recorder
 from importer.run.check import Checker
 from importer.run.dispatch import send_rows
@@ -78,20 +78,19 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         mapper = mapping.bind(table.headers, source=input_name)
         keys = RowKey(mapping, table.headers)
         credentials = _credentials(options)
-        state = _open_state(options, keys, input_name)
+        ledger = _open_ledger(options, keys, input_name)
         journal = None
         try:
-            journal = _open_journal(input_path, table, mapping, options)
-            if journal is not None and state is not None:
-                state.after(journal)
+            journal = _open_journal(input_path, table, mapping, options, ledger)
             run_id = journal.run_id if journal is not None else str(uuid.uuid4())
             recorder = Recorder(out_dir, table.headers)
             total = _estimate_rows(table) if options.on_progress else None
-            sink = Sink(options, recorder, keys, journal, state, run_id, input_name, total)
+            sink = Sink(options, recorder, keys, journal, ledger, run_id, input_name, total)
+            settler = Settler(keys, journal, ledger, run_id, input_name, reimport=options.reimport)
             stages = Stages(
                 rows=enumerate(table.rows),
                 checker=Checker(mapper, keys, table.width),
-                settler=Settler(keys, journal, state, run_id, input_name),
+                settler=settler,
                 sink=sink,
                 stop=Stop(),
             )
@@ -116,8 +115,8 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         finally:
             if journal is not None:
                 journal.close()
-            if state is not None:
-                state.close()
+            if ledger is not None:
+                ledger.close()
     summary = ImportSummary(
         input=input_name,
         mapping=str(mapping.source),
@@ -133,7 +132,7 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         stop_reason=stop.reason,
         first_rejects=recorder.first_rejects,
         journal=None if journal is None else str(journal.path),
-        state=None if state is None else str(state.path),
+        state=None if ledger is None else ledger.location,
         resumed=journal is not None and journal.resumed,
     )
     (out_dir / "summary.json").write_text(
@@ -171,26 +170,41 @@ def _destination(options: ImportOptions) -> tuple[str, str | None]:
     return options.target or options.base_url.rstrip("/"), options.account_id
 
 
-def _open_state(options: ImportOptions, keys: RowKey, input_name: str) -> ImportState | None:
-    if options.state is None:
+def _open_ledger(options: ImportOptions, keys: RowKey, input_name: str) -> SqliteLedger | None:
+    """The ledger for this target and account; None when it is off or cannot apply.
+
+    Unless required, it steps aside quietly where it cannot work: a mapping that gives rows no
+    key, a dry run without an account.
+    """
+    if options.ledger is False:
         return None
+    chosen = options.ledger is True
+    path = default_ledger_path() if options.state is None else Path(options.state)
+    target, account_id = _destination(options)
     if not keys.readable:
+        if not chosen:
+            return None
         raise ConfigError(
             f"--state needs each row's key, but the mapping's key \"{keys.name}\" is not a "
             f"column of {input_name}: set the mapping's key: to a column or field this file has"
         )
-    if Path(options.state).resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
-        raise ConfigError(f"--state {options.state} is the run's journal: give another file")
-    target, account_id = _destination(options)
     if account_id is None:
+        if not chosen:
+            return None
         raise ConfigError(
             "--state remembers imports per account: pass --account-id or set STACKONE_ACCOUNT_ID"
         )
-    return ImportState.open(options.state, target, account_id)
+    if path.resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
+        raise ConfigError(f"--state {path} is the run's journal: give another file")
+    return SqliteLedger(path, Scope(target, account_id))
 
 
 def _open_journal(
-    input_path: str | Path, table: Table, mapping: Mapping, options: ImportOptions
+    input_path: str | Path,
+    table: Table,
+    mapping: Mapping,
+    options: ImportOptions,
+    ledger: SqliteLedger | None,
 ) -> Journal | None:
     """The run's journal in ``out_dir``; a dry run keeps none but must not clobber one."""
     out_dir = Path(options.out_dir)
@@ -217,7 +231,7 @@ def _open_journal(
         mapping_sha256=hashlib.sha256(mapping.model_dump_json().encode()).hexdigest(),
         target=target,
         account_id=account_id or "",
-        state=None if options.state is None else str(options.state),
+        state=None if ledger is None else ledger.location,
     )
     return Journal.open(out_dir, identity, resume=options.resume, rows=table.rows)
 

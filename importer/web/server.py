@@ -34,6 +34,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from importer.background import running_in_thread
+from importer.record.ledger import WEB_LEDGER_FILE, default_data_dir
 from importer.sandbox import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY, Sandbox, SandboxConfig
 from importer.send.client import DEFAULT_BASE_URL
 from importer.suggest import TARGETS
@@ -103,6 +104,9 @@ class WebConfig:
     account_id: str | None = None
     """The account the page proposes (the user can change it)."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    ledger: Path | None = None
+    """The ledger of the imports made through the page (None: web-ledger.sqlite in the user's
+    data folder), apart from the command line's."""
     clock: Callable[[], float] = time.monotonic
 
 
@@ -119,6 +123,9 @@ class WebServer:
         self._workspace: Workspace | None = None
         self._jobs: JobRegistry | None = None
         self._cookie = ""
+        # The page's sandbox starts empty with the server: the ledger must not take the
+        # candidates of an earlier server's sandbox for its own.
+        self._sandbox_target = f"sandbox {secrets.token_hex(8)}"
 
     @property
     def url(self) -> str:
@@ -154,7 +161,10 @@ class WebServer:
         config = self.config
         self._workspace = Workspace(config.max_upload_bytes, clock=config.clock)
         self._jobs = JobRegistry(
-            self._workspace, preview_rows=config.preview_rows, clock=config.clock
+            self._workspace,
+            preview_rows=config.preview_rows,
+            clock=config.clock,
+            ledger=config.ledger or default_data_dir() / WEB_LEDGER_FILE,
         )
         try:
             self._sandbox = Sandbox(config.sandbox)
@@ -432,7 +442,11 @@ class WebServer:
         target = body.get("target")
         if target == "sandbox":
             destination = Destination(
-                "sandbox", self.sandbox.url, SANDBOX_API_KEY, SANDBOX_ACCOUNT_ID
+                "sandbox",
+                self.sandbox.url,
+                SANDBOX_API_KEY,
+                SANDBOX_ACCOUNT_ID,
+                self._sandbox_target,
             )
         elif target == "stackone":
             account = body.get("account_id")
@@ -444,8 +458,9 @@ class WebServer:
                 )
             if not isinstance(account, str) or not _ACCOUNT_ID.fullmatch(account.strip()):
                 return _error(400, "enter the StackOne account id (x-account-id) to import into")
+            base_url = self.config.base_url
             destination = Destination(
-                "stackone", self.config.base_url, self.config.api_key, account.strip()
+                "stackone", base_url, self.config.api_key, account.strip(), base_url.rstrip("/")
             )
         else:
             return _error(400, 'target must be "sandbox" or "stackone"')
