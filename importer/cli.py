@@ -49,14 +49,23 @@ def _rate(text: str) -> float | None:
 
 def _add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, help="CSV or XLSX file of candidates")
-    p.add_argument("--mapping", "-m", type=Path, required=True, help="YAML mapping (see mappings/)")
+    p.add_argument(
+        "--mapping",
+        "-m",
+        required=True,
+        help="YAML mapping file, or the name of a shipped one (importer mappings lists them); "
+        "a file of that name wins",
+    )
     p.add_argument(
         "--out", "-o", type=Path, help="folder for the reports (default: out/<input name>)"
     )
     p.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
     p.add_argument("--encoding", help="CSV encoding, when detection guesses wrong (e.g. cp1252)")
     p.add_argument(
-        "--header-row", type=_positive_int, default=1, help="spreadsheet row holding the headers"
+        "--header-row",
+        type=_positive_int,
+        help="spreadsheet row holding the headers (default: the mapping's header_row, else "
+        "found in the file below any title lines)",
     )
     p.add_argument(
         "--workers",
@@ -159,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
     suggest.add_argument("--encoding", help="CSV encoding, when detection guesses wrong")
     suggest.add_argument(
-        "--header-row", type=_positive_int, default=1, help="spreadsheet row holding the headers"
+        "--header-row",
+        type=_positive_int,
+        help="spreadsheet row holding the headers (default: found below any title lines)",
     )
     suggest.add_argument(
         "--output", "-o", type=Path, help="write the mapping to this file instead of stdout"
@@ -172,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     from importer.record import ledger_cli
 
     ledger_cli.add_arguments(ledger)
+
+    mappings = commands.add_parser(
+        "mappings", help="list the shipped mappings that --mapping NAME accepts, one line each"
+    )
+    mappings.add_argument(
+        "name", nargs="?", help="print this shipped mapping's YAML instead (to copy and change)"
+    )
 
     sandbox = commands.add_parser(
         "sandbox", help="run the local StackOne-compatible sandbox server"
@@ -302,6 +320,21 @@ def _suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_mappings(args: argparse.Namespace) -> int:
+    from importer.mapping.shipped import shipped_mappings, unknown_mapping
+
+    shipped = shipped_mappings()
+    if args.name is not None:
+        if args.name not in shipped:
+            raise unknown_mapping(args.name, shipped)
+        sys.stdout.write(shipped[args.name].text())
+        return 0
+    width = max((len(name) for name in shipped), default=0)
+    for name, mapping in shipped.items():
+        print(f"{name:<{width}}  {mapping.description}".rstrip())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -311,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args, dry_run=True)
         if args.command == "suggest-mapping":
             return _suggest(args)
+        if args.command == "mappings":
+            return _list_mappings(args)
         if args.command == "serve":
             from importer.web import cli as web_cli
 

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from importer.read.headers import looks_like_title
+
 
 class Code(StrEnum):
     """Stable kebab-case codes written to results.csv, rejects.csv and summary.json."""
@@ -108,8 +110,7 @@ class MissingColumnError(ConfigError):
         existing = ", ".join(h for h in self.headers if h) or "(none)"
         where = f" in {source}" if source else ""
         hint = ""
-        if sum(1 for h in self.headers if h.strip()) <= 1:
-            # a title line above the real header row looks like this
+        if looks_like_title(self.headers):
             hint = "; if the headers are on a later row, pass --header-row N"
         super().__init__(
             f"mapped column{'s' if len(self.missing) > 1 else ''} {names} not found{where}; "

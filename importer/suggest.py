@@ -162,13 +162,14 @@ class Layout:
 
     name: str
     mapping: str
+    """The name of the shipped mapping written for it (``--mapping NAME``)."""
     headers: tuple[str, ...]
 
 
 LAYOUTS: tuple[Layout, ...] = (
     Layout(
         "Greenhouse",
-        "mappings/greenhouse.yaml",
+        "greenhouse",
         _names(
             "First Name | Last Name | Company | Title | Notes | Email | Phone | Social Media | "
             "Website | Address | Source | Who gets credit | Job | Department | Office | "
@@ -177,7 +178,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Lever",
-        "mappings/lever.yaml",
+        "lever",
         _names(
             "Lever Profile ID | Full name | Email | Date Added | Stage | Archive Reason | "
             "Archive Date | Sources | Origin | Tags | Phone | Location | Links | Referrer | "
@@ -187,14 +188,14 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Recruitee",
-        "mappings/recruitee.yaml",
+        "recruitee",
         _names(
             "Name | Jobs | Emails | Phones | Tags | Sources | Links | Social Links | Cover Letter"
         ),
     ),
     Layout(
         "SmartRecruiters",
-        "mappings/smartrecruiters.yaml",
+        "smartrecruiters",
         _names(
             "applicationCreationDate | applicationID | applicationLastUpdate | "
             "applicationReasonOfRejection | applicationReasonOfWithdrawal | "
@@ -205,7 +206,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Workable",
-        "mappings/workable.yaml",
+        "workable",
         _names(
             "First name | Last name | Name | Email | Phone | Headline | Cover Letter | "
             "Skills | Address | Experience | Education | Social Profiles | Resume | Job ID"
@@ -213,7 +214,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Personio",
-        "mappings/personio.yaml",
+        "personio",
         _names(
             "Candidate ID | Candidate name | Gender | Email address | Birthday | "
             "Available from | Expected salary | Candidate location | Final phase | Final status"
@@ -221,7 +222,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "PeopleForce",
-        "mappings/peopleforce.yaml",
+        "peopleforce",
         _names(
             "full_name | email | gender | skills | phone_numbers | skype_id | source | "
             "linkedin_url | position | location | facebook_url | added_on | date_of_birth | "
@@ -229,7 +230,7 @@ LAYOUTS: tuple[Layout, ...] = (
         ),
     ),
 )
-"""Export layouts from DOMAIN.md §4, each with the mapping in mappings/ written for it."""
+"""Export and import layouts as each vendor documents them, with the shipped mapping for each."""
 
 
 def _signatures() -> dict[str, frozenset[str]]:
@@ -259,7 +260,8 @@ class LayoutMatch:
         name = self.layout.name
         return (
             f"looks like a {name} export ({len(self.matched)} of the file's {self.columns} "
-            f"headers are {name} headers); see {self.layout.mapping}"
+            f"headers are {name} headers); importer ships a mapping for it: "
+            f"--mapping {self.layout.mapping}"
         )
 
 
@@ -294,6 +296,8 @@ class Suggestion:
     """From the sample rows: True for 31/12/2024, False for 12/31/2024, None if unknown."""
     source: str | None = None
     """What the suggestion was made from, for the YAML's first comment."""
+    header_row: int = 1
+    """The spreadsheet row the headers were read from."""
 
     @property
     def fields(self) -> dict[str, list[str]]:
@@ -363,7 +367,12 @@ class Suggestion:
 
     def to_mapping_dict(self) -> dict[str, Any]:
         """The mapping as the data ``parse_mapping`` takes (what ``to_yaml`` writes)."""
-        return {"version": 1, "empty_values": list(EMPTY_VALUES), "fields": self._fields()}
+        return {
+            "version": 1,
+            "header_row": self.header_row,
+            "empty_values": list(EMPTY_VALUES),
+            "fields": self._fields(),
+        }
 
     def to_yaml(self) -> str:
         """The mapping as commented YAML, ready to edit and use with ``importer run``."""
@@ -428,7 +437,7 @@ class Suggestion:
         if self.layout is not None:
             yield from _comment(f"It {self.layout.describe()}.")
         else:
-            yield "# No known export layout recognised (mappings/ has one per layout)."
+            yield "# No known export layout recognised (importer mappings lists the ones it knows)."
         yield "# Check every choice, then try it: importer validate INPUT --mapping THIS_FILE"
         yield "# Reference: docs/mapping.md"
         if not self.has_name:
@@ -436,6 +445,12 @@ class Suggestion:
             yield "# last_name: map the columns that hold them."
         mapping = self.to_mapping_dict()
         yield "version: 1"
+        if self.header_row > 1:
+            skipped = "row 1" if self.header_row == 2 else f"rows 1-{self.header_row - 1}"
+            yield f"# the column names are on row {self.header_row}: {skipped} above are skipped"
+        else:
+            yield "# the row holding the column names"
+        yield f"header_row: {self.header_row}"
         yield "# cells that mean no value (NA is not one: it is Namibia's country code)"
         quoted = ", ".join(json.dumps(value) for value in mapping["empty_values"])
         yield f"empty_values: [{quoted}]"
@@ -506,12 +521,17 @@ def _variants(key: str) -> Iterator[str]:
 
 
 def suggest_mapping(
-    headers: Sequence[str], rows: Iterable[Sequence[str]] = (), *, source: str | None = None
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]] = (),
+    *,
+    source: str | None = None,
+    header_row: int = 1,
 ) -> Suggestion:
     """Propose a mapping for a header row.
 
     ``rows`` (optional, a few data rows) only serve to tell day-first dates from month-first
-    ones in the column chosen for ``hired_at``. ``source`` names the file in the YAML.
+    ones in the column chosen for ``hired_at``. ``source`` names the file in the YAML, and
+    ``header_row`` is the row the headers came from, written into the mapping.
     """
     labels = [_label(header) for header in headers]
     counts: dict[str, list[int]] = {}
@@ -525,6 +545,7 @@ def suggest_mapping(
         layout=detect_layout(labels),
         day_first=_day_first(rows, hired),
         source=source,
+        header_row=header_row,
     )
 
 
@@ -650,9 +671,10 @@ def suggest_for_file(
     *,
     sheet: str | None = None,
     encoding: str | None = None,
-    header_row: int = 1,
+    header_row: int | None = None,
 ) -> Suggestion:
-    """``suggest_mapping`` for a file's header row and its first ``SAMPLE_ROWS`` rows."""
+    """``suggest_mapping`` for a file's header row (found below any title lines unless given)
+    and its first ``SAMPLE_ROWS`` rows."""
     with open_table(path, sheet=sheet, encoding=encoding, header_row=header_row) as table:
         rows = []
         for row in table.rows:
@@ -660,4 +682,4 @@ def suggest_for_file(
             if len(rows) == SAMPLE_ROWS:
                 break
         where = f'{table.path.name}, sheet "{table.sheet}"' if table.sheet else table.path.name
-        return suggest_mapping(table.headers, rows, source=where)
+        return suggest_mapping(table.headers, rows, source=where, header_row=table.header_row)

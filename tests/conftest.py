@@ -1,16 +1,23 @@
 """Every test keeps its per-user data (the default ledger) in a folder of its own.
 
 Without this, an import run by a test would write into the real user's data folder, and a test
-would see the keys another test created.
+would see the keys another test created. The folder is set for the whole session before any
+fixture runs (module-scoped fixtures import too), then a fresh one for each test.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from importer.record.ledger import DATA_DIR_ENV
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ[DATA_DIR_ENV] = tempfile.mkdtemp(prefix="importer-test-data-")
 
 
 @pytest.fixture(autouse=True)

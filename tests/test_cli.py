@@ -216,11 +216,18 @@ def test_python_dash_m_importer_runs_the_cli(tmp_path: Path) -> None:
     assert (tmp_path / "results.csv").exists()
 
 
-def test_title_line_above_the_headers_suggests_header_row(
+def test_the_mappings_header_row_is_honoured_and_the_flag_overrides_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = str(ROOT / "tests" / "data" / "header_row_3.csv")
-    code = main(["validate", data, "--mapping", MAPPING, "--out", str(tmp_path)])
+    text = (
+        Path(MAPPING).read_text(encoding="utf-8").replace("version: 1", "version: 1\nheader_row: 1")
+    )
+    pinned = tmp_path / "pinned.yaml"
+    pinned.write_text(text, encoding="utf-8")
+    out = ["--out", str(tmp_path / "out")]
 
-    assert code == 2
+    assert main(["validate", data, "--mapping", str(pinned), *out]) == 2
     assert "pass --header-row N" in capsys.readouterr().err
+    assert main(["validate", data, "--mapping", str(pinned), "--header-row", "3", *out]) == 0
+    assert main(["validate", data, "--mapping", MAPPING, *out]) == 0

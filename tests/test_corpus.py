@@ -166,10 +166,19 @@ def test_header_row_below_a_title_keeps_spreadsheet_row_numbers(tmp_path: Path) 
     assert imported.body(5) == {"first_name": "Bob", "last_name": "Ray", "email": "bob@example.com"}
 
 
-def test_without_header_row_the_error_shows_the_title_taken_for_headers(
-    capsys: pytest.CaptureFixture[str],
+def test_without_header_row_the_header_is_found_below_the_title(tmp_path: Path) -> None:
+    imported = run(tmp_path, "header_row_3.csv")
+    assert imported.outcomes() == {4: CREATED, 5: CREATED}
+
+
+def test_a_header_row_on_the_title_shows_the_title_taken_for_headers(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    err = cli_error(capsys, "validate", str(DATA / "header_row_3.csv"), "-m", str(DEFAULT_MAPPING))
+    data = str(DATA / "header_row_3.csv")
+    out = str(tmp_path / "out")
+    err = cli_error(
+        capsys, "validate", data, "-m", str(DEFAULT_MAPPING), "--header-row", "1", "-o", out
+    )
     assert "the headers are: Candidate export from LegacyATS" in err
 
 

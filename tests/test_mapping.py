@@ -731,8 +731,8 @@ def test_unknown_key_lists_the_allowed_keys():
     [(path, message)] = problems({"version": 1, "fields": {}, "zzz": 1})
     assert path == "zzz"
     assert (
-        message
-        == "unknown key; the keys allowed here are: version, empty_values, key, link_types, fields"
+        message == "unknown key; the keys allowed here are: "
+        "version, header_row, empty_values, key, link_types, fields"
     )
 
 

@@ -283,7 +283,7 @@ def test_header_row_skips_the_rows_above_and_keeps_spreadsheet_numbers() -> None
 def test_an_empty_header_row_names_the_row_to_use(tmp_path: Path) -> None:
     path = write(tmp_path / "late_header.csv", b"\n,,\nName,Email\nAnn,a@example.com\n")
     with pytest.raises(ConfigError) as caught:
-        read(path)
+        read(path, header_row=1)
     assert str(caught.value) == (
         f"{path}: row 1, the header row, is empty; the first row with values after it is "
         "row 3: pass --header-row 3 if it holds the column names"
@@ -548,7 +548,13 @@ def test_header_row_counts_sheet_rows_even_when_the_first_are_empty(
         match=r'sheet "Candidates": row 1, the header row, is empty.*'
         r"pass --header-row 3",
     ):
-        read(DATA / "offset.xlsx", **options)
+        read(DATA / "offset.xlsx", header_row=1, **options)
+    table, rows = read(DATA / "offset.xlsx", **options)
+    assert (table.header_row, table.headers, rows[0][0]) == (
+        3,
+        ["", "Name", "", "Email", "Phone"],
+        4,
+    )
 
 
 def test_chart_sheets_hold_no_rows_and_are_passed_over(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import yaml
 
 from importer.cli import main
 from importer.mapping import Mapping, load_mapping, parse_mapping
+from importer.mapping.shipped import shipped_mappings
 from importer.suggest import (
     ALIASES,
     TARGETS,
@@ -239,10 +240,10 @@ def test_the_layout_a_sample_looks_like_is_named(sample: str, layout: str | None
     if found is None:
         assert "# No known export layout recognised" in text
     else:
-        mapping = f"mappings/{Path(found.layout.mapping).name}"
         assert f"# It looks like a {layout} export ({len(found.matched)} of the file's" in text
-        assert mapping in text
-        assert (MAPPINGS / Path(mapping).name).exists()
+        comment = " ".join(line.removeprefix("# ") for line in text.splitlines())
+        assert f"importer ships a mapping for it: --mapping {found.layout.mapping}." in comment
+        assert found.layout.mapping in shipped_mappings()
 
 
 def test_a_plain_list_of_common_headers_is_no_vendors_layout() -> None:
@@ -332,3 +333,15 @@ def test_cli_unreadable_input_is_exit_2_without_traceback(
     err = capsys.readouterr().err
     assert "is empty: it needs a header row" in err
     assert "Traceback" not in err
+
+
+def test_the_header_row_found_below_a_title_is_written_into_the_mapping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "titled.yaml"
+    assert main(["suggest-mapping", str(DATA / "header_row_3.csv"), "-o", str(target)]) == 0
+    text = target.read_text(encoding="utf-8")
+    assert "# the column names are on row 3: rows 1-2 above are skipped\nheader_row: 3\n" in text
+    assert load_mapping(target).header_row == 3
+    imported = import_file(DATA / "header_row_3.csv", tmp_path / "out", target)
+    assert imported.outcomes() == {4: ("created", ""), 5: ("created", "")}

@@ -4,6 +4,8 @@ A mapping says, for each request field, where its value comes from and which rul
 The full reference with examples is docs/mapping.md; in short::
 
     version: 1                    required; the schema version of this file
+    header_row: 3                 the row holding the column names (default: found in the file;
+                                  --header-row overrides it)
     empty_values: ["", "N/A"]     cells that count as empty after stripping (exact, case-sensitive;
                                   "" is always empty); default [""]; a field may override it
     key: email                    the field or column that identifies a row across runs
@@ -42,7 +44,7 @@ when the mapping can only give values the model accepts (see ``_proven``), the c
 already done so and the model is not run.
 """
 
-from importer.mapping.load import load_mapping, parse_mapping
+from importer.mapping.load import load_mapping, load_mapping_text, parse_mapping
 from importer.mapping.rows import Prepared, RowMapper
 from importer.mapping.schema import Mapping, normalise_header, template_parts
 
@@ -51,6 +53,7 @@ __all__ = [
     "Prepared",
     "RowMapper",
     "load_mapping",
+    "load_mapping_text",
     "normalise_header",
     "parse_mapping",
     "template_parts",

@@ -298,6 +298,8 @@ class Mapping(_Spec):
     """A mapping file: where each request field comes from. ``bind`` it to a file's headers."""
 
     version: Literal[1]
+    header_row: int | None = Field(None, ge=1)
+    """The spreadsheet row holding the column names; None: found in the file."""
     empty_values: list[str] = Field(default_factory=lambda: [""])
     key: str = "email"
     link_types: dict[str, str] = Field(default_factory=dict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,7 @@ from charset_normalizer import from_bytes
 
 from importer.errors import ConfigError
 from importer.read import xlsx
+from importer.read.headers import SAMPLE_ROWS, find_header_row
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -66,6 +68,8 @@ class Table:
     sheet: str | None = None
     engine: str | None = None
     """xlsx: "calamine", or "openpyxl" when the sheet is streamed."""
+    header_row: int = 1
+    """The spreadsheet row the headers were read from, given or found."""
 
     @property
     def width(self) -> int:
@@ -89,14 +93,16 @@ def open_table(
     *,
     sheet: str | None = None,
     encoding: str | None = None,
-    header_row: int = 1,
+    header_row: int | None = None,
     streaming_threshold: int = xlsx.STREAMING_THRESHOLD,
 ) -> Iterator[Table]:
     """Open a .csv/.tsv/.txt or .xlsx/.xlsm file for one pass over its rows.
 
     Every cell arrives as text exactly as typed: nothing is parsed as a number, a date or a
     missing value. The header is row ``header_row`` (rows above it are ignored) and row numbers
-    stay the spreadsheet's, so a CSV record spanning two lines is still one row. Blank rows
+    stay the spreadsheet's, so a CSV record spanning two lines is still one row. Without
+    ``header_row`` the header is found (``find_header_row``): a title line, a note or blank
+    rows above it are skipped, and ``Table.header_row`` says which row it was. Blank rows
     between data rows are yielded with every value ""; blank rows at the end are not. Rows with
     more or fewer cells than the header are yielded as they are (see ``Table.is_ragged``),
     except that empty cells past the header's width are dropped. A trailing run of empty
@@ -109,7 +115,7 @@ def open_table(
     be read as a table.
     """
     path = Path(path)
-    if header_row < 1:
+    if header_row is not None and header_row < 1:
         raise ConfigError(f"--header-row must be 1 or more, not {header_row}")
     kind = _kind(path)
     _check_readable(path)
@@ -154,7 +160,7 @@ def _check_readable(path: Path) -> None:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _open_csv(path: Path, stack: ExitStack, encoding: str | None, header_row: int) -> Table:
+def _open_csv(path: Path, stack: ExitStack, encoding: str | None, header_row: int | None) -> Table:
     encoding = _detect_encoding(path) if encoding is None else _check_encoding(path, encoding)
     text = stack.enter_context(open(path, encoding=encoding, newline=""))  # noqa: SIM115
     # Excel reads (and hides) a first line "sep=;" naming the delimiter: rows count after it.
@@ -172,22 +178,54 @@ def _open_csv(path: Path, stack: ExitStack, encoding: str | None, header_row: in
     # The limit is process-wide in the stdlib; raising it keeps long notes cells from crashing.
     csv.field_size_limit(FIELD_SIZE_LIMIT)
     records = _csv_records(path, csv.reader(text, delimiter=delimiter))
+    header_row, records = _located_header(records, header_row)
     headers = _read_header(str(path), records, header_row)
     rows = _data_rows(records, len(headers), header_row, pad=False)
-    return Table(path, "csv", headers, rows, encoding=encoding, delimiter=delimiter)
+    return Table(
+        path, "csv", headers, rows, encoding=encoding, delimiter=delimiter, header_row=header_row
+    )
 
 
 def _open_xlsx(
-    path: Path, stack: ExitStack, sheet: str | None, header_row: int, streaming_threshold: int
+    path: Path,
+    stack: ExitStack,
+    sheet: str | None,
+    header_row: int | None,
+    streaming_threshold: int,
 ) -> Table:
     opened = stack.enter_context(
         xlsx.open_sheet(path, sheet, streaming_threshold=streaming_threshold)
     )
-    records = iter(opened.rows)
+    header_row, records = _located_header(iter(opened.rows), header_row)
     headers = _read_header(f'{path}, sheet "{opened.name}"', records, header_row)
     # A sheet has no short rows, only empty cells: pad, so that only extra values make it ragged.
     rows = _data_rows(records, len(headers), header_row, pad=True)
-    return Table(path, "xlsx", headers, rows, sheet=opened.name, engine=opened.engine)
+    return Table(
+        path,
+        "xlsx",
+        headers,
+        rows,
+        sheet=opened.name,
+        engine=opened.engine,
+        header_row=header_row,
+    )
+
+
+def _located_header(
+    records: Iterator[_Record], header_row: int | None
+) -> tuple[int, Iterator[_Record]]:
+    """The header row (the one given, or the one found in the first rows) and the records,
+    the rows looked at put back in front."""
+    if header_row is not None:
+        return header_row, records
+    looked: list[_Record] = []
+    filled = 0
+    for record in records:
+        looked.append(record)
+        filled += not _is_blank(record[1])
+        if filled == SAMPLE_ROWS:
+            break
+    return find_header_row(looked), itertools.chain(looked, records)
 
 
 def _csv_records(path: Path, reader: Iterator[list[str]]) -> Iterator[_Record]:
@@ -266,25 +304,27 @@ def _filled_width(cells: Sequence[str]) -> int:
     return width
 
 
-def _sniff_delimiter(sample: str, *, complete: bool, header_row: int) -> str:
+def _sniff_delimiter(sample: str, *, complete: bool, header_row: int | None) -> str:
     """The delimiter that splits the header into the most columns the rows below agree with.
 
     Parsing with each candidate (rather than counting characters) keeps delimiters inside
     quoted cells from counting.
     """
-    best, best_score = DELIMITERS[0], (-1.0, 0)
+    best, best_score = DELIMITERS[0], (-1.0, 0, 0)
     for delimiter in DELIMITERS:
         records = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
         if not complete:
             records = records[:-1]  # the sample may end inside a row
-        rows = [cells for cells in records[header_row - 1 :] if not _is_blank(cells)]
+        start = header_row or find_header_row(enumerate(records, 1))
+        rows = [cells for cells in records[start - 1 :] if not _is_blank(cells)]
         rows = rows[:_SNIFF_ROWS]
         width = _filled_width(rows[0]) if rows else 0
         if width < 2:
             continue
         data = rows[1:]
         agreeing = sum(1 for cells in data if _filled_width(cells) <= width <= len(cells))
-        score = (agreeing / len(data) if data else 1.0, width)
+        # Between equals, the delimiter that finds the header earlier: the others skip rows.
+        score = (agreeing / len(data) if data else 1.0, width, -start)
         if score > best_score:
             best, best_score = delimiter, score
     return best

@@ -46,11 +46,11 @@ class ImportOptions:
     (``reimport=True`` sends them anyway); ``state`` is its file, by default the user's
     (``importer.record.ledger.default_ledger_path``). ``ledger``: None keeps it where it can
     apply (rows have a key, the account is known), True makes that a ``ConfigError``, False
-    keeps none. ``journal=False`` keeps no journal, so
-    the run cannot be resumed: for
-    throwaway imports and for measuring what the journal costs. ``workers`` is how many
-    processes map and validate the rows of a long dry run besides this one (None: one per core
-    beyond the first; 0: none).
+    keeps none. ``header_row`` is the row holding the column names (None: the mapping's
+    ``header_row``, else found in the file). ``journal=False`` keeps no journal, so the run
+    cannot be resumed: for throwaway imports and for measuring what the journal costs.
+    ``workers`` is how many processes map and validate the rows of a long dry run besides this
+    one (None: one per core beyond the first; 0: none).
     """
 
     mapping: str | Path | Mapping
@@ -61,7 +61,7 @@ class ImportOptions:
     target: str | None = None
     sheet: str | None = None
     encoding: str | None = None
-    header_row: int = 1
+    header_row: int | None = None
     concurrency: int = 10
     rate: float | None = 1000.0
     dry_run: bool = False

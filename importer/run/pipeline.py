@@ -72,8 +72,9 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
     input_name = str(input_path)
     out_dir = Path(options.out_dir)
     stats: SendStats | None = None
+    header_row = options.header_row or mapping.header_row
     with open_table(
-        input_path, sheet=options.sheet, encoding=options.encoding, header_row=options.header_row
+        input_path, sheet=options.sheet, encoding=options.encoding, header_row=header_row
     ) as table:
         mapper = mapping.bind(table.headers, source=input_name)
         keys = RowKey(mapping, table.headers)
@@ -220,7 +221,7 @@ def _open_journal(
     reading = [
         table.kind,
         *(f"{name} {value!r}" for name, value in _reading(table)),
-        f"header row {options.header_row}",
+        f"header row {table.header_row}",
     ]
     identity = RunIdentity(
         input=str(input_path),

@@ -112,7 +112,7 @@ def build_preview(
     """
     with results.open(newline="", encoding="utf-8") as f:
         outcomes = list(islice(csv.DictReader(f), limit))
-    with open_table(spec["input"], sheet=spec.get("sheet")) as table:
+    with open_table(spec["input"], sheet=spec.get("sheet"), header_row=mapping.header_row) as table:
         mapper = mapping.bind(table.headers, source=spec["name"])
         where = {normalise_header(h): i for i, h in enumerate(table.headers)}
         rows = []

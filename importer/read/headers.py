@@ -1,0 +1,68 @@
+"""Which row holds the column names, when a title, a note or blank rows come before it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+SAMPLE_ROWS = 50
+"""Rows with values looked at: title blocks are a few lines, not pages."""
+
+# A cell that reads as a value rather than a column name: a number, a date, a phone number,
+# an e-mail address or a web address. Headers such as "Phone 2" hold digits, but letters too.
+_VALUE_CELL = re.compile(
+    r"[\s\d.,:;/()+\-]*\d[\s\d.,:;/()+\-]*|[^@\s]+@[^@\s]+|\s*(?:https?://|www\.).*"
+)
+
+
+def filled_cells(cells: Sequence[str]) -> int:
+    """How many cells hold something other than whitespace."""
+    return sum(1 for cell in cells if cell and not cell.isspace())
+
+
+def looks_like_title(cells: Sequence[str]) -> bool:
+    """One cell or none filled: a title line, a logo's caption, a merged banner, a blank row.
+
+    Taken for the header row, such a row names at most one column, which is also how an error
+    about missing columns knows to suggest another header row.
+    """
+    return filled_cells(cells) <= 1
+
+
+def _looks_like_headers(cells: Sequence[str], widest: int) -> bool:
+    filled = [cell for cell in cells if cell and not cell.isspace()]
+    if len(filled) < min(2, widest):
+        return False
+    values = sum(1 for cell in filled if _VALUE_CELL.fullmatch(cell))
+    # "Exported on: | 2024-03-01" is half values; a header may have a "2023" column among names.
+    return values * 2 < len(filled)
+
+
+def find_header_row(records: Iterable[tuple[int, Sequence[str]]]) -> int:
+    """The spreadsheet row number of the header among a file's first rows.
+
+    ``records`` are (row number, cells) in file order; only the first ``SAMPLE_ROWS`` with
+    values are read. The header is the first row that reads as column names, unless the next
+    row with values also does and is wider: so blank rows, a title line (one cell filled), a
+    note that reads as values ("Exported on: 2024-03-01") and a short "Report: | Candidates"
+    line (or a title holding the delimiter) above the header are skipped, while a header that
+    names only some of its columns stays the header of the wider data rows below it. The
+    first row with values is the answer when no row reads as column names, and row 1 when
+    every row is blank, so that reading it reports the file as empty.
+    """
+    rows: list[tuple[int, Sequence[str]]] = []
+    for number, cells in records:
+        if filled_cells(cells):
+            rows.append((number, cells))
+            if len(rows) == SAMPLE_ROWS:
+                break
+    if not rows:
+        return 1
+    widest = max(filled_cells(cells) for _, cells in rows)
+    sample = [(n, filled_cells(cells), _looks_like_headers(cells, widest)) for n, cells in rows]
+    for (number, filled, named), (_, below, below_named) in zip(
+        sample, [*sample[1:], (0, 0, False)], strict=True
+    ):
+        if named and not (below_named and below > filled):
+            return number
+    return sample[0][0]

@@ -1,0 +1,109 @@
+"""Finding the header row below titles, notes and blank rows, in CSV files and workbooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from importer.read.headers import find_header_row, looks_like_title
+from importer.read.tables import open_table
+
+DATA = Path(__file__).parent / "data"
+
+
+def numbered(*rows: list[str]) -> list[tuple[int, list[str]]]:
+    return list(enumerate(rows, 1))
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # a plain file
+        ([["Name", "Email"], ["Ann", "ann@example.com"]], 1),
+        # a title line, then the header
+        (
+            [
+                ["Candidates, March 2024", "", ""],
+                ["Name", "Email", "Phone"],
+                ["Ann", "a@x.io", "1"],
+            ],
+            2,
+        ),
+        # a logo row (no cells) and a blank row above
+        ([[], ["", "", ""], ["Name", "Email", "Phone"], ["Ann", "a@x.io", "07700 900001"]], 3),
+        # a note that reads as values: a label and a date
+        ([["Exported on:", "2024-03-01"], ["First", "Last", "Email"], ["Ann", "Lee", "a@x.io"]], 2),
+        # a short label line above a wide header
+        ([["Report:", "Candidates", "", ""], ["A", "B", "C", "D"], ["1", "2", "3", "4"]], 2),
+        # a header with a year among its names stays the header
+        ([["Name", "Company", "2023"], ["Ann", "Acme", "yes"]], 1),
+        # a header naming few of its columns, over data rows that read as values
+        ([["Name", "Email", "", "", ""], ["Ann", "a@x.io", "1", "2", "3"]], 1),
+        # ... and a later text-only row that is wider than the header is still data
+        ([["Name", "Email", ""], ["Ann", "a@x.io", "1"], ["Cy", "cy@x.io", "stray"]], 1),
+        # a ragged data row wider than the header further down
+        ([["First", "Last", "Email"], ["A", "B", "a@x.io"], ["G", "H", "g@x.io", "extra"]], 1),
+        # a one-column file
+        ([["Name"], ["Ann"]], 1),
+        # nothing to read: row 1, so that reading it says the file is empty
+        ([[], [""]], 1),
+        # only values: the first row with any
+        ([[], ["1", "2"], ["3", "4"]], 2),
+    ],
+)
+def test_the_header_is_the_first_row_that_reads_as_column_names(
+    rows: list[list[str]], expected: int
+) -> None:
+    assert find_header_row(numbered(*rows)) == expected
+
+
+def test_a_title_line_is_what_a_missing_column_error_suggests_a_header_row_for() -> None:
+    assert looks_like_title(["Candidate export", "", ""])
+    assert not looks_like_title(["Name", "Email"])
+
+
+def test_a_csv_with_a_title_and_a_note_is_read_from_its_header() -> None:
+    with open_table(DATA / "header_row_3.csv") as table:
+        rows = [(row.row_number, row.values) for row in table.rows]
+    assert table.header_row == 3
+    assert table.headers == ["First Name", "Last Name", "Email"]
+    assert rows == [(4, ("Ann", "Lee", "ann@example.com")), (5, ("Bob", "Ray", "bob@example.com"))]
+
+
+def test_a_given_header_row_is_taken_as_it_is() -> None:
+    with open_table(DATA / "header_row_3.csv", header_row=1) as table:
+        assert (table.header_row, table.headers) == (1, ["Candidate export from LegacyATS"])
+
+
+def test_a_semicolon_file_with_a_title_keeps_its_delimiter(tmp_path: Path) -> None:
+    path = tmp_path / "titled.csv"
+    path.write_text(
+        "Candidates; exported by LegacyATS\n\n"
+        "Name;Email;Phone\nAnn;ann@example.com;+44 7700 900001\n",
+        encoding="utf-8",
+    )
+    with open_table(path) as table:
+        rows = [row.values for row in table.rows]
+    assert (table.delimiter, table.header_row) == (";", 3)
+    assert rows == [("Ann", "ann@example.com", "+44 7700 900001")]
+
+
+def test_a_workbook_with_a_merged_title_and_blank_rows_is_read_from_its_header(
+    tmp_path: Path,
+) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet["A1"] = "Candidates from LegacyATS"
+    sheet.merge_cells("A1:C1")
+    sheet["A2"] = "Exported on:"
+    sheet["B2"] = "2024-03-01"
+    sheet.append([])
+    sheet.append(["Name", "Email", "Phone"])
+    sheet.append(["Ann", "ann@example.com", 447700900001])
+    workbook.save(tmp_path / "titled.xlsx")
+    with open_table(tmp_path / "titled.xlsx") as table:
+        rows = [(row.row_number, row.values) for row in table.rows]
+    assert (table.header_row, table.headers) == (4, ["Name", "Email", "Phone"])
+    assert rows == [(5, ("Ann", "ann@example.com", "447700900001"))]
