@@ -8,6 +8,7 @@ fixture runs (module-scoped fixtures import too), then a fresh one for each test
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from importer.record.ledger import DATA_DIR_ENV
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ[DATA_DIR_ENV] = tempfile.mkdtemp(prefix="importer-test-data-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.pop(DATA_DIR_ENV, ""), ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
