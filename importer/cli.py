@@ -158,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
         "in the ATS), and remember their new ids",
     )
 
+    run.add_argument(
+        "--pacer",
+        metavar="URL",
+        help="share the API key's pacing with every importer process using the same key and "
+        "Redis (redis://host:6379/0; default: $IMPORTER_PACER_URL, else this process paces "
+        "alone). An unreachable Redis stops the run: it never falls back to pacing alone",
+    )
+
     validate = commands.add_parser("validate", help="read, map and validate a file; send nothing")
     _add_input_arguments(validate)
 
@@ -244,6 +252,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         # a ledger named on the command line must work; the default one where it can
         options.ledger = False if args.no_state else (True if args.state else None)
         options.reimport = args.reimport
+        options.pacer_url = args.pacer or os.environ.get("IMPORTER_PACER_URL") or None
         options.policy = RetryPolicy(
             max_attempts=args.max_attempts,
             max_wait=args.max_wait,

@@ -50,7 +50,9 @@ class ImportOptions:
     ``header_row``, else found in the file). ``journal=False`` keeps no journal, so the run
     cannot be resumed: for throwaway imports and for measuring what the journal costs.
     ``workers`` is how many processes map and validate the rows of a long dry run besides this
-    one (None: one per core beyond the first; 0: none).
+    one (None: one per core beyond the first; 0: none). ``pacer_url`` (``redis://...``) shares
+    the key's pacing with every process that uses the same key and Redis; None paces this
+    process alone.
     """
 
     mapping: str | Path | Mapping
@@ -78,3 +80,4 @@ class ImportOptions:
     reimport: bool = False
     journal: bool = True
     workers: int | None = None
+    pacer_url: str | None = None

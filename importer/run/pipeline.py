@@ -37,6 +37,7 @@ from importer.run.settle import Settler
 from importer.run.sink import Sink
 from importer.run.stages import Stages
 from importer.run.stop import Stop
+from importer.send.pacing import open_pacers
 from importer.send.sender import SendStats
 
 __all__ = ["ImportOptions", "Progress", "run_import", "run_import_async"]
@@ -79,9 +80,15 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         mapper = mapping.bind(table.headers, source=input_name)
         keys = RowKey(mapping, table.headers)
         credentials = _credentials(options)
+        pacers = None
         ledger = _open_ledger(options, keys, input_name)
         journal = None
         try:
+            if not options.dry_run:
+                # Redis is reached before the journal exists: a run it stops sent nothing
+                pacers = await open_pacers(
+                    options.pacer_url, credentials[1], options.rate, options.clock
+                )
             journal = _open_journal(input_path, table, mapping, options, ledger)
             run_id = journal.run_id if journal is not None else str(uuid.uuid4())
             recorder = Recorder(out_dir, table.headers)
@@ -107,7 +114,8 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
 
                     dry_run(stages, options.workers, pool, options.handle_signals)
                 else:
-                    stats = await send_rows(stages, options, *credentials)
+                    assert pacers is not None
+                    stats = await send_rows(stages, options, pacers, *credentials)
             finally:
                 recorder.close()
             stop = stages.stop
@@ -118,6 +126,8 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
                 journal.close()
             if ledger is not None:
                 ledger.close()
+            if pacers is not None:
+                await pacers.aclose()
     summary = ImportSummary(
         input=input_name,
         mapping=str(mapping.source),
