@@ -23,6 +23,7 @@ from typing import Any
 
 from importer.mapping import normalise_header
 from importer.read.headers import column_letter, header_label
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.tables import open_table
 
 EMPTY_VALUES = ["", "N/A", "n/a", "-", "null", "NULL", "none", "None"]
@@ -662,10 +663,13 @@ def suggest_for_file(
     sheet: str | None = None,
     encoding: str | None = None,
     header_row: int | None = None,
+    limits: WorkbookLimits = DEFAULT_LIMITS,
 ) -> Suggestion:
     """``suggest_mapping`` for a file's header row (found below any title lines unless given)
     and its first ``SAMPLE_ROWS`` rows."""
-    with open_table(path, sheet=sheet, encoding=encoding, header_row=header_row) as table:
+    with open_table(
+        path, sheet=sheet, encoding=encoding, header_row=header_row, limits=limits
+    ) as table:
         rows = []
         for row in table.rows:
             rows.append(row.values)

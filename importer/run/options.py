@@ -8,6 +8,7 @@ from pathlib import Path
 
 from importer.clock import Clock, SystemClock
 from importer.mapping import Mapping
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
@@ -80,4 +81,6 @@ class ImportOptions:
     reimport: bool = False
     journal: bool = True
     workers: int | None = None
+    limits: WorkbookLimits = DEFAULT_LIMITS
+    """How much a workbook may unpack to before it is refused (``importer.read.limits``)."""
     pacer_url: str | None = None

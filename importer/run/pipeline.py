@@ -75,7 +75,11 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
     stats: SendStats | None = None
     header_row = options.header_row or mapping.header_row
     with open_table(
-        input_path, sheet=options.sheet, encoding=options.encoding, header_row=header_row
+        input_path,
+        sheet=options.sheet,
+        encoding=options.encoding,
+        header_row=header_row,
+        limits=options.limits,
     ) as table:
         mapper = mapping.bind(table.headers, source=input_name)
         keys = RowKey(mapping, table.headers)
