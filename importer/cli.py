@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer import __version__
-from importer.errors import ConfigError
+from importer.errors import ConfigError, RunFailedError
 from importer.read.limits import add_limit_arguments, limits_from_args
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from importer.run.options import ImportOptions
 
 EXIT_CONFIG = 2
+EXIT_STOPPED = 3
 
 
 def _positive_int(text: str) -> int:
@@ -73,6 +74,12 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
         type=_count,
         help="processes that map and validate the rows of a long dry run besides the main one "
         "(default: one per core beyond the first; 0: none)",
+    )
+    p.add_argument(
+        "--account-column",
+        metavar="COLUMN",
+        help="the column naming each row's linked account: rows go to several accounts in one "
+        "run (default: the mapping's account: column; --account-id is then not used)",
     )
     add_limit_arguments(p)
     p.add_argument("--json", action="store_true", help="print summary.json on stdout")
@@ -242,6 +249,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         header_row=args.header_row,
         dry_run=dry_run,
         workers=args.workers,
+        account_column=args.account_column,
         limits=limits_from_args(args),
     )
     if args.command == "run":
@@ -377,3 +385,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"importer: error: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except RunFailedError as error:
+        print(f"importer: stopped: {error}", file=sys.stderr)
+        return EXIT_STOPPED

@@ -38,6 +38,7 @@ class Code(StrEnum):
     INVALID_URL = "invalid-url"
     INVALID_VALUE = "invalid-value"
     DUPLICATE_IN_FILE = "duplicate-in-file"
+    MISSING_ACCOUNT = "missing-account"
     # sending
     API_REJECTED = "api-rejected"
     ALREADY_EXISTS = "already-exists"
@@ -116,6 +117,11 @@ class MissingColumnError(ConfigError):
             f"mapped column{'s' if len(self.missing) > 1 else ''} {names} not found{where}; "
             f"the headers are: {existing}{hint}"
         )
+
+
+class RunFailedError(ImporterError):
+    """Something failed after requests were sent: the run stopped early (exit 3, never 2, since
+    candidates may have been created); the message says what was kept and how to finish."""
 
 
 class ApiError(ImporterError):

@@ -53,7 +53,8 @@ class ImportOptions:
     ``workers`` is how many processes map and validate the rows of a long dry run besides this
     one (None: one per core beyond the first; 0: none). ``pacer_url`` (``redis://...``) shares
     the key's pacing with every process that uses the same key and Redis; None paces this
-    process alone.
+    process alone. ``account_column`` (else the mapping's ``account:``) names the column of
+    each row's linked account; ``account_id`` is then not used.
     """
 
     mapping: str | Path | Mapping
@@ -84,3 +85,4 @@ class ImportOptions:
     limits: WorkbookLimits = DEFAULT_LIMITS
     """How much a workbook may unpack to before it is refused (``importer.read.limits``)."""
     pacer_url: str | None = None
+    account_column: str | None = None
