@@ -15,7 +15,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import orjson
 
 from importer.errors import ConfigError
 from importer.mapping import load_mapping
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.web.checkrows import ROWS_FILE, CheckRows
 from importer.web.workspace import ID_PATTERN, Upload, Workspace, new_id
 
@@ -109,12 +110,14 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where an import sends: the API base, the key handed to the worker, the account."""
+    """Where an import sends: the API base, the key handed to the worker, the account, and
+    the target the ledger and the journal know it by."""
 
     name: str
     base_url: str
     api_key: str = field(repr=False)
     account_id: str
+    target: str
 
 
 class JobRegistry:
@@ -123,9 +126,13 @@ class JobRegistry:
         workspace: Workspace,
         *,
         clock: Callable[[], float],
+        ledger: Path,
         progress_interval: float = 0.25,
+        limits: WorkbookLimits = DEFAULT_LIMITS,
     ) -> None:
         self.workspace = workspace
+        self.ledger = ledger
+        self.limits = limits
         self.clock = clock
         self.progress_interval = progress_interval
         self.jobs: dict[str, Job] = {}
@@ -179,7 +186,10 @@ class JobRegistry:
             "dry_run": kind == "check",
             "base_url": None if target is None else target.base_url,
             "account_id": None if target is None else target.account_id,
+            "target": None if target is None else target.target,
+            "ledger": str(self.ledger),
             "progress_interval": self.progress_interval,
+            "limits": asdict(self.limits),
         }
         (folder / "job.json").write_text(json.dumps(spec), encoding="utf-8")
         env = dict(os.environ)

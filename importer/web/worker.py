@@ -21,6 +21,7 @@ from typing import Any
 from importer.errors import ConfigError
 from importer.mapping import Mapping, load_mapping
 from importer.read.edits import edited
+from importer.read.limits import WorkbookLimits
 from importer.read.tables import open_table
 from importer.run.pipeline import ImportOptions, Progress, run_import
 from importer.send.client import DEFAULT_BASE_URL
@@ -68,23 +69,27 @@ def run(spec: dict[str, Any]) -> int:
     mapping = load_mapping(spec["mapping"])
     out_dir = Path(spec["out_dir"])
     edits = spec_edits(spec)
+    limits = WorkbookLimits(**spec.get("limits", {}))
     options = ImportOptions(
         mapping=mapping,
         out_dir=out_dir,
         sheet=spec.get("sheet"),
-        header_row=spec.get("header_row", 1),
+        header_row=spec.get("header_row"),
         edits={
             row: {column: new for column, (_, new) in cells.items()} for row, cells in edits.items()
         },
         dry_run=spec["dry_run"],
         base_url=spec.get("base_url") or DEFAULT_BASE_URL,
         account_id=spec.get("account_id"),
+        target=spec.get("target"),
+        state=spec.get("ledger"),
         # the server hands the key over in the environment, never in JOB.json or the page
         api_key=os.environ.get("STACKONE_API_KEY") or None,
         # imports running at once are processes on one key: they pace as one through Redis
         pacer_url=os.environ.get("IMPORTER_PACER_URL") or None,
         on_progress=_progress,
         progress_interval=spec.get("progress_interval", 0.25),
+        limits=limits,
     )
     summary = run_import(spec["input"], options)
     # Stop clicked after the run ended: nothing left to stop, and no traceback.
@@ -114,7 +119,10 @@ def build_rows(spec: dict[str, Any], mapping: Mapping, edits: SpecEdits, path: P
         row: {column: old for column, (old, _) in cells.items()} for row, cells in edits.items()
     }
     with open_table(
-        spec["input"], sheet=spec.get("sheet"), header_row=spec.get("header_row", 1)
+        spec["input"],
+        sheet=spec.get("sheet"),
+        header_row=spec.get("header_row") or mapping.header_row,
+        limits=WorkbookLimits(**spec.get("limits", {})),
     ) as table:
         checker = RowChecker(mapping, table.headers, spec["name"])
         store = CheckRows.create(path, checker)
