@@ -328,14 +328,14 @@ class WebServer:
             self.workspace.forget(upload)
             return json_error(error.status, str(error))
         passed = []
-        if not self._readable(upload, view):
+        if not await asyncio.to_thread(self._readable, upload, view):
             # A summary or a cover sheet first: look for the sheet that holds the candidates.
             for sheet in upload.sheets:
                 if not sheet.visible or sheet.name == view.sheet:
                     continue
                 with suppress(UploadError):
                     other = await self._view(upload, sheet.name, None)
-                    if self._readable(upload, other):
+                    if await asyncio.to_thread(self._readable, upload, other):
                         passed.append(view.sheet)
                         upload.candidates_sheet = other.sheet
                         view = other
@@ -345,7 +345,8 @@ class WebServer:
         return web.json_response(answer)
 
     def _readable(self, upload: Upload, view: View) -> bool:
-        """Whether the suggested mapping can read the sheet: a column gives a name."""
+        """Whether the suggested mapping can read the sheet: a column gives a name (CPU only,
+        up to a second for thousands of columns: run it in a thread)."""
         chosen, _ = choose({"columns": {}}, upload, view, self.mappings)
         return chosen.error is None
 
