@@ -91,6 +91,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long StackOne retries a throttled provider before answering 408 "
         "(default: %(default)g)",
     )
+    add(
+        "--provider-account",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="apply --provider-rate to this account only (repeatable; default: every account)",
+    )
     add("--p500", type=float, default=0.0, help="probability of a 500 per POST")
     add("--p502", type=float, default=0.0, help="probability of a 502 per POST")
     add(
@@ -138,6 +145,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         retry_after_408=args.retry_after_408,
         provider_rate_per_minute=args.provider_rate,
         provider_delay=args.provider_delay,
+        provider_accounts=frozenset(args.provider_account),
         p500=args.p500,
         p502=args.p502,
         p_drop=args.p_drop,
