@@ -61,6 +61,8 @@ class Checker:
         ``prepared`` is the row already mapped and validated elsewhere (a worker process);
         None for a row to map here, and for a row the worker left to ``screen``.
         """
+        if row.problem is not None:  # found by the reader; a worker is sent the cells only
+            return rejected(row, row.problem)
         if prepared is None:
             screened = screen(row, self.width)
             if screened is not None:

@@ -107,7 +107,10 @@ class _Run:
             encoding=options.encoding,
             header_row=options.header_row or mapping.header_row,
             limits=options.limits,
+            max_cell_mb=options.max_cell_mb,
         ) as table:
+            if not options.dry_run:
+                table.check_complete()  # a file cut inside a quoted cell: refused before sending
             mapper = mapping.bind(table.headers, source=input_name)
             keys = RowKey(mapping, table.headers)
             account_column = options.account_column or (

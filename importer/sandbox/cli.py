@@ -16,6 +16,13 @@ from importer.sandbox.server import Sandbox
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = SandboxConfig()
+    _add_server_arguments(parser)
+    _add_limit_arguments(parser, defaults)
+    _add_fault_arguments(parser, defaults)
+
+
+def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where it listens, whom it lets in, what it keeps."""
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     add("--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)")
@@ -25,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="accept only this API key (default: $SANDBOX_API_KEY, else any key)",
     )
     add("--db", metavar="PATH", help="keep candidates in this SQLite file (default: in memory)")
+    add("--seed", type=int, help="make faults, latencies and ids repeatable")
+
+
+def _add_limit_arguments(parser: argparse.ArgumentParser, defaults: SandboxConfig) -> None:
+    """The per-key rate limit, and the provider's own behind it."""
+    add = parser.add_argument
     add(
         "--rate",
         type=float,
@@ -54,28 +67,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="send Retry-After as an HTTP-date instead of seconds",
     )
     add(
-        "--latency",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="mean provider latency per request (default: 0)",
-    )
-    add(
-        "--jitter",
-        type=float,
-        default=0.0,
-        metavar="FRACTION",
-        help="latency spread, e.g. 0.5 for ±50%% (default: 0)",
-    )
-    add("--p408", type=float, default=0.0, help="probability of a 408 with Retry-After per POST")
-    add(
-        "--retry-after-408",
-        type=int,
-        default=defaults.retry_after_408,
-        metavar="SECONDS",
-        help="Retry-After sent with injected 408s (default: %(default)s)",
-    )
-    add(
         "--provider-rate",
         type=float,
         default=defaults.provider_rate_per_minute,
@@ -97,6 +88,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="ID",
         help="apply --provider-rate to this account only (repeatable; default: every account)",
+    )
+    add(
+        "--retry-after-grace",
+        type=float,
+        default=defaults.retry_after_grace,
+        metavar="SECONDS",
+        help="requests this soon after a 429 are not counted as ignoring it (default: %(default)g)",
+    )
+
+
+def _add_fault_arguments(parser: argparse.ArgumentParser, defaults: SandboxConfig) -> None:
+    """A provider's bad days: latency, injected errors, dropped connections, heartbeats."""
+    add = parser.add_argument
+    add(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="mean provider latency per request (default: 0)",
+    )
+    add(
+        "--jitter",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="latency spread, e.g. 0.5 for ±50%% (default: 0)",
+    )
+    add("--p408", type=float, default=0.0, help="probability of a 408 with Retry-After per POST")
+    add(
+        "--retry-after-408",
+        type=int,
+        default=defaults.retry_after_408,
+        metavar="SECONDS",
+        help="Retry-After sent with injected 408s (default: %(default)s)",
     )
     add("--p500", type=float, default=0.0, help="probability of a 500 per POST")
     add("--p502", type=float, default=0.0, help="probability of a 502 per POST")
@@ -122,14 +147,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="newline interval for Prefer: heartbeat (default: %(default)g)",
     )
-    add(
-        "--retry-after-grace",
-        type=float,
-        default=defaults.retry_after_grace,
-        metavar="SECONDS",
-        help="requests this soon after a 429 are not counted as ignoring it (default: %(default)g)",
-    )
-    add("--seed", type=int, help="make faults, latencies and ids repeatable")
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
