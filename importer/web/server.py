@@ -33,9 +33,11 @@ from aiohttp import BodyPartReader, web
 
 from importer.background import running_in_thread
 from importer.mapping.shipped import mappings_in, shipped_mappings
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
+from importer.read.sample import Sample, SampleError, read_sample
 from importer.sandbox import SANDBOX_ACCOUNT_ID, Sandbox, SandboxConfig
 from importer.send.client import DEFAULT_BASE_URL
-from importer.suggest import TARGETS
+from importer.suggest import SAMPLE_ROWS, TARGETS
 from importer.web.choices import ChoiceError, Chosen, choose
 from importer.web.guard import Guard
 from importer.web.jobs import Destination, Job, JobRegistry
@@ -48,19 +50,23 @@ from importer.web.replies import (
     static_text,
 )
 from importer.web.workspace import (
+    SheetInfo,
     Upload,
     UploadError,
     View,
     Workspace,
     display_name,
     format_size,
-    inspect,
     too_large,
+    view_of,
 )
 
 MB = 1024 * 1024
 MAX_LIVE_JOBS = 4
 """Checks and imports that may run at once (each is a process of its own)."""
+_READERS = 2
+"""Uploads read at once, each by a process of its own that may take sample.MEMORY_LIMIT: a
+burst of uploads waits its turn instead of taking the machine's memory."""
 _STATIC = {
     "app.js": "text/javascript",
     "app.css": "text/css",
@@ -94,6 +100,8 @@ class WebConfig:
     account_id: str | None = None
     """The account the page proposes (the user can change it)."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    limits: WorkbookLimits = DEFAULT_LIMITS
+    """How much an uploaded workbook may unpack to (the same flags as the CLI's)."""
     clock: Callable[[], float] = time.monotonic
     allowed_hosts: tuple[str, ...] = ()
     """Host names besides the address listened on that the page may be opened at."""
@@ -113,6 +121,7 @@ class WebServer:
         self._workspace: Workspace | None = None
         self._jobs: JobRegistry | None = None
         self._guard = Guard(self.token)
+        self._readers = asyncio.Semaphore(_READERS)
 
     @property
     def url(self) -> str:
@@ -153,7 +162,10 @@ class WebServer:
             clock=config.clock,
         )
         self._jobs = JobRegistry(
-            self._workspace, preview_rows=config.preview_rows, clock=config.clock
+            self._workspace,
+            preview_rows=config.preview_rows,
+            clock=config.clock,
+            limits=config.limits,
         )
         self._workspace.on_forget = self._jobs.forget_upload
         try:
@@ -328,8 +340,23 @@ class WebServer:
             raise UploadError(f'"{upload.name}" has no sheet named "{sheet}"')
         view = upload.views.get(name)
         if view is None:
-            view = upload.views[name] = await asyncio.to_thread(inspect, upload, name)
+            sample = await self._sample(upload, name)
+            if upload.kind == "xlsx":
+                upload.sheets = [SheetInfo(*listed) for listed in sample.sheets]
+            view = await asyncio.to_thread(
+                view_of, upload, sample.sheet, sample.headers, sample.rows
+            )
+            upload.views[view.sheet] = view
         return view
+
+    async def _sample(self, upload: Upload, sheet: str | None) -> Sample:
+        """The upload read by a process of its own: never here, on the event loop."""
+        async with self._readers:
+            try:
+                return await read_sample(upload.path, sheet, self.config.limits, SAMPLE_ROWS)
+            except SampleError as error:
+                status = 413 if error.costly else 400
+                raise UploadError(upload.public(str(error)), status) from None
 
     async def _chosen(
         self, request: web.Request, upload: Upload
