@@ -122,5 +122,12 @@ class Sink:
         )
 
     def final_progress(self) -> None:
-        if self.options.on_progress is not None:
-            self.options.on_progress(replace(self.progress(), rows_total=self.recorder.counts.rows))
+        """The last progress: every row read, and done up to where the work stopped. Rows a
+        stop left unsent are not "done": the bar of a stopped import stays where it stopped."""
+        if self.options.on_progress is None:
+            return
+        counts = self.recorder.counts
+        unsent = counts.not_attempted - counts.notes[Note.DRY_RUN]
+        self.options.on_progress(
+            replace(self.progress(), rows_done=counts.rows - unsent, rows_total=counts.rows)
+        )
