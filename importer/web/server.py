@@ -16,6 +16,7 @@ needs (the right Host; from the page, same-origin headers). The API::
     POST /api/jobs/{id}/cells              {row, column, value} → the row checked again
     GET  /api/jobs/{id}/corrected.{csv|xlsx}  the checked sheet with the corrected cells
     POST /api/jobs/{id}/stop               stop as on Ctrl-C
+    POST /api/jobs/{id}/resume             finish a stopped or failed import (its journal's resume)
     GET  /api/jobs/{id}/files/{name}       results.csv, rejects.csv, summary.json, mapping.yaml
 """
 
@@ -265,6 +266,7 @@ class WebServer:
                 web.get("/api/jobs/{id}/corrected.{format}", self._corrected),
                 web.post("/api/jobs/{id}/import", self._import),
                 web.post("/api/jobs/{id}/stop", self._stop),
+                web.post("/api/jobs/{id}/resume", self._resume),
                 web.get("/api/jobs/{id}/files/{name}", self._file),
             ]
         )
@@ -607,6 +609,18 @@ class WebServer:
     async def _stop(self, request: web.Request) -> web.Response:
         job = self._job_of(request)
         self.jobs.stop(job)
+        return web.json_response(job.to_dict())
+
+    async def _resume(self, request: web.Request) -> web.Response:
+        job = self._job_of(request)
+        if not self.jobs.resumable(job):
+            return json_error(409, "only an import that stopped early or failed can be resumed")
+        api_key = self.sandbox.api_key if job.target == "sandbox" else self.config.api_key
+        if api_key is None:
+            return json_error(400, "this server has no StackOne API key any more")
+        if self.jobs.live >= MAX_LIVE_JOBS:
+            return _busy()
+        await self.jobs.resume(job, api_key)
         return web.json_response(job.to_dict())
 
     async def _file(self, request: web.Request) -> web.FileResponse:
