@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from asyncio import FIRST_COMPLETED
+from dataclasses import replace
 from typing import Any
 
 from importer.errors import Code, FatalApiError, Reject
@@ -83,6 +84,8 @@ class _Pool:
             self.in_flight[work.seq] = work
             digest = await self.sink.sending(work.row, work.key)
             outcome = await self._send_one(work)
+            if work.warnings:
+                outcome = replace(outcome, warnings=work.warnings)
             del self.in_flight[work.seq]
             self.sink.record(work.seq, outcome, work.row, work.key, sent=True, digest=digest)
             self.sink.sent(work.email)

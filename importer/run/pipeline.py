@@ -133,6 +133,7 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         stopped_early=stop.is_set(),
         stop_reason=stop.reason,
         first_rejects=recorder.first_rejects,
+        first_warnings=recorder.first_warnings,
         journal=None if journal is None else str(journal.path),
         state=None if state is None else str(state.path),
         resumed=journal is not None and journal.resumed,

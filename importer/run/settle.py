@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from importer.errors import Code, Note
+from importer.errors import Code, Note, RowWarning
 from importer.read.tables import SourceRow
 from importer.record.journal import Imported, ImportState, Journal, JournalRow, row_hash
 from importer.record.outcomes import RowOutcome, Status
@@ -24,6 +24,7 @@ class Work:
     key: str | None = None
     # In flight when an earlier session stopped: it may exist, so look it up before sending.
     verify: bool = False
+    warnings: tuple[RowWarning, ...] = ()
 
 
 # A row decided without sending, and its key.
@@ -56,13 +57,14 @@ class Settler:
                 return self._resumed(row, previous), previous.key
         if isinstance(checked, RowOutcome):
             return checked, None
-        body, email, key = checked
+        body, email, key, warnings = checked
         if self.state is not None and key is not None:
             earlier = self.state.get(key)
             # Created by this very run: its journal says how, so it is not "already imported".
             if earlier is not None and earlier.run_id != self.run_id:
                 return self._already_imported(row, key, earlier), key
-        return Work(seq, row, body, email, key, verify=previous is not None and previous.in_doubt)
+        verify = previous is not None and previous.in_doubt
+        return Work(seq, row, body, email, key, verify=verify, warnings=warnings)
 
     def _resumed(self, row: SourceRow, previous: JournalRow) -> RowOutcome:
         if self.state is not None and previous.key is not None:
