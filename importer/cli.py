@@ -49,7 +49,13 @@ def _rate(text: str) -> float | None:
 
 def _add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, help="CSV or XLSX file of candidates")
-    p.add_argument("--mapping", "-m", type=Path, required=True, help="YAML mapping (see mappings/)")
+    p.add_argument(
+        "--mapping",
+        "-m",
+        required=True,
+        help="YAML mapping file, or the name of a shipped one (importer mappings lists them); "
+        "a file of that name wins",
+    )
     p.add_argument(
         "--out", "-o", type=Path, help="folder for the reports (default: out/<input name>)"
     )
@@ -157,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", "-o", type=Path, help="write the mapping to this file instead of stdout"
     )
     suggest.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+
+    mappings = commands.add_parser(
+        "mappings", help="list the shipped mappings that --mapping NAME accepts, one line each"
+    )
+    mappings.add_argument(
+        "name", nargs="?", help="print this shipped mapping's YAML instead (to copy and change)"
+    )
 
     sandbox = commands.add_parser(
         "sandbox", help="run the local StackOne-compatible sandbox server"
@@ -280,6 +293,21 @@ def _suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_mappings(args: argparse.Namespace) -> int:
+    from importer.mapping.shipped import shipped_mappings, unknown_mapping
+
+    shipped = shipped_mappings()
+    if args.name is not None:
+        if args.name not in shipped:
+            raise unknown_mapping(args.name, shipped)
+        sys.stdout.write(shipped[args.name].text())
+        return 0
+    width = max((len(name) for name in shipped), default=0)
+    for name, mapping in shipped.items():
+        print(f"{name:<{width}}  {mapping.description}".rstrip())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -289,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args, dry_run=True)
         if args.command == "suggest-mapping":
             return _suggest(args)
+        if args.command == "mappings":
+            return _list_mappings(args)
         if args.command == "serve":
             from importer.web import cli as web_cli
 

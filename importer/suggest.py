@@ -162,13 +162,14 @@ class Layout:
 
     name: str
     mapping: str
+    """The name of the shipped mapping written for it (``--mapping NAME``)."""
     headers: tuple[str, ...]
 
 
 LAYOUTS: tuple[Layout, ...] = (
     Layout(
         "Greenhouse",
-        "mappings/greenhouse.yaml",
+        "greenhouse",
         _names(
             "First Name | Last Name | Company | Title | Notes | Email | Phone | Social Media | "
             "Website | Address | Source | Who gets credit | Job | Department | Office | "
@@ -177,7 +178,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Lever",
-        "mappings/lever.yaml",
+        "lever",
         _names(
             "Lever Profile ID | Full name | Email | Date Added | Stage | Archive Reason | "
             "Archive Date | Sources | Origin | Tags | Phone | Location | Links | Referrer | "
@@ -187,14 +188,14 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Recruitee",
-        "mappings/recruitee.yaml",
+        "recruitee",
         _names(
             "Name | Jobs | Emails | Phones | Tags | Sources | Links | Social Links | Cover Letter"
         ),
     ),
     Layout(
         "SmartRecruiters",
-        "mappings/smartrecruiters.yaml",
+        "smartrecruiters",
         _names(
             "applicationCreationDate | applicationID | applicationLastUpdate | "
             "applicationReasonOfRejection | applicationReasonOfWithdrawal | "
@@ -205,7 +206,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Workable",
-        "mappings/workable.yaml",
+        "workable",
         _names(
             "First name | Last name | Name | Email | Phone | Headline | Cover Letter | "
             "Skills | Address | Experience | Education | Social Profiles | Resume | Job ID"
@@ -213,7 +214,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "Personio",
-        "mappings/personio.yaml",
+        "personio",
         _names(
             "Candidate ID | Candidate name | Gender | Email address | Birthday | "
             "Available from | Expected salary | Candidate location | Final phase | Final status"
@@ -221,7 +222,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         "PeopleForce",
-        "mappings/peopleforce.yaml",
+        "peopleforce",
         _names(
             "full_name | email | gender | skills | phone_numbers | skype_id | source | "
             "linkedin_url | position | location | facebook_url | added_on | date_of_birth | "
@@ -229,7 +230,7 @@ LAYOUTS: tuple[Layout, ...] = (
         ),
     ),
 )
-"""Export layouts from DOMAIN.md §4, each with the mapping in mappings/ written for it."""
+"""Export and import layouts as each vendor documents them, with the shipped mapping for each."""
 
 
 def _signatures() -> dict[str, frozenset[str]]:
@@ -259,7 +260,8 @@ class LayoutMatch:
         name = self.layout.name
         return (
             f"looks like a {name} export ({len(self.matched)} of the file's {self.columns} "
-            f"headers are {name} headers); see {self.layout.mapping}"
+            f"headers are {name} headers); importer ships a mapping for it: "
+            f"--mapping {self.layout.mapping}"
         )
 
 
@@ -437,7 +439,7 @@ class Suggestion:
         if self.layout is not None:
             yield from _comment(f"It {self.layout.describe()}.")
         else:
-            yield "# No known export layout recognised (mappings/ has one per layout)."
+            yield "# No known export layout recognised (importer mappings lists the ones it knows)."
         yield "# Check every choice, then try it: importer validate INPUT --mapping THIS_FILE"
         yield "# Reference: docs/mapping.md"
         if not self.has_name:

@@ -1,11 +1,10 @@
 """Each shipped mapping imports its sample into the sandbox: the right rows created, the rest
 rejected for a reason that names the row, the column and the value; multi-value cells split."""
 
-from pathlib import Path
-
 import pytest
 
 from importer.mapping import load_mapping, normalise_header
+from importer.mapping.shipped import shipped_mappings
 from importer.suggest import LAYOUTS, Layout
 from tests.sandboxed import MAPPINGS, SAMPLES, Imported, import_file
 
@@ -208,11 +207,11 @@ def test_candidates_xlsx_numbers_and_dates_arrive_as_typed(imported: dict[str, I
 @pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
 def test_each_layout_header_is_mapped_or_named_as_not_mapped(layout: Layout) -> None:
     """Nothing of a documented layout is dropped silently; the mapping binds to the layout."""
-    path = MAPPINGS / Path(layout.mapping).name
-    mapping = load_mapping(path)
+    mapping = load_mapping(layout.mapping)
     mapping.bind(layout.headers)
     read = {normalise_header(column) for column in mapping.columns()}
-    comments = " ".join(line for line in path.read_text().splitlines() if line.startswith("#"))
+    text = shipped_mappings()[layout.mapping].text()
+    comments = " ".join(line for line in text.splitlines() if line.startswith("#"))
     unaccounted = [
         h for h in layout.headers if normalise_header(h) not in read and h not in comments
     ]

@@ -398,6 +398,50 @@ def test_requests_inside_an_announced_window_count_as_violations() -> None:
     run(main)
 
 
+def test_the_limiter_kind_changes_how_requests_are_counted() -> None:
+    async def main() -> None:
+        clock = ManualClock()
+        config = SandboxConfig(rate_limit_per_minute=120, limiter="fixed")  # 2 per 1 s window
+        async with sandbox_client(config, clock) as (sandbox, session):
+            clock.t = 0.9
+            assert [(await post(session))[0] for _ in range(3)] == [201, 201, 429]
+            clock.t = 1.0  # a new window: a token bucket would still be nearly empty
+            assert [(await post(session))[0] for _ in range(3)] == [201, 201, 429]
+            sandbox.configure(limiter="sliding")  # counting starts afresh
+            assert [(await post(session))[0] for _ in range(3)] == [201, 201, 429]
+            clock.t = 1.5
+            status, _, headers = await post(session)
+            assert (status, headers["Retry-After"]) == (429, "1")  # 0.5 s, in whole seconds
+
+    run(main)
+
+
+def test_a_provider_over_its_limit_answers_408_late_for_that_account_only() -> None:
+    async def main() -> None:
+        clock = ManualClock()
+        config = SandboxConfig(
+            rate_limit_per_minute=0,
+            provider_rate_per_minute=60,
+            provider_delay=7,
+            retry_after_408=3,
+        )
+        async with sandbox_client(config, clock) as (sandbox, session):
+            assert (await post(session))[0] == 201
+            status, body, headers = await post(session)
+            assert (status, body["statusCode"], headers["Retry-After"]) == (408, 408, "3")
+            assert "60 per minute for this account" in body["message"]
+            assert clock.slept == [7]  # StackOne's retries ran out before it answered
+            other = {"x-account-id": "other"}
+            assert (await post(session, headers=other))[0] == 201  # its own provider limit
+            assert sandbox.stats()["candidates"] == 2
+            assert sandbox.stats()["retry_after_violations"] == 0
+            clock.t = 1.0  # the provider has room again, but the account's window is open
+            assert (await post(session))[0] == 201
+            assert sandbox.stats()["retry_after_violations"] == 1
+
+    run(main)
+
+
 def test_rate_limit_zero_is_off() -> None:
     async def main() -> None:
         async with sandbox_client(SandboxConfig(rate_limit_per_minute=0)) as (sandbox, session):

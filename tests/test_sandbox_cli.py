@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from importer.sandbox import SandboxConfig, cli
+from importer.sandbox.limits import LIMITERS
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -35,16 +36,20 @@ def test_every_switch_reaches_the_config(monkeypatch: pytest.MonkeyPatch) -> Non
         *("--p500", "0.05", "--p502", "0.02", "--p-drop", "0.01", "--conflict"),
         *("--fail-account", "off=412", "--fail-account", "odd=id=501"),
         *("--heartbeat-interval", "0.5", "--retry-after-grace", "1", "--seed", "42"),
+        *("--limiter", "sliding", "--provider-rate", "600", "--provider-delay", "2.5"),
     )
     assert cli.config_from_args(args) == SandboxConfig(
         api_key="from-env",
         rate_limit_per_minute=0,
         burst=5,
+        limiter="sliding",
         retry_after_http_date=True,
         latency_mean=0.2,
         latency_jitter=0.5,
         p408=0.1,
         retry_after_408=7,
+        provider_rate_per_minute=600,
+        provider_delay=2.5,
         p500=0.05,
         p502=0.02,
         p_drop=0.01,
@@ -56,6 +61,22 @@ def test_every_switch_reaches_the_config(monkeypatch: pytest.MonkeyPatch) -> Non
         db_path="s.db",
     )
     assert parse("--api-key", "flag").api_key == "flag"
+
+
+def test_each_limiter_is_explained_in_a_line_of_the_help_and_of_the_readme() -> None:
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    help_lines = parser.format_help().splitlines()
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for kind, limiter in LIMITERS.items():
+        assert any(line.split() == [kind, *limiter.summary.split()] for line in help_lines)
+        assert f"`--limiter {kind}`: {limiter.summary}" in readme
+
+
+def test_an_unknown_limiter_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse("--limiter", "leaky")
+    assert "invalid choice: 'leaky' (choose from" in capsys.readouterr().err
 
 
 def test_a_fail_account_needs_412_or_501(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ import yaml
 
 from importer.cli import main
 from importer.mapping import Mapping, load_mapping, parse_mapping
+from importer.mapping.shipped import shipped_mappings
 from importer.suggest import (
     ALIASES,
     TARGETS,
@@ -241,10 +242,10 @@ def test_the_layout_a_sample_looks_like_is_named(sample: str, layout: str | None
     if found is None:
         assert "# No known export layout recognised" in text
     else:
-        mapping = f"mappings/{Path(found.layout.mapping).name}"
         assert f"# It looks like a {layout} export ({len(found.matched)} of the file's" in text
-        assert mapping in text
-        assert (MAPPINGS / Path(mapping).name).exists()
+        comment = " ".join(line.removeprefix("# ") for line in text.splitlines())
+        assert f"importer ships a mapping for it: --mapping {found.layout.mapping}." in comment
+        assert found.layout.mapping in shipped_mappings()
 
 
 def test_a_plain_list_of_common_headers_is_no_vendors_layout() -> None:

@@ -44,7 +44,7 @@ when the mapping can only give values the model accepts (see ``_proven``), the c
 already done so and the model is not run.
 """
 
-from importer.mapping.load import load_mapping, parse_mapping
+from importer.mapping.load import load_mapping, load_mapping_text, parse_mapping
 from importer.mapping.rows import Prepared, RowMapper
 from importer.mapping.schema import Mapping, normalise_header, template_parts
 
@@ -53,6 +53,7 @@ __all__ = [
     "Prepared",
     "RowMapper",
     "load_mapping",
+    "load_mapping_text",
     "normalise_header",
     "parse_mapping",
     "template_parts",

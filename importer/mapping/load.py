@@ -20,18 +20,37 @@ from importer.errors import ConfigError, MappingError
 from importer.mapping.convert import constant, converter
 from importer.mapping.models import field_path
 from importer.mapping.schema import Mapping, Scalar, normalise_header
+from importer.mapping.shipped import NAME, shipped_mappings, unknown_mapping
 
 # -- loading -------------------------------------------------------------------------------
 
 
 def load_mapping(path: str | Path) -> Mapping:
-    """Read and validate a mapping file; ``MappingError`` lists the key path of every problem."""
+    """Read and validate a mapping file, or the shipped mapping of that name when no such file
+    exists (``"greenhouse"``); ``MappingError`` lists the key path of every problem."""
+    if _is_name(path) and not Path(path).exists():
+        shipped = shipped_mappings()
+        named = shipped.get(str(path))
+        if named is None:
+            raise unknown_mapping(str(path), shipped)
+        return load_mapping_text(named.text(), named.label)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the mapping ({error.strerror})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: the mapping is not UTF-8 text") from None
+    return load_mapping_text(text, str(path))
+
+
+def _is_name(path: str | Path) -> bool:
+    """A bare word such as ``default``: no folder, no ``.yaml``; a file path never looks so."""
+    text = str(path)
+    return bool(NAME.fullmatch(text)) and not text.endswith((".yaml", ".yml"))
+
+
+def load_mapping_text(text: str, source: str) -> Mapping:
+    """Validate a mapping's YAML text; ``source`` names it in error messages."""
     loader = _Loader(text)
     try:
         data = loader.get_single_data()
@@ -39,12 +58,12 @@ def load_mapping(path: str | Path) -> Mapping:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
         problem = getattr(error, "problem", None) or str(error)
-        raise MappingError(str(path), [(where, f"not valid YAML: {problem}")]) from None
+        raise MappingError(source, [(where, f"not valid YAML: {problem}")]) from None
     finally:
         loader.dispose()
     if loader.duplicates:
-        raise MappingError(str(path), loader.duplicates)
-    return parse_mapping(data, str(path))
+        raise MappingError(source, loader.duplicates)
+    return parse_mapping(data, source)
 
 
 class _Loader(yaml.SafeLoader):

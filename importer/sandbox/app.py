@@ -29,7 +29,7 @@ from importer.clock import Clock
 from importer.sandbox import contract
 from importer.sandbox.config import ACCOUNT_FAILURES, SandboxConfig
 from importer.sandbox.faults import Fault, draw_fault, draw_latency
-from importer.sandbox.limits import RateLimiter, RetryAfterWindows
+from importer.sandbox.limits import Limiter, RetryAfterWindows, TokenBucket, make_limiter
 from importer.sandbox.stats import Stats
 from importer.sandbox.store import CandidateStore
 
@@ -40,6 +40,10 @@ DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 1000
 _QUERY_PARAMS = ("filter[email]", "page_size", "next")
 _AUTH_HINT = "use HTTP Basic auth with the API key as the username and an empty password"
+# Settings a limiter is built from: changing one starts the counting afresh.
+_LIMIT_SETTINGS = frozenset(
+    {"rate_limit_per_minute", "burst", "limiter", "provider_rate_per_minute"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +69,10 @@ class SandboxApp:
         self.store = store
         self.rng = random.Random(config.seed)
         self.stats = Stats()
-        self.limiter = RateLimiter()
+        self.limiter, self.provider_limiter = _limiters(config)
         self.windows = RetryAfterWindows()
+        # The provider's 408 windows, per account: its limit is the account's, not the key's.
+        self.provider_windows = RetryAfterWindows()
         # Decoded Basic credentials by header value: clients send the same header every time.
         self._keys: dict[str, str | None] = {}
 
@@ -82,6 +88,8 @@ class SandboxApp:
         if "db_path" in changes:
             raise ValueError("db_path cannot change while the sandbox runs")
         self.config = dataclasses.replace(self.config, **changes)
+        if _LIMIT_SETTINGS.intersection(changes):
+            self.limiter, self.provider_limiter = _limiters(self.config)
         if "seed" in changes:
             self.rng.seed(self.config.seed)
 
@@ -89,8 +97,9 @@ class SandboxApp:
         """Forget candidates, counters, buckets and windows; replay the seed from the start."""
         self.store.clear()
         self.stats = Stats(in_flight=self.stats.in_flight)
-        self.limiter.reset()
+        self.limiter, self.provider_limiter = _limiters(self.config)
         self.windows.reset()
+        self.provider_windows.reset()
         self.rng.seed(self.config.seed)
 
     # routes
@@ -141,8 +150,8 @@ class SandboxApp:
         now = self.clock.now()
         if self.windows.violates(key, now, config.retry_after_grace):
             self.stats.retry_after_violations += 1
-        if config.rate_limit_per_minute > 0:
-            wait = self.limiter.take(key, now, config.rate_limit_per_minute, config.bucket_capacity)
+        if self.limiter is not None:
+            wait = self.limiter.take(key, now)
             if wait > 0:
                 seconds = max(1, math.ceil(wait))
                 header, until = self._retry_after(seconds)
@@ -155,6 +164,8 @@ class SandboxApp:
         failure = config.fail_accounts.get(account)
         if failure is not None:
             return self._error(failure, f"Account {account}: {ACCOUNT_FAILURES[failure]}")
+        if self.provider_windows.violates(account, now, config.retry_after_grace):
+            self.stats.retry_after_violations += 1
         return account
 
     def _api_key(self, authorization: str | None) -> str | Reply:
@@ -206,6 +217,10 @@ class SandboxApp:
         config = self.config
         fault = draw_fault(self.rng, config)
         latency = draw_latency(self.rng, config)
+        if self.provider_limiter is not None:
+            wait = self.provider_limiter.take(account, self.clock.now())
+            if wait > 0:
+                return await self._provider_throttled(account, wait)
         if latency > 0:
             await self.clock.sleep(latency)
         if fault is Fault.TIMEOUT:
@@ -242,6 +257,23 @@ class SandboxApp:
         if fault is Fault.DROP:
             return DROP
         return Reply(201, contract.create_result(candidate_id, remote_id, wall))
+
+    async def _provider_throttled(self, account: str, wait: float) -> Reply:
+        """The provider is over its limit for ``account``: StackOne retries it, then gives up.
+
+        Unlike an injected 408, this window is the account's: every request for it that arrives
+        before the window closes finds the provider still saturated.
+        """
+        config = self.config
+        await self.clock.sleep(config.provider_delay)
+        seconds = max(config.retry_after_408, math.ceil(wait))
+        header, until = self._retry_after(seconds)
+        self.provider_windows.announce(account, self.clock.now(), until)
+        message = (
+            "Request timed out: the provider kept throttling within the 60 s budget"
+            f" (over its limit of {config.provider_rate_per_minute:g} per minute for this account)"
+        )
+        return self._error(408, message, header)
 
     async def _list(self, account: str, email: str | None, after: int, size: int) -> Reply:
         latency = draw_latency(self.rng, self.config)
@@ -321,6 +353,17 @@ class SandboxApp:
         extra = {} if provider_errors is None else {"provider_errors": provider_errors}
         body = contract.error_body(status, message, self.clock.wall(), **extra)
         return Reply(status, body, headers or {})
+
+
+def _limiters(config: SandboxConfig) -> tuple[Limiter | None, Limiter | None]:
+    """The gateway's limiter (per API key) and the provider's (per account); None when off."""
+    gateway = None
+    if config.rate_limit_per_minute > 0:
+        gateway = make_limiter(config.limiter, config.rate_limit_per_minute, config.burst_size)
+    provider = None
+    if config.provider_rate_per_minute > 0:
+        provider = TokenBucket(config.provider_rate_per_minute, config.provider_burst_size)
+    return gateway, provider
 
 
 def _parse_basic(authorization: str) -> str | None:

@@ -10,6 +10,7 @@ import sqlite3
 import sys
 
 from importer.sandbox.config import ACCOUNT_FAILURES, SandboxConfig
+from importer.sandbox.limits import LIMITERS
 from importer.sandbox.server import Sandbox
 
 
@@ -31,7 +32,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="requests per minute per API key; 0 turns the limit off (default: %(default)g)",
     )
-    add("--burst", type=float, help="token bucket size (default: one second's worth)")
+    add(
+        "--burst",
+        type=float,
+        help="requests the limit lets through back to back (default: one second's worth)",
+    )
+    add(
+        "--limiter",
+        choices=list(LIMITERS),
+        default=defaults.limiter,
+        help="how the rate limit counts, one of the limiters below (default: %(default)s)",
+    )
+    # One line per limiter, kept as written: argparse would run them together.
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "limiters:\n" + "\n".join(
+        f"  {kind:<8} {limiter.summary}" for kind, limiter in LIMITERS.items()
+    )
     add(
         "--retry-after-date",
         action="store_true",
@@ -58,6 +74,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.retry_after_408,
         metavar="SECONDS",
         help="Retry-After sent with injected 408s (default: %(default)s)",
+    )
+    add(
+        "--provider-rate",
+        type=float,
+        default=defaults.provider_rate_per_minute,
+        metavar="N",
+        help="the provider's own limit in creates per minute per account; a create over it is "
+        "answered 408 with Retry-After after --provider-delay (default: 0, no limit)",
+    )
+    add(
+        "--provider-delay",
+        type=float,
+        default=defaults.provider_delay,
+        metavar="SECONDS",
+        help="how long StackOne retries a throttled provider before answering 408 "
+        "(default: %(default)g)",
     )
     add("--p500", type=float, default=0.0, help="probability of a 500 per POST")
     add("--p502", type=float, default=0.0, help="probability of a 502 per POST")
@@ -98,11 +130,14 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         api_key=args.api_key or None,
         rate_limit_per_minute=args.rate,
         burst=args.burst,
+        limiter=args.limiter,
         retry_after_http_date=args.retry_after_date,
         latency_mean=args.latency,
         latency_jitter=args.jitter,
         p408=args.p408,
         retry_after_408=args.retry_after_408,
+        provider_rate_per_minute=args.provider_rate,
+        provider_delay=args.provider_delay,
         p500=args.p500,
         p502=args.p502,
         p_drop=args.p_drop,

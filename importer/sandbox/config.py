@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from importer.sandbox.limits import LIMITERS
+
 # The credentials an importer uses with a sandbox that accepts any key (``api_key=None``).
 SANDBOX_API_KEY = "sandbox"
 SANDBOX_ACCOUNT_ID = "sandbox"
@@ -18,18 +20,24 @@ class SandboxConfig:
     """How the sandbox behaves; change a running sandbox with ``Sandbox.configure(**changes)``.
 
     Probabilities are per POST and drawn from one ``random.Random(seed)`` per server.
-    ``rate_limit_per_minute=0`` turns the rate limit off; ``burst`` defaults to one second's
-    worth of requests. ``db_path=None`` keeps the candidates in memory.
+    ``rate_limit_per_minute=0`` turns the rate limit off; ``limiter`` is how it counts (a key of
+    ``LIMITERS``); ``burst`` defaults to one second's worth of requests.
+    ``provider_rate_per_minute`` is the provider's own limit per account (0: none): a create over
+    it is answered 408 after ``provider_delay`` seconds, the time StackOne spends retrying the
+    provider before it gives up. ``db_path=None`` keeps the candidates in memory.
     """
 
     api_key: str | None = None
     rate_limit_per_minute: float = 1000.0
     burst: float | None = None
+    limiter: str = "bucket"
     retry_after_http_date: bool = False
     latency_mean: float = 0.0
     latency_jitter: float = 0.0
     p408: float = 0.0
     retry_after_408: int = 1
+    provider_rate_per_minute: float = 0.0
+    provider_delay: float = 5.0
     p500: float = 0.0
     p502: float = 0.0
     p_drop: float = 0.0
@@ -52,7 +60,15 @@ class SandboxConfig:
             problems.append(
                 f"latency_jitter is a fraction between 0 and 1, got {self.latency_jitter}"
             )
-        for name in ("rate_limit_per_minute", "latency_mean", "retry_after_grace"):
+        if self.limiter not in LIMITERS:
+            problems.append(f"limiter must be one of {', '.join(LIMITERS)}, got {self.limiter!r}")
+        for name in (
+            "rate_limit_per_minute",
+            "latency_mean",
+            "retry_after_grace",
+            "provider_rate_per_minute",
+            "provider_delay",
+        ):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative, got {getattr(self, name)}")
         if self.burst is not None and self.burst < 1:
@@ -77,5 +93,9 @@ class SandboxConfig:
         return {"p408": self.p408, "p500": self.p500, "p502": self.p502, "p_drop": self.p_drop}
 
     @property
-    def bucket_capacity(self) -> float:
+    def burst_size(self) -> float:
         return self.burst if self.burst is not None else max(1.0, self.rate_limit_per_minute / 60)
+
+    @property
+    def provider_burst_size(self) -> float:
+        return max(1.0, self.provider_rate_per_minute / 60)

@@ -1,38 +1,28 @@
 """The mapping step: a shipped mapping by name, or the suggestion with the user's changes, as YAML.
 
-The page never sends a path: a shipped mapping is a name looked up in the list made from the
-mappings folder at start, and the user's choices are column positions and target keys that are
+The page never sends a path: a shipped mapping is a name looked up in the list the server made
+at start, and the user's choices are column positions and target keys that are
 checked against the file and ``suggest.TARGETS``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from importer.errors import ConfigError
-from importer.mapping import Mapping, load_mapping, normalise_header, parse_mapping
+from importer.mapping import Mapping, load_mapping_text, normalise_header, parse_mapping
+from importer.mapping.shipped import NamedMapping
 from importer.suggest import TARGETS_BY_KEY
 from importer.web.workspace import Upload, View
 
 SUGGESTED = "the suggested mapping"
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class ChoiceError(Exception):
     """The page asked for something that does not exist (HTTP 400); the message says what."""
-
-
-def shipped_mappings(folder: Path | None) -> dict[str, Path]:
-    """Name → path of every ``*.yaml`` in ``folder`` (``default`` first), made once at start."""
-    if folder is None or not folder.is_dir():
-        return {}
-    found = {p.stem: p for p in sorted(folder.glob("*.yaml")) if _NAME.fullmatch(p.stem)}
-    return dict(sorted(found.items(), key=lambda item: (item[0] != "default", item[0])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +37,7 @@ class Chosen:
 
 
 def choose(
-    request: object, upload: Upload, view: View, shipped: dict[str, Path]
+    request: object, upload: Upload, view: View, shipped: dict[str, NamedMapping]
 ) -> tuple[Chosen, dict[str, Any]]:
     """The mapping the page asked for and the request, checked (``ChoiceError`` when wrong).
 
@@ -61,13 +51,12 @@ def choose(
         if not isinstance(name, str) or name not in shipped:
             known = ", ".join(shipped) or "(none)"
             raise ChoiceError(f"there is no shipped mapping named {name!r}; the names are: {known}")
-        path = shipped[name]
-        label = f"mappings/{path.name}"
-        text = path.read_text(encoding="utf-8-sig")
+        label = shipped[name].label
+        text = shipped[name].text()
         try:
-            mapping = load_mapping(path)
+            mapping = load_mapping_text(text, label)
         except ConfigError as error:
-            return Chosen(label, text, [], str(error).replace(str(path), label)), {"shipped": name}
+            return Chosen(label, text, [], str(error)), {"shipped": name}
         return _checked(label, text, mapping, upload, view), {"shipped": name}
     columns = request.get("columns", {})
     if not isinstance(columns, dict):

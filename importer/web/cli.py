@@ -46,28 +46,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mappings",
         type=Path,
         metavar="DIR",
-        help="folder of the mappings the page offers (default: the project's mappings/)",
+        help="folder of the mappings the page offers (default: the mappings shipped with "
+        "importer; importer mappings lists them)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM; 0 after a clean stop, 2 when it cannot start."""
     # imported here so that `importer --help` and the other commands start fast
-    from importer.web.server import MB, WebConfig, default_mappings_dir
+    from importer.web.server import MB, WebConfig
 
     if args.max_upload_mb <= 0 or args.keep_minutes <= 0:
         print("serve: --max-upload-mb and --keep-minutes must be positive", file=sys.stderr)
         return 2
-    mappings = args.mappings if args.mappings is not None else default_mappings_dir()
-    if mappings is None or not mappings.is_dir():
-        print(f"serve: no mappings folder at {mappings}; pass --mappings DIR", file=sys.stderr)
+    if args.mappings is not None and not args.mappings.is_dir():
+        print(f"serve: --mappings {args.mappings} is not a folder", file=sys.stderr)
         return 2
     config = WebConfig(
         host=args.host,
         port=args.port,
         token=os.environ.get("IMPORTER_WEB_TOKEN") or None,
         max_upload_bytes=int(args.max_upload_mb * MB),
-        mappings_dir=mappings,
+        mappings_dir=args.mappings,
         keep_seconds=args.keep_minutes * 60,
         api_key=os.environ.get("STACKONE_API_KEY") or None,
         base_url=os.environ.get("STACKONE_BASE_URL") or DEFAULT_BASE_URL,

@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 
-import importer
 from importer.web.worker import PREVIEW_FILE
 from importer.web.workspace import ID_PATTERN, Upload, Workspace, new_id
 
@@ -35,8 +34,6 @@ _LINE_LIMIT = 1 << 20
 # How long a stopping worker may take before it is killed: the pipeline's own grace for
 # requests in flight (30 s) plus time to write the reports.
 STOP_TIMEOUT = 40.0
-# The worker imports this very package, whether it is installed or run from a checkout.
-_PACKAGE_ROOT = str(Path(importer.__file__).resolve().parent.parent)
 
 
 @dataclass
@@ -179,7 +176,6 @@ class JobRegistry:
         env.pop("STACKONE_API_KEY", None)
         if target is not None:
             env["STACKONE_API_KEY"] = target.api_key
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         with (folder / "worker.log").open("wb") as log:
             job.process = await asyncio.create_subprocess_exec(
                 sys.executable,

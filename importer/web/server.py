@@ -34,10 +34,11 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from importer.background import running_in_thread
+from importer.mapping.shipped import mappings_in, shipped_mappings
 from importer.sandbox import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY, Sandbox, SandboxConfig
 from importer.send.client import DEFAULT_BASE_URL
 from importer.suggest import TARGETS
-from importer.web.choices import ChoiceError, Chosen, choose, shipped_mappings
+from importer.web.choices import ChoiceError, Chosen, choose
 from importer.web.jobs import Destination, Job, JobRegistry
 from importer.web.workspace import (
     Upload,
@@ -76,14 +77,6 @@ _SECURITY_HEADERS = {
 }
 
 
-def default_mappings_dir() -> Path | None:
-    """mappings/ of the source tree the package runs from, else of the current folder."""
-    for folder in (Path(__file__).resolve().parents[2] / "mappings", Path.cwd() / "mappings"):
-        if folder.is_dir():
-            return folder
-    return None
-
-
 @dataclass(frozen=True)
 class WebConfig:
     """How ``importer serve`` runs; the CLI flags and environment map onto these."""
@@ -93,7 +86,8 @@ class WebConfig:
     token: str | None = field(default=None, repr=False)
     """The access token; None makes a fresh random one."""
     max_upload_bytes: int = 50 * MB
-    mappings_dir: Path | None = field(default_factory=default_mappings_dir)
+    mappings_dir: Path | None = None
+    """The folder of mappings the page offers; None: the mappings shipped with the package."""
     keep_seconds: float = 3600.0
     """How long uploads and finished jobs stay after their last use."""
     preview_rows: int = 25
@@ -112,7 +106,8 @@ class WebServer:
     def __init__(self, config: WebConfig | None = None) -> None:
         self.config = config or WebConfig()
         self.token = self.config.token or secrets.token_urlsafe(24)
-        self.mappings = shipped_mappings(self.config.mappings_dir)
+        folder = self.config.mappings_dir
+        self.mappings = shipped_mappings() if folder is None else mappings_in(folder)
         self._runner: web.AppRunner | None = None
         self._sandbox: Sandbox | None = None
         self._janitor: asyncio.Task[None] | None = None
@@ -376,7 +371,7 @@ class WebServer:
         suggestion = view.suggestion
         layout = None
         if suggestion.layout is not None:
-            shipped = Path(suggestion.layout.layout.mapping).stem
+            shipped = suggestion.layout.layout.mapping
             layout = {
                 "name": suggestion.layout.layout.name,
                 "mapping": shipped if shipped in self.mappings else None,
