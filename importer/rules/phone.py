@@ -271,7 +271,10 @@ def _read(text: str, region: str | None, country: str | None) -> str | Flagged:
             "in Excel and type the number again",
         )
     if not any(char.isdigit() for char in text):
-        raise RuleError(Code.INVALID_PHONE, f'"{text}" is not a phone number: it has no digits')
+        raise RuleError(
+            Code.INVALID_PHONE,
+            f'"{text}" is not a phone number: it has no digits; correct it or clear the cell',
+        )
     number = _parse(text, region)
     plus = _with_plus(text)
     if number is not None and phonenumbers.is_valid_number(number):
