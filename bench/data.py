@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from importer.read.headers import column_letter
+
 WORK = Path(__file__).parent / "work"
 HEADERS = [
     "First Name",
@@ -219,18 +221,9 @@ _PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 
 
-def _column(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _write_xlsx(path: Path, rows: list[list[str]]) -> None:
     strings: dict[str, int] = {}
-    letters = [_column(i) for i in range(len(HEADERS))]
+    letters = [column_letter(i) for i in range(len(HEADERS))]
     sheet = [f'<worksheet xmlns="{_MAIN}"><sheetData>']
     for number, row in enumerate(rows, 1):
         cells = "".join(

@@ -4,7 +4,8 @@
     .venv/bin/python -m bench pacing dry-run     some of them (written to bench/work/RESULTS.md)
     .venv/bin/python bench/run.py --runs 1       the same, one run each
 
-Scenarios: pacing, latency, overhead, dry-run, peers. Inputs are generated into bench/work/
+Scenarios: pacing, latency, overhead, dry-run, peers, several-processes (which starts a
+redis-server of its own on a free port of 127.0.0.1). Inputs are generated into bench/work/
 (git-ignored) on first use and reused; the sandbox runs on 127.0.0.1 in its own process.
 """
 
@@ -16,11 +17,22 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.scenarios import Section
 
 BENCH = Path(__file__).resolve().parent
 # Runs per scenario: fewer of the slow ones (a million-row dry run takes about a minute; the
 # peers wait out every 408 and take minutes), so that the whole stays near 10 minutes.
-RUNS = {"pacing": 3, "latency": 3, "overhead": 3, "dry-run": 2, "peers": 1}
+RUNS = {
+    "pacing": 3,
+    "latency": 3,
+    "overhead": 3,
+    "dry-run": 2,
+    "peers": 1,
+    "several-processes": 1,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,7 +55,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench import scenarios
     from bench.harness import Measured, machine
     from bench.results import render
-    from bench.scenarios import Section
 
     where = machine()
     started = time.perf_counter()
@@ -59,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             section = scenarios.latency(runs)
         elif name == "overhead":
             section = scenarios.overhead(runs)
+        elif name == "several-processes":
+            section = _several_processes(runs)
         elif name == "dry-run":
             section = dry = scenarios.dry_run(runs)
             if "peers" not in chosen:
@@ -91,6 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write_text(render(sections, where, command, minutes), encoding="utf-8")
     print(f"bench: wrote {out} ({minutes:.1f} min)", file=sys.stderr)
     return 0
+
+
+def _several_processes(runs: int) -> Section:
+    import tempfile
+
+    from bench.several import several_processes
+    from tests.servers import redis_server
+
+    with tempfile.TemporaryDirectory() as folder, redis_server(Path(folder)) as url:
+        return several_processes(runs, url)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The five scenarios of issue 6: each runs its tools several times and returns a ``Section``."""
+"""The five scenarios: each runs its tools several times and returns a ``Section``."""
 
 from __future__ import annotations
 
@@ -614,9 +614,9 @@ def _dry_run_costs(found: Profile, rate: float, cpu_per_row: float) -> str:
         "worker maps and validates, and whenever it already holds two chunks the main process "
         "maps the next chunk itself, so neither waits for the other. Every stage is Python code "
         "running per row over Python objects, and pure Python on these machines runs 4–5× "
-        "slower than on a laptop (shared/LIMITS.md): two cores at this cost a row bound the "
-        f"rate near {2e6 / cpu_per_row:,.0f} rows/s, and a third process would only share "
-        "the same two cores.",
+        "slower than on a laptop (measured when the project began): two cores at this cost a "
+        f"row bound the rate near {2e6 / cpu_per_row:,.0f} rows/s, and a third process would "
+        "only share the same two cores.",
     ]
     return "\n".join(lines)
 
@@ -723,7 +723,8 @@ def peers(runs: int) -> Section:
     timeouts = ours.summary["requests_by_status"].get("408", 0)
     section.notes.append(
         f"The importer got {timeouts} answers 408 with Retry-After: 1 and, as designed "
-        "(shared/DOMAIN.md §1.7: a 408 is the provider throttling the account), paused every "
+        "(StackOne answers 408 after retrying a provider's own throttling for 60 s, so a 408 "
+        "means the provider is throttling the account), paused every "
         f"worker for each one; {timeouts} × 1 s of pauses on top of the {bound:.0f} s bound "
         f"is most of its {ours.seconds:.0f} s. The sequential peer waits the same seconds "
         "one request at a time. The asyncio peer, with no shared pacer, finishes in "

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from importer import __version__
 from importer.errors import ConfigError
+from importer.read.limits import add_limit_arguments, limits_from_args
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
@@ -73,6 +74,7 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
         help="processes that map and validate the rows of a long dry run besides the main one "
         "(default: one per core beyond the first; 0: none)",
     )
+    add_limit_arguments(p)
     p.add_argument("--json", action="store_true", help="print summary.json on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary text")
 
@@ -145,6 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
         "already-imported. For nightly imports of a cumulative file",
     )
 
+    run.add_argument(
+        "--pacer",
+        metavar="URL",
+        help="share the API key's pacing with every importer process using the same key and "
+        "Redis (redis://host:6379/0; default: $IMPORTER_PACER_URL, else this process paces "
+        "alone). An unreachable Redis stops the run: it never falls back to pacing alone",
+    )
+
     validate = commands.add_parser("validate", help="read, map and validate a file; send nothing")
     _add_input_arguments(validate)
 
@@ -159,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="spreadsheet row holding the headers (default: found below any title lines)",
     )
+    add_limit_arguments(suggest)
     suggest.add_argument(
         "--output", "-o", type=Path, help="write the mapping to this file instead of stdout"
     )
@@ -211,6 +222,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         header_row=args.header_row,
         dry_run=dry_run,
         workers=args.workers,
+        limits=limits_from_args(args),
     )
     if args.command == "run":
         options.account_id = args.account_id or os.environ.get("STACKONE_ACCOUNT_ID") or None
@@ -221,6 +233,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         options.heartbeat = args.heartbeat
         options.resume = args.resume
         options.state = args.state
+        options.pacer_url = args.pacer or os.environ.get("IMPORTER_PACER_URL") or None
         options.policy = RetryPolicy(
             max_attempts=args.max_attempts,
             max_wait=args.max_wait,
@@ -278,7 +291,11 @@ def _suggest(args: argparse.Namespace) -> int:
     from importer.suggest import suggest_for_file
 
     suggestion = suggest_for_file(
-        args.input, sheet=args.sheet, encoding=args.encoding, header_row=args.header_row
+        args.input,
+        sheet=args.sheet,
+        encoding=args.encoding,
+        header_row=args.header_row,
+        limits=limits_from_args(args),
     )
     if args.output is None:
         sys.stdout.write(suggestion.to_yaml())

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from importer.mapping import normalise_header
+from importer.read.headers import column_letter, header_label
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.tables import open_table
 
 EMPTY_VALUES = ["", "N/A", "n/a", "-", "null", "NULL", "none", "None"]
@@ -124,7 +126,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "social_links.twitter": _names("Twitter | Twitter URL | twitter_url | X (Twitter)"),
     "social_links.facebook": _names("Facebook | Facebook URL | facebook_url"),
 }
-"""Header spellings seen in ATS exports and templates (DOMAIN.md §4), by target key."""
+"""Header spellings seen in ATS vendors' documented exports and import templates, by target."""
 
 # A header that matches no alias is tried again without these words in front ("Candidate
 # Email", "applicantPhone") and without a trailing number ("Phone 2", "Email-2").
@@ -355,7 +357,9 @@ class Suggestion:
         """A copy with ``column`` sent to ``target`` (a key of TARGETS_BY_KEY; None: left out)."""
         choice = self.column(column)
         if target is not None and not choice.mappable:
-            raise ValueError(f"column {_letter(choice.position)} cannot be mapped: {choice.note}")
+            raise ValueError(
+                f"column {column_letter(choice.position)} cannot be mapped: {choice.note}"
+            )
         if target is not None and target not in TARGETS_BY_KEY:
             raise KeyError(f"unknown target {target!r}; choose one of: {', '.join(TARGETS_BY_KEY)}")
         if not choice.mappable:
@@ -487,7 +491,7 @@ class Suggestion:
             for column in left_out:
                 label = f'"{column.header}"' if column.header else "(no header)"
                 reason = column.note or "left out"
-                line = f"column {_letter(column.position)} {label}: {reason}"
+                line = f"column {column_letter(column.position)} {label}: {reason}"
                 yield from _comment(line, "#   ", "  ")
 
 
@@ -535,7 +539,7 @@ def suggest_mapping(
     ones in the column chosen for ``hired_at``. ``source`` names the file in the YAML, and
     ``header_row`` is the row the headers came from, written into the mapping.
     """
-    labels = [_label(header) for header in headers]
+    labels = [header_label(header) for header in headers]
     counts: dict[str, list[int]] = {}
     for position, label in enumerate(labels):
         if label:
@@ -558,7 +562,7 @@ def _choose(position: int, label: str, counts: dict[str, list[int]]) -> ColumnCh
     alias = None if matched is None else matched[1]
     same = counts[normalise_header(label)]
     if len(same) > 1:
-        where = " and ".join(_letter(p) for p in same)
+        where = " and ".join(column_letter(p) for p in same)
         note = f"the header appears in columns {where}; rename one to map it"
         return ColumnChoice(position, label, None, alias, note, mappable=False)
     if matched is not None:
@@ -620,19 +624,6 @@ def _day_first(rows: Iterable[Sequence[str]], positions: list[int]) -> bool | No
     return seen.pop() if len(seen) == 1 else None
 
 
-def _label(header: str) -> str:
-    return header.replace("\ufeff", "").replace("\u200b", "").strip()
-
-
-def _letter(position: int) -> str:
-    letters = ""
-    position += 1
-    while position:
-        position, remainder = divmod(position - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
 # -- YAML --------------------------------------------------------------------------------------
 
 
@@ -674,10 +665,13 @@ def suggest_for_file(
     sheet: str | None = None,
     encoding: str | None = None,
     header_row: int | None = None,
+    limits: WorkbookLimits = DEFAULT_LIMITS,
 ) -> Suggestion:
     """``suggest_mapping`` for a file's header row (found below any title lines unless given)
     and its first ``SAMPLE_ROWS`` rows."""
-    with open_table(path, sheet=sheet, encoding=encoding, header_row=header_row) as table:
+    with open_table(
+        path, sheet=sheet, encoding=encoding, header_row=header_row, limits=limits
+    ) as table:
         rows = []
         for row in table.rows:
             rows.append(row.values)

@@ -603,3 +603,23 @@ def test_xlsm_is_read_as_a_workbook(tmp_path: Path) -> None:
 )
 def test_cell_text(value: Any, text: str) -> None:
     assert cell_text(value) == text
+
+
+def test_column_letters_are_the_spreadsheets() -> None:
+    from importer.read.headers import column_letter
+
+    assert [column_letter(p) for p in (0, 25, 26, 51, 701, 702)] == [
+        "A",
+        "Z",
+        "AA",
+        "AZ",
+        "ZZ",
+        "AAA",
+    ]
+
+
+def test_a_header_loses_invisible_characters_and_matches_across_case_and_spacing() -> None:
+    from importer.read.headers import header_label, normalise_header
+
+    assert header_label("\ufeff E-mail\u200b Address ") == "E-mail Address"
+    assert normalise_header("\ufeffE-mail\u200b   ADDRESS ") == "e-mail address"

@@ -6,11 +6,12 @@ import io
 import random
 import zipfile
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from importer.read import xlsx
+from importer.read import limits, xlsx
 from importer.read.xlsx import cell_text
 
 VALUES: list[Any] = ["", "Ann", " kept ", "_x000D_", 447700112233.0, 0.1, 1e-05, 7, True, False]
@@ -28,13 +29,19 @@ def test_rows_of_text_skip_cell_text_and_give_the_same_cells(lead: int) -> None:
     assert list(xlsx._texts(iter([list(row) for row in rows]), lead)) == expected
 
 
-def scan(xml: bytes, monkeypatch: pytest.MonkeyPatch, chunk: int) -> bool:
-    monkeypatch.setattr(xlsx, "_SCAN_CHUNK", chunk)
+def scan(xml: bytes, monkeypatch: pytest.MonkeyPatch, chunk: int) -> limits.SheetScan:
+    monkeypatch.setattr(limits, "_CHUNK", chunk)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("sheet.xml", xml)
     with zipfile.ZipFile(buffer) as archive:
-        return xlsx._has_error_cells(archive, "sheet.xml")
+        return limits.scan_sheet(Path("book.xlsx"), archive, "sheet.xml")
+
+
+def tag_by_tag(xml: bytes) -> tuple[int, int]:
+    slow = limits._TagScan()
+    slow.feed(xml)
+    return slow.last_row, slow.last_column
 
 
 CELLS = [
@@ -58,5 +65,57 @@ def test_the_error_cell_scan_agrees_with_the_pattern_on_the_whole_sheet(
     rng = random.Random(chunk)
     for _ in range(300):
         xml = b"<sheetData>" + b"".join(rng.choices(CELLS, k=rng.randint(0, 12))) + b"</sheetData>"
-        expected = xlsx._ERROR_CELL.search(xml) is not None
-        assert scan(xml, monkeypatch, chunk) == expected, xml
+        expected = limits._ERROR_CELL.search(xml) is not None
+        assert scan(xml, monkeypatch, chunk).error_cells == expected, xml
+
+
+def random_sheet(rng: random.Random) -> bytes:
+    """Rows and cells as spreadsheet programs write them: in order, gaps anywhere."""
+    rows = sorted(rng.sample(range(1, 3000), rng.randint(0, 30)))
+    parts = [b'<worksheet xmlns="main"><dimension ref="A1"/><sheetData>']
+    for row in rows:
+        columns = sorted(rng.sample(range(1, 900), rng.randint(0, 6)))
+        cells = b"".join(
+            b'<c r="%s%d" t="s"><v>%d</v></c>' % (letters(c).encode(), row, c) for c in columns
+        )
+        parts.append(b'<row r="%d" spans="1:9">%s</row>' % (row, cells))
+    parts.append(b"</sheetData></worksheet>")
+    return b"".join(parts)
+
+
+def letters(column: int) -> str:
+    text = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        text = chr(65 + rest) + text
+    return text
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1024 * 1024])
+def test_the_fast_range_scan_agrees_with_the_tag_by_tag_scan(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(chunk)
+    for _ in range(200):
+        xml = random_sheet(rng)
+        found = scan(xml, monkeypatch, chunk)
+        assert found.all_referenced, xml
+        assert (found.rows, found.columns) == tag_by_tag(xml), xml
+
+
+@pytest.mark.parametrize(
+    ("cells", "size"),
+    [
+        (b'<row r="1"><c r="A1"/><c r="XFD1048576"/></row>', (1048576, 16384)),
+        (b'<row r="2"><c r = "C2"/><c r="D3"/></row>', (3, 4)),
+        (b"<row r='4'><c r='B4'/></row><row><c/><c/></row>", (5, 2)),
+        (b'<x:row r="1"><x:c r="Z1"/></x:row>', (1, 26)),
+        (b'<row r="1"><c r="&#88;FD1"/><c r="A1"/></row>', (1, 16384)),
+        (b'<row r="1"><c/><c/><c/></row><row r="9"/>', (9, 3)),
+    ],
+)
+def test_the_range_comes_from_the_cells_however_their_references_are_written(
+    cells: bytes, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = scan(b"<worksheet><sheetData>" + cells + b"</sheetData></worksheet>", monkeypatch, 64)
+    assert (found.rows, found.columns) == size

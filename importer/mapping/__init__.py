@@ -46,7 +46,8 @@ already done so and the model is not run.
 
 from importer.mapping.load import load_mapping, load_mapping_text, parse_mapping
 from importer.mapping.rows import Prepared, RowMapper
-from importer.mapping.schema import Mapping, normalise_header, template_parts
+from importer.mapping.schema import Mapping, template_parts
+from importer.read.headers import normalise_header
 
 __all__ = [
     "Mapping",

@@ -15,27 +15,18 @@ from importer.mapping.schema import (
     Kind,
     PhoneFieldSpec,
     ValueSpec,
-    normalise_header,
     template_parts,
 )
+from importer.read.headers import column_letter, header_label, normalise_header
 
 # -- binding: compile the mapping against a header row ---------------------------------------
-
-
-def _column_letter(position: int) -> str:
-    letters = ""
-    position += 1
-    while position:
-        position, remainder = divmod(position - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 class Headers:
     """Finds mapped columns in a header row and collects what is missing or ambiguous."""
 
     def __init__(self, headers: Sequence[str]) -> None:
-        self.labels = [h.replace("\ufeff", "").replace("\u200b", "").strip() for h in headers]
+        self.labels = [header_label(h) for h in headers]
         self.positions: dict[str, list[int]] = {}
         for position, label in enumerate(self.labels):
             self.positions.setdefault(normalise_header(label), []).append(position)
@@ -50,7 +41,7 @@ class Headers:
             return None
         if len(positions) > 1:
             where = " and ".join(
-                f'column {p + 1} ({_column_letter(p)}) "{self.labels[p]}"' for p in positions
+                f'column {p + 1} ({column_letter(p)}) "{self.labels[p]}"' for p in positions
             )
             self.ambiguous[normalise_header(name)] = f'"{name}" matches {where}'
         return positions[0]

@@ -19,8 +19,9 @@ from importer import rules
 from importer.errors import ConfigError, MappingError
 from importer.mapping.convert import constant, converter
 from importer.mapping.models import field_path
-from importer.mapping.schema import Mapping, Scalar, normalise_header
+from importer.mapping.schema import Mapping, Scalar
 from importer.mapping.shipped import NAME, shipped_mappings, unknown_mapping
+from importer.read.headers import normalise_header
 
 # -- loading -------------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from importer.read.headers import normalise_header
+
 if TYPE_CHECKING:
     from importer.mapping.rows import RowMapper
 
@@ -32,11 +34,6 @@ Kind = Literal[
 
 
 # -- the YAML schema -----------------------------------------------------------------------
-
-
-def normalise_header(text: str) -> str:
-    """The form headers are matched in: no BOM, inner whitespace collapsed, case-folded."""
-    return " ".join(text.replace("\ufeff", "").replace("\u200b", "").split()).casefold()
 
 
 def _scalar(value: object) -> Scalar:

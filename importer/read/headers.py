@@ -66,3 +66,27 @@ def find_header_row(records: Iterable[tuple[int, Sequence[str]]]) -> int:
         if named and not (below_named and below > filled):
             return number
     return sample[0][0]
+
+
+_INVISIBLE = str.maketrans("", "", "\ufeff\u200b")
+
+
+def header_label(text: str) -> str:
+    """A header as messages show it: without the byte-order mark or zero-width spaces that
+    exports leave in it, and without surrounding spaces."""
+    return text.translate(_INVISIBLE).strip()
+
+
+def normalise_header(text: str) -> str:
+    """The form headers are matched in: the label, inner whitespace collapsed, case-folded."""
+    return " ".join(header_label(text).split()).casefold()
+
+
+def column_letter(position: int) -> str:
+    """A 0-based column position as a spreadsheet names it: 0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    position += 1
+    while position:
+        position, remainder = divmod(position - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters

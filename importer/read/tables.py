@@ -18,6 +18,7 @@ from charset_normalizer import from_bytes
 from importer.errors import ConfigError
 from importer.read import xlsx
 from importer.read.headers import SAMPLE_ROWS, find_header_row
+from importer.read.limits import DEFAULT_LIMITS, MAX_COLUMNS, WorkbookLimits
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -95,6 +96,7 @@ def open_table(
     encoding: str | None = None,
     header_row: int | None = None,
     streaming_threshold: int = xlsx.STREAMING_THRESHOLD,
+    limits: WorkbookLimits = DEFAULT_LIMITS,
 ) -> Iterator[Table]:
     """Open a .csv/.tsv/.txt or .xlsx/.xlsm file for one pass over its rows.
 
@@ -109,7 +111,8 @@ def open_table(
     header cells is dropped too. In a workbook, a merged cell's value is in its top-left cell
     and the other cells of the merge read as "". XLSX sheets larger than ``streaming_threshold``
     bytes of XML are streamed with openpyxl instead of loaded whole by calamine; both give the
-    same rows.
+    same rows. A workbook past ``limits`` is refused before it is loaded, and a header row
+    wider than Excel's 16,384 columns is refused in any file.
 
     Raises ``ConfigError``, whose message names the file and the fix, when the file cannot
     be read as a table.
@@ -127,7 +130,7 @@ def open_table(
         else:
             if encoding is not None:
                 raise ConfigError(f"{path} is a workbook: --encoding applies to CSV files only")
-            table = _open_xlsx(path, stack, sheet, header_row, streaming_threshold)
+            table = _open_xlsx(path, stack, sheet, header_row, streaming_threshold, limits)
         yield table
 
 
@@ -192,9 +195,10 @@ def _open_xlsx(
     sheet: str | None,
     header_row: int | None,
     streaming_threshold: int,
+    limits: WorkbookLimits,
 ) -> Table:
     opened = stack.enter_context(
-        xlsx.open_sheet(path, sheet, streaming_threshold=streaming_threshold)
+        xlsx.open_sheet(path, sheet, streaming_threshold=streaming_threshold, limits=limits)
     )
     header_row, records = _located_header(iter(opened.rows), header_row)
     headers = _read_header(f'{path}, sheet "{opened.name}"', records, header_row)
@@ -257,6 +261,12 @@ def _read_header(where: str, records: Iterator[_Record], header_row: int) -> lis
         headers[0] = headers[0].removeprefix("\ufeff")
         while _is_blank_cell(headers[-1]):
             headers.pop()
+        if len(headers) > MAX_COLUMNS:
+            raise ConfigError(
+                f"{where}: the header row (row {number}) has {len(headers):,} columns, more than "
+                f"the {MAX_COLUMNS:,} a spreadsheet can have: check the delimiter, or that row "
+                f"{number} really holds the column names (--header-row)"
+            )
         return headers
     if not last_filled:
         raise ConfigError(f"{where} is empty: it needs a header row with the column names")

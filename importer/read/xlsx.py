@@ -19,9 +19,20 @@ from xml.etree import ElementTree
 import python_calamine
 
 from importer.errors import ConfigError
+from importer.read.limits import (
+    DEFAULT_LIMITS,
+    WorkbookLimits,
+    check_archive,
+    check_range,
+    check_shared_strings,
+    read_metadata,
+    scan_sheet,
+)
 
 STREAMING_THRESHOLD = 150 * 1024 * 1024
 """Sheets whose XML (uncompressed) is larger than this many bytes are streamed with openpyxl."""
+CALAMINE_CELLS = 10_000_000
+"""calamine holds a sheet's whole used range, about 32 bytes a cell: larger ranges stream."""
 
 RawRow = tuple[int, list[str]]
 """A sheet row number and its cells as text, column A first; rows with no cells may be absent."""
@@ -30,10 +41,21 @@ CellValue = str | int | float | bool | date | datetime | time | timedelta | None
 
 _WORKSHEET = "/worksheet"
 _OFFICE_DOCUMENT = "/officeDocument"
-# Error cells carry t="e"; calamine turns them into "", so a sheet holding any is read by openpyxl.
-_ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")
+_SHARED_STRINGS = "/sharedStrings"
 _ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
-_SCAN_CHUNK = 1024 * 1024
+# What a damaged or hostile sheet makes openpyxl raise halfway through (ElementTree's
+# ParseError is a SyntaxError; a bad reference a ValueError; a cut zip an EOFError...).
+_OPENPYXL_FAILURES = (
+    SyntaxError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    EOFError,
+    OSError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,28 +77,58 @@ class Sheet:
 
 @contextmanager
 def open_sheet(
-    path: Path, sheet: str | None = None, *, streaming_threshold: int = STREAMING_THRESHOLD
+    path: Path,
+    sheet: str | None = None,
+    *,
+    streaming_threshold: int = STREAMING_THRESHOLD,
+    limits: WorkbookLimits = DEFAULT_LIMITS,
 ) -> Iterator[Sheet]:
     """Open one worksheet of ``path``: ``sheet`` by name, or the first visible one.
 
     Merged cells: the value sits in the top-left cell and every other cell of the merge
-    reads as "" (that is how the file stores them, and what both readers return).
+    reads as "" (that is how the file stores them, and what both readers return). A workbook
+    past ``limits`` is refused (``ConfigError``) before either reader loads any of it.
     """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            sheets = _list_sheets(archive)
-            chosen = _pick_sheet(path, sheets, sheet)
-            stream = chosen.xml_size > streaming_threshold or _has_error_cells(archive, chosen.part)
-    except (zipfile.BadZipFile, zlib.error, KeyError, ElementTree.ParseError) as exc:
-        raise ConfigError(
-            f"{path} is not a readable .xlsx workbook ({exc}): if it is password-protected, "
-            "remove the password; if it is really a CSV or an old .xls, save it as .xlsx or CSV"
-        ) from None
+    with _archive(path) as archive:
+        check_archive(path, archive, limits)
+        workbook_part, sheets = _list_sheets(path, archive)
+        chosen = _pick_sheet(path, sheets, sheet)
+        check_shared_strings(path, archive, _shared_strings(path, archive, workbook_part), limits)
+        where = f'{path}, sheet "{chosen.name}"'
+        scan = scan_sheet(path, archive, chosen.part)
+        check_range(scan, where, limits)
+    # Error cells carry t="e", which calamine reads as "": openpyxl keeps their text. An odd
+    # sheet (references written unusually) is streamed: openpyxl never allocates its range.
+    stream = (
+        chosen.xml_size > streaming_threshold
+        or scan.error_cells
+        or not scan.all_referenced
+        or scan.cells > CALAMINE_CELLS
+    )
     if stream:
         with _openpyxl_rows(path, chosen.name) as rows:
             yield Sheet(chosen.name, "openpyxl", rows)
     else:
         yield Sheet(chosen.name, "calamine", _calamine_rows(path, chosen.name))
+
+
+def list_sheets(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> list[tuple[str, bool]]:
+    """The worksheets of a workbook as (name, visible), in the workbook's order."""
+    with _archive(path) as archive:
+        check_archive(path, archive, limits)
+        return [(info.name, info.visible) for info in _list_sheets(path, archive)[1]]
+
+
+@contextmanager
+def _archive(path: Path) -> Iterator[zipfile.ZipFile]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            yield archive
+    except (zipfile.BadZipFile, zlib.error, KeyError, ElementTree.ParseError, OSError) as exc:
+        raise ConfigError(
+            f"{path} is not a readable .xlsx workbook ({exc}): if it is password-protected, "
+            "remove the password; if it is really a CSV or an old .xls, save it as .xlsx or CSV"
+        ) from None
 
 
 def cell_text(value: CellValue) -> str:
@@ -126,8 +178,11 @@ def _calamine_rows(path: Path, name: str) -> Iterator[RawRow]:
     try:
         with python_calamine.CalamineWorkbook.from_path(path) as workbook:
             data = workbook.get_sheet_by_name(name)
-    except python_calamine.CalamineError as exc:
-        raise ConfigError(f'{path}: cannot read sheet "{name}": {exc}') from None
+    except (python_calamine.CalamineError, ValueError) as exc:
+        raise ConfigError(
+            f'{path}: cannot read sheet "{name}" ({str(exc).strip() or type(exc).__name__}): '
+            "its XML is damaged or cut short; open the file in Excel and save it again"
+        ) from None
     if data.start is None:
         return iter(())
     # iter_rows starts at sheet row 1 but at the first used column: put column A back first.
@@ -147,29 +202,41 @@ def _texts(rows: Iterator[list[Any]], lead: int) -> Iterator[RawRow]:
 
 @contextmanager
 def _openpyxl_rows(path: Path, name: str) -> Iterator[Iterator[RawRow]]:
-    with warnings.catch_warnings():
-        # openpyxl warns about every feature it drops (validation, conditional formats...);
-        # none of them changes a cell value.
-        warnings.simplefilter("ignore")
+    # openpyxl leaves the file open when loading fails: it gets a handle closed here instead
+    with open(path, "rb") as handle:
+        with warnings.catch_warnings():
+            # openpyxl warns about every feature it drops (validation, conditional formats...);
+            # none of them changes a cell value.
+            warnings.simplefilter("ignore")
+            try:
+                import openpyxl  # only the streaming path needs it, and it is slow to import
+
+                workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+            except _OPENPYXL_FAILURES as exc:
+                raise ConfigError(
+                    f"{path}: cannot read the workbook ({exc}): the file is truncated or "
+                    "damaged; open it in Excel and save it again"
+                ) from None
         try:
-            import openpyxl  # only the streaming path needs it, and it is slow to import
+            worksheet = workbook[name]
+            # A bogus <dimension> (A1:Z1048576) would otherwise pad every row up to it.
+            worksheet.reset_dimensions()
+            yield _openpyxl_cells(path, name, worksheet.iter_rows(values_only=True))
+        finally:
+            workbook.close()
 
-            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except (KeyError, ValueError, TypeError, OSError) as exc:
-            raise ConfigError(f"{path}: cannot read the workbook: {exc}") from None
+
+def _openpyxl_cells(path: Path, name: str, rows: Iterator[tuple[Any, ...]]) -> Iterator[RawRow]:
+    number = 0
     try:
-        worksheet = workbook[name]
-        # A bogus <dimension> (A1:Z1048576) would otherwise pad every row up to it.
-        worksheet.reset_dimensions()
-        yield _openpyxl_cells(worksheet.iter_rows(values_only=True))
-    finally:
-        workbook.close()
-
-
-def _openpyxl_cells(rows: Iterator[tuple[Any, ...]]) -> Iterator[RawRow]:
-    for number, values in enumerate(rows, 1):
-        if values:
-            yield number, [_unescape(v) if isinstance(v, str) else cell_text(v) for v in values]
+        for number, values in enumerate(rows, 1):
+            if values:
+                yield number, [_unescape(v) if isinstance(v, str) else cell_text(v) for v in values]
+    except _OPENPYXL_FAILURES as exc:
+        raise ConfigError(
+            f'{path}: sheet "{name}" cannot be read after row {number} ({exc}): the file is '
+            "truncated or damaged; open it in Excel and save it again"
+        ) from None
 
 
 def _unescape(text: str) -> str:
@@ -179,20 +246,26 @@ def _unescape(text: str) -> str:
     return _ESCAPED_CHAR.sub(lambda match: chr(int(match[1], 16)), text)
 
 
-def _list_sheets(archive: zipfile.ZipFile) -> list[_SheetInfo]:
+def _list_sheets(path: Path, archive: zipfile.ZipFile) -> tuple[str, list[_SheetInfo]]:
+    """The workbook part and its worksheets (chart sheets and dangling entries hold no cells)."""
     workbook_part = next(
-        (part for kind, part in _relationships(archive, "").values() if kind == _OFFICE_DOCUMENT),
+        (
+            part
+            for kind, part in _relationships(path, archive, "").values()
+            if kind == _OFFICE_DOCUMENT
+        ),
         "xl/workbook.xml",
     )
-    targets = _relationships(archive, workbook_part)
+    targets = _relationships(path, archive, workbook_part)
     sheets = []
-    for element in ElementTree.fromstring(archive.read(workbook_part)).iter():
+    workbook = _parse(path, read_metadata(path, archive, workbook_part))
+    for element in workbook.iter():
         if _local_name(element.tag) != "sheet":
             continue
         rel_id = next((v for k, v in element.attrib.items() if _local_name(k) == "id"), "")
         kind, part = targets.get(rel_id, ("", ""))
         if kind != _WORKSHEET or part not in archive.NameToInfo:
-            continue  # chart sheets and dangling entries hold no cells
+            continue
         sheets.append(
             _SheetInfo(
                 name=element.get("name", ""),
@@ -201,17 +274,32 @@ def _list_sheets(archive: zipfile.ZipFile) -> list[_SheetInfo]:
                 xml_size=archive.getinfo(part).file_size,
             )
         )
-    return sheets
+    return workbook_part, sheets
 
 
-def _relationships(archive: zipfile.ZipFile, source: str) -> dict[str, tuple[str, str]]:
+def _shared_strings(path: Path, archive: zipfile.ZipFile, workbook_part: str) -> str | None:
+    targets = _relationships(path, archive, workbook_part).values()
+    part = next((part for kind, part in targets if kind == _SHARED_STRINGS), None)
+    return part if part is not None else "xl/sharedStrings.xml"
+
+
+def _parse(path: Path, xml: bytes) -> ElementTree.Element:
+    try:
+        return ElementTree.fromstring(xml)
+    except ElementTree.ParseError as exc:
+        raise ConfigError(
+            f"{path} is not a readable .xlsx workbook ({exc}): open it in Excel and save it again"
+        ) from None
+
+
+def _relationships(path: Path, archive: zipfile.ZipFile, source: str) -> dict[str, tuple[str, str]]:
     """Relationship id → (type suffix, target part) for the part ``source`` ("" = package)."""
     folder, name = posixpath.split(source)
     rels_part = posixpath.join(folder, "_rels", f"{name}.rels")
     if rels_part not in archive.NameToInfo:
         return {}
     found = {}
-    for element in ElementTree.fromstring(archive.read(rels_part)):
+    for element in _parse(path, read_metadata(path, archive, rels_part)):
         target = element.get("Target", "")
         part = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
         kind = "/" + element.get("Type", "").rsplit("/", 1)[-1]
@@ -240,21 +328,3 @@ def _pick_sheet(path: Path, sheets: list[_SheetInfo], requested: str | None) -> 
 
 def _names(sheets: list[_SheetInfo]) -> str:
     return ", ".join(f'"{info.name}"' + ("" if info.visible else " (hidden)") for info in sheets)
-
-
-def _has_error_cells(archive: zipfile.ZipFile, part: str) -> bool:
-    tail = b""
-    with archive.open(part) as xml:
-        while chunk := xml.read(_SCAN_CHUNK):
-            text = tail + chunk
-            # The regex scans ten times slower than a substring search: run it only on chunks
-            # that hold what every match does, a quote then e.
-            if _may_hold_error_cell(text) and _ERROR_CELL.search(text):
-                return True
-            tail = chunk[-16:]
-    return False
-
-
-def _may_hold_error_cell(text: bytes) -> bool:
-    # Excel quotes attributes with ", so a search for ' alone (memchr) mostly settles the other.
-    return b'"e' in text or (b"'" in text and b"'e" in text)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from importer.errors import Reject, RowWarning
+from importer.errors import Code, Note, Reject, RowWarning
 from importer.record.outcomes import RowOutcome, Status
 
 RESULTS_COLUMNS = [
@@ -31,7 +31,8 @@ _RESULTS_COMMAS = len(RESULTS_COLUMNS) - 1
 REJECTS_EXTRA_COLUMNS = ["error_row", "error_code", "error_field", "error_message"]
 
 # Spreadsheet programs run cells that start with these as formulas; our own error text must
-# never do that. The user's original cells are written back untouched (DESIGN: unchanged).
+# never do that. The user's original cells are written back untouched, so that the fixed file
+# imports again through the same mapping.
 _FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
@@ -231,7 +232,8 @@ class ImportSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 all created or skipped · 1 finished with rejects · 3 stopped early (DESIGN.md)."""
+        """0 all created or skipped · 1 finished with rejects · 3 stopped early: the codes
+        scripts and schedulers rely on (2, nothing sent, is a ConfigError before any row)."""
         if self.stopped_early:
             return 3
         return 1 if self.counts.rejected else 0
@@ -297,7 +299,7 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10, max_warning
     """The human summary the CLI prints to stderr."""
     c = summary.counts
     # a dry run sends nothing: the rows it would send are not_attempted with the note dry-run
-    valid = c.notes.get("dry-run", 0)
+    valid = c.notes.get(Note.DRY_RUN, 0)
     if summary.dry_run:
         parts = [f"{c.rows} rows", f"{valid} valid (not sent)"]
     else:
@@ -309,15 +311,15 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10, max_warning
         parts.append(f"{summary.retries} retries")
     parts.append(f"{summary.duration_seconds:.1f}s ({summary.rows_per_second:.1f} rows/s)")
     lines = [("dry run: " if summary.dry_run else "") + " · ".join(parts)]
-    recovered = c.notes.get("recovered", 0)
+    recovered = c.notes.get(Note.RECOVERED, 0)
     if recovered:
         lines.append(
             f"{recovered} rows recovered by the duplicate guard (created, found by e-mail)"
         )
-    resumed = c.notes.get("resumed", 0)
+    resumed = c.notes.get(Note.RESUMED, 0)
     if resumed:
         lines.append(f"{resumed} rows created before the restart were not sent again (resumed)")
-    already = c.by_code.get("already-imported", 0)
+    already = c.by_code.get(Code.ALREADY_IMPORTED, 0)
     if already:
         lines.append(f"{already} rows were imported by an earlier run (skipped: see --state)")
     if summary.stopped_early:

@@ -14,16 +14,19 @@ from importer.run.settle import Work
 from importer.run.stages import Stages
 from importer.run.stop import stopped_by_signals
 from importer.send.client import ApiClient
-from importer.send.pacer import pacer_for
+from importer.send.pacing import PacerLostError, Pacers
 from importer.send.sender import Sender, SendStats
 
 
 async def send_rows(
-    stages: Stages, options: ImportOptions, base_url: str, api_key: str, account_id: str
+    stages: Stages,
+    options: ImportOptions,
+    pacers: Pacers,
+    base_url: str,
+    api_key: str,
+    account_id: str,
 ) -> SendStats:
     stats = SendStats()
-    # --rate auto: no known limit, so the pacer probes upwards and backs off on 429s
-    pacer = pacer_for(api_key, options.rate, options.clock, adaptive=options.rate is None)
     async with ApiClient(
         base_url,
         api_key,
@@ -32,7 +35,8 @@ async def send_rows(
         limit=options.concurrency,
         clock=options.clock,
     ) as client:
-        sender = Sender(client, pacer, options.policy, options.clock, stats)
+        account_pacer = pacers.account(account_id)
+        sender = Sender(client, pacers.key, options.policy, options.clock, stats, account_pacer)
         with stopped_by_signals(stages.stop, enabled=options.handle_signals):
             await _Pool(stages, sender, options).run()
     stages.sink.final_progress()
@@ -96,14 +100,21 @@ class _Pool:
             return await send(work.row.row_number, work.body, work.email)
         except FatalApiError as error:
             self.stop.set(f"the API answered {error.status}: {error.message}", Code.RUN_STOPPED)
-            reject = Reject(work.row.row_number, Code.RUN_STOPPED, f"not sent: {self.stop.reason}")
-            return RowOutcome(
-                work.row.row_number,
-                Status.NOT_ATTEMPTED,
-                http_status=error.status,
-                attempts=1,
-                rejects=(reject,),
-            )
+            return self._not_sent(work, error.status, attempts=1)
+        except PacerLostError as error:
+            # Pacing alone would overrun the key's limit for every other process sharing it.
+            self.stop.set(f"{error}; rows not sent yet were left for --resume", Code.RUN_STOPPED)
+            return self._not_sent(work, None, attempts=0)
+
+    def _not_sent(self, work: Work, status: int | None, *, attempts: int) -> RowOutcome:
+        reject = Reject(work.row.row_number, Code.RUN_STOPPED, f"not sent: {self.stop.reason}")
+        return RowOutcome(
+            work.row.row_number,
+            Status.NOT_ATTEMPTED,
+            http_status=status,
+            attempts=attempts,
+            rejects=(reject,),
+        )
 
     async def _finish(
         self, producer: asyncio.Task[None], workers: list[asyncio.Task[None]]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from importer.clock import Clock, SystemClock
 from importer.mapping import Mapping
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
@@ -46,7 +47,9 @@ class ImportOptions:
     ``header_row``, else found in the file). ``journal=False`` keeps no journal, so the run
     cannot be resumed: for throwaway imports and for measuring what the journal costs.
     ``workers`` is how many processes map and validate the rows of a long dry run besides this
-    one (None: one per core beyond the first; 0: none).
+    one (None: one per core beyond the first; 0: none). ``pacer_url`` (``redis://...``) shares
+    the key's pacing with every process that uses the same key and Redis; None paces this
+    process alone.
     """
 
     mapping: str | Path | Mapping
@@ -72,3 +75,6 @@ class ImportOptions:
     state: str | Path | None = None
     journal: bool = True
     workers: int | None = None
+    limits: WorkbookLimits = DEFAULT_LIMITS
+    """How much a workbook may unpack to before it is refused (``importer.read.limits``)."""
+    pacer_url: str | None = None

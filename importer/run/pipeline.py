@@ -37,6 +37,7 @@ from importer.run.settle import Settler
 from importer.run.sink import Sink
 from importer.run.stages import Stages
 from importer.run.stop import Stop
+from importer.send.pacing import open_pacers
 from importer.send.sender import SendStats
 
 __all__ = ["ImportOptions", "Progress", "run_import", "run_import_async"]
@@ -74,14 +75,24 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
     stats: SendStats | None = None
     header_row = options.header_row or mapping.header_row
     with open_table(
-        input_path, sheet=options.sheet, encoding=options.encoding, header_row=header_row
+        input_path,
+        sheet=options.sheet,
+        encoding=options.encoding,
+        header_row=header_row,
+        limits=options.limits,
     ) as table:
         mapper = mapping.bind(table.headers, source=input_name)
         keys = RowKey(mapping, table.headers)
         credentials = _credentials(options)
+        pacers = None
         state = _open_state(options, keys, input_name)
         journal = None
         try:
+            if not options.dry_run:
+                # Redis is reached before the journal exists: a run it stops sent nothing
+                pacers = await open_pacers(
+                    options.pacer_url, credentials[1], options.rate, options.clock
+                )
             journal = _open_journal(input_path, table, mapping, options)
             if journal is not None and state is not None:
                 state.after(journal)
@@ -108,7 +119,8 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
 
                     dry_run(stages, options.workers, pool, options.handle_signals)
                 else:
-                    stats = await send_rows(stages, options, *credentials)
+                    assert pacers is not None
+                    stats = await send_rows(stages, options, pacers, *credentials)
             finally:
                 recorder.close()
             stop = stages.stop
@@ -119,6 +131,8 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
                 journal.close()
             if state is not None:
                 state.close()
+            if pacers is not None:
+                await pacers.aclose()
     summary = ImportSummary(
         input=input_name,
         mapping=str(mapping.source),

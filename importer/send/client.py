@@ -96,7 +96,7 @@ def classify_response(
     Why POST retries are narrow: creates are not idempotent. 429 and 408 mean the request was
     not processed, so they are safe to resend. A 5xx, a read timeout or a dropped connection may
     have created the candidate, so it is never resent blindly: the sender's duplicate guard
-    looks the e-mail up first (DESIGN.md).
+    looks the e-mail up first.
     """
     payload = _json_object(body)
     if "heartbeat" in _header(headers, "Preference-Applied").lower():

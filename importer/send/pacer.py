@@ -211,15 +211,19 @@ def pacer_for(
     *,
     burst: int = 1,
     adaptive: bool = False,
+    account_id: str | None = None,
 ) -> Pacer:
-    """The one ``Pacer`` for ``api_key`` in the running event loop, made on first use.
+    """The one ``Pacer`` for ``api_key`` (or for one account of it) in the running event loop.
 
-    StackOne's limit is per key, so two imports sharing a key in one process share a pacer.
-    The first caller's settings win. Keys are held only as SHA-256 digests.
+    StackOne's limit is per key, so two imports sharing a key in one process share a pacer;
+    a provider's throttle is per account, so they share the account's one too. The first
+    caller's settings win. Keys are held only as SHA-256 digests.
     """
     loop = asyncio.get_running_loop()
     pacers = _registry.setdefault(loop, {})
     digest = hashlib.sha256(api_key.encode()).hexdigest()
+    if account_id is not None:
+        digest += ":" + hashlib.sha256(account_id.encode()).hexdigest()
     pacer = pacers.get(digest)
     if pacer is None:
         pacer = pacers[digest] = Pacer(rate_per_minute, clock, burst=burst, adaptive=adaptive)

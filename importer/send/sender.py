@@ -18,7 +18,7 @@ from importer.errors import (
 )
 from importer.record.outcomes import RowOutcome, Status
 from importer.send.client import ApiClient, Created, NoAnswerError, NotSentError
-from importer.send.pacer import Pacer
+from importer.send.pacing import Pacing
 from importer.send.retry import RetryPolicy
 
 _RETRIED = (RetriableApiError, AmbiguousApiError, NotSentError)
@@ -61,8 +61,9 @@ class _Row:
 class Sender:
     """Turns one row's request body into a ``RowOutcome``; one Sender serves every worker.
 
-    Every request waits for the shared pacer. 429/408 pause the whole pool for their Retry-After
-    and are resent; a connection that never opened is resent after backoff. After a 5xx, a read
+    Every request waits for its account's pacer, then for the key's. A 429 pauses every account
+    on the key for its Retry-After, a 408 (the provider's throttle) only the account's; both are
+    resent; a connection that never opened is resent after backoff. After a 5xx, a read
     timeout or a dropped connection the create may have happened, so a row with an e-mail is
     looked up first (found: created, note "recovered"; not found: resent) and a row without one
     ends ``outcome-unknown`` unless ``policy.resend_unverified``. ``FatalApiError`` propagates.
@@ -71,13 +72,15 @@ class Sender:
     def __init__(
         self,
         client: ApiClient,
-        pacer: Pacer,
+        pacer: Pacing,
         policy: RetryPolicy,
         clock: Clock,
         stats: SendStats,
+        account_pacer: Pacing | None = None,
     ) -> None:
         self._client = client
         self._pacer = pacer
+        self._account_pacer = account_pacer
         self._policy = policy
         self._clock = clock
         self.stats = stats
@@ -145,7 +148,7 @@ class Sender:
             if isinstance(found, RowOutcome):
                 return found
             row.unverified = False
-        await self._pacer.acquire()
+        await self._acquire()
         sent_at = self._clock.now()
         row.attempts += 1
         try:
@@ -186,7 +189,7 @@ class Sender:
     async def _lookup(self, row: _Row) -> Created | RowOutcome | None:
         """The duplicate guard: the candidate a lost create made, an outcome, or None to resend."""
         assert row.email is not None
-        await self._pacer.acquire()
+        await self._acquire()
         sent_at = self._clock.now()
         self.stats.lookups += 1
         try:
@@ -222,13 +225,23 @@ class Sender:
             note="recovered",
         )
 
+    async def _acquire(self) -> None:
+        # The account's slot first: a row of a paused account holds none of the key's slots.
+        if self._account_pacer is not None:
+            await self._account_pacer.acquire()
+        await self._pacer.acquire()
+
     def _throttled(self, error: RetriableApiError, sent_at: float) -> None:
         self.stats.count(error)
+        # A 429 is the key's limit: hold every worker on the key. A 408 is the provider's
+        # throttle for this account: hold its rows only.
+        pacer = self._pacer
+        if error.status == 408 and self._account_pacer is not None:
+            pacer = self._account_pacer
         if error.retry_after is not None:
-            # The window is the key's, not this row's: hold every worker, not only this one.
-            self._pacer.pause_for(min(error.retry_after, self._policy.max_wait))
-        if error.status == 429:
-            self._pacer.throttled(sent_at)
+            pacer.pause_for(min(error.retry_after, self._policy.max_wait))
+        if error.status == 429 or pacer is self._account_pacer:
+            pacer.throttled(sent_at)
 
     def _before_sleep(self, retry_state: RetryCallState) -> None:
         self.stats.retries += 1

@@ -21,9 +21,10 @@ from typing import Any
 
 import orjson
 
-from importer.errors import ConfigError, Reject, RowWarning
+from importer.errors import ConfigError, Note, Reject, RowWarning
 from importer.mapping import Mapping, load_mapping, normalise_header
 from importer.read.tables import open_table
+from importer.record.outcomes import Status
 from importer.run.pipeline import ImportOptions, Progress, run_import
 from importer.send.client import DEFAULT_BASE_URL
 
@@ -76,6 +77,8 @@ def run(spec: dict[str, Any]) -> int:
         account_id=spec.get("account_id"),
         # the server hands the key over in the environment, never in JOB.json or the page
         api_key=os.environ.get("STACKONE_API_KEY") or None,
+        # imports running at once are processes on one key: they pace as one through Redis
+        pacer_url=os.environ.get("IMPORTER_PACER_URL") or None,
         on_progress=_progress,
         progress_interval=spec.get("progress_interval", 0.25),
     )
@@ -145,8 +148,8 @@ def build_preview(
 
 def _status(outcome: dict[str, str]) -> str:
     status = outcome["status"]
-    if status == "not_attempted":
-        return "ready" if outcome["note"] == "dry-run" else "unchecked"
+    if status == Status.NOT_ATTEMPTED:
+        return "ready" if outcome["note"] == Note.DRY_RUN else "unchecked"
     return status
 
 
