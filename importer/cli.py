@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer import __version__
-from importer.errors import ConfigError
+from importer.errors import ConfigError, RunFailedError
 from importer.read.limits import add_limit_arguments, limits_from_args
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from importer.run.options import ImportOptions
 
 EXIT_CONFIG = 2
+EXIT_STOPPED = 3
 
 
 def _positive_int(text: str) -> int:
@@ -346,3 +347,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"importer: error: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except RunFailedError as error:
+        print(f"importer: stopped: {error}", file=sys.stderr)
+        return EXIT_STOPPED

@@ -142,6 +142,11 @@ class MissingColumnError(ConfigError):
         )
 
 
+class RunFailedError(ImporterError):
+    """Something failed after requests were sent: the run stopped early (exit 3, never 2, since
+    candidates may have been created); the message says what was kept and how to finish."""
+
+
 class ApiError(ImporterError):
     """An HTTP answer, or the lack of one, that was not a 201."""
 

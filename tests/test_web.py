@@ -24,6 +24,7 @@ from importer.cli import main as cli_main
 from importer.sandbox import SandboxConfig, start_sandbox_thread
 from importer.web import WebConfig, WebServer, start_server_thread
 from importer.web import server as web_server
+from importer.web.guard import TOKEN_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "candidates.csv"
@@ -46,7 +47,7 @@ class Api:
         self.server = server
         self.url = server.url
         self.session = requests.Session()
-        self.session.headers[web_server.TOKEN_HEADER] = server.token
+        self.session.headers[TOKEN_HEADER] = server.token
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.session.get(self.url + path, timeout=10, **kwargs)
@@ -111,7 +112,7 @@ def test_every_request_needs_the_token(server: WebServer) -> None:
         assert "open the address that `importer serve` printed" in answer.text
     upload = requests.post(server.url + "/api/uploads", files={"file": ("a.csv", b"x")}, timeout=5)
     assert upload.status_code == 401
-    wrong = {web_server.TOKEN_HEADER: server.token + "x"}
+    wrong = {TOKEN_HEADER: server.token + "x"}
     assert requests.get(server.url + "/api/config", headers=wrong, timeout=5).status_code == 401
     assert requests.get(server.url + "/?token=nope", timeout=5).status_code == 401
     assert server.workspace.uploads == {}
@@ -138,7 +139,7 @@ def test_the_printed_link_sets_a_cookie_and_drops_the_token_from_the_address(
 def test_a_configured_token_is_the_one_accepted() -> None:
     with start_server_thread(WebConfig(port=0, token="team-token")) as server:
         assert server.login_url.endswith("/?token=team-token")
-        headers = {web_server.TOKEN_HEADER: "team-token"}
+        headers = {TOKEN_HEADER: "team-token"}
         assert requests.get(server.url + "/api/config", headers=headers, timeout=5).ok
 
 
@@ -451,9 +452,7 @@ def test_serve_prints_the_address_with_the_token_and_stops_on_sigterm() -> None:
         assert match, first
         assert process.stderr.readline().startswith("open that address in a browser")
         assert "StackOne imports are off" in process.stderr.readline()
-        config = requests.get(
-            match[1] + "/api/config", headers={web_server.TOKEN_HEADER: "cli-token"}
-        )
+        config = requests.get(match[1] + "/api/config", headers={TOKEN_HEADER: "cli-token"})
         assert config.json()["stackone"] is False
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0

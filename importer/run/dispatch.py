@@ -7,7 +7,7 @@ from asyncio import FIRST_COMPLETED
 from dataclasses import replace
 from typing import Any
 
-from importer.errors import Code, FatalApiError, Reject
+from importer.errors import Code, FatalApiError, ImporterError, Reject
 from importer.record.outcomes import RowOutcome, Status
 from importer.run.options import ImportOptions
 from importer.run.settle import Work
@@ -37,10 +37,22 @@ async def send_rows(
     ) as client:
         account_pacer = pacers.account(account_id)
         sender = Sender(client, pacers.key, options.policy, options.clock, stats, account_pacer)
+        pool = _Pool(stages, sender, options)
         with stopped_by_signals(stages.stop, enabled=options.handle_signals):
-            await _Pool(stages, sender, options).run()
-    stages.sink.final_progress()
+            await pool.run()
+    if pool.failure is None:
+        stages.sink.final_progress()
     return stats
+
+
+def describe(error: BaseException) -> str:
+    """An error in words for a person: the OS's own for a failed write, else type and text."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror}{where}"
+    if isinstance(error, ImporterError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 class _Pool:
@@ -53,6 +65,8 @@ class _Pool:
         self.stop_grace = options.stop_grace
         self.queue: asyncio.Queue[Work | None] = asyncio.Queue(maxsize=options.concurrency * 4)
         self.in_flight: dict[int, Work] = {}
+        self.failure: BaseException | None = None
+        """What stopped the run from inside (a full disk, a bug), once requests went out."""
 
     async def run(self) -> None:
         producer = asyncio.create_task(self._produce())
@@ -99,7 +113,10 @@ class _Pool:
         try:
             return await send(work.row.row_number, work.body, work.email)
         except FatalApiError as error:
-            self.stop.set(f"the API answered {error.status}: {error.message}", Code.RUN_STOPPED)
+            reason = error.message  # a failure without an answer (TLS, unreachable) says it all
+            if error.status is not None:
+                reason = f"the API answered {error.status}: {error.message}"
+            self.stop.set(reason, Code.RUN_STOPPED)
             return self._not_sent(work, error.status, attempts=1)
         except PacerLostError as error:
             # Pacing alone would overrun the key's limit for every other process sharing it.
@@ -130,7 +147,7 @@ class _Pool:
                 )
                 pending.discard(stopping)
                 for task in done - {stopping}:
-                    task.result()
+                    self._failed(task)
             if pending:
                 rest: asyncio.Future[Any] = asyncio.gather(*pending, return_exceptions=True)
                 forced: asyncio.Future[Any] = asyncio.create_task(self.stop.forced.wait())
@@ -143,7 +160,22 @@ class _Pool:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        self._settle_leftovers()
+        for task in tasks:
+            self._failed(task)
+        try:
+            self._settle_leftovers()
+        except Exception as error:  # the reports themselves cannot be written: said by the run
+            self.failure = self.failure or error
+
+    def _failed(self, task: asyncio.Future[Any]) -> None:
+        """A worker or the producer raised: stop the run, so that every row still gets its
+        outcome and the reports are written, instead of leaving with the error."""
+        if task.cancelled() or self.failure is not None:
+            return
+        error = task.exception()
+        if error is not None:
+            self.failure = error
+            self.stop.set(f"an error stopped the run: {describe(error)}", Code.RUN_STOPPED)
 
     def _settle_leftovers(self) -> None:
         """After a stop: give every row nobody finished its one outcome."""

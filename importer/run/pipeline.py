@@ -11,12 +11,13 @@ import asyncio
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from importer.errors import ConfigError
-from importer.mapping import Mapping, load_mapping
+from importer.errors import ConfigError, RunFailedError
+from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.tables import Table, open_table
 from importer.record.journal import (
     JOURNAL_FILE,
@@ -28,7 +29,7 @@ from importer.record.journal import (
 )
 from importer.record.report import ImportSummary, Recorder
 from importer.run.check import Checker
-from importer.run.dispatch import send_rows
+from importer.run.dispatch import describe, send_rows
 from importer.run.dry import dry_run
 from importer.run.keys import RowKey
 from importer.run.options import ImportOptions, Progress
@@ -68,94 +69,126 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         raise ConfigError("--resume continues a journaled run: it cannot go with --dry-run")
     if options.resume and not options.journal:
         raise ConfigError("resume=True continues a journaled run: it needs journal=True")
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    start = options.clock.now()
-    input_name = str(input_path)
-    out_dir = Path(options.out_dir)
-    stats: SendStats | None = None
-    header_row = options.header_row or mapping.header_row
-    with open_table(
-        input_path,
-        sheet=options.sheet,
-        encoding=options.encoding,
-        header_row=header_row,
-        limits=options.limits,
-    ) as table:
-        mapper = mapping.bind(table.headers, source=input_name)
-        keys = RowKey(mapping, table.headers)
-        credentials = _credentials(options)
-        pacers = None
-        state = _open_state(options, keys, input_name)
-        journal = None
-        try:
-            if not options.dry_run:
-                # Redis is reached before the journal exists: a run it stops sent nothing
-                pacers = await open_pacers(
-                    options.pacer_url, credentials[1], options.rate, options.clock
-                )
-            journal = _open_journal(input_path, table, mapping, options)
-            if journal is not None and state is not None:
-                state.after(journal)
-            run_id = journal.run_id if journal is not None else str(uuid.uuid4())
-            recorder = Recorder(out_dir, table.headers)
-            total = _estimate_rows(table) if options.on_progress else None
-            sink = Sink(options, recorder, keys, journal, state, run_id, input_name, total)
-            stages = Stages(
-                rows=enumerate(table.rows),
-                checker=Checker(mapper, keys, table.width),
-                settler=Settler(keys, journal, state, run_id, input_name),
-                sink=sink,
-                stop=Stop(),
-            )
+    run = _Run(input_path, options, mapping)
+    try:
+        return await run.run()
+    except Exception as error:
+        if not run.sending or isinstance(error, RunFailedError):
+            raise
+        # Candidates may exist by now: "nothing sent" (exit 2) would be a lie.
+        raise RunFailedError(
+            f"{describe(error)}; requests were sent before this, so candidates may have been "
+            f"created: {run.out_dir} keeps what could be written (results.csv, the journal); "
+            "fix the cause, then finish with the same command and --resume"
+        ) from error
+
+
+class _Run:
+    """One run's loop: open what it needs, run the stages, close, write the summary."""
+
+    def __init__(self, input_path: str | Path, options: ImportOptions, mapping: Mapping) -> None:
+        self.input_path = input_path
+        self.input_name = str(input_path)
+        self.options = options
+        self.mapping = mapping
+        self.out_dir = Path(options.out_dir)
+        self.sending = False
+        """Requests may have left: a failure from here on is not 'nothing sent'."""
+
+    async def run(self) -> ImportSummary:
+        options, mapping, input_name = self.options, self.mapping, self.input_name
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        start = options.clock.now()
+        stats: SendStats | None = None
+        with open_table(
+            self.input_path,
+            sheet=options.sheet,
+            encoding=options.encoding,
+            header_row=options.header_row or mapping.header_row,
+            limits=options.limits,
+        ) as table:
+            mapper = mapping.bind(table.headers, source=input_name)
+            keys = RowKey(mapping, table.headers)
+            credentials = _credentials(options)
+            pacers = None
+            state = _open_state(options, keys, input_name)
+            journal = None
             try:
-                if options.dry_run:
-                    # only the field the run's key reads comes back from the workers
-                    keep = keys.path[0] if keys.path is not None else None
-
-                    def pool(workers: int) -> PreparePool:
-                        return PreparePool(
-                            mapping, mapper, table.headers, input_name, keep, workers
+                if not options.dry_run:
+                    # Redis is reached before the journal exists: a run it stops sent nothing
+                    pacers = await open_pacers(
+                        options.pacer_url, credentials[1], options.rate, options.clock
+                    )
+                journal = _open_journal(self.input_path, table, mapping, options)
+                if journal is not None and state is not None:
+                    state.after(journal)
+                run_id = journal.run_id if journal is not None else str(uuid.uuid4())
+                recorder = Recorder(self.out_dir, table.headers)
+                total = _estimate_rows(table) if options.on_progress else None
+                sink = Sink(options, recorder, keys, journal, state, run_id, input_name, total)
+                stages = Stages(
+                    rows=enumerate(table.rows),
+                    checker=Checker(mapper, keys, table.width),
+                    settler=Settler(keys, journal, state, run_id, input_name),
+                    sink=sink,
+                    stop=Stop(),
+                )
+                try:
+                    if options.dry_run:
+                        dry_run(
+                            stages,
+                            options.workers,
+                            self._pool(mapper, keys, table),
+                            options.handle_signals,
                         )
-
-                    dry_run(stages, options.workers, pool, options.handle_signals)
-                else:
-                    assert pacers is not None
-                    stats = await send_rows(stages, options, pacers, *credentials)
+                    else:
+                        assert pacers is not None
+                        self.sending = True
+                        stats = await send_rows(stages, options, pacers, *credentials)
+                finally:
+                    recorder.close()
+                stop = stages.stop
+                if journal is not None:
+                    journal.finish(stop.reason if stop.is_set() else None)
             finally:
-                recorder.close()
-            stop = stages.stop
-            if journal is not None:
-                journal.finish(stop.reason if stop.is_set() else None)
-        finally:
-            if journal is not None:
-                journal.close()
-            if state is not None:
-                state.close()
-            if pacers is not None:
-                await pacers.aclose()
-    summary = ImportSummary(
-        input=input_name,
-        mapping=str(mapping.source),
-        out_dir=str(out_dir),
-        dry_run=options.dry_run,
-        target=None if options.dry_run else (options.target or credentials[0]),
-        account_id=None if options.dry_run else credentials[2],
-        counts=recorder.counts,
-        **_send_figures(stats),
-        started_at=started_at,
-        duration_seconds=options.clock.now() - start,
-        stopped_early=stop.is_set(),
-        stop_reason=stop.reason,
-        first_rejects=recorder.first_rejects,
-        first_warnings=recorder.first_warnings,
-        journal=None if journal is None else str(journal.path),
-        state=None if state is None else str(state.path),
-        resumed=journal is not None and journal.resumed,
-    )
-    (out_dir / "summary.json").write_text(
-        json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    return summary
+                if journal is not None:
+                    journal.close()
+                if state is not None:
+                    state.close()
+                if pacers is not None:
+                    await pacers.aclose()
+        summary = ImportSummary(
+            input=input_name,
+            mapping=str(mapping.source),
+            out_dir=str(self.out_dir),
+            dry_run=options.dry_run,
+            target=None if options.dry_run else (options.target or credentials[0]),
+            account_id=None if options.dry_run else credentials[2],
+            counts=recorder.counts,
+            **_send_figures(stats),
+            started_at=started_at,
+            duration_seconds=options.clock.now() - start,
+            stopped_early=stop.is_set(),
+            stop_reason=stop.reason,
+            first_rejects=recorder.first_rejects,
+            first_warnings=recorder.first_warnings,
+            journal=None if journal is None else str(journal.path),
+            state=None if state is None else str(state.path),
+            resumed=journal is not None and journal.resumed,
+        )
+        (self.out_dir / "summary.json").write_text(
+            json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        return summary
+
+    def _pool(self, mapper: RowMapper, keys: RowKey, table: Table) -> Callable[[int], PreparePool]:
+        # only the field the run's key reads comes back from the workers
+        keep = keys.path[0] if keys.path is not None else None
+
+        def pool(workers: int) -> PreparePool:
+            return PreparePool(self.mapping, mapper, table.headers, self.input_name, keep, workers)
+
+        return pool
 
 
 def _send_figures(stats: SendStats | None) -> dict[str, Any]:

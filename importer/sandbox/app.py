@@ -75,9 +75,11 @@ class SandboxApp:
         self.provider_windows = RetryAfterWindows()
         # Decoded Basic credentials by header value: clients send the same header every time.
         self._keys: dict[str, str | None] = {}
+        self.hosts: frozenset[str] = frozenset()
+        """The Host values answered once listening on loopback (empty: any)."""
 
     def build(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._check_host])
         app.router.add_post(CANDIDATES, self.create_candidate)
         app.router.add_get(CANDIDATES, self.list_candidates)
         app.router.add_get(STATS, self.show_stats)
@@ -132,12 +134,35 @@ class SandboxApp:
         finally:
             self.stats.left()
 
-    async def show_stats(self, request: web.Request) -> web.Response:
+    async def show_stats(self, request: web.Request) -> web.StreamResponse:
+        # the stats name candidates' e-mails: a sandbox with a key shows them to its key only
+        refused = self._private(request)
+        if refused is not None:
+            return refused
         return _json_response(200, self.stats.snapshot(self.store))
 
-    async def reset_all(self, request: web.Request) -> web.Response:
+    async def reset_all(self, request: web.Request) -> web.StreamResponse:
+        refused = self._private(request)
+        if refused is not None:
+            return refused
         self.reset()
         return _json_response(200, self.stats.snapshot(self.store))
+
+    def _private(self, request: web.Request) -> web.StreamResponse | None:
+        if self.config.api_key is None:
+            return None
+        key = self._api_key(request.headers.get("Authorization"))
+        return self._respond(request, key) if isinstance(key, Reply) else None
+
+    @web.middleware
+    async def _check_host(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if self.hosts and request.host.lower() not in self.hosts:
+            return _json_response(
+                421, {"statusCode": 421, "message": f"Misdirected request: not {request.host}"}
+            )
+        return await handler(request)
 
     # the gateway: answered at once, never streamed
 

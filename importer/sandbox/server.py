@@ -12,8 +12,9 @@ from aiohttp import web
 
 from importer.background import running_in_thread
 from importer.clock import Clock, SystemClock
+from importer.loopback import allowed_hosts, is_loopback
 from importer.sandbox.app import SandboxApp
-from importer.sandbox.config import SandboxConfig
+from importer.sandbox.config import SANDBOX_API_KEY, SandboxConfig
 from importer.sandbox.store import CandidateStore
 
 T = TypeVar("T")
@@ -46,6 +47,12 @@ class Sandbox:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
+    def api_key(self) -> str:
+        """The key clients must use: the configured one, or any (the default's) when none is."""
+        config = self._config if self._app is None else self._app.config
+        return config.api_key or SANDBOX_API_KEY
+
+    @property
     def url(self) -> str:
         if self._runner is None:
             raise RuntimeError("the sandbox is not running")
@@ -65,6 +72,8 @@ class Sandbox:
             await runner.cleanup()
             store.close()
             raise
+        if is_loopback(self._host):
+            app.hosts = allowed_hosts(self._host, runner.addresses[0][1])
         self._app, self._runner, self._loop = app, runner, asyncio.get_running_loop()
 
     async def stop(self) -> None:

@@ -19,6 +19,7 @@ from importer.errors import (
 from importer.record.outcomes import RowOutcome, Status
 from importer.send.client import ApiClient, Created, NoAnswerError, NotSentError
 from importer.send.pacing import Pacing
+from importer.send.reach import Reachability
 from importer.send.retry import RetryPolicy
 
 _RETRIED = (RetriableApiError, AmbiguousApiError, NotSentError)
@@ -84,6 +85,7 @@ class Sender:
         self._policy = policy
         self._clock = clock
         self.stats = stats
+        self._reach = Reachability(clock)
 
     async def send(self, row_number: int, body: bytes, email: str | None) -> RowOutcome:
         return await self._send(_Row(row_number, _address(email)), body)
@@ -153,11 +155,17 @@ class Sender:
         row.attempts += 1
         try:
             created = await self._client.create_candidate(body)
+        except NotSentError as error:
+            self.stats.count(error)
+            self._reach.not_connected(error.message)
+            raise
         except RetriableApiError as error:
             self._throttled(error, sent_at)
             raise
         except AmbiguousApiError as error:
             self.stats.count(error)
+            if error.status is not None:
+                self._reach.answered()
             row.had_ambiguous = True
             if row.email is not None:
                 row.unverified = True
@@ -173,9 +181,10 @@ class Sender:
         except RejectedApiError as error:
             self.stats.count(error)
             return self._rejected(row, error)
-        except ApiError as error:  # NotSentError (resent after backoff) or FatalApiError
+        except ApiError as error:  # FatalApiError
             self.stats.count(error)
             raise
+        self._reach.answered()
         self.stats.count(created.status)
         return RowOutcome(
             row.number,
@@ -210,7 +219,10 @@ class Sender:
             )
         except ApiError as error:
             self.stats.count(error)
+            if isinstance(error, NotSentError):
+                self._reach.not_connected(error.message)
             raise
+        self._reach.answered()
         self.stats.count(200)
         if found is None:
             return None
@@ -232,6 +244,7 @@ class Sender:
         await self._pacer.acquire()
 
     def _throttled(self, error: RetriableApiError, sent_at: float) -> None:
+        self._reach.answered()
         self.stats.count(error)
         # A 429 is the key's limit: hold every worker on the key. A 408 is the provider's
         # throttle for this account: hold its rows only.
@@ -248,6 +261,7 @@ class Sender:
         self.stats.waited_seconds += retry_state.upcoming_sleep
 
     def _rejected(self, row: _Row, error: RejectedApiError) -> RowOutcome:
+        self._reach.answered()
         message = error.message
         if error.code is Code.ALREADY_EXISTS and row.had_ambiguous:
             message += "; an earlier attempt of this row got no clear answer and may have made it"

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import os
 import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from importer.loopback import is_loopback
 from importer.send.client import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from importer.web.server import WebConfig
-
-LOOPBACK_NAMES = {"localhost"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,12 +33,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="largest spreadsheet the page accepts (default: %(default)g)",
     )
     add(
+        "--max-uploads",
+        type=int,
+        default=20,
+        metavar="N",
+        help="uploads kept at once; past it the least recently used one that no check or "
+        "import is reading is deleted (default: %(default)s)",
+    )
+    add(
+        "--max-storage-mb",
+        type=float,
+        default=500.0,
+        metavar="MB",
+        help="total size of the uploads kept at once, likewise (default: %(default)g)",
+    )
+    add(
         "--keep-minutes",
         type=float,
         default=60.0,
         metavar="MINUTES",
         help="how long uploads and finished runs are kept after their last use "
         "(default: %(default)g); all are deleted when the server stops",
+    )
+    add(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name (or name:port) besides the address listened on that the page may be "
+        "opened at; repeat for several. Requests naming any other host are refused",
     )
     add(
         "--mappings",
@@ -56,8 +77,15 @@ def run(args: argparse.Namespace) -> int:
     # imported here so that `importer --help` and the other commands start fast
     from importer.web.server import MB, WebConfig
 
-    if args.max_upload_mb <= 0 or args.keep_minutes <= 0:
-        print("serve: --max-upload-mb and --keep-minutes must be positive", file=sys.stderr)
+    if min(args.max_upload_mb, args.keep_minutes, args.max_uploads, args.max_storage_mb) <= 0:
+        print(
+            "serve: --max-upload-mb, --max-uploads, --max-storage-mb and --keep-minutes must be "
+            "positive",
+            file=sys.stderr,
+        )
+        return 2
+    if args.max_storage_mb < args.max_upload_mb:
+        print("serve: --max-storage-mb must be at least --max-upload-mb", file=sys.stderr)
         return 2
     if args.mappings is not None and not args.mappings.is_dir():
         print(f"serve: --mappings {args.mappings} is not a folder", file=sys.stderr)
@@ -67,11 +95,14 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         token=os.environ.get("IMPORTER_WEB_TOKEN") or None,
         max_upload_bytes=int(args.max_upload_mb * MB),
+        max_uploads=args.max_uploads,
+        max_storage_bytes=int(args.max_storage_mb * MB),
         mappings_dir=args.mappings,
         keep_seconds=args.keep_minutes * 60,
         api_key=os.environ.get("STACKONE_API_KEY") or None,
         base_url=os.environ.get("STACKONE_BASE_URL") or DEFAULT_BASE_URL,
         account_id=os.environ.get("STACKONE_ACCOUNT_ID") or None,
+        allowed_hosts=tuple(args.allowed_host),
     )
     try:
         asyncio.run(_serve(config))
@@ -79,15 +110,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def _serve(config: WebConfig) -> None:
@@ -107,7 +129,8 @@ async def _serve(config: WebConfig) -> None:
         if not is_loopback(config.host):
             print(
                 f"warning: listening on {config.host}, not only on this computer: anyone who "
-                "can reach it and has the token can upload and import",
+                "can reach it and has the token can upload and import; open it at this "
+                "address, or name the host others use with --allowed-host",
                 file=sys.stderr,
             )
         if config.api_key is None:

@@ -243,6 +243,17 @@ class JobRegistry:
     def busy_uploads(self) -> set[str]:
         return {job.upload.id for job in self.jobs.values()}
 
+    def running_uploads(self) -> set[str]:
+        """The uploads a live check or import is reading: never deleted to make room."""
+        return {job.upload.id for job in self.jobs.values() if job.live}
+
+    def forget_upload(self, upload_id: str) -> None:
+        """Delete the finished jobs (and their files) of an upload that is being deleted."""
+        for job in list(self.jobs.values()):
+            if job.upload.id == upload_id and not job.live:
+                del self.jobs[job.id]
+                shutil.rmtree(job.folder, ignore_errors=True)
+
     def sweep(self, older_than: float) -> None:
         """Delete the jobs (and their files) that ended before ``older_than``."""
         for job in list(self.jobs.values()):

@@ -2,7 +2,8 @@
 
 Every request needs the access token: the link printed at start carries it once
 (``/?token=...``), which sets a cookie for this port and redirects to the bare page; scripts
-may send it as an ``X-Importer-Token`` header instead. The API::
+may send it as an ``X-Importer-Token`` header instead. ``guard`` says what else a request
+needs (the right Host; from the page, same-origin headers). The API::
 
     GET  /api/config                       limits, shipped mappings, targets, import options
     POST /api/uploads                      multipart field "file" → the upload and its columns
@@ -18,15 +19,14 @@ may send it as an ``X-Importer-Token`` header instead. The API::
 from __future__ import annotations
 
 import asyncio
-import hmac
 import importlib.resources
 import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -35,10 +35,11 @@ from aiohttp import BodyPartReader, web
 
 from importer.background import running_in_thread
 from importer.mapping.shipped import mappings_in, shipped_mappings
-from importer.sandbox import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY, Sandbox, SandboxConfig
+from importer.sandbox import SANDBOX_ACCOUNT_ID, Sandbox, SandboxConfig
 from importer.send.client import DEFAULT_BASE_URL
 from importer.suggest import TARGETS
 from importer.web.choices import ChoiceError, Chosen, choose
+from importer.web.guard import Guard
 from importer.web.jobs import Destination, Job, JobRegistry
 from importer.web.workspace import (
     Upload,
@@ -54,7 +55,6 @@ from importer.web.workspace import (
 MB = 1024 * 1024
 MAX_LIVE_JOBS = 4
 """Checks and imports that may run at once (each is a process of its own)."""
-TOKEN_HEADER = "X-Importer-Token"
 _STATIC = {
     "app.js": "text/javascript",
     "app.css": "text/css",
@@ -86,6 +86,10 @@ class WebConfig:
     token: str | None = field(default=None, repr=False)
     """The access token; None makes a fresh random one."""
     max_upload_bytes: int = 50 * MB
+    max_uploads: int = 20
+    """Uploads kept at once; past it the least recently used one no run is reading goes."""
+    max_storage_bytes: int = 500 * MB
+    """Bytes of uploads kept at once, likewise."""
     mappings_dir: Path | None = None
     """The folder of mappings the page offers; None: the mappings shipped with the package."""
     keep_seconds: float = 3600.0
@@ -98,6 +102,8 @@ class WebConfig:
     """The account the page proposes (the user can change it)."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     clock: Callable[[], float] = time.monotonic
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names besides the address listened on that the page may be opened at."""
 
 
 class WebServer:
@@ -113,7 +119,7 @@ class WebServer:
         self._janitor: asyncio.Task[None] | None = None
         self._workspace: Workspace | None = None
         self._jobs: JobRegistry | None = None
-        self._cookie = ""
+        self._guard = Guard(self.token)
 
     @property
     def url(self) -> str:
@@ -147,12 +153,23 @@ class WebServer:
 
     async def start(self) -> None:
         config = self.config
-        self._workspace = Workspace(config.max_upload_bytes, clock=config.clock)
+        self._workspace = Workspace(
+            config.max_upload_bytes,
+            max_uploads=config.max_uploads,
+            max_storage_bytes=config.max_storage_bytes,
+            clock=config.clock,
+        )
         self._jobs = JobRegistry(
             self._workspace, preview_rows=config.preview_rows, clock=config.clock
         )
+        self._workspace.on_forget = self._jobs.forget_upload
         try:
-            self._sandbox = Sandbox(config.sandbox)
+            # A key only this server knows: other programs on the machine cannot read the
+            # candidates a recruiter tried out, nor add their own.
+            sandbox_config = config.sandbox
+            if sandbox_config.api_key is None:
+                sandbox_config = replace(sandbox_config, api_key=secrets.token_urlsafe(24))
+            self._sandbox = Sandbox(sandbox_config)
             await self._sandbox.start()
             self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
             await self._runner.setup()
@@ -160,7 +177,7 @@ class WebServer:
         except BaseException:
             await self.stop()
             raise
-        self._cookie = f"importer_token_{self._runner.addresses[0][1]}"
+        self._guard.listening(config.host, self._runner.addresses[0][1], config.allowed_hosts)
         self._janitor = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
@@ -210,7 +227,7 @@ class WebServer:
     # -- the application ---------------------------------------------------------------------
 
     def _app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth], client_max_size=MB)
+        app = web.Application(middlewares=[self._guard.middleware], client_max_size=MB)
         app.on_response_prepare.append(_secure)
         app.add_routes(
             [
@@ -228,31 +245,6 @@ class WebServer:
             ]
         )
         return app
-
-    @web.middleware
-    async def _auth(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        offered = request.query.get("token")
-        if offered is not None and _same(offered, self.token):
-            if request.method == "GET" and request.path == "/":
-                # Keep the token out of the address bar, the history and bookmarks.
-                response = web.HTTPFound("/")
-                response.set_cookie(
-                    self._cookie, self.token, httponly=True, samesite="Strict", path="/"
-                )
-                raise response
-            return await handler(request)
-        sent = request.cookies.get(self._cookie) or request.headers.get(TOKEN_HEADER)
-        if sent is not None and _same(sent, self.token):
-            return await handler(request)
-        message = (
-            "this page needs its access token: open the address that `importer serve` printed "
-            "(it ends in ?token=...)"
-        )
-        if request.path.startswith("/api/"):
-            return _error(401, message)
-        return web.Response(status=401, text=f"401: {message}\n")
 
     async def _index(self, request: web.Request) -> web.Response:
         return web.Response(text=_read_static("index.html"), content_type="text/html")
@@ -300,7 +292,9 @@ class WebServer:
                 yield chunk
 
         try:
-            upload = await self.workspace.save(display_name(part.filename), chunks())
+            upload = await self.workspace.save(
+                display_name(part.filename), chunks(), in_use=self.jobs.running_uploads()
+            )
         except UploadError as error:
             return _error(error.status, str(error))
         try:
@@ -427,7 +421,7 @@ class WebServer:
         target = body.get("target")
         if target == "sandbox":
             destination = Destination(
-                "sandbox", self.sandbox.url, SANDBOX_API_KEY, SANDBOX_ACCOUNT_ID
+                "sandbox", self.sandbox.url, self.sandbox.api_key, SANDBOX_ACCOUNT_ID
             )
         elif target == "stackone":
             account = body.get("account_id")
@@ -475,10 +469,6 @@ class WebServer:
         return web.FileResponse(
             path, headers={"Content-Disposition": f'attachment; filename="{download}"'}
         )
-
-
-def _same(offered: str, token: str) -> bool:
-    return hmac.compare_digest(offered.encode(), token.encode())
 
 
 async def _secure(request: web.Request, response: web.StreamResponse) -> None:

@@ -93,12 +93,23 @@ class Upload:
 
 
 class Workspace:
-    """The private folder and the uploads in it."""
+    """The private folder and the uploads in it, within quotas: at most ``max_uploads`` files
+    and ``max_storage_bytes`` in all, so that a page (or a script with the token) uploading in
+    a loop cannot fill the disk."""
 
     def __init__(
-        self, max_upload_bytes: int, *, clock: Callable[[], float] = time.monotonic
+        self,
+        max_upload_bytes: int,
+        *,
+        max_uploads: int = 20,
+        max_storage_bytes: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_upload_bytes = max_upload_bytes
+        self.max_uploads = max_uploads
+        self.max_storage_bytes = (
+            max_storage_bytes if max_storage_bytes is not None else 10 * max_upload_bytes
+        )
         self.root = Path(tempfile.mkdtemp(prefix="importer-web-"))
         self.uploads_dir = self.root / "uploads"
         self.jobs_dir = self.root / "jobs"
@@ -106,6 +117,8 @@ class Workspace:
         self.jobs_dir.mkdir(mode=0o700)
         self.clock = clock
         self.uploads: dict[str, Upload] = {}
+        self.on_forget: Callable[[str], None] = lambda upload_id: None
+        """Called with each deleted upload's id, so that its runs' files go with it."""
 
     def get(self, upload_id: str) -> Upload | None:
         upload = self.uploads.get(upload_id) if ID_PATTERN.fullmatch(upload_id) else None
@@ -118,8 +131,31 @@ class Workspace:
         folder.mkdir(mode=0o700)
         return folder
 
-    async def save(self, name: str, chunks: AsyncIterator[bytes]) -> Upload:
-        """Store an uploaded file; ``UploadError`` (413) once it passes the size limit."""
+    @property
+    def stored_bytes(self) -> int:
+        return sum(upload.size for upload in self.uploads.values())
+
+    def _make_room(self, needed: int, in_use: Collection[str]) -> bool:
+        """Delete least recently used uploads not ``in_use`` until ``needed`` more bytes and one
+        more file fit the quotas; whether they do."""
+        for upload in sorted(self.uploads.values(), key=lambda u: u.touched):
+            if self._fits(needed):
+                return True
+            if upload.id not in in_use:
+                self.forget(upload)
+        return self._fits(needed)
+
+    def _fits(self, needed: int) -> bool:
+        return (
+            len(self.uploads) < self.max_uploads
+            and self.stored_bytes + needed <= self.max_storage_bytes
+        )
+
+    async def save(
+        self, name: str, chunks: AsyncIterator[bytes], in_use: Collection[str] = ()
+    ) -> Upload:
+        """Store an uploaded file; ``UploadError`` 413 past the size limit, 507 when the quotas
+        leave no room even after deleting the uploads that are not ``in_use``."""
         suffix = Path(name).suffix.lower()
         if suffix == ".xls":
             raise UploadError(
@@ -132,6 +168,8 @@ class Workspace:
                 "file or an .xlsx or .xlsm workbook",
                 415,
             )
+        if not self._make_room(0, in_use):
+            raise UploadError(_full(f"{self.max_uploads} files", "--max-uploads"), 507)
         upload_id = new_id()
         folder = self.uploads_dir / upload_id
         folder.mkdir(mode=0o700)
@@ -143,6 +181,9 @@ class Workspace:
                     size += len(chunk)
                     if size > self.max_upload_bytes:
                         raise UploadError(too_large(self.max_upload_bytes), 413)
+                    if not self._make_room(size, in_use):
+                        quota = format_size(self.max_storage_bytes)
+                        raise UploadError(_full(quota, "--max-storage-mb"), 507)
                     f.write(chunk)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -163,6 +204,7 @@ class Workspace:
     def forget(self, upload: Upload) -> None:
         self.uploads.pop(upload.id, None)
         shutil.rmtree(upload.path.parent, ignore_errors=True)
+        self.on_forget(upload.id)
 
     def sweep(self, older_than: float, busy: Collection[str]) -> None:
         """Delete the uploads untouched since ``older_than`` that no live job reads."""
@@ -179,6 +221,13 @@ def too_large(limit: int) -> str:
     return (
         f"the file is larger than {format_size(limit)}, the most this page takes: split it, "
         "or ask whoever runs the server to raise --max-upload-mb"
+    )
+
+
+def _full(quota: str, flag: str) -> str:
+    return (
+        f"the server already holds {quota} of uploads that checks or imports are using: wait "
+        f"for one to finish and try again, or ask whoever runs the server to raise {flag}"
     )
 
 
