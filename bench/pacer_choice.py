@@ -1,6 +1,6 @@
 """Why the shared pacer is a Lua script and not the ``limits`` library: one measurement.
 
-    .venv/bin/pip install 'limits[async-redis]' && .venv/bin/python -m bench.pacer_choice
+    .venv/bin/python -m bench.pacer_choice
 
 Starts a redis-server of its own on a free port of 127.0.0.1. ``limits`` answers "allowed or
 not" for a request now; a pacer built on it has to poll until allowed, and a window's whole

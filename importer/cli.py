@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from importer import __version__
 from importer.errors import ConfigError, RunFailedError
 from importer.read.limits import add_limit_arguments, limits_from_args
+from importer.read.records import MAX_CELL_MB
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
@@ -70,10 +71,24 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
         "found in the file below any title lines)",
     )
     p.add_argument(
+        "--max-cell-mb",
+        type=_positive_int,
+        default=MAX_CELL_MB,
+        metavar="MB",
+        help=f"longest CSV cell read, in MiB of characters (default {MAX_CELL_MB}); a longer one "
+        "stops the run before anything is sent",
+    )
+    p.add_argument(
         "--workers",
         type=_count,
         help="processes that map and validate the rows of a long dry run besides the main one "
         "(default: one per core beyond the first; 0: none)",
+    )
+    p.add_argument(
+        "--account-column",
+        metavar="COLUMN",
+        help="the column naming each row's linked account: rows go to several accounts in one "
+        "run (default: the mapping's account: column; --account-id is then not used)",
     )
     add_limit_arguments(p)
     p.add_argument("--json", action="store_true", help="print summary.json on stdout")
@@ -223,6 +238,8 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         header_row=args.header_row,
         dry_run=dry_run,
         workers=args.workers,
+        max_cell_mb=args.max_cell_mb,
+        account_column=args.account_column,
         limits=limits_from_args(args),
     )
     if args.command == "run":

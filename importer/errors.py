@@ -28,6 +28,7 @@ class Code(StrEnum):
     # reading
     RAGGED_ROW = "ragged-row"
     BLANK_ROW = "blank-row"
+    UNBALANCED_QUOTE = "unbalanced-quote"
     PRECISION_LOST = "precision-lost"
     # mapping and validation
     REQUIRED_VALUE = "required-value"
@@ -38,6 +39,7 @@ class Code(StrEnum):
     INVALID_URL = "invalid-url"
     INVALID_VALUE = "invalid-value"
     DUPLICATE_IN_FILE = "duplicate-in-file"
+    MISSING_ACCOUNT = "missing-account"
     # sending
     API_REJECTED = "api-rejected"
     ALREADY_EXISTS = "already-exists"

@@ -190,6 +190,46 @@ def test_a_file_without_a_header_is_a_clear_error(
     assert "is empty: it needs a header row with the column names" in err
 
 
+# -- quotes that swallow lines ----------------------------------------------------------------
+
+
+def test_a_stray_quote_rejects_its_rows_and_reads_the_lines_it_swallowed(tmp_path: Path) -> None:
+    imported = run(tmp_path, "unbalanced_quote.csv")
+    unbalanced = ("rejected", "unbalanced-quote")
+    assert imported.outcomes() == {
+        **dict.fromkeys([2, 3, 5, 6, 7, 9], CREATED),
+        4: unbalanced,
+        8: unbalanced,
+    }
+    assert imported.summary.counts.rows == 8  # rows 2-9: every line of the file
+    assert [imported.body(n)["email"] for n in (5, 6, 7)] == [
+        "di@example.com",
+        "ed@example.com",
+        "flo@example.com",
+    ]
+    assert "they are read as rows 5–7, and row 8, where the quote closes" in imported.message(4)
+    opening, closing = imported.rejects
+    assert (opening["error_row"], opening["error_field"], opening["Last Name"]) == (
+        "4",
+        "Last Name",
+        '"Young',  # the quote where it was typed, to be fixed in rejects.csv
+    )
+    assert (closing["error_row"], closing["Email"]) == ("8", "gus@example.com")
+
+
+def test_an_unclosed_quote_refuses_the_file_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    path = str(DATA / "unclosed_quote.csv")
+    err = cli_error(capsys, "run", path, "-m", str(DEFAULT_MAPPING), "--sandbox", "--out", str(out))
+    assert (
+        'the quote (") that opens a cell on row 3 is never closed: it swallows the 2 lines after '
+        "it, to the end of the file"
+    ) in err
+    assert not (out / "results.csv").exists()
+
+
 # -- values Excel or a type-guessing reader would mangle ---------------------------------------
 
 

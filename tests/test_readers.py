@@ -1,4 +1,3 @@
-import csv
 import shutil
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -8,7 +7,6 @@ import openpyxl
 import pytest
 
 from importer.errors import ConfigError
-from importer.read import tables as readers
 from importer.read.tables import Table, open_table
 from importer.read.xlsx import cell_text
 
@@ -191,17 +189,78 @@ def test_a_cell_longer_than_the_stdlib_limit_is_read(tmp_path: Path) -> None:
     assert rows == [(2, ("Ann", notes))]
 
 
-def test_an_unclosed_quote_that_swallows_the_file_names_the_row(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(readers, "FIELD_SIZE_LIMIT", 1000)
-    original = csv.field_size_limit()
-    text = 'Name,Notes\nAnn,ok\nBob,"oops\n' + "Cy,fine\n" * 200
-    try:
-        with pytest.raises(ConfigError, match=r"row 3 cannot be read as CSV .*never closed"):
-            read(write(tmp_path / "quote.csv", text.encode()))
-    finally:
-        csv.field_size_limit(original)
+def test_an_unclosed_quote_names_its_row_and_the_lines_it_swallows(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "quote.csv", ('Name,Notes\nAnn,ok\nBob,"oops\n' + "Cy,fine\n" * 200).encode()
+    )
+    message = r"the quote \(\"\) that opens a cell on row 3 is never closed: it swallows the 200 "
+    with pytest.raises(ConfigError, match=message):
+        read(path)
+    with open_table(path, header_row=1) as table, pytest.raises(ConfigError, match=message):
+        table.check_complete()  # before a single row is read
+
+
+def test_a_file_cut_inside_a_quoted_cell_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="row 2 is never closed: the file ends inside that cell"):
+        read(write(tmp_path / "cut.csv", b'Name,Notes\nAnn,"Called on Mon'))
+
+
+def test_check_complete_passes_a_file_whose_quotes_close(tmp_path: Path) -> None:
+    path = write(tmp_path / "ok.csv", b'Name,Notes\nAnn,"two\nlines"\nBob,"""quoted"""')
+    with open_table(path) as table:
+        table.check_complete()
+        assert [row.values for row in table.rows] == [("Ann", "two\nlines"), ("Bob", '"quoted"')]
+
+
+def test_an_unclosed_quote_past_the_cell_limit_is_named_as_such(tmp_path: Path) -> None:
+    text = 'Name,Notes\nAnn,ok\nBob,"oops\n' + "Cy,fine\n" * 150_000  # 1.2 MB of lines
+    path = write(tmp_path / "quote.csv", text.encode())
+    with pytest.raises(ConfigError, match=r"row 3 has a cell longer than 1 MB .* it runs over"):
+        read(path, max_cell_mb=1)
+
+
+def test_a_cell_past_the_limit_names_the_row_and_how_to_raise_it(tmp_path: Path) -> None:
+    text = "Name,Notes\nAnn,ok\nBob," + "x" * (1024 * 1024 + 1) + "\n"
+    path = write(tmp_path / "big.csv", text.encode())
+    with pytest.raises(ConfigError, match=r"row 3 has a cell longer than 1 MB.*--max-cell-mb 4"):
+        read(path, max_cell_mb=1)
+    _, rows = read(path, max_cell_mb=2)
+    assert [number for number, _ in rows] == [2, 3]
+
+
+def test_a_stray_quote_closed_rows_later_gives_every_line_its_row(tmp_path: Path) -> None:
+    lines = [f"P{i},p{i}@example.com,0770090000{i}" for i in range(2, 8)]
+    lines[1] = 'P3,"p3@example.com,07700900003'  # row 3 opens a quote...
+    lines[4] = 'P6,p6@exa"mple.com,07700900006'  # ... that a stray quote on row 6 closes
+    notes = '"a note\nover, two lines"'
+    text = "Name,Email,Phone\n" + "\n".join(lines) + f"\nP8,p8@example.com,{notes}\n"
+    with open_table(write(tmp_path / "stray.csv", text.encode())) as table:
+        rows = list(table.rows)
+    assert [(row.row_number, row.values) for row in rows] == [
+        (2, ("P2", "p2@example.com", "07700900002")),
+        (3, ("P3", '"p3@example.com', "07700900003")),  # the quote kept where it was typed
+        (4, ("P4", "p4@example.com", "07700900004")),
+        (5, ("P5", "p5@example.com", "07700900005")),
+        (6, ("P6", "p6@example.com", "07700900006")),
+        (7, ("P7", "p7@example.com", "07700900007")),
+        (8, ("P8", "p8@example.com", "a note\nover, two lines")),  # a real multi-line cell
+    ]
+    problems = {row.row_number: row.problem for row in rows if row.problem is not None}
+    assert sorted(problems) == [3, 6]
+    assert [(p.code, p.column) for p in problems.values()] == [
+        ("unbalanced-quote", "Email"),
+        ("unbalanced-quote", None),
+    ]
+    assert "they are read as rows 4–5, and row 6, where the quote closes" in problems[3].message
+    assert "opened a cell on row 3 closes on this row" in problems[6].message
+
+
+def test_notes_whose_lines_do_not_look_like_rows_stay_one_cell(tmp_path: Path) -> None:
+    notes = '"Called, no answer.\nLeft a message, will call back.\nSecond call\nhired"'
+    text = f"Name,Email,Notes\nAnn,ann@example.com,{notes}\nBob,bob@example.com,\n"
+    _, rows = read(write(tmp_path / "notes.csv", text.encode()))
+    assert [number for number, _ in rows] == [2, 3]
+    assert rows[0][1][2].count("\n") == 3
 
 
 # -- CSV: shape ---------------------------------------------------------------------------------

@@ -310,6 +310,12 @@ AS_KINDS: dict[str, Kind] = {
 NAME_FIELDS = ("name", "first_name", "last_name")
 
 
+class AccountSpec(_Spec):
+    """Which column names each row's linked account (``x-account-id``)."""
+
+    column: str = Field(min_length=1)
+
+
 class Mapping(_Spec):
     """A mapping file: where each request field comes from. ``bind`` it to a file's headers."""
 
@@ -318,6 +324,8 @@ class Mapping(_Spec):
     """The spreadsheet row holding the column names; None: found in the file."""
     empty_values: list[str] = Field(default_factory=lambda: [""])
     key: str = "email"
+    account: AccountSpec | None = None
+    """Rows go to the account their cell in this column names; None: the run's one account."""
     link_types: dict[str, str] = Field(default_factory=dict)
     fields: Fields
     _source: str = PrivateAttr("")

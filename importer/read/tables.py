@@ -8,24 +8,23 @@ import io
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, Reject
 from importer.read import xlsx
 from importer.read.headers import SAMPLE_ROWS, find_header_row
 from importer.read.limits import DEFAULT_LIMITS, MAX_COLUMNS, WorkbookLimits
+from importer.read.records import MAX_CELL_MB, CsvRecords, Record
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 DELIMITERS = (",", ";", "\t", "|")
 """Delimiters a CSV is sniffed for, in order of preference when two fit equally well."""
-FIELD_SIZE_LIMIT = 16 * 1024 * 1024
-"""Longest CSV cell accepted, in characters (the stdlib default is 128 KiB)."""
 
 # UTF-32 comes first: the UTF-32 LE BOM starts with the UTF-16 LE one.
 _BOMS = (
@@ -40,8 +39,6 @@ _CHUNK = 1024 * 1024
 _SNIFF_ROWS = 50
 _SEP_LINE = re.compile(r"sep=(.)(\r\n?|\n)?", re.IGNORECASE)
 
-_Record = tuple[int, list[str]]
-
 
 @dataclass(frozen=True, slots=True)
 class SourceRow:
@@ -49,6 +46,8 @@ class SourceRow:
 
     row_number: int
     values: tuple[str, ...]
+    problem: Reject | None = None
+    """Why the reader could not read the row as it was meant (``unbalanced-quote``)."""
 
     @property
     def is_blank(self) -> bool:
@@ -71,6 +70,7 @@ class Table:
     """xlsx: "calamine", or "openpyxl" when the sheet is streamed."""
     header_row: int = 1
     """The spreadsheet row the headers were read from, given or found."""
+    _check_complete: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def width(self) -> int:
@@ -79,6 +79,15 @@ class Table:
     def is_ragged(self, row: SourceRow) -> bool:
         """The row has more or fewer cells than the header (blank rows never do)."""
         return len(row.values) != len(self.headers)
+
+    def check_complete(self) -> None:
+        """Raise ``ConfigError`` now if reading every row would end in one.
+
+        A CSV that ends inside a quoted cell is found out only at its end; a real import calls
+        this before it sends anything. Costs one fast pass over the file.
+        """
+        if self._check_complete is not None:
+            self._check_complete()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +106,7 @@ def open_table(
     header_row: int | None = None,
     streaming_threshold: int = xlsx.STREAMING_THRESHOLD,
     limits: WorkbookLimits = DEFAULT_LIMITS,
+    max_cell_mb: int = MAX_CELL_MB,
 ) -> Iterator[Table]:
     """Open a .csv/.tsv/.txt or .xlsx/.xlsm file for one pass over its rows.
 
@@ -112,7 +122,10 @@ def open_table(
     and the other cells of the merge read as "". XLSX sheets larger than ``streaming_threshold``
     bytes of XML are streamed with openpyxl instead of loaded whole by calamine; both give the
     same rows. A workbook past ``limits`` is refused before it is loaded, and a header row
-    wider than Excel's 16,384 columns is refused in any file.
+    wider than Excel's 16,384 columns is refused in any file. A CSV cell longer than
+    ``max_cell_mb`` MiB of characters stops the reading, and so does a quote that is never
+    closed (``Table.check_complete`` finds that out before the rows are read); see
+    ``importer.read.records`` for quotes that swallow lines.
 
     Raises ``ConfigError``, whose message names the file and the fix, when the file cannot
     be read as a table.
@@ -126,7 +139,7 @@ def open_table(
         if kind == "csv":
             if sheet is not None:
                 raise ConfigError(f"{path} is a CSV file: --sheet applies to .xlsx workbooks only")
-            table = _open_csv(path, stack, encoding, header_row)
+            table = _open_csv(path, stack, encoding, header_row, max_cell_mb)
         else:
             if encoding is not None:
                 raise ConfigError(f"{path} is a workbook: --encoding applies to CSV files only")
@@ -163,30 +176,63 @@ def _check_readable(path: Path) -> None:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _open_csv(path: Path, stack: ExitStack, encoding: str | None, header_row: int | None) -> Table:
+def _open_csv(
+    path: Path, stack: ExitStack, encoding: str | None, header_row: int | None, max_cell_mb: int
+) -> Table:
     encoding = _detect_encoding(path) if encoding is None else _check_encoding(path, encoding)
     text = stack.enter_context(open(path, encoding=encoding, newline=""))  # noqa: SIM115
+    delimiter, sep_line = _delimiter(path, text, header_row)
+
+    def records(file: io.TextIOBase, row: int, headers: Sequence[str] = ()) -> CsvRecords:
+        if sep_line:
+            file.readline(8)
+        return CsvRecords(
+            path, file, delimiter, max_cell_mb=max_cell_mb, header_row=row, headers=headers
+        )
+
+    if header_row is None:
+        # Found in a first look at the top rows, so that every row below it is read alike.
+        header_row, _ = _located_header(iter(records(text, 0)), None)
+        text.seek(0)
+    reading = records(text, header_row)
+    stream = iter(reading)
+    headers = _read_header(str(path), stream, header_row)
+    reading.headers = headers
+    rows = _data_rows(stream, len(headers), header_row, pad=False, problems=reading.problems)
+    found = header_row
+
+    def check_complete() -> None:
+        with open(path, encoding=encoding, newline="") as file:
+            if records(file, found, headers).ends_cleanly():
+                return
+        with open(path, encoding=encoding, newline="") as file:
+            for _ in records(file, found, headers):
+                pass  # raises the error that names the row
+
+    return Table(
+        path,
+        "csv",
+        headers,
+        rows,
+        encoding=encoding,
+        delimiter=delimiter,
+        header_row=header_row,
+        _check_complete=check_complete,
+    )
+
+
+def _delimiter(path: Path, text: io.TextIOBase, header_row: int | None) -> tuple[str, bool]:
+    """The file's delimiter, and whether a "sep=" line names it; ``text`` is left at its start."""
     # Excel reads (and hides) a first line "sep=;" naming the delimiter: rows count after it.
     declared = _SEP_LINE.fullmatch(text.readline(8))
+    text.seek(0)
     if declared:
-        delimiter = declared[1]
-    elif path.suffix.lower() == ".tsv":
-        delimiter = "\t"
-        text.seek(0)
-    else:
-        text.seek(0)
-        sample = text.read(_SAMPLE)
-        delimiter = _sniff_delimiter(sample, complete=len(sample) < _SAMPLE, header_row=header_row)
-        text.seek(0)
-    # The limit is process-wide in the stdlib; raising it keeps long notes cells from crashing.
-    csv.field_size_limit(FIELD_SIZE_LIMIT)
-    records = _csv_records(path, csv.reader(text, delimiter=delimiter))
-    header_row, records = _located_header(records, header_row)
-    headers = _read_header(str(path), records, header_row)
-    rows = _data_rows(records, len(headers), header_row, pad=False)
-    return Table(
-        path, "csv", headers, rows, encoding=encoding, delimiter=delimiter, header_row=header_row
-    )
+        return declared[1], True
+    if path.suffix.lower() == ".tsv":
+        return "\t", False
+    sample = text.read(_SAMPLE)
+    text.seek(0)
+    return _sniff_delimiter(sample, complete=len(sample) < _SAMPLE, header_row=header_row), False
 
 
 def _open_xlsx(
@@ -216,13 +262,13 @@ def _open_xlsx(
 
 
 def _located_header(
-    records: Iterator[_Record], header_row: int | None
-) -> tuple[int, Iterator[_Record]]:
+    records: Iterator[Record], header_row: int | None
+) -> tuple[int, Iterator[Record]]:
     """The header row (the one given, or the one found in the first rows) and the records,
     the rows looked at put back in front."""
     if header_row is not None:
         return header_row, records
-    looked: list[_Record] = []
+    looked: list[Record] = []
     filled = 0
     for record in records:
         looked.append(record)
@@ -232,19 +278,7 @@ def _located_header(
     return find_header_row(looked), itertools.chain(looked, records)
 
 
-def _csv_records(path: Path, reader: Iterator[list[str]]) -> Iterator[_Record]:
-    number = 0
-    try:
-        for number, cells in enumerate(reader, 1):
-            yield number, cells
-    except csv.Error as exc:
-        raise ConfigError(
-            f"{path}: row {number + 1} cannot be read as CSV ({exc}); the usual cause is a "
-            'quote (") that opens a cell and is never closed'
-        ) from None
-
-
-def _read_header(where: str, records: Iterator[_Record], header_row: int) -> list[str]:
+def _read_header(where: str, records: Iterator[Record], header_row: int) -> list[str]:
     last_filled = 0
     for number, cells in records:
         if _is_blank(cells):
@@ -277,7 +311,12 @@ def _read_header(where: str, records: Iterator[_Record], header_row: int) -> lis
 
 
 def _data_rows(
-    records: Iterator[_Record], width: int, header_row: int, *, pad: bool
+    records: Iterator[Record],
+    width: int,
+    header_row: int,
+    *,
+    pad: bool,
+    problems: Mapping[int, Reject] | None = None,
 ) -> Iterator[SourceRow]:
     blank = ("",) * width
     # Blank rows are owed, not buffered: they are yielded only once a later row has values,
@@ -296,7 +335,10 @@ def _data_rows(
                 cells.pop()
         elif pad and len(cells) < width:
             cells.extend([""] * (width - len(cells)))
-        yield SourceRow(number, tuple(cells))
+        if problems and number in problems:
+            yield SourceRow(number, tuple(cells), problems[number])
+        else:
+            yield SourceRow(number, tuple(cells))
 
 
 def _is_blank(cells: Sequence[str]) -> bool:

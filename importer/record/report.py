@@ -102,7 +102,11 @@ class Recorder:
     is done, so the files stream to disk and never hold the whole input.
     """
 
-    def __init__(self, out_dir: Path, headers: Sequence[str]) -> None:
+    def __init__(
+        self, out_dir: Path, headers: Sequence[str], *, account_column: int | None = None
+    ) -> None:
+        """``account_column``: the input column of each row's account, when the run routes
+        rows to several accounts; results.csv then ends with an ``account`` column."""
         out_dir.mkdir(parents=True, exist_ok=True)
         self.results_path = out_dir / "results.csv"
         self.rejects_path = out_dir / "rejects.csv"
@@ -119,7 +123,11 @@ class Recorder:
         self._results_file = results_file
         self._results = csv.writer(results_file)
         self._rejects = csv.writer(rejects_file)
-        self._results.writerow(RESULTS_COLUMNS)
+        self._account_column = account_column
+        self._commas = _RESULTS_COMMAS + (account_column is not None)
+        self._results.writerow(
+            RESULTS_COLUMNS if account_column is None else [*RESULTS_COLUMNS, "account"]
+        )
         self._rejects.writerow([*headers, *REJECTS_EXTRA_COLUMNS])
         self._next = 0
         self._pending: list[tuple[int, RowOutcome, tuple[str, ...], str | None]] = []
@@ -162,6 +170,9 @@ class Recorder:
             "" if key is None else _safe(key),
             _safe(join_warnings(outcome.warnings)) if outcome.warnings else "",
         ]
+        if self._account_column is not None:
+            account = values[self._account_column] if self._account_column < len(values) else ""
+            fields.append(_safe(account.strip()))
         try:
             line: str | None = ",".join(fields)
         except TypeError:  # a value that is not text (an id from elsewhere): csv.writer spells it
@@ -171,7 +182,7 @@ class Recorder:
         # the cost of the line that every row gets.
         if (
             line is not None
-            and line.count(",") == _RESULTS_COMMAS
+            and line.count(",") == self._commas
             and '"' not in line
             and "\n" not in line
             and "\r" not in line

@@ -15,6 +15,7 @@ from importer.errors import Code, Reject, RowWarning
 from importer.mapping import Prepared, RowMapper
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome, Status
+from importer.run.accounts import RowAccount
 from importer.run.firstrows import FirstRows
 from importer.run.keys import RowKey
 
@@ -46,10 +47,11 @@ def screen(row: SourceRow, width: int) -> RowOutcome | None:
 class Checker:
     """Checks each row of one file, in file order: the duplicate checks remember earlier rows."""
 
-    def __init__(self, mapper: RowMapper, keys: RowKey, width: int) -> None:
+    def __init__(self, mapper: RowMapper, keys: RowKey, width: int, accounts: RowAccount) -> None:
         self.mapper = mapper
         self.keys = keys
         self.width = width
+        self.accounts = accounts
         # Compact tables rather than dicts of strings: a million e-mails in a dict take ~150 MB.
         self.first_row_of = FirstRows()
         self.first_row_of_key = FirstRows()
@@ -60,32 +62,47 @@ class Checker:
         ``prepared`` is the row already mapped and validated elsewhere (a worker process);
         None for a row to map here, and for a row the worker left to ``screen``.
         """
+        if row.problem is not None:  # found by the reader; a worker is sent the cells only
+            return rejected(row, row.problem)
         if prepared is None:
             screened = screen(row, self.width)
             if screened is not None:
                 return screened
             prepared = self.mapper.prepare(row)
+        # The same person may be a candidate of two accounts: duplicates are per account.
+        account, scope = "", ""
+        if self.accounts.routed:
+            routed_to = self.accounts.of(row)
+            if routed_to is None:
+                rejects = (*prepared.rejects, self.accounts.reject(row.row_number))
+                return RowOutcome(row.row_number, Status.REJECTED, rejects=rejects)
+            account, scope = routed_to, f"{routed_to}\x00"
         if prepared.body is None:
             return RowOutcome(row.row_number, Status.REJECTED, rejects=prepared.rejects)
         if prepared.email:
-            duplicate = self._duplicate_email(row, prepared.email)
+            duplicate = self._duplicate_email(row, prepared.email, scope, account)
             if duplicate is not None:
                 return rejected(row, duplicate)
         row_key = self.keys.of(row, prepared.body)
         if row_key is not None and not self.keys.fold:
-            first = self.first_row_of_key.first(row_key, row.row_number)
+            first = self.first_row_of_key.first(scope + row_key, row.row_number)
             if first != row.row_number:
                 message = (
-                    f"{self.keys.name} {row_key} already appears in row {first}, and it is the "
-                    "mapping's key, which identifies a candidate; remove one of the two rows "
-                    "or correct the value"
+                    f"{self.keys.name} {row_key} already appears in row {first}"
+                    f"{self._in(account)}, and it is the mapping's key, which identifies a "
+                    "candidate; remove one of the two rows or correct the value"
                 )
                 reject = self.keys.reject(row.row_number, Code.DUPLICATE_IN_FILE, message, row_key)
                 return rejected(row, reject)
         return Checked(orjson.dumps(prepared.body), prepared.email, row_key, prepared.warnings)
 
-    def _duplicate_email(self, row: SourceRow, email: str) -> Reject | None:
-        first = self.first_row_of.first(email.casefold(), row.row_number)
+    def _in(self, account: str) -> str:
+        return f" for account {account}" if self.accounts.routed else ""
+
+    def _duplicate_email(
+        self, row: SourceRow, email: str, scope: str, account: str
+    ) -> Reject | None:
+        first = self.first_row_of.first(scope + email.casefold(), row.row_number)
         if first == row.row_number:
             return None
         column, cell = self.mapper.source_of("email", row)
@@ -93,7 +110,7 @@ class Checker:
         return Reject(
             row.row_number,
             Code.DUPLICATE_IN_FILE,
-            f"{where}e-mail {email} already appears in row {first}; "
+            f"{where}e-mail {email} already appears in row {first}{self._in(account)}; "
             "remove one of the two rows or give them different e-mails",
             field="email",
             column=column,

@@ -1,14 +1,24 @@
-"""Sending: a bounded queue feeding a pool of workers that share one pacer, and a clean stop."""
+"""Sending: rows in one lane per account, each lane's rows sent by up to ``concurrency``
+workers; every worker shares the key's pacer; a stop for the run, or for one account.
+
+A lane's workers wait for their account's pacer (a provider's 408 pauses or slows that account
+only) without holding a connection or a slot of the key's pacer, so rows of a throttled account
+never hold up the other accounts' rows. Rows read while their lane's workers are all busy wait
+in the lane's backlog; the producer stops reading when the backlogs together are full.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from asyncio import FIRST_COMPLETED
-from dataclasses import replace
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from importer.errors import Code, FatalApiError, ImporterError, Reject
 from importer.record.outcomes import RowOutcome, Status
+from importer.run.accounts import RowAccount
 from importer.run.options import ImportOptions
 from importer.run.settle import Work
 from importer.run.stages import Stages
@@ -17,6 +27,14 @@ from importer.send.client import ApiClient
 from importer.send.pacing import PacerLostError, Pacers
 from importer.send.sender import Sender, SendStats
 
+# Answers that are wrong for every row of one account (not found, integration disabled, not
+# supported by its provider), not for the key: with rows routed to several accounts, they stop
+# that account's rows only. 401/403 are the key's: they stop everything.
+_ACCOUNT_STATUSES = frozenset({404, 412, 501})
+# Rows a routed run may hold read but not sent: enough for the other accounts to go on past a
+# long pause of one (a few MB); one lane's backlog is bounded only by this.
+_ROUTED_BACKLOG = 10_000
+
 
 async def send_rows(
     stages: Stages,
@@ -24,22 +42,40 @@ async def send_rows(
     pacers: Pacers,
     base_url: str,
     api_key: str,
-    account_id: str,
+    accounts: RowAccount,
 ) -> SendStats:
     stats = SendStats()
     async with ApiClient(
         base_url,
         api_key,
-        account_id,
+        accounts.fixed or "",
         heartbeat=options.heartbeat,
         limit=options.concurrency,
         clock=options.clock,
     ) as client:
-        account_pacer = pacers.account(account_id)
-        sender = Sender(client, pacers.key, options.policy, options.clock, stats, account_pacer)
-        pool = _Pool(stages, sender, options)
+        senders: dict[str, Sender] = {}
+
+        def sender_for(account: str) -> Sender:
+            sender = senders.get(account)
+            if sender is None:
+                routed = client if account == client.account_id else client.for_account(account)
+                sender = senders[account] = Sender(
+                    routed,
+                    pacers.key,
+                    options.policy,
+                    options.clock,
+                    stats,
+                    pacers.account(account),
+                )
+            return sender
+
+        pool = _Pool(stages, sender_for, accounts, options)
         with stopped_by_signals(stages.stop, enabled=options.handle_signals):
             await pool.run()
+    if pool.stopped and not stages.stop.is_set():
+        refused = "; ".join(pool.stopped.values())
+        reason = f"rows of {len(pool.stopped)} account(s) not sent: {refused}"
+        stages.stop.set(reason, Code.RUN_STOPPED)
     if pool.failure is None:
         stages.sink.final_progress()
     return stats
@@ -55,23 +91,43 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+@dataclass
+class _Lane:
+    account: str
+    backlog: deque[Work] = field(default_factory=deque)
+    workers: int = 0
+
+
 class _Pool:
-    def __init__(self, stages: Stages, sender: Sender, options: ImportOptions) -> None:
+    def __init__(
+        self,
+        stages: Stages,
+        sender_for: Callable[[str], Sender],
+        accounts: RowAccount,
+        options: ImportOptions,
+    ) -> None:
         self.stages = stages
         self.sink = stages.sink
         self.stop = stages.stop
-        self.sender = sender
-        self.workers = options.concurrency
+        self.sender_for = sender_for
+        self.accounts = accounts
+        self.per_lane = options.concurrency
+        self.backlog_limit = options.concurrency * 4
+        if accounts.routed:
+            self.backlog_limit = max(self.backlog_limit, _ROUTED_BACKLOG)
         self.stop_grace = options.stop_grace
-        self.queue: asyncio.Queue[Work | None] = asyncio.Queue(maxsize=options.concurrency * 4)
+        self.lanes: dict[str, _Lane] = {}
+        self.backlogged = 0
+        self.room = asyncio.Event()
+        self.workers: set[asyncio.Task[None]] = set()
         self.in_flight: dict[int, Work] = {}
+        self.stopped: dict[str, str] = {}
+        """Accounts whose rows are no longer sent, and why."""
         self.failure: BaseException | None = None
         """What stopped the run from inside (a full disk, a bug), once requests went out."""
 
     async def run(self) -> None:
-        producer = asyncio.create_task(self._produce())
-        workers = [asyncio.create_task(self._work()) for _ in range(self.workers)]
-        await self._finish(producer, workers)
+        await self._finish(asyncio.create_task(self._produce()))
 
     async def _produce(self) -> None:
         for seq, row in self.stages.rows:
@@ -86,68 +142,85 @@ class _Pool:
                     # mapping is CPU work: let the workers read their answers now and then
                     await asyncio.sleep(0)
                 continue
-            try:
-                await self.queue.put(decided)
-            except asyncio.CancelledError:
-                self.sink.record(seq, self.stop.outcome(row), row, decided.key)
-                raise
-        for _ in range(self.workers):
-            await self.queue.put(None)
-
-    async def _work(self) -> None:
-        while (work := await self.queue.get()) is not None:
-            if self.stop.is_set():
-                self.sink.record(work.seq, self.stop.outcome(work.row), work.row, work.key)
+            # the check rejected a routed row without an account
+            account = self.accounts.of(row) or ""
+            lane = self.lanes.get(account)
+            if lane is None:
+                lane = self.lanes[account] = _Lane(account)
+            if lane.workers < self.per_lane:
+                lane.workers += 1
+                self.workers.add(asyncio.create_task(self._work(lane, decided)))
                 continue
-            self.in_flight[work.seq] = work
-            digest = await self.sink.sending(work.row, work.key)
-            outcome = await self._send_one(work)
-            if work.warnings:
-                outcome = replace(outcome, warnings=work.warnings)
-            del self.in_flight[work.seq]
-            self.sink.record(work.seq, outcome, work.row, work.key, sent=True, digest=digest)
-            self.sink.sent(work.email)
+            lane.backlog.append(decided)
+            self.backlogged += 1
+            while self.backlogged >= self.backlog_limit and not self.stop.is_set():
+                self.room.clear()
+                await self.room.wait()
 
-    async def _send_one(self, work: Work) -> RowOutcome:
-        send = self.sender.verify_then_send if work.verify else self.sender.send
+    async def _work(self, lane: _Lane, work: Work) -> None:
+        try:
+            while True:
+                await self._process(lane, work)
+                if not lane.backlog:
+                    return
+                work = lane.backlog.popleft()
+                self.backlogged -= 1
+                self.room.set()
+        finally:
+            lane.workers -= 1
+
+    async def _process(self, lane: _Lane, work: Work) -> None:
+        if self.stop.is_set():
+            self.sink.record(work.seq, self.stop.outcome(work.row), work.row, work.key)
+            return
+        refused = self.stopped.get(lane.account)
+        if refused is not None:
+            self.sink.record(work.seq, _not_sent(work, refused, None, 0), work.row, work.key)
+            return
+        self.in_flight[work.seq] = work
+        digest = await self.sink.sending(work.row, work.key)
+        outcome = await self._send_one(lane, work)
+        if work.warnings:
+            outcome = replace(outcome, warnings=work.warnings)
+        del self.in_flight[work.seq]
+        self.sink.record(work.seq, outcome, work.row, work.key, sent=True, digest=digest)
+        self.sink.sent(work.email)
+
+    async def _send_one(self, lane: _Lane, work: Work) -> RowOutcome:
+        sender = self.sender_for(lane.account)
+        send = sender.verify_then_send if work.verify else sender.send
         try:
             return await send(work.row.row_number, work.body, work.email)
         except FatalApiError as error:
-            reason = error.message  # a failure without an answer (TLS, unreachable) says it all
+            said = error.message  # a failure without an answer (TLS, unreachable) says it all
             if error.status is not None:
-                reason = f"the API answered {error.status}: {error.message}"
-            self.stop.set(reason, Code.RUN_STOPPED)
-            return self._not_sent(work, error.status, attempts=1)
+                said = f"the API answered {error.status}: {error.message}"
+            if self.accounts.routed and error.status in _ACCOUNT_STATUSES:
+                reason = self.stopped.setdefault(lane.account, f"account {lane.account}: {said}")
+                return _not_sent(work, reason, error.status, 1)
+            self.stop.set(said, Code.RUN_STOPPED)
+            return _not_sent(work, self.stop.reason, error.status, 1)
         except PacerLostError as error:
             # Pacing alone would overrun the key's limit for every other process sharing it.
             self.stop.set(f"{error}; rows not sent yet were left for --resume", Code.RUN_STOPPED)
-            return self._not_sent(work, None, attempts=0)
+            return _not_sent(work, self.stop.reason, None, 0)
 
-    def _not_sent(self, work: Work, status: int | None, *, attempts: int) -> RowOutcome:
-        reject = Reject(work.row.row_number, Code.RUN_STOPPED, f"not sent: {self.stop.reason}")
-        return RowOutcome(
-            work.row.row_number,
-            Status.NOT_ATTEMPTED,
-            http_status=status,
-            attempts=attempts,
-            rejects=(reject,),
-        )
-
-    async def _finish(
-        self, producer: asyncio.Task[None], workers: list[asyncio.Task[None]]
-    ) -> None:
+    async def _finish(self, producer: asyncio.Task[None]) -> None:
         """Wait for every row; once stopping, give in-flight requests a bounded grace."""
-        tasks: set[asyncio.Future[Any]] = {producer, *workers}
         stopping = asyncio.create_task(self.stop.event.wait())
         try:
-            pending = set(tasks)
-            while pending and not self.stop.is_set():
-                done, pending = await asyncio.wait(
-                    pending | {stopping}, return_when=FIRST_COMPLETED
-                )
-                pending.discard(stopping)
-                for task in done - {stopping}:
+            while not self.stop.is_set():
+                for task in [t for t in (producer, *self.workers) if t.done()]:
+                    self.workers.discard(task)
                     self._failed(task)
+                pending: set[asyncio.Future[Any]] = {
+                    t for t in (producer, *self.workers) if not t.done()
+                }
+                if not pending:
+                    break
+                await asyncio.wait(pending | {stopping}, return_when=FIRST_COMPLETED)
+            self.room.set()  # a producer waiting for room sees the stop
+            pending = {t for t in (producer, *self.workers) if not t.done()}
             if pending:
                 rest: asyncio.Future[Any] = asyncio.gather(*pending, return_exceptions=True)
                 forced: asyncio.Future[Any] = asyncio.create_task(self.stop.forced.wait())
@@ -157,6 +230,7 @@ class _Pool:
                 forced.cancel()
         finally:
             stopping.cancel()
+            tasks = (producer, *self.workers)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -189,8 +263,19 @@ class _Pool:
             outcome = RowOutcome(work.row.row_number, Status.REJECTED, rejects=(reject,))
             self.sink.record(work.seq, outcome, work.row, work.key, sent=True)
         self.in_flight.clear()
-        while not self.queue.empty():
-            queued = self.queue.get_nowait()
-            if queued is not None:
+        for lane in self.lanes.values():
+            while lane.backlog:
+                queued = lane.backlog.popleft()
                 self.sink.record(queued.seq, self.stop.outcome(queued.row), queued.row, queued.key)
         self.stages.drain()
+
+
+def _not_sent(work: Work, reason: str | None, status: int | None, attempts: int) -> RowOutcome:
+    reject = Reject(work.row.row_number, Code.RUN_STOPPED, f"not sent: {reason}")
+    return RowOutcome(
+        work.row.row_number,
+        Status.NOT_ATTEMPTED,
+        http_status=status,
+        attempts=attempts,
+        rejects=(reject,),
+    )

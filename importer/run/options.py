@@ -9,6 +9,7 @@ from pathlib import Path
 from importer.clock import Clock, SystemClock
 from importer.mapping import Mapping
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
+from importer.read.records import MAX_CELL_MB
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
@@ -49,7 +50,9 @@ class ImportOptions:
     ``workers`` is how many processes map and validate the rows of a long dry run besides this
     one (None: one per core beyond the first; 0: none). ``pacer_url`` (``redis://...``) shares
     the key's pacing with every process that uses the same key and Redis; None paces this
-    process alone.
+    process alone. ``account_column`` (else the mapping's ``account:``) names the column of
+    each row's linked account; ``account_id`` is then not used. ``max_cell_mb``: the longest
+    CSV cell read, in MiB of characters.
     """
 
     mapping: str | Path | Mapping
@@ -78,3 +81,5 @@ class ImportOptions:
     limits: WorkbookLimits = DEFAULT_LIMITS
     """How much a workbook may unpack to before it is refused (``importer.read.limits``)."""
     pacer_url: str | None = None
+    max_cell_mb: int = MAX_CELL_MB
+    account_column: str | None = None

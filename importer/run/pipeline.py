@@ -28,6 +28,7 @@ from importer.record.journal import (
     unfinished_run,
 )
 from importer.record.report import ImportSummary, Recorder
+from importer.run.accounts import RowAccount
 from importer.run.check import Checker
 from importer.run.dispatch import describe, send_rows
 from importer.run.dry import dry_run
@@ -106,12 +107,19 @@ class _Run:
             encoding=options.encoding,
             header_row=options.header_row or mapping.header_row,
             limits=options.limits,
+            max_cell_mb=options.max_cell_mb,
         ) as table:
+            if not options.dry_run:
+                table.check_complete()  # a file cut inside a quoted cell: refused before sending
             mapper = mapping.bind(table.headers, source=input_name)
             keys = RowKey(mapping, table.headers)
-            credentials = _credentials(options)
+            account_column = options.account_column or (
+                mapping.account.column if mapping.account is not None else None
+            )
+            accounts = RowAccount(account_column, table.headers, input_name, options.account_id)
+            credentials = _credentials(options, routed=accounts.routed)
             pacers = None
-            state = _open_state(options, keys, input_name)
+            state = _open_state(options, keys, input_name, accounts)
             journal = None
             try:
                 if not options.dry_run:
@@ -119,16 +127,16 @@ class _Run:
                     pacers = await open_pacers(
                         options.pacer_url, credentials[1], options.rate, options.clock
                     )
-                journal = _open_journal(self.input_path, table, mapping, options)
+                journal = _open_journal(self.input_path, table, mapping, options, accounts)
                 if journal is not None and state is not None:
                     state.after(journal)
                 run_id = journal.run_id if journal is not None else str(uuid.uuid4())
-                recorder = Recorder(self.out_dir, table.headers)
+                recorder = Recorder(self.out_dir, table.headers, account_column=accounts.index)
                 total = _estimate_rows(table) if options.on_progress else None
                 sink = Sink(options, recorder, keys, journal, state, run_id, input_name, total)
                 stages = Stages(
                     rows=enumerate(table.rows),
-                    checker=Checker(mapper, keys, table.width),
+                    checker=Checker(mapper, keys, table.width, accounts),
                     settler=Settler(keys, journal, state, run_id, input_name),
                     sink=sink,
                     stop=Stop(),
@@ -144,7 +152,10 @@ class _Run:
                     else:
                         assert pacers is not None
                         self.sending = True
-                        stats = await send_rows(stages, options, pacers, *credentials)
+                        base_url, api_key = credentials
+                        stats = await send_rows(
+                            stages, options, pacers, base_url, api_key, accounts
+                        )
                 finally:
                     recorder.close()
                 stop = stages.stop
@@ -163,7 +174,7 @@ class _Run:
             out_dir=str(self.out_dir),
             dry_run=options.dry_run,
             target=None if options.dry_run else (options.target or credentials[0]),
-            account_id=None if options.dry_run else credentials[2],
+            account_id=None if options.dry_run or accounts.routed else options.account_id,
             counts=recorder.counts,
             **_send_figures(stats),
             started_at=started_at,
@@ -202,27 +213,39 @@ def _send_figures(stats: SendStats | None) -> dict[str, Any]:
     }
 
 
-def _credentials(options: ImportOptions) -> tuple[str, str, str]:
-    """Where to send, with which key and account; empty for a dry run."""
+def _credentials(options: ImportOptions, *, routed: bool) -> tuple[str, str]:
+    """Where to send and with which key (empty for a dry run); checks there is an account."""
     if options.dry_run:
-        return "", "", ""
+        return "", ""
     if not options.api_key:
         raise ConfigError(
             "no API key: set STACKONE_API_KEY (or use --api-key-file), or try --sandbox"
         )
-    if not options.account_id:
-        raise ConfigError("no account id: pass --account-id or set STACKONE_ACCOUNT_ID")
-    return options.base_url, options.api_key, options.account_id
+    if not options.account_id and not routed:
+        raise ConfigError(
+            "no account id: pass --account-id or set STACKONE_ACCOUNT_ID, or name the column "
+            "of each row's account with --account-column"
+        )
+    return options.base_url, options.api_key
 
 
-def _destination(options: ImportOptions) -> tuple[str, str | None]:
+def _destination(options: ImportOptions, accounts: RowAccount) -> tuple[str, str | None]:
     """Where rows go, as the journal and the state name it: a named target, or URL and account."""
-    return options.target or options.base_url.rstrip("/"), options.account_id
+    account = f"per row, column {accounts.column}" if accounts.routed else options.account_id
+    return options.target or options.base_url.rstrip("/"), account
 
 
-def _open_state(options: ImportOptions, keys: RowKey, input_name: str) -> ImportState | None:
+def _open_state(
+    options: ImportOptions, keys: RowKey, input_name: str, accounts: RowAccount
+) -> ImportState | None:
     if options.state is None:
         return None
+    if accounts.routed:
+        raise ConfigError(
+            "--state keeps one account's imports, and this run routes rows to the account of "
+            f'column "{accounts.column}": import each account with --account-id, or run '
+            "without --state"
+        )
     if not keys.readable:
         raise ConfigError(
             f"--state needs each row's key, but the mapping's key \"{keys.name}\" is not a "
@@ -230,7 +253,7 @@ def _open_state(options: ImportOptions, keys: RowKey, input_name: str) -> Import
         )
     if Path(options.state).resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
         raise ConfigError(f"--state {options.state} is the run's journal: give another file")
-    target, account_id = _destination(options)
+    target, account_id = _destination(options, accounts)
     if account_id is None:
         raise ConfigError(
             "--state remembers imports per account: pass --account-id or set STACKONE_ACCOUNT_ID"
@@ -239,7 +262,11 @@ def _open_state(options: ImportOptions, keys: RowKey, input_name: str) -> Import
 
 
 def _open_journal(
-    input_path: str | Path, table: Table, mapping: Mapping, options: ImportOptions
+    input_path: str | Path,
+    table: Table,
+    mapping: Mapping,
+    options: ImportOptions,
+    accounts: RowAccount,
 ) -> Journal | None:
     """The run's journal in ``out_dir``; a dry run keeps none but must not clobber one."""
     out_dir = Path(options.out_dir)
@@ -251,7 +278,7 @@ def _open_journal(
                 "with `importer run ... --resume`"
             )
         return None
-    target, account_id = _destination(options)
+    target, account_id = _destination(options, accounts)
     reading = [
         table.kind,
         *(f"{name} {value!r}" for name, value in _reading(table)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -187,6 +188,16 @@ class ApiClient:
 
     def __repr__(self) -> str:
         return f"ApiClient({self.base_url!r}, account_id={self.account_id!r})"
+
+    def for_account(self, account_id: str) -> ApiClient:
+        """This client (its session and key) for another linked account, for routed rows."""
+        view = copy.copy(self)
+        view.account_id = account_id
+        view._get_headers = self._get_headers.copy()
+        view._get_headers["x-account-id"] = account_id
+        view._post_headers = self._post_headers.copy()
+        view._post_headers["x-account-id"] = account_id
+        return view
 
     async def __aenter__(self) -> Self:
         self._session = aiohttp.ClientSession(

@@ -110,6 +110,30 @@ FILES: dict[str, tuple[str, str]] = {
     ),
     # Excel's delimiter hint: a first line it reads and hides, so the header shows as row 1.
     "excel_sep_line.csv": ("utf-8", "sep=;\r\nName;Email\r\nLee, Ann;ann@example.com\r\n"),
+    # A quote typed at the start of a cell on row 4 and one typed inside a cell on row 8: the
+    # cell between them swallows rows 5-7 in any spreadsheet program. Row 9 has a real note
+    # over two lines, whose second line does not look like a row.
+    "unbalanced_quote.csv": (
+        "utf-8",
+        "First Name,Last Name,Email,Notes\r\n"
+        "Ann,Lee,ann@example.com,\r\n"
+        "Bob,Ray,bob@example.com,ok\r\n"
+        'Cy,"Young,cy@example.com,5 ft tall\r\n'
+        "Di,Ng,di@example.com,\r\n"
+        "Ed,Fox,ed@example.com,\r\n"
+        "Flo,Hart,flo@example.com,\r\n"
+        'Gus,Ives,gus@example.com,said "hi"\r\n'
+        'Hal,Jay,hal@example.com,"first line\nsecond, line"\r\n',
+    ),
+    # A quote on row 3 that nothing closes: the rest of the file would be one cell.
+    "unclosed_quote.csv": (
+        "utf-8",
+        "First Name,Last Name,Email\r\n"
+        "Ann,Lee,ann@example.com\r\n"
+        'Bob,"Ray,bob@example.com\r\n'
+        "Cy,Young,cy@example.com\r\n"
+        "Di,Ng,di@example.com\r\n",
+    ),
     "empty.csv": ("utf-8", ""),
     "blank_lines_only.csv": ("utf-8", "\r\n\r\n,,\r\n  \r\n"),
 }

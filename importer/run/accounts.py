@@ -1,0 +1,59 @@
+"""Which linked account each row goes to: the run's one, or the cell of the mapping's column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from importer.errors import Code, ConfigError, MissingColumnError, Reject
+from importer.mapping import normalise_header
+from importer.read.tables import SourceRow
+
+
+class RowAccount:
+    """The account of each row: ``column``'s cell (less surrounding spaces), else ``fixed``.
+
+    A file whose rows name their accounts is *routed*: each row goes to its own
+    ``x-account-id``, and what is per account (duplicates, the ledger, a stop for a disabled
+    integration, a provider's throttle) is counted per row's account.
+    """
+
+    def __init__(
+        self, column: str | None, headers: Sequence[str], source: str, fixed: str | None
+    ) -> None:
+        self.column = column
+        self.fixed = fixed
+        self.index: int | None = None
+        if column is not None:
+            wanted = normalise_header(column)
+            matches = [i for i, header in enumerate(headers) if normalise_header(header) == wanted]
+            if not matches:
+                raise MissingColumnError([column], headers, source)
+            if len(matches) > 1:
+                raise ConfigError(
+                    f'the account column "{column}" matches {len(matches)} headers of {source}; '
+                    "rename one of them"
+                )
+            self.index = matches[0]
+
+    @property
+    def routed(self) -> bool:
+        return self.index is not None
+
+    def of(self, row: SourceRow) -> str | None:
+        """The row's account; None when its account cell is empty (or missing)."""
+        if self.index is None:
+            return self.fixed
+        values = row.values
+        account = values[self.index].strip() if self.index < len(values) else ""
+        return account or None
+
+    def reject(self, row_number: int) -> Reject:
+        return Reject(
+            row_number,
+            Code.MISSING_ACCOUNT,
+            f'the account column "{self.column}" is empty, so the row has nowhere to go; '
+            "fill in the linked account id",
+            field="account",
+            column=self.column,
+            value="",
+        )
