@@ -105,91 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="validate and import a file")
     _add_input_arguments(run)
-    run.add_argument("--account-id", help="linked account (default: $STACKONE_ACCOUNT_ID)")
-    run.add_argument(
-        "--api-key-file", type=Path, help="file holding the API key (default: $STACKONE_API_KEY)"
-    )
-    run.add_argument("--base-url", default=None, help=f"API base URL (default: {DEFAULT_BASE_URL})")
-    run.add_argument("--sandbox", action="store_true", help="import into a built-in local sandbox")
-    run.add_argument(
-        "--concurrency",
-        "-c",
-        type=_positive_int,
-        default=10,
-        help="requests in flight (default 10)",
-    )
-    run.add_argument(
-        "--rate",
-        type=_rate,
-        default=1000.0,
-        help="requests per minute for this API key (default 1000), or 'auto' to adapt to 429s",
-    )
-    run.add_argument("--dry-run", action="store_true", help="read, map and validate; send nothing")
-    run.add_argument(
-        "--heartbeat", action="store_true", help="ask for keep-alive newlines (Prefer: heartbeat)"
-    )
-    run.add_argument(
-        "--resend-unverified",
-        action="store_true",
-        help="after a 5xx or timeout on a row without e-mail, resend it (may duplicate) "
-        "instead of rejecting it as outcome-unknown",
-    )
-    run.add_argument(
-        "--max-attempts",
-        type=_positive_int,
-        default=RetryPolicy.max_attempts,
-        help="attempts per row",
-    )
-    run.add_argument(
-        "--max-wait",
-        type=float,
-        default=RetryPolicy.max_wait,
-        help="seconds a row may wait on retries before it is rejected as retries-exhausted",
-    )
-    run.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the run journaled in --out after a crash, a kill or a stop: rows it "
-        "created are reported, not sent again; rows that were in flight are looked up by e-mail "
-        "first; the rest are sent. Refused if the input or the mapping changed; starts a new "
-        "run when --out holds none",
-    )
-    run.add_argument(
-        "--state",
-        type=Path,
-        metavar="FILE",
-        help="SQLite file remembering every candidate created, across runs (made if missing): "
-        "a row whose key (the e-mail, or the mapping's key:) is in it is skipped as "
-        "already-imported. For nightly imports of a cumulative file",
-    )
-
-    run.add_argument(
-        "--pacer",
-        metavar="URL",
-        help="share the API key's pacing with every importer process using the same key and "
-        "Redis (redis://host:6379/0; default: $IMPORTER_PACER_URL, else this process paces "
-        "alone). An unreachable Redis stops the run: it never falls back to pacing alone",
-    )
+    _add_target_arguments(run)
+    _add_sending_arguments(run)
+    _add_rerun_arguments(run)
 
     validate = commands.add_parser("validate", help="read, map and validate a file; send nothing")
     _add_input_arguments(validate)
 
-    suggest = commands.add_parser(
-        "suggest-mapping", help="propose a mapping from a file's headers (commented YAML)"
+    _add_suggest_arguments(
+        commands.add_parser(
+            "suggest-mapping", help="propose a mapping from a file's headers (commented YAML)"
+        )
     )
-    suggest.add_argument("input", type=Path, help="CSV or XLSX file of candidates")
-    suggest.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
-    suggest.add_argument("--encoding", help="CSV encoding, when detection guesses wrong")
-    suggest.add_argument(
-        "--header-row",
-        type=_positive_int,
-        help="spreadsheet row holding the headers (default: found below any title lines)",
-    )
-    add_limit_arguments(suggest)
-    suggest.add_argument(
-        "--output", "-o", type=Path, help="write the mapping to this file instead of stdout"
-    )
-    suggest.add_argument("--force", action="store_true", help="overwrite --output if it exists")
 
     mappings = commands.add_parser(
         "mappings", help="list the shipped mappings that --mapping NAME accepts, one line each"
@@ -212,6 +139,99 @@ def build_parser() -> argparse.ArgumentParser:
 
     web_cli.add_arguments(serve)
     return parser
+
+
+def _add_target_arguments(p: argparse.ArgumentParser) -> None:
+    """run: where the rows go, with which credentials."""
+    p.add_argument("--account-id", help="linked account (default: $STACKONE_ACCOUNT_ID)")
+    p.add_argument(
+        "--api-key-file", type=Path, help="file holding the API key (default: $STACKONE_API_KEY)"
+    )
+    p.add_argument("--base-url", default=None, help=f"API base URL (default: {DEFAULT_BASE_URL})")
+    p.add_argument("--sandbox", action="store_true", help="import into a built-in local sandbox")
+    p.add_argument(
+        "--pacer",
+        metavar="URL",
+        help="share the API key's pacing with every importer process using the same key and "
+        "Redis (redis://host:6379/0; default: $IMPORTER_PACER_URL, else this process paces "
+        "alone). An unreachable Redis stops the run: it never falls back to pacing alone",
+    )
+
+
+def _add_sending_arguments(p: argparse.ArgumentParser) -> None:
+    """run: how fast, how hard and how long a row is tried."""
+    p.add_argument(
+        "--concurrency",
+        "-c",
+        type=_positive_int,
+        default=10,
+        help="requests in flight (default 10)",
+    )
+    p.add_argument(
+        "--rate",
+        type=_rate,
+        default=1000.0,
+        help="requests per minute for this API key (default 1000), or 'auto' to adapt to 429s",
+    )
+    p.add_argument("--dry-run", action="store_true", help="read, map and validate; send nothing")
+    p.add_argument(
+        "--heartbeat", action="store_true", help="ask for keep-alive newlines (Prefer: heartbeat)"
+    )
+    p.add_argument(
+        "--resend-unverified",
+        action="store_true",
+        help="after a 5xx or timeout on a row without e-mail, resend it (may duplicate) "
+        "instead of rejecting it as outcome-unknown",
+    )
+    p.add_argument(
+        "--max-attempts",
+        type=_positive_int,
+        default=RetryPolicy.max_attempts,
+        help="attempts per row",
+    )
+    p.add_argument(
+        "--max-wait",
+        type=float,
+        default=RetryPolicy.max_wait,
+        help="seconds a row may wait on retries before it is rejected as retries-exhausted",
+    )
+
+
+def _add_rerun_arguments(p: argparse.ArgumentParser) -> None:
+    """run: what an earlier run or a crash left behind."""
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run journaled in --out after a crash, a kill or a stop: rows it "
+        "created are reported, not sent again; rows that were in flight are looked up by e-mail "
+        "first; the rest are sent. Refused if the input or the mapping changed; starts a new "
+        "run when --out holds none",
+    )
+    p.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="SQLite file remembering every candidate created, across runs (made if missing): "
+        "a row whose key (the e-mail, or the mapping's key:) is in it is skipped as "
+        "already-imported. For nightly imports of a cumulative file",
+    )
+
+
+def _add_suggest_arguments(p: argparse.ArgumentParser) -> None:
+    """suggest-mapping: the file to read and where the YAML goes."""
+    p.add_argument("input", type=Path, help="CSV or XLSX file of candidates")
+    p.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
+    p.add_argument("--encoding", help="CSV encoding, when detection guesses wrong")
+    p.add_argument(
+        "--header-row",
+        type=_positive_int,
+        help="spreadsheet row holding the headers (default: found below any title lines)",
+    )
+    add_limit_arguments(p)
+    p.add_argument(
+        "--output", "-o", type=Path, help="write the mapping to this file instead of stdout"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite --output if it exists")
 
 
 def _api_key(args: argparse.Namespace) -> str | None:

@@ -95,6 +95,11 @@ class Reject:
     value: str | None = None
 
 
+_HEADERS_SHOWN = 100
+"""Headers listed when a mapped column is missing: enough to spot a near miss, while a header
+row of thousands of columns still makes a message that fits on a screen."""
+
+
 class ImporterError(Exception):
     """Base of every error the importer raises on purpose."""
 
@@ -133,7 +138,10 @@ class MissingColumnError(ConfigError):
             quoted = " / ".join(f'"{n}"' for n in group)
             parts.setdefault(group, f"one of {quoted}" if len(group) > 1 else quoted)
         names = ", ".join(parts.values())
-        existing = ", ".join(h for h in self.headers if h) or "(none)"
+        named = [h for h in self.headers if h]
+        existing = ", ".join(named[:_HEADERS_SHOWN]) or "(none)"
+        if len(named) > _HEADERS_SHOWN:
+            existing += f" and {len(named) - _HEADERS_SHOWN:,} more"
         where = f" in {source}" if source else ""
         hint = ""
         if looks_like_title(self.headers):

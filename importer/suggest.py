@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.mapping import normalise_header
-from importer.read.headers import column_letter, header_label
+from importer.read.headers import column_letter, header_label, repeated_at
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.tables import open_table
 
@@ -562,8 +562,7 @@ def _choose(position: int, label: str, counts: dict[str, list[int]]) -> ColumnCh
     alias = None if matched is None else matched[1]
     same = counts[normalise_header(label)]
     if len(same) > 1:
-        where = " and ".join(column_letter(p) for p in same)
-        note = f"the header appears in columns {where}; rename one to map it"
+        note = f"the header {repeated_at(same)}; rename one to map it"
         return ColumnChoice(position, label, None, alias, note, mappable=False)
     if matched is not None:
         return ColumnChoice(position, label, matched[0], alias)

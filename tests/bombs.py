@@ -166,7 +166,7 @@ def hundred_mb_cell_xlsx(folder: Path, large: bool = False) -> Path:
 
 def duplicate_headers(folder: Path, large: bool = False) -> Path:
     """One header name 10,000 times (40 KB), or the same for 30 MB (large)."""
-    count = 3_000_000 if large else 10_000
+    count = 6_000_000 if large else 10_000
     path = folder / "duplicate-headers.csv"
     path.write_bytes(b",".join([b"Name"] * count) + b"\n" + b",".join([b"a"] * count) + b"\n")
     return path

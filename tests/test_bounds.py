@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from importer.errors import ConfigError
+from importer.mapping import parse_mapping
 from importer.read.limits import WorkbookLimits
 from importer.read.tables import open_table
 from importer.read.xlsx import list_sheets
+from importer.suggest import suggest_mapping
 from tests import bombs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,3 +180,179 @@ def test_the_sheet_lister_gives_names_and_visibility_in_the_workbook_order(
     ]
     # it reads no cell: a sheet past every limit is listed all the same
     assert list_sheets(bombs.sparse_range(tmp_path)) == [("Candidates", True)]
+
+
+# -- repeated headers: notes name a few columns, so the work stays linear -----------------------
+
+TWINS = ["Name"] * 10_000
+
+
+def test_a_header_repeated_10000_times_gets_a_note_naming_three_columns() -> None:
+    suggestion = suggest_mapping(TWINS, [["a"] * len(TWINS)], source="twins.csv")
+
+    notes = {choice.note for choice in suggestion.columns}
+    assert notes == {"the header appears 10,000 times: A, B, C, …; rename one to map it"}
+    # one comment line per column: before, each listed every twin (845 MB of YAML)
+    assert len(suggestion.to_yaml()) < 120 * len(TWINS)
+
+
+def test_two_twins_are_both_named() -> None:
+    suggestion = suggest_mapping(["Email", "Name", "email"])
+
+    assert (
+        suggestion.column(0).note == "the header appears in columns A and C; rename one to map it"
+    )
+
+
+def test_binding_to_a_header_repeated_10000_times_names_three_of_them() -> None:
+    mapping = parse_mapping({"version": 1, "fields": {"name": {"column": "Name"}}}, "m.yaml")
+
+    with pytest.raises(ConfigError) as caught:
+        mapping.bind(TWINS, source="twins.csv")
+
+    assert str(caught.value) == (
+        'twins.csv: the header row has the same column twice: "Name" matches 10,000 columns: '
+        'column 1 (A) "Name", column 2 (B) "Name", column 3 (C) "Name", …; rename one of them'
+    )
+
+
+def test_a_missing_column_lists_the_first_hundred_headers_of_a_wide_file() -> None:
+    headers = [f"Column {n}" for n in range(10_000)]
+    mapping = parse_mapping({"version": 1, "fields": {"name": {"column": "Name"}}}, "m.yaml")
+
+    with pytest.raises(ConfigError) as caught:
+        mapping.bind(headers, source="wide.csv")
+
+    message = str(caught.value)
+    assert "Column 0, Column 1," in message
+    assert message.endswith("Column 99 and 9,900 more")
+
+
+def test_the_duplicate_header_file_is_refused_in_a_line_by_validate(tmp_path: Path) -> None:
+    done = validate(bombs.duplicate_headers(tmp_path), tmp_path / "out")
+
+    assert done.code == 2
+    assert "matches 10,000 columns" in done.err
+    assert len(done.err) < 400
+
+
+# -- the web server reads uploads in a process of its own -----------------------------------
+
+
+@dataclass
+class Served:
+    url: str
+    pid: int
+    token: str
+
+    def peak_rss_mb(self) -> float:
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024  # type: ignore[index]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """``importer serve`` in its own process on a free port of 127.0.0.1, stopped by its pid."""
+    token = "bounds-test-token"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "importer", "serve", "--port", "0"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "IMPORTER_WEB_TOKEN": token},
+        text=True,
+    )
+    assert process.stderr is not None
+    try:
+        line = process.stderr.readline()
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=", line)
+        assert found, line
+        yield Served(found[1], process.pid, token)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        process.stderr.close()
+
+
+def upload_bombs_while_polling(served: Served, files: list[Path]) -> tuple[list[float], dict]:
+    """Upload ``files`` one after another while another thread asks for /api/config every
+    50 ms; the latencies of those requests and each upload's answer."""
+    headers = {"X-Importer-Token": served.token}
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        with requests.Session() as session:
+            while not done.is_set():
+                started = time.perf_counter()
+                answer = session.get(served.url + "/api/config", headers=headers, timeout=30)
+                latencies.append(time.perf_counter() - started)
+                assert answer.status_code == 200
+                done.wait(0.05)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    answers = {}
+    try:
+        for path in files:
+            with path.open("rb") as data:
+                answer = requests.post(
+                    served.url + "/api/uploads",
+                    headers=headers,
+                    files={"file": (path.name, data)},
+                    timeout=300,
+                )
+            assert answer.headers["Content-Type"].startswith("application/json"), (
+                path.name,
+                answer.status_code,
+                answer.text[:500],
+            )
+            answers[path.name] = (answer.status_code, answer.json(), len(answer.content))
+    finally:
+        done.set()
+        poller.join()
+    return latencies, answers
+
+
+@pytest.mark.parametrize(
+    "large", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["small", "large"]
+)
+def test_the_server_stays_small_and_quick_while_bombs_are_uploaded(
+    large: bool, served: Served, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if large and "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("gigabyte bombs: select them with -m slow")
+    folder = tmp_path / "bombs"
+    folder.mkdir()
+    files = [make(folder, large) for make in bombs.BOMBS.values()]
+
+    latencies, answers = upload_bombs_while_polling(served, files)
+
+    readable = {"duplicate-headers.csv", "random-bytes.csv", "hundred-mb-cell-xlsx.xlsx"}
+    for name, (status, body, _) in answers.items():
+        if status == 200:
+            assert name in readable, name
+            assert body["columns"], name
+        else:
+            assert status in (400, 413), (name, body)
+            assert "Traceback" not in body["error"]
+            assert str(folder) not in body["error"]  # the server's private path never shows
+    assert (
+        "ask whoever runs the server to start it with --max-cells"
+        in (answers["sparse-range.xlsx"][1]["error"])
+    )
+    if not large:
+        notes = {column["note"] for column in answers["duplicate-headers.csv"][1]["columns"]}
+        assert notes == {"the header appears 10,000 times: A, B, C, …; rename one to map it"}
+        # one line of JSON a column (each note names three twins): 794 MB before
+        assert answers["duplicate-headers.csv"][2] < 4_000_000
+    peak = served.peak_rss_mb()
+    print(
+        f"\n{len(files)} uploads; server peak RSS {peak:.0f} MB; /api/config answered "
+        f"{len(latencies)} times, median {sorted(latencies)[len(latencies) // 2] * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms"
+    )
+    # generous margins over the goals (500 MB, 200 ms): other tests share these two cores
+    assert peak < 500
+    assert max(latencies) < 1.0, sorted(latencies)[-5:]

@@ -17,7 +17,7 @@ from importer.mapping.schema import (
     ValueSpec,
     template_parts,
 )
-from importer.read.headers import column_letter, header_label, normalise_header
+from importer.read.headers import SHOWN_TWINS, column_letter, header_label, normalise_header
 
 # -- binding: compile the mapping against a header row ---------------------------------------
 
@@ -40,9 +40,13 @@ class Headers:
         if not positions:
             return None
         if len(positions) > 1:
-            where = " and ".join(
-                f'column {p + 1} ({column_letter(p)}) "{self.labels[p]}"' for p in positions
-            )
+            shown = [
+                f'column {p + 1} ({column_letter(p)}) "{self.labels[p]}"'
+                for p in positions[:SHOWN_TWINS]
+            ]
+            where = " and ".join(shown)
+            if len(positions) > SHOWN_TWINS:
+                where = f"{len(positions):,} columns: {', '.join(shown)}, …"
             self.ambiguous[normalise_header(name)] = f'"{name}" matches {where}'
         return positions[0]
 

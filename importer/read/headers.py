@@ -82,6 +82,20 @@ def normalise_header(text: str) -> str:
     return " ".join(header_label(text).split()).casefold()
 
 
+SHOWN_TWINS = 3
+"""Columns named when a header repeats: a header row of one name 10,000 times must not make a
+note of 10,000 columns for each of them."""
+
+
+def repeated_at(positions: Sequence[int]) -> str:
+    """Where a repeated header is, for a note: "appears in columns A and C", or for many
+    "appears 10,000 times: A, B, C, …"."""
+    letters = [column_letter(p) for p in positions[:SHOWN_TWINS]]
+    if len(positions) <= SHOWN_TWINS:
+        return f"appears in columns {', '.join(letters[:-1])} and {letters[-1]}"
+    return f"appears {len(positions):,} times: {', '.join(letters)}, …"
+
+
 def column_letter(position: int) -> str:
     """A 0-based column position as a spreadsheet names it: 0 → A, 25 → Z, 26 → AA."""
     letters = ""

@@ -16,6 +16,13 @@ from importer.sandbox.server import Sandbox
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = SandboxConfig()
+    _add_server_arguments(parser)
+    _add_limit_arguments(parser, defaults)
+    _add_fault_arguments(parser, defaults)
+
+
+def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where it listens, whom it lets in, what it keeps."""
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     add("--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)")
@@ -25,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="accept only this API key (default: $SANDBOX_API_KEY, else any key)",
     )
     add("--db", metavar="PATH", help="keep candidates in this SQLite file (default: in memory)")
+    add("--seed", type=int, help="make faults, latencies and ids repeatable")
+
+
+def _add_limit_arguments(parser: argparse.ArgumentParser, defaults: SandboxConfig) -> None:
+    """The per-key rate limit, and the provider's own behind it."""
+    add = parser.add_argument
     add(
         "--rate",
         type=float,
@@ -54,6 +67,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="send Retry-After as an HTTP-date instead of seconds",
     )
     add(
+        "--provider-rate",
+        type=float,
+        default=defaults.provider_rate_per_minute,
+        metavar="N",
+        help="the provider's own limit in creates per minute per account; a create over it is "
+        "answered 408 with Retry-After after --provider-delay (default: 0, no limit)",
+    )
+    add(
+        "--provider-delay",
+        type=float,
+        default=defaults.provider_delay,
+        metavar="SECONDS",
+        help="how long StackOne retries a throttled provider before answering 408 "
+        "(default: %(default)g)",
+    )
+    add(
+        "--retry-after-grace",
+        type=float,
+        default=defaults.retry_after_grace,
+        metavar="SECONDS",
+        help="requests this soon after a 429 are not counted as ignoring it (default: %(default)g)",
+    )
+
+
+def _add_fault_arguments(parser: argparse.ArgumentParser, defaults: SandboxConfig) -> None:
+    """A provider's bad days: latency, injected errors, dropped connections, heartbeats."""
+    add = parser.add_argument
+    add(
         "--latency",
         type=float,
         default=0.0,
@@ -74,22 +115,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.retry_after_408,
         metavar="SECONDS",
         help="Retry-After sent with injected 408s (default: %(default)s)",
-    )
-    add(
-        "--provider-rate",
-        type=float,
-        default=defaults.provider_rate_per_minute,
-        metavar="N",
-        help="the provider's own limit in creates per minute per account; a create over it is "
-        "answered 408 with Retry-After after --provider-delay (default: 0, no limit)",
-    )
-    add(
-        "--provider-delay",
-        type=float,
-        default=defaults.provider_delay,
-        metavar="SECONDS",
-        help="how long StackOne retries a throttled provider before answering 408 "
-        "(default: %(default)g)",
     )
     add("--p500", type=float, default=0.0, help="probability of a 500 per POST")
     add("--p502", type=float, default=0.0, help="probability of a 502 per POST")
@@ -115,14 +140,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="newline interval for Prefer: heartbeat (default: %(default)g)",
     )
-    add(
-        "--retry-after-grace",
-        type=float,
-        default=defaults.retry_after_grace,
-        metavar="SECONDS",
-        help="requests this soon after a 429 are not counted as ignoring it (default: %(default)g)",
-    )
-    add("--seed", type=int, help="make faults, latencies and ids repeatable")
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer.loopback import is_loopback
+from importer.read.limits import add_limit_arguments, limits_from_args
 from importer.send.client import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long uploads and finished runs are kept after their last use "
         "(default: %(default)g); all are deleted when the server stops",
     )
+    add_limit_arguments(parser)
     add(
         "--allowed-host",
         action="append",
@@ -99,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         max_storage_bytes=int(args.max_storage_mb * MB),
         mappings_dir=args.mappings,
         keep_seconds=args.keep_minutes * 60,
+        limits=limits_from_args(args),
         api_key=os.environ.get("STACKONE_API_KEY") or None,
         base_url=os.environ.get("STACKONE_BASE_URL") or DEFAULT_BASE_URL,
         account_id=os.environ.get("STACKONE_ACCOUNT_ID") or None,

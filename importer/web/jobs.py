@@ -14,12 +14,13 @@ import shutil
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.web.worker import PREVIEW_FILE
 from importer.web.workspace import ID_PATTERN, Upload, Workspace, new_id
 
@@ -119,8 +120,10 @@ class JobRegistry:
         preview_rows: int,
         clock: Callable[[], float],
         progress_interval: float = 0.25,
+        limits: WorkbookLimits = DEFAULT_LIMITS,
     ) -> None:
         self.workspace = workspace
+        self.limits = limits
         self.preview_rows = preview_rows
         self.clock = clock
         self.progress_interval = progress_interval
@@ -170,6 +173,7 @@ class JobRegistry:
             "account_id": None if target is None else target.account_id,
             "preview_rows": self.preview_rows,
             "progress_interval": self.progress_interval,
+            "limits": asdict(self.limits),
         }
         (folder / "job.json").write_text(json.dumps(spec), encoding="utf-8")
         env = dict(os.environ)

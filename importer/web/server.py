@@ -19,8 +19,6 @@ needs (the right Host; from the page, same-origin headers). The API::
 from __future__ import annotations
 
 import asyncio
-import importlib.resources
-import json
 import re
 import secrets
 import time
@@ -35,26 +33,40 @@ from aiohttp import BodyPartReader, web
 
 from importer.background import running_in_thread
 from importer.mapping.shipped import mappings_in, shipped_mappings
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
+from importer.read.sample import Sample, SampleError, read_sample
 from importer.sandbox import SANDBOX_ACCOUNT_ID, Sandbox, SandboxConfig
 from importer.send.client import DEFAULT_BASE_URL
-from importer.suggest import TARGETS
+from importer.suggest import SAMPLE_ROWS, TARGETS
 from importer.web.choices import ChoiceError, Chosen, choose
 from importer.web.guard import Guard
 from importer.web.jobs import Destination, Job, JobRegistry
+from importer.web.replies import (
+    add_security_headers,
+    bad_request,
+    json_error,
+    not_found,
+    read_json,
+    static_text,
+)
 from importer.web.workspace import (
+    SheetInfo,
     Upload,
     UploadError,
     View,
     Workspace,
     display_name,
     format_size,
-    inspect,
     too_large,
+    view_of,
 )
 
 MB = 1024 * 1024
 MAX_LIVE_JOBS = 4
 """Checks and imports that may run at once (each is a process of its own)."""
+_READERS = 2
+"""Uploads read at once, each by a process of its own that may take sample.MEMORY_LIMIT: a
+burst of uploads waits its turn instead of taking the machine's memory."""
 _STATIC = {
     "app.js": "text/javascript",
     "app.css": "text/css",
@@ -62,19 +74,6 @@ _STATIC = {
 _ACCOUNT_ID = re.compile(r"[\x21-\x7e]{1,200}")
 # Room for the multipart envelope around a file of exactly the limit.
 _MULTIPART_SLACK = 64 * 1024
-_SECURITY_HEADERS = {
-    # Scripts and styles come from this server only: even a cell that slipped past escaping
-    # could not run. Nothing is framed, and the token never leaves in a Referer.
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
 
 
 @dataclass(frozen=True)
@@ -101,6 +100,8 @@ class WebConfig:
     account_id: str | None = None
     """The account the page proposes (the user can change it)."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    limits: WorkbookLimits = DEFAULT_LIMITS
+    """How much an uploaded workbook may unpack to (the same flags as the CLI's)."""
     clock: Callable[[], float] = time.monotonic
     allowed_hosts: tuple[str, ...] = ()
     """Host names besides the address listened on that the page may be opened at."""
@@ -120,6 +121,7 @@ class WebServer:
         self._workspace: Workspace | None = None
         self._jobs: JobRegistry | None = None
         self._guard = Guard(self.token)
+        self._readers = asyncio.Semaphore(_READERS)
 
     @property
     def url(self) -> str:
@@ -160,7 +162,10 @@ class WebServer:
             clock=config.clock,
         )
         self._jobs = JobRegistry(
-            self._workspace, preview_rows=config.preview_rows, clock=config.clock
+            self._workspace,
+            preview_rows=config.preview_rows,
+            clock=config.clock,
+            limits=config.limits,
         )
         self._workspace.on_forget = self._jobs.forget_upload
         try:
@@ -228,7 +233,7 @@ class WebServer:
 
     def _app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard.middleware], client_max_size=MB)
-        app.on_response_prepare.append(_secure)
+        app.on_response_prepare.append(add_security_headers)
         app.add_routes(
             [
                 web.get("/", self._index),
@@ -247,14 +252,14 @@ class WebServer:
         return app
 
     async def _index(self, request: web.Request) -> web.Response:
-        return web.Response(text=_read_static("index.html"), content_type="text/html")
+        return web.Response(text=static_text("index.html"), content_type="text/html")
 
     async def _static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         kind = _STATIC.get(name)
         if kind is None:
             raise web.HTTPNotFound()
-        return web.Response(text=_read_static(name), content_type=kind)
+        return web.Response(text=static_text(name), content_type=kind)
 
     async def _get_config(self, request: web.Request) -> web.Response:
         config = self.config
@@ -275,16 +280,16 @@ class WebServer:
     async def _upload(self, request: web.Request) -> web.Response:
         limit = self.workspace.max_upload_bytes
         if request.content_length is not None and request.content_length > limit + _MULTIPART_SLACK:
-            return _error(413, too_large(limit))
+            return json_error(413, too_large(limit))
         try:
             reader = await request.multipart()
         except (AssertionError, ValueError, KeyError):
-            return _error(400, 'send the file as multipart/form-data, in the field "file"')
+            return json_error(400, 'send the file as multipart/form-data, in the field "file"')
         part = await reader.next()
         while part is not None and not (isinstance(part, BodyPartReader) and part.name == "file"):
             part = await reader.next()
         if not isinstance(part, BodyPartReader):
-            return _error(400, 'send the file as multipart/form-data, in the field "file"')
+            return json_error(400, 'send the file as multipart/form-data, in the field "file"')
         file_part = part
 
         async def chunks() -> AsyncIterator[bytes]:
@@ -296,12 +301,12 @@ class WebServer:
                 display_name(part.filename), chunks(), in_use=self.jobs.running_uploads()
             )
         except UploadError as error:
-            return _error(error.status, str(error))
+            return json_error(error.status, str(error))
         try:
             view = await self._view(upload, upload.default_sheet)
         except UploadError as error:
             self.workspace.forget(upload)
-            return _error(error.status, str(error))
+            return json_error(error.status, str(error))
         return web.json_response(self._upload_json(upload, view))
 
     async def _get_upload(self, request: web.Request) -> web.Response:
@@ -309,7 +314,7 @@ class WebServer:
         try:
             view = await self._view(upload, request.query.get("sheet"))
         except UploadError as error:
-            return _error(error.status, str(error))
+            return json_error(error.status, str(error))
         return web.json_response(self._upload_json(upload, view))
 
     async def _mapping(self, request: web.Request) -> web.Response:
@@ -323,7 +328,7 @@ class WebServer:
         upload = self._upload_of(request)
         chosen, checked, view = await self._chosen(request, upload)
         if chosen.error is not None:
-            return _error(400, chosen.error)
+            return json_error(400, chosen.error)
         if self.jobs.live >= MAX_LIVE_JOBS:
             return _busy()
         job = await self.jobs.start("check", upload, view.sheet, chosen.yaml, chosen.label, checked)
@@ -335,27 +340,42 @@ class WebServer:
             raise UploadError(f'"{upload.name}" has no sheet named "{sheet}"')
         view = upload.views.get(name)
         if view is None:
-            view = upload.views[name] = await asyncio.to_thread(inspect, upload, name)
+            sample = await self._sample(upload, name)
+            if upload.kind == "xlsx":
+                upload.sheets = [SheetInfo(*listed) for listed in sample.sheets]
+            view = await asyncio.to_thread(
+                view_of, upload, sample.sheet, sample.headers, sample.rows
+            )
+            upload.views[view.sheet] = view
         return view
+
+    async def _sample(self, upload: Upload, sheet: str | None) -> Sample:
+        """The upload read by a process of its own: never here, on the event loop."""
+        async with self._readers:
+            try:
+                return await read_sample(upload.path, sheet, self.config.limits, SAMPLE_ROWS)
+            except SampleError as error:
+                status = 413 if error.costly else 400
+                raise UploadError(upload.public(str(error)), status) from None
 
     async def _chosen(
         self, request: web.Request, upload: Upload
     ) -> tuple[Chosen, dict[str, Any], View]:
-        body = await _json(request)
+        body = await read_json(request)
         sheet = body.get("sheet")
         if sheet is not None and not isinstance(sheet, str):
-            raise _bad_request("sheet must be a sheet name")
+            raise bad_request("sheet must be a sheet name")
         try:
             view = await self._view(upload, sheet)
             chosen, checked = choose(body.get("mapping"), upload, view, self.mappings)
         except (UploadError, ChoiceError) as error:
-            raise _bad_request(str(error)) from None
+            raise bad_request(str(error)) from None
         return chosen, checked, view
 
     def _upload_of(self, request: web.Request) -> Upload:
         upload = self.workspace.get(request.match_info["id"])
         if upload is None:
-            raise _not_found(
+            raise not_found(
                 "this upload is no longer on the server (files are deleted after "
                 f"{round(self.config.keep_seconds / 60)} minutes unused): upload the file again"
             )
@@ -398,7 +418,7 @@ class WebServer:
     def _job_of(self, request: web.Request) -> Job:
         job = self.jobs.get(request.match_info["id"])
         if job is None:
-            raise _not_found(
+            raise not_found(
                 "this run is no longer on the server (its files are deleted "
                 f"{round(self.config.keep_seconds / 60)} minutes after it ends): start again "
                 "from the upload"
@@ -410,14 +430,14 @@ class WebServer:
 
     async def _import(self, request: web.Request) -> web.Response:
         check = self._job_of(request)
-        body = await _json(request)
+        body = await read_json(request)
         if check.kind != "check" or check.state != "done":
-            return _error(409, "import a file once its check has finished")
+            return json_error(409, "import a file once its check has finished")
         summary = check.summary or {}
         if summary.get("stopped_early"):
-            return _error(409, "the check was stopped before the end: check the file again")
+            return json_error(409, "the check was stopped before the end: check the file again")
         if not summary.get("by_status", {}).get("not_attempted"):
-            return _error(409, "no row is ready to send: fix the file and upload it again")
+            return json_error(409, "no row is ready to send: fix the file and upload it again")
         target = body.get("target")
         if target == "sandbox":
             destination = Destination(
@@ -426,18 +446,20 @@ class WebServer:
         elif target == "stackone":
             account = body.get("account_id")
             if self.config.api_key is None:
-                return _error(
+                return json_error(
                     400,
                     "this server has no StackOne API key: stop it and start it again with "
                     "STACKONE_API_KEY set in its environment, or import into the sandbox",
                 )
             if not isinstance(account, str) or not _ACCOUNT_ID.fullmatch(account.strip()):
-                return _error(400, "enter the StackOne account id (x-account-id) to import into")
+                return json_error(
+                    400, "enter the StackOne account id (x-account-id) to import into"
+                )
             destination = Destination(
                 "stackone", self.config.base_url, self.config.api_key, account.strip()
             )
         else:
-            return _error(400, 'target must be "sandbox" or "stackone"')
+            return json_error(400, 'target must be "sandbox" or "stackone"')
         if self.jobs.live >= MAX_LIVE_JOBS:
             return _busy()
         mapping = (check.folder / "mapping.yaml").read_text(encoding="utf-8")
@@ -463,7 +485,7 @@ class WebServer:
         name = request.match_info["name"]
         path = job.file(name)
         if path is None:
-            raise _not_found(f"{name} is not a file of this run")
+            raise not_found(f"{name} is not a file of this run")
         stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(job.upload.name).stem).strip("-") or "import"
         download = name if name == "mapping.yaml" else f"{stem}-{name}"
         return web.FileResponse(
@@ -471,46 +493,12 @@ class WebServer:
         )
 
 
-async def _secure(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers.update(_SECURITY_HEADERS)
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
 def _busy() -> web.Response:
-    return _error(
+    return json_error(
         429,
         f"{MAX_LIVE_JOBS} checks or imports are already running: wait for one to finish, or "
         "stop one, and try again",
     )
-
-
-def _bad_request(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=_json_text(message), content_type="application/json")
-
-
-def _not_found(message: str) -> web.HTTPNotFound:
-    return web.HTTPNotFound(text=_json_text(message), content_type="application/json")
-
-
-def _json_text(message: str) -> str:
-    return json.dumps({"error": message})
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise _bad_request("send a JSON object") from None
-    if not isinstance(body, dict):
-        raise _bad_request("send a JSON object")
-    return body
-
-
-def _read_static(name: str) -> str:
-    return (importlib.resources.files("importer.web") / "static" / name).read_text(encoding="utf-8")
 
 
 @contextmanager

@@ -23,6 +23,7 @@ import orjson
 
 from importer.errors import ConfigError, Note, Reject, RowWarning
 from importer.mapping import Mapping, load_mapping, normalise_header
+from importer.read.limits import WorkbookLimits
 from importer.read.tables import open_table
 from importer.record.outcomes import Status
 from importer.run.pipeline import ImportOptions, Progress, run_import
@@ -68,6 +69,7 @@ def run(spec: dict[str, Any]) -> int:
     """Run the job that ``spec`` (the server's JOB.json) describes; the exit code of the run."""
     mapping = load_mapping(spec["mapping"])
     out_dir = Path(spec["out_dir"])
+    limits = WorkbookLimits(**spec.get("limits", {}))
     options = ImportOptions(
         mapping=mapping,
         out_dir=out_dir,
@@ -81,6 +83,7 @@ def run(spec: dict[str, Any]) -> int:
         pacer_url=os.environ.get("IMPORTER_PACER_URL") or None,
         on_progress=_progress,
         progress_interval=spec.get("progress_interval", 0.25),
+        limits=limits,
     )
     summary = run_import(spec["input"], options)
     # Stop clicked after the run ended: nothing left to stop, and no traceback.
@@ -113,7 +116,12 @@ def build_preview(
     """
     with results.open(newline="", encoding="utf-8") as f:
         outcomes = list(islice(csv.DictReader(f), limit))
-    with open_table(spec["input"], sheet=spec.get("sheet"), header_row=mapping.header_row) as table:
+    with open_table(
+        spec["input"],
+        sheet=spec.get("sheet"),
+        header_row=mapping.header_row,
+        limits=WorkbookLimits(**spec.get("limits", {})),
+    ) as table:
         mapper = mapping.bind(table.headers, source=spec["name"])
         where = {normalise_header(h): i for i, h in enumerate(table.headers)}
         rows = []

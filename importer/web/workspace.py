@@ -15,15 +15,11 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
-import python_calamine
-
-from importer.errors import ConfigError
-from importer.read.tables import CSV_SUFFIXES, XLSX_SUFFIXES, open_table
+from importer.read.tables import CSV_SUFFIXES, XLSX_SUFFIXES
 from importer.record.report import REJECTS_EXTRA_COLUMNS
-from importer.suggest import SAMPLE_ROWS, Suggestion, suggest_mapping
+from importer.suggest import Suggestion, suggest_mapping
 
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 EXAMPLES = 3
@@ -83,6 +79,14 @@ class Upload:
     @property
     def default_sheet(self) -> str | None:
         return next((s.name for s in self.sheets if s.visible), None) if self.sheets else None
+
+    def public(self, message: str) -> str:
+        """A reader's message for the page: the user's file name instead of the server's path,
+        and a limit's flag addressed to whoever runs the server."""
+        message = message.replace(str(self.path), f'"{self.name}"')
+        return message.replace(
+            "raise the limit with --", "ask whoever runs the server to start it with --"
+        )
 
     def sheet(self, requested: str | None) -> str | None:
         """The sheet to read: ``requested`` when the workbook has it, else the default."""
@@ -189,15 +193,8 @@ class Workspace:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         kind = "xlsx" if suffix in XLSX_SUFFIXES else "csv"
+        # its sheets are listed when it is first read (importer.web.reader)
         upload = Upload(upload_id, name, path, kind, size, [], self.clock())
-        try:
-            upload.sheets = _sheets(path) if kind == "xlsx" else []
-        except Exception:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise UploadError(
-                f'"{name}" is not a readable .xlsx workbook: if it is password-protected, remove '
-                "the password; if it is really a CSV or an old .xls, save it as .xlsx or CSV"
-            ) from None
         self.uploads[upload_id] = upload
         return upload
 
@@ -236,30 +233,9 @@ def format_size(size: int) -> str:
     return f"{mb:.3g} MB" if mb >= 1 else f"{size / 1024:.3g} KB"
 
 
-def _sheets(path: Path) -> list[SheetInfo]:
-    workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-    try:
-        return [
-            SheetInfo(meta.name, meta.visible == python_calamine.SheetVisibleEnum.Visible)
-            for meta in workbook.sheets_metadata
-            if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
-        ]
-    finally:
-        workbook.close()
-
-
-def inspect(upload: Upload, sheet: str | None) -> View:
-    """Read the header and sample rows of ``sheet`` and suggest a mapping (blocking: a thread).
-
-    Raises ``UploadError`` with the reader's message, naming the user's file.
-    """
-    try:
-        with open_table(upload.path, sheet=sheet) as table:
-            rows = [row.values for row in islice(table.rows, SAMPLE_ROWS)]
-            headers = table.headers
-            sheet = table.sheet
-    except ConfigError as error:
-        raise UploadError(str(error).replace(str(upload.path), f'"{upload.name}"')) from None
+def view_of(upload: Upload, sheet: str | None, headers: list[str], rows: list[list[str]]) -> View:
+    """The mapping step for a sheet's header and first rows: the suggestion, examples, notes
+    (CPU only, up to a second for thousands of columns: run it in a thread)."""
     source = f'{upload.name}, sheet "{sheet}"' if sheet else upload.name
     suggestion = suggest_mapping(headers, rows, source=source)
     notes = {}
