@@ -29,12 +29,17 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 
 
 def _flags(parser: argparse.ArgumentParser) -> set[str]:
-    return {
+    """The command's flags, and those of its actions (``importer ledger forget --run``)."""
+    flags = {
         option
         for action in parser._actions
         for option in action.option_strings
         if option.startswith("--") and option != "--help"
     }
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            flags = flags.union(*(_flags(sub) for sub in action.choices.values()))
+    return flags
 
 
 def _every_flag() -> set[str]:
