@@ -16,8 +16,9 @@ from importer.errors import Code, Note, WarningCode
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-# Flags the README shows for other programs: `ruff format --check`, `python -m bench --runs N`.
-OTHER_PROGRAMS = {"--check", "--runs"}
+# Flags the README shows for other programs: `ruff format --check`, `python -m bench --runs N`,
+# `docker compose up --abort-on-container-exit`.
+OTHER_PROGRAMS = {"--check", "--runs", "--abort-on-container-exit"}
 _FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 _CODE_CELL = re.compile(r"^\| ((?:`[a-z-]+`(?:, )?)+) \|", re.MULTILINE)
 
