@@ -8,7 +8,7 @@
 
 Scenarios: pacing, headroom, faults, provider (the pacing ones; ``pacing-all`` runs the four),
 latency, overhead, dry-run, peers, several-processes (which starts a redis-server of its own on
-a free port of 127.0.0.1). Inputs are generated into bench/work/
+a free port of 127.0.0.1), one-account-throttled. Inputs are generated into bench/work/
 (git-ignored) on first use and reused; the sandbox runs on 127.0.0.1 in its own process.
 """
 
@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from bench.scenarios import Section
 
 BENCH = Path(__file__).resolve().parent
-# Runs per scenario: fewer of the slow ones (a million-row dry run takes about a minute; the
-# peers wait out every 408 and take minutes; pacing runs against four limiters).
 # A name for the pacing scenarios together, which are wall-clock bound and run on their own.
 PACING_ALL = "pacing-all"
+# Runs per scenario: fewer of the slow ones (a million-row dry run takes about a minute; the
+# peers wait out every 408 and take minutes; pacing runs against four limiters).
 RUNS = {
     "pacing": 2,
     "headroom": 1,
@@ -40,6 +40,7 @@ RUNS = {
     "dry-run": 2,
     "peers": 1,
     "several-processes": 1,
+    "one-account-throttled": 1,
 }
 
 
@@ -99,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             section = scenarios.overhead(runs)
         elif name == "several-processes":
             section = _several_processes(runs)
+        elif name == "one-account-throttled":
+            from bench.several import one_account_throttled
+
+            section = one_account_throttled(runs)
         elif name == "dry-run":
             section = dry = scenarios.dry_run(runs)
             if "peers" not in chosen:

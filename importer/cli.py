@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
 
+    ledger = commands.add_parser(
+        "ledger", help="the candidates imported before: list, find, forget, export"
+    )
+    from importer.record import ledger_cli
+
+    ledger_cli.add_arguments(ledger)
+
     mappings = commands.add_parser(
         "mappings", help="list the shipped mappings that --mapping NAME accepts, one line each"
     )
@@ -207,13 +214,26 @@ def _add_rerun_arguments(p: argparse.ArgumentParser) -> None:
         "first; the rest are sent. Refused if the input or the mapping changed; starts a new "
         "run when --out holds none",
     )
-    p.add_argument(
+    ledger_flags = p.add_mutually_exclusive_group()
+    ledger_flags.add_argument(
         "--state",
         type=Path,
         metavar="FILE",
-        help="SQLite file remembering every candidate created, across runs (made if missing): "
-        "a row whose key (the e-mail, or the mapping's key:) is in it is skipped as "
-        "already-imported. For nightly imports of a cumulative file",
+        help="the ledger that remembers every candidate created, across runs (made if "
+        "missing; default: ledger.sqlite in your data folder, see `importer ledger`): a row "
+        "whose key (the e-mail, or the mapping's key:) it holds for the same API and account "
+        "is skipped as already-imported",
+    )
+    ledger_flags.add_argument(
+        "--no-state",
+        action="store_true",
+        help="keep no ledger: rows are sent whatever earlier runs created",
+    )
+    p.add_argument(
+        "--reimport",
+        action="store_true",
+        help="send rows that the ledger says were imported before (e.g. after deleting them "
+        "in the ATS), and remember their new ids",
     )
 
 
@@ -271,6 +291,9 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         options.heartbeat = args.heartbeat
         options.resume = args.resume
         options.state = args.state
+        # a ledger named on the command line must work; the default one where it can
+        options.ledger = False if args.no_state else (True if args.state else None)
+        options.reimport = args.reimport
         options.pacer_url = args.pacer or os.environ.get("IMPORTER_PACER_URL") or None
         options.policy = RetryPolicy(
             max_attempts=args.max_attempts,
@@ -323,6 +346,10 @@ def _into_sandbox(options: ImportOptions, stack: ExitStack) -> None:
     options.account_id = options.account_id or SANDBOX_ACCOUNT_ID
     # its port changes every run: the journal and the reports name it by what it is
     options.target = "sandbox"
+    # It starts empty every time, so what the user's ledger remembers is not in it; a ledger
+    # named with --state is kept, under the target "sandbox", for trying it out.
+    if options.state is None:
+        options.ledger = False
 
 
 def _suggest(args: argparse.Namespace) -> int:
@@ -378,6 +405,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from importer.web import cli as web_cli
 
             return web_cli.run(args)
+        if args.command == "ledger":
+            from importer.record import ledger_cli
+
+            return ledger_cli.run(args)
         from importer.sandbox import cli as sandbox_cli
 
         return sandbox_cli.run(args)

@@ -93,10 +93,23 @@ class RowMapper:
             if entries:
                 self._groups.append((group, entries))
 
+        self._refuse_unusable(mapping, found, source)
+        self._missing_name = _missing_name_failure(mapping, found)
+        programs = [program for _, _, program in self._scalars]
+        programs += [p for pair in (*self._phones, *self._links) for p in pair if p is not None]
+        programs += [program for program, _, _ in self._custom]
+        programs += [program for _, entries in self._groups for _, _, program, _ in entries]
+        # When every value is proven, a body with no problem is one the model accepts: its
+        # check would build a model instance per row only to throw it away.
+        self._check_model = not all(program.proven for program in programs)
+
+    def _refuse_unusable(self, mapping: Mapping, found: Headers, source: str) -> None:
+        """Stop before any row when no row could be sent: no name, a mapped column missing,
+        or a column that two headers name."""
         named = {name for name, _, _ in self._scalars if name in NAME_FIELDS}
         if "name" not in named and not {"first_name", "last_name"} <= named:
             # Every row would be a missing-name reject: better to send nothing and say why.
-            unbound = [getattr(fields, name) for name in NAME_FIELDS if name not in named]
+            unbound = [getattr(mapping.fields, name) for name in NAME_FIELDS if name not in named]
             found.missing.extend(
                 c for spec in unbound if spec is not None for c in columns_of(spec)
             )
@@ -119,14 +132,6 @@ class RowMapper:
                 + "; ".join(found.ambiguous.values())
                 + "; rename one of them"
             )
-        self._missing_name = _missing_name_failure(mapping, found)
-        programs = [program for _, _, program in self._scalars]
-        programs += [p for pair in (*self._phones, *self._links) for p in pair if p is not None]
-        programs += [program for program, _, _ in self._custom]
-        programs += [program for _, entries in self._groups for _, _, program, _ in entries]
-        # When every value is proven, a body with no problem is one the model accepts: its
-        # check would build a model instance per row only to throw it away.
-        self._check_model = not all(program.proven for program in programs)
 
     def prepare(self, row: SourceRow) -> Prepared:
         """Map one row to a validated request body, or to every problem that stops it.

@@ -301,7 +301,10 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
         lines.append(f"{resumed} rows created before the restart were not sent again (resumed)")
     already = c.by_code.get(Code.ALREADY_IMPORTED, 0)
     if already:
-        lines.append(f"{already} rows were imported by an earlier run (skipped: see --state)")
+        lines.append(
+            f"{already} rows were created by an earlier import, as the ledger {summary.state} "
+            "remembers (skipped; --reimport sends them anyway)"
+        )
     if summary.stopped_early:
         lines.append(f"stopped early: {summary.stop_reason}")
     if summary.first_rejects:

@@ -1,13 +1,14 @@
-"""The one writer of a run: every outcome goes to the reports, the journal, the state and the
+"""The one writer of a run: every outcome goes to the reports, the journal, the ledger and the
 progress callback from here, so that they can never disagree."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from importer.errors import Note
+from importer.errors import Code, Note
 from importer.read.tables import SourceRow
-from importer.record.journal import ImportState, Journal, row_hash
+from importer.record.journal import Journal, row_hash
+from importer.record.ledger import Claimant, Granted, Imported, Ledger, now_iso
 from importer.record.outcomes import RowOutcome, Status
 from importer.record.report import Counts, Recorder
 from importer.run.keys import RowKey
@@ -21,7 +22,7 @@ class Sink:
         recorder: Recorder,
         keys: RowKey,
         journal: Journal | None,
-        state: ImportState | None,
+        ledger: Ledger | None,
         run_id: str,
         input_name: str,
         total: int | None,
@@ -30,12 +31,22 @@ class Sink:
         self.recorder = recorder
         self.keys = keys
         self.journal = journal
-        self.state = state
+        self.ledger = ledger
         self.run_id = run_id
         self.input_name = input_name
         self.total = total
         self.started = options.clock.now()
         self.last_progress = self.started
+
+    async def claim(
+        self, row: SourceRow, key: str | None, *, reimport: bool = False
+    ) -> Granted | Imported:
+        """Reserve the row's key in the ledger before it is sent (waits while another process
+        sends the same key); ``Imported`` when that process, or another, created it."""
+        if self.ledger is None or key is None:
+            return Granted()
+        claimant = Claimant(self.run_id, self.input_name, row.row_number, row_hash(row.values))
+        return await self.ledger.claim(key, claimant, replace=reimport)
 
     async def sending(self, row: SourceRow, key: str | None) -> bytes | None:
         """Journal a row as being sent, before its request leaves; its ``row_hash`` if kept."""
@@ -63,19 +74,32 @@ class Sink:
         if self.journal is not None and outcome.note != Note.RESUMED:
             digest = digest or row_hash(row.values)
             self.journal.record(outcome, key, digest, sent=sent)
-        if sent and self.state is not None and key is not None and outcome.status is Status.CREATED:
-            digest = digest or row_hash(row.values)
-            self.state.add(
-                ImportState.created(
-                    key, outcome, run_id=self.run_id, input=self.input_name, digest=digest
-                )
-            )
+        if sent and self.ledger is not None and key is not None:
+            self._settle_claim(key, outcome, digest or row_hash(row.values))
         on_progress = self.options.on_progress
         if on_progress is not None:
             now = self.options.clock.now()
             if now - self.last_progress >= self.options.progress_interval:
                 self.last_progress = now
                 on_progress(self.progress())
+
+    def _settle_claim(self, key: str, outcome: RowOutcome, digest: bytes) -> None:
+        assert self.ledger is not None
+        if outcome.status is Status.CREATED:
+            imported = Imported(
+                id=outcome.id,
+                remote_id=outcome.remote_id,
+                created_at=now_iso(),
+                run_id=self.run_id,
+                input=self.input_name,
+                row_number=outcome.row_number,
+                row_hash=digest,
+            )
+            self.ledger.created(key, imported)
+        elif any(r.code is Code.OUTCOME_UNKNOWN for r in outcome.rejects):
+            self.ledger.in_doubt(key)
+        else:
+            self.ledger.release(key)
 
     def sent(self, email: str | None) -> None:
         """After a sent row's outcome is recorded: a row resume cannot look up is committed now."""

@@ -104,12 +104,14 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where an import sends: the API base, the key handed to the worker, the account."""
+    """Where an import sends: the API base, the key handed to the worker, the account, and
+    the target the ledger and the journal know it by."""
 
     name: str
     base_url: str
     api_key: str = field(repr=False)
     account_id: str
+    target: str
 
 
 class JobRegistry:
@@ -119,10 +121,12 @@ class JobRegistry:
         *,
         preview_rows: int,
         clock: Callable[[], float],
+        ledger: Path,
         progress_interval: float = 0.25,
         limits: WorkbookLimits = DEFAULT_LIMITS,
     ) -> None:
         self.workspace = workspace
+        self.ledger = ledger
         self.limits = limits
         self.preview_rows = preview_rows
         self.clock = clock
@@ -171,6 +175,8 @@ class JobRegistry:
             "dry_run": kind == "check",
             "base_url": None if target is None else target.base_url,
             "account_id": None if target is None else target.account_id,
+            "target": None if target is None else target.target,
+            "ledger": str(self.ledger),
             "preview_rows": self.preview_rows,
             "progress_interval": self.progress_interval,
             "limits": asdict(self.limits),

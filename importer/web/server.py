@@ -35,6 +35,7 @@ from importer.background import running_in_thread
 from importer.mapping.shipped import mappings_in, shipped_mappings
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.sample import Sample, SampleError, read_sample
+from importer.record.ledger import WEB_LEDGER_FILE, default_data_dir
 from importer.sandbox import SANDBOX_ACCOUNT_ID, Sandbox, SandboxConfig
 from importer.send.client import DEFAULT_BASE_URL
 from importer.suggest import SAMPLE_ROWS, TARGETS
@@ -100,6 +101,9 @@ class WebConfig:
     account_id: str | None = None
     """The account the page proposes (the user can change it)."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    ledger: Path | None = None
+    """The ledger of the imports made through the page (None: web-ledger.sqlite in the user's
+    data folder), apart from the command line's."""
     limits: WorkbookLimits = DEFAULT_LIMITS
     """How much an uploaded workbook may unpack to (the same flags as the CLI's)."""
     clock: Callable[[], float] = time.monotonic
@@ -121,6 +125,9 @@ class WebServer:
         self._workspace: Workspace | None = None
         self._jobs: JobRegistry | None = None
         self._guard = Guard(self.token)
+        # The page's sandbox starts empty with the server: the ledger must not take the
+        # candidates of an earlier server's sandbox for its own.
+        self._sandbox_target = f"sandbox {secrets.token_hex(8)}"
         self._readers = asyncio.Semaphore(_READERS)
 
     @property
@@ -165,6 +172,7 @@ class WebServer:
             self._workspace,
             preview_rows=config.preview_rows,
             clock=config.clock,
+            ledger=config.ledger or default_data_dir() / WEB_LEDGER_FILE,
             limits=config.limits,
         )
         self._workspace.on_forget = self._jobs.forget_upload
@@ -441,7 +449,11 @@ class WebServer:
         target = body.get("target")
         if target == "sandbox":
             destination = Destination(
-                "sandbox", self.sandbox.url, self.sandbox.api_key, SANDBOX_ACCOUNT_ID
+                "sandbox",
+                self.sandbox.url,
+                self.sandbox.api_key,
+                SANDBOX_ACCOUNT_ID,
+                self._sandbox_target,
             )
         elif target == "stackone":
             account = body.get("account_id")
@@ -455,8 +467,9 @@ class WebServer:
                 return json_error(
                     400, "enter the StackOne account id (x-account-id) to import into"
                 )
+            base_url = self.config.base_url
             destination = Destination(
-                "stackone", self.config.base_url, self.config.api_key, account.strip()
+                "stackone", base_url, self.config.api_key, account.strip(), base_url.rstrip("/")
             )
         else:
             return json_error(400, 'target must be "sandbox" or "stackone"')
