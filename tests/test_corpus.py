@@ -279,6 +279,45 @@ def test_a_workbook_named_csv_and_a_csv_named_xlsx_are_told_to_be_renamed(
     assert "is a text file, not an .xlsx workbook: if it holds rows separated by" in err
 
 
+# -- rows too large to send --------------------------------------------------------------------
+
+NOTES_MAPPING = MAPPINGS / "notes.yaml"
+
+
+def test_a_row_too_large_for_one_request_is_rejected_naming_its_column(tmp_path: Path) -> None:
+    path = tmp_path / "long_notes.csv"
+    path.write_text(
+        "First Name,Last Name,Email,Notes,Attachment\r\n"
+        f"Ann,Lee,ann@example.com,{'x' * 1_200_000},\r\n"
+        f"Bob,Ray,bob@example.com,short,{'y' * 3_000_000}\r\n",  # not mapped: never sent
+        encoding="utf-8",
+    )
+    for dry_run in (True, False):
+        imported = import_file(path, tmp_path / f"out-{dry_run}", NOTES_MAPPING, dry_run=dry_run)
+        bob = ("not_attempted", "") if dry_run else CREATED
+        assert imported.outcomes() == {2: ("rejected", "too-large"), 3: bob}
+        assert imported.message(2) == (
+            "the request for this row would be 1.2 MB, more than the 1 MB that can be sent; "
+            'column "Notes" holds 1,200,000 characters: shorten the cell, or leave the column '
+            "out of the mapping"
+        )
+        (reject,) = imported.rejects
+        assert (reject["error_code"], reject["error_field"]) == ("too-large", "Notes")
+    assert imported.summary.requests_by_status == {"201": 1}
+
+
+def test_a_cell_past_the_reading_limit_stops_the_file_with_the_flag_to_raise_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "huge_cell.csv"
+    path.write_text(f"Name,Notes\r\nAnn,ok\r\nBob,{'z' * (1024 * 1024 + 1)}\r\n")
+    argv = ["validate", str(path), "-m", str(NOTES_MAPPING), "--out", str(tmp_path / "out")]
+    err = cli_error(capsys, *argv, "--max-cell-mb", "1")
+    assert "row 3 has a cell longer than 1 MB (the longest cell the importer reads)" in err
+    assert "raise the limit with --max-cell-mb 4" in err
+    assert "never closed" not in err
+
+
 # -- values Excel or a type-guessing reader would mangle ---------------------------------------
 
 
