@@ -102,6 +102,7 @@ def test_upload_match_check_import_and_download_the_rejects(
             "✓ 14ready to send",
             "✗ 4will be rejectedof which 1 duplicate",
             "– 1blank rows, skipped",
+            "⚠ 1of the ready, with warnings",
         ]
     )
     expect(page.locator("#c-reasons li").first).to_contain_text("Not a valid e-mail address: 1 row")
@@ -358,18 +359,24 @@ def test_a_recruiters_workbook_is_fixed_in_the_page_and_imported(
     page.click("#m-check")
     expect(page.locator("#c-status")).to_contain_text("Checked all 5 rows of sheet “Candidates”")
     counts = page.locator("#c-counts .card .value")
-    expect(counts).to_have_text(["5", "✓ 2", "✗ 3", "– 0"])
+    # the bad phone is sent as typed, with a warning; the e-mail and the date stop their rows
+    expect(counts).to_have_text(["5", "✓ 3", "✗ 2", "– 0", "⚠ 1"])
+    phone = page.locator("tr[data-row='7'] td[data-column='3']")
+    expect(phone).to_have_class(re.compile(r"\bwarn\b"))
+    expect(page.locator("tr[data-outcome='7'] .warning-line code")).to_have_text("kept-as-typed")
     assert serious_accessibility_problems(page) == []
     shot(page, "10-workbook-check", full=True)
 
     # the problem cells come first on Tab; arrow keys and Enter edit any cell
     correct(page, 5, 2, "bo.ray@example.com")
     expect(page.locator("tr[data-row='5'] .badge")).to_have_text("✓ Ready")
-    expect(counts).to_have_text(["5", "✓ 3", "✗ 2", "– 0"])
+    expect(counts).to_have_text(["5", "✓ 4", "✗ 1", "– 0", "⚠ 1"])
     shot(page, "10-workbook-one-cell-fixed")  # docs/web.png in the README
     correct(page, 6, 4, "2024-03-03")
+    page.get_by_label("only rows with warnings").check()
+    expect(page.locator("#c-table tr.data")).to_have_count(1)
     correct(page, 7, 3, "+44 20 7946 0961")
-    expect(counts).to_have_text(["5", "✓ 5", "✗ 0", "– 0"])
+    expect(counts).to_have_text(["5", "✓ 5", "✗ 0", "– 0", "⚠ 0"])
     expect(page.locator("#c-edits-line")).to_contain_text("3 cells changed")
     expect(page.locator("#c-reasons")).to_have_text("✓ No problems found.")
     page.get_by_label("only rows you changed").check()

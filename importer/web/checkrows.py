@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from importer.errors import Code, Reject
+from importer.errors import Code, Reject, RowWarning
 from importer.mapping import Mapping, Prepared, normalise_header
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome
@@ -32,6 +32,7 @@ PAGE_SIZE = 50
 SHOW = {
     "all": "1",
     "problems": "status = 'rejected'",
+    "warnings": "status = 'ready' AND warnings IS NOT NULL",
     "edited": "edited IS NOT NULL",
 }
 """The page's filters: a name → the SQL condition on a row."""
@@ -63,6 +64,7 @@ CREATE TABLE rows (
     locked INTEGER NOT NULL,
     sends TEXT,
     body TEXT,
+    warnings TEXT,
     email TEXT,
     edited TEXT
 );
@@ -82,6 +84,8 @@ class Checked:
     body: dict[str, Any] | None
     locked: bool = False
     """The row's shape is wrong (ragged, or misread): no cell edit can mend it."""
+    warnings: list[dict[str, Any]] | None = None
+    """What a ready row is sent without, or differently from typed."""
 
 
 class RowChecker:
@@ -106,10 +110,11 @@ class RowChecker:
         prepared = self.mapper.prepare(row)
         if prepared.body is None:
             return Checked("rejected", [self.located(r) for r in prepared.rejects], None)
-        return Checked("ready", [], prepared.body)
+        warnings = [self.located(w) for w in prepared.warnings] or None
+        return Checked("ready", [], prepared.body, warnings=warnings)
 
-    def located(self, reject: Reject) -> dict[str, Any]:
-        """A problem with the positions of the cells that cause it."""
+    def located(self, reject: Reject | RowWarning) -> dict[str, Any]:
+        """A problem or a warning with the positions of the cells that cause it."""
         positions: list[int] = []
         if reject.column:
             found = self.where.get(normalise_header(reject.column))
@@ -138,7 +143,7 @@ class RowChecker:
             )
 
 
-def _problem(reject: Reject, positions: list[int]) -> dict[str, Any]:
+def _problem(reject: Reject | RowWarning, positions: list[int]) -> dict[str, Any]:
     return {
         "code": reject.code.value,
         "message": reject.message,
@@ -215,7 +220,7 @@ class CheckRows:
         """Check and store every row; ``edited`` gives the original text of corrected cells."""
         self.db.execute("BEGIN")
         self.db.executemany(
-            "INSERT INTO rows VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
+            "INSERT INTO rows VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
             (self._record(row, edited.get(row.row_number)) for row in rows),
         )
         self._settle_duplicates()
@@ -232,6 +237,7 @@ class CheckRows:
             int(checked.locked),
             None if checked.body is None else orjson.dumps(sends(checked.body)).decode(),
             _dumps(checked.body),
+            _dumps(checked.warnings),
             _email(checked.body),
             _dumps(originals or None),
         )
@@ -292,12 +298,13 @@ class CheckRows:
         record = self._record(SourceRow(number, tuple(cells)), originals)
         self.db.execute(
             "UPDATE rows SET cells = ?, own = ?, status = ?, problems = ?, locked = ?, "
-            "across = NULL, sends = ?, body = ?, email = ?, edited = ? WHERE row_number = ?",
+            "across = NULL, sends = ?, body = ?, warnings = ?, email = ?, edited = ? "
+            "WHERE row_number = ?",
             (*record[1:], number),
         )
         emails = None
         if self.checker.keys.fold or not self.checker.keys.readable:
-            emails = {e for e in (email, record[8]) if e is not None}
+            emails = {e for e in (email, record[9]) if e is not None}
         changed = {number, *self._settle_duplicates(emails)}
         self.db.execute("COMMIT")
         return sorted(changed), original
@@ -307,13 +314,26 @@ class CheckRows:
             "headers": self.checker.headers,
             "counts": self.counts(),
             "by_code": self.by_code(),
+            "by_warning": self.by_warning(),
         }
+
+    def by_warning(self) -> dict[str, int]:
+        """Ready rows by the code of each warning (a row with two codes counts under both)."""
+        found = self.db.execute(
+            "SELECT json_extract(w.value, '$.code') AS code, count(DISTINCT row_number)"
+            f" FROM rows, json_each(rows.warnings) AS w WHERE {SHOW['warnings']}"
+            " GROUP BY code ORDER BY count(DISTINCT row_number) DESC, min(row_number)"
+        )
+        return dict(found)
 
     def counts(self) -> dict[str, int]:
         by_status = dict(self.db.execute("SELECT status, count(*) FROM rows GROUP BY status"))
         (duplicates,) = self.db.execute(
             "SELECT count(*) FROM rows WHERE json_extract(across, '$.code') = ?",
             (Code.DUPLICATE_IN_FILE.value,),
+        ).fetchone()
+        (warned,) = self.db.execute(
+            f"SELECT count(*) FROM rows WHERE {SHOW['warnings']}"
         ).fetchone()
         (edited,) = self.db.execute(
             "SELECT coalesce(sum((SELECT count(*) FROM json_each(edited))), 0) FROM rows "
@@ -325,6 +345,7 @@ class CheckRows:
             "rejected": by_status.get("rejected", 0),
             "skipped": by_status.get("skipped", 0),
             "duplicates": duplicates,
+            "warnings": warned,
             "edited_cells": edited,
         }
 
@@ -367,7 +388,7 @@ class CheckRows:
 
 
 def _row_json(record: tuple[Any, ...]) -> dict[str, Any]:
-    (number, cells, _, status, problems, across, locked, pairs, body, _, edited) = record
+    (number, cells, _, status, problems, across, locked, pairs, body, warned, _, edited) = record
     found = orjson.loads(problems)
     if across is not None:
         found.append(orjson.loads(across))
@@ -378,6 +399,7 @@ def _row_json(record: tuple[Any, ...]) -> dict[str, Any]:
         "problems": found,
         "sends": None if pairs is None or status != "ready" else orjson.loads(pairs),
         "body": None if body is None or status != "ready" else orjson.loads(body),
+        "warnings": orjson.loads(warned) if warned and status == "ready" else [],
         "edited": orjson.loads(edited) if edited else {},
         "locked": bool(locked),
     }

@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from importer.background import running_in_thread
-from importer.errors import TITLES, ConfigError
+from importer.errors import TITLES, WARNING_TITLES, ConfigError
 from importer.mapping.shipped import mappings_in, shipped_mappings
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.sample import Sample, SampleError, read_sample
@@ -292,7 +292,9 @@ class WebServer:
                 "mappings": list(self.mappings),
                 "targets": [{"key": t.key, "label": t.label} for t in TARGETS],
                 "stackone": config.api_key is not None,
-                "codes": {code.value: title for code, title in TITLES.items()},
+                "codes": {
+                    code.value: title for code, title in (*TITLES.items(), *WARNING_TITLES.items())
+                },
                 "account_id": config.account_id or "",
             }
         )

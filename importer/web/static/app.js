@@ -365,6 +365,8 @@ function backToColumns(job) {
 // -- 3. check ------------------------------------------------------------------------------
 
 const STATUS_TEXT = { ready: "✓ Ready", rejected: "✗ Rejected", skipped: "– Skipped" };
+const statusText = (row) =>
+  row.status === "ready" && row.warnings.length ? "✓ Ready ⚠" : STATUS_TEXT[row.status] || row.status;
 const titleOf = (code) => state.config.codes[code] || code;
 
 function renderCheck(job) {
@@ -413,15 +415,24 @@ function renderCounts(checked, editedCells) {
     card("will be rejected", c.rejected, c.rejected ? "bad" : "", "✗",
       c.duplicates ? `of which ${plural(c.duplicates, "duplicate")}` : null),
     card("blank rows, skipped", c.skipped, "", "–"),
+    card("of the ready, with warnings", c.warnings, c.warnings ? "warn" : "", "⚠"),
   );
   const reasons = Object.entries(checked.by_code);
-  $("c-reasons").replaceChildren(reasons.length
-    ? el("ul", { class: "reasons", "aria-label": "Why rows will be rejected" },
-      reasons.map(([code, count]) => el("li", {},
-        el("span", { class: "mark bad-mark", "aria-hidden": "true" }, "!"),
-        ` ${titleOf(code)}: ${plural(count, "row")} `,
-        el("code", { class: "code", text: code }))))
-    : el("p", { class: "good-line" }, "✓ No problems found."));
+  const warnings = Object.entries(checked.by_warning);
+  const line = (mark, kind) => ([code, count]) => el("li", {},
+    el("span", { class: `mark ${kind}`, "aria-hidden": "true" }, mark),
+    ` ${titleOf(code)}: ${plural(count, "row")} `,
+    el("code", { class: "code", text: code }));
+  $("c-reasons").replaceChildren(...[
+    reasons.length
+      ? el("ul", { class: "reasons", "aria-label": "Why rows will be rejected" },
+        reasons.map(line("!", "bad-mark")))
+      : el("p", { class: "good-line" }, "✓ No problems found."),
+    warnings.length
+      ? el("ul", { class: "reasons", "aria-label": "Warnings: sent, but check these values" },
+        warnings.map(line("⚠", "warn-mark")))
+      : null,
+  ].filter(Boolean));
   $("c-edits-line").textContent = editedCells
     ? `${plural(editedCells, "cell")} changed on this page. The import sends the corrected ` +
       "values; download the corrected file so that your own records match."
@@ -478,29 +489,35 @@ function renderRows() {
 
 function rowElements(row, headers) {
   const byCell = new Map();
-  for (const problem of row.problems) {
-    for (const position of problem.positions) {
-      byCell.set(position, [...(byCell.get(position) || []), problem]);
+  const warnedCell = new Map();
+  for (const [found, problems] of [[byCell, row.problems], [warnedCell, row.warnings]]) {
+    for (const problem of problems) {
+      for (const position of problem.positions) {
+        found.set(position, [...(found.get(position) || []), problem]);
+      }
     }
   }
   const editable = !row.locked;
   const cells = headers.map((header, position) => {
     const problems = byCell.get(position);
+    const warned = warnedCell.get(position);
     const original = row.edited[String(position)];
     const value = row.cells[position] ?? "";
-    const described = [];
-    if (problems) described.push(...problems.map((p) => titleOf(p.code)));
+    const flagged = [...(problems || []), ...(warned || [])];
+    const described = flagged.map((p) => titleOf(p.code));
     if (original !== undefined) described.push(`changed from “${original}”`);
+    const tone = problems ? " bad" : warned ? " warn" : "";
     return el("td", {
-      class: `cell${problems ? " bad" : ""}${original !== undefined ? " edited" : ""}`,
+      class: `cell${tone}${original !== undefined ? " edited" : ""}`,
       "data-column": position,
-      tabindex: editable ? (problems ? "0" : "-1") : null,
-      title: problems ? problems.map((p) => `${titleOf(p.code)}: ${p.message}`).join("\n")
+      tabindex: editable ? (flagged.length ? "0" : "-1") : null,
+      title: flagged.length ? flagged.map((p) => `${titleOf(p.code)}: ${p.message}`).join("\n")
         : original !== undefined ? `Changed from “${original}”` : null,
       "aria-label": described.length
         ? `${header || "column " + (position + 1)}: ${value || "empty"} (${described.join("; ")})` : null,
     },
     problems ? el("span", { class: "mark bad-mark", "aria-hidden": "true" }, "!") : null,
+    !problems && warned ? el("span", { class: "mark warn-mark", "aria-hidden": "true" }, "⚠") : null,
     original !== undefined ? el("span", { class: "mark edit-mark", "aria-hidden": "true" }, "✎") : null,
     value);
   });
@@ -508,7 +525,7 @@ function rowElements(row, headers) {
     el("tr", { class: `data row-${row.status}`, "data-row": row.row_number },
       el("th", { scope: "row", class: "sticky-1", text: row.row_number }),
       el("td", { class: "sticky-2" },
-        el("span", { class: `badge ${row.status}`, text: STATUS_TEXT[row.status] || row.status })),
+        el("span", { class: `badge ${row.status}`, text: statusText(row) })),
       cells),
     el("tr", { class: `outcome row-${row.status}`, "data-outcome": row.row_number },
       el("td", { colspan: headers.length + 2 }, el("div", { class: "outcome-text" }, outcome(row)))),
@@ -518,6 +535,10 @@ function rowElements(row, headers) {
 function outcome(row) {
   if (row.status === "ready") {
     return [
+      row.warnings.map((warning) => el("div", { class: "warning-line" },
+        el("span", { class: "mark warn-mark", "aria-hidden": "true" }, "⚠"),
+        el("strong", { text: ` ${titleOf(warning.code)}` }), `: ${warning.message} `,
+        el("code", { class: "code", text: warning.code }))),
       el("dl", { class: "sends", "aria-label": `Row ${row.row_number} sends` },
         row.sends.map(([label, value]) =>
           el("div", {}, el("dt", { text: label }), el("dd", { text: value })))),
@@ -579,8 +600,9 @@ async function saveCell(row, column, value) {
     renderCounts(answer.checked, answer.edited_cells);
     renderRows();
     const changed = fresh.get(row);
+    const notes = [...changed.problems, ...changed.warnings].map((p) => titleOf(p.code));
     $("c-live").textContent = `Row ${row}: ${STATUS_TEXT[changed.status] || changed.status}` +
-      (changed.problems.length ? `, ${changed.problems.map((p) => titleOf(p.code)).join(", ")}` : "");
+      (notes.length ? `, ${notes.join(", ")}` : "");
   } catch (error) {
     showMessage(`The change was not saved: ${error.message}`);
     renderRows();
