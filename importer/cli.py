@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -326,6 +327,8 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
             show.close()
     if not args.quiet:
         print(render_summary(summary), file=sys.stderr)
+        if summary.stopped_early and not summary.dry_run:
+            print(f"to finish this import: {resume_command(args.argv)}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     return summary.exit_code
@@ -390,8 +393,18 @@ def _list_mappings(args: argparse.Namespace) -> int:
     return 0
 
 
+def resume_command(argv: Sequence[str]) -> str:
+    """The command line that continues a stopped import, quoted for a POSIX shell."""
+    words = ["importer", *argv]
+    if "--resume" not in words:
+        words.append("--resume")
+    return shlex.join(words)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         if args.command == "run":
             return _import(args, dry_run=args.dry_run)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import csv
 import os
+import shlex
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -282,3 +285,54 @@ def test_two_processes_importing_overlapping_files_create_each_key_once(tmp_path
     assert {r["error_code"] for r in skipped} == {"already-imported"}
     ids = {r["key"]: r["id"] for rows in results.values() for r in rows}
     assert len(set(ids.values())) == 300  # a skipped row carries its twin's id
+
+
+def test_a_stopped_import_says_how_to_finish_and_finishes_with_each_row_once(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "many people.csv"
+    with source.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["First Name", "Last Name", "Email"])
+        writer.writerows(people(range(300)))
+    out = tmp_path / "the out"
+    env = {**os.environ, "STACKONE_API_KEY": KEY}
+    config = SandboxConfig(rate_limit_per_minute=0, latency_mean=0.1)
+    with start_sandbox_thread(config) as sandbox:
+        command = [sys.executable, "-m", "importer", "run", str(source), "-m", str(MAPPING)]
+        command += ["--base-url", sandbox.url, "--account-id", ACCOUNT, "--out", str(out)]
+        with subprocess.Popen(
+            command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        ) as child:
+            while sandbox.stats()["candidates"] < 30:
+                assert child.poll() is None
+                time.sleep(0.05)
+            child.send_signal(signal.SIGTERM)
+            _, err = child.communicate(timeout=60)
+        assert child.returncode == 3
+        lines = err.strip().splitlines()
+        # the bar (here a log line) stops where the work stopped, and the summary says so
+        last_progress = [line for line in lines if line.startswith("progress: ")][-1]
+        done = int(last_progress.split()[1].split("/")[0])
+        assert last_progress.startswith(f"progress: {done}/300 rows")
+        assert 30 <= done < 300
+        assert f"· {300 - done} not sent ·" in err
+        assert f"remaining.csv (the {300 - done} rows not sent)" in err
+        prefix = "to finish this import: "
+        assert lines[-1].startswith(prefix)
+        finish = shlex.split(lines[-1][len(prefix) :])
+        assert finish == ["importer", *command[3:], "--resume"]
+        remaining = read_csv(out / "remaining.csv", "utf-8-sig")
+        assert [int(r["error_row"]) for r in remaining] == list(range(done + 2, 302))
+        assert {r["error_code"] for r in remaining} == {"interrupted"}
+        assert read_csv(out / "rejects.csv", "utf-8-sig") == []
+
+        resumed = subprocess.run(
+            [sys.executable, "-m", *finish], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        stats = sandbox.stats()
+    assert (stats["candidates"], stats["duplicate_emails"]) == (300, 0)
+    statuses = [status for status, _ in outcomes(out).values()]
+    assert statuses == ["created"] * 300
+    assert not (out / "remaining.csv").exists()

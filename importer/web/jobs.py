@@ -27,6 +27,7 @@ from importer.web.workspace import ID_PATTERN, Upload, Workspace, new_id
 FILES = {
     "results.csv": ("out", "results.csv"),
     "rejects.csv": ("out", "rejects.csv"),
+    "remaining.csv": ("out", "remaining.csv"),
     "summary.json": ("out", "summary.json"),
     "mapping.yaml": ("mapping.yaml",),
 }
@@ -182,11 +183,34 @@ class JobRegistry:
             "limits": asdict(self.limits),
         }
         (folder / "job.json").write_text(json.dumps(spec), encoding="utf-8")
+        await self._spawn(job, None if target is None else target.api_key)
+        self.jobs[job_id] = job
+        return job
+
+    @staticmethod
+    def resumable(job: Job) -> bool:
+        """An import that stopped early or failed, and is not running: Resume can finish it."""
+        stopped = job.state == "done" and bool((job.summary or {}).get("stopped_early"))
+        return job.kind == "import" and (stopped or job.state == "failed")
+
+    async def resume(self, job: Job, api_key: str) -> None:
+        """Run a stopped or failed import again in its own folder with ``--resume``: its
+        journal says which rows are done, so each row is sent once."""
+        spec_path = job.folder / "job.json"
+        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        spec["resume"] = True
+        spec_path.write_text(json.dumps(spec), encoding="utf-8")
+        job.state = "running"
+        job.progress = job.summary = job.error = job.finished = None
+        await self._spawn(job, api_key)
+
+    async def _spawn(self, job: Job, api_key: str | None) -> None:
+        folder = job.folder
         env = dict(os.environ)
         env.pop("STACKONE_API_KEY", None)
-        if target is not None:
-            env["STACKONE_API_KEY"] = target.api_key
-        with (folder / "worker.log").open("wb") as log:
+        if api_key is not None:
+            env["STACKONE_API_KEY"] = api_key
+        with (folder / "worker.log").open("ab") as log:
             job.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -202,9 +226,7 @@ class JobRegistry:
                 # server stops them itself, in order, when it shuts down.
                 start_new_session=True,
             )
-        self.jobs[job_id] = job
         job.task = asyncio.create_task(self._follow(job, job.process))
-        return job
 
     async def _follow(self, job: Job, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None

@@ -13,6 +13,7 @@ needs (the right Host; from the page, same-origin headers). The API::
     POST /api/jobs/{id}/import             {target, account_id} → an import of a checked file
     GET  /api/jobs/{id}                    state, progress, summary, preview
     POST /api/jobs/{id}/stop               stop as on Ctrl-C
+    POST /api/jobs/{id}/resume             finish a stopped or failed import (its journal's resume)
     GET  /api/jobs/{id}/files/{name}       results.csv, rejects.csv, summary.json, mapping.yaml
 """
 
@@ -254,6 +255,7 @@ class WebServer:
                 web.get("/api/jobs/{id}", self._get_job),
                 web.post("/api/jobs/{id}/import", self._import),
                 web.post("/api/jobs/{id}/stop", self._stop),
+                web.post("/api/jobs/{id}/resume", self._resume),
                 web.get("/api/jobs/{id}/files/{name}", self._file),
             ]
         )
@@ -491,6 +493,18 @@ class WebServer:
     async def _stop(self, request: web.Request) -> web.Response:
         job = self._job_of(request)
         self.jobs.stop(job)
+        return web.json_response(job.to_dict())
+
+    async def _resume(self, request: web.Request) -> web.Response:
+        job = self._job_of(request)
+        if not self.jobs.resumable(job):
+            return json_error(409, "only an import that stopped early or failed can be resumed")
+        api_key = self.sandbox.api_key if job.target == "sandbox" else self.config.api_key
+        if api_key is None:
+            return json_error(400, "this server has no StackOne API key any more")
+        if self.jobs.live >= MAX_LIVE_JOBS:
+            return _busy()
+        await self.jobs.resume(job, api_key)
         return web.json_response(job.to_dict())
 
     async def _file(self, request: web.Request) -> web.FileResponse:
