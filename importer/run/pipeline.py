@@ -187,6 +187,7 @@ class _Run:
             stopped_early=stop.is_set(),
             stop_reason=stop.reason,
             first_rejects=recorder.first_rejects,
+            first_warnings=recorder.first_warnings,
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
