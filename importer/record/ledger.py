@@ -280,9 +280,9 @@ def _alive(pid: int) -> bool:
 
 
 class SqliteLedger:
-    """A ``Ledger`` in one SQLite file. Claims commit at once; what becomes of a sent row is
-    committed at the end of the event-loop turn (at once outside a loop), shared by the rows
-    answered in that turn."""
+    """A ``Ledger`` in one SQLite file. The claims and outcomes of one event-loop turn are
+    committed together at its end (outcomes at once outside a loop); a claim returns once its
+    commit is done."""
 
     def __init__(self, path: str | Path, scope: Scope, *, lease: float = LEASE_SECONDS) -> None:
         self.path = Path(path)
@@ -295,6 +295,7 @@ class SqliteLedger:
         self._due = False
         self._pending: list[tuple[str, tuple[object, ...]]] = []
         self._claims: list[tuple[_Claim, asyncio.Future[Granted | Imported | None]]] = []
+        self._failure: LedgerError | None = None
         self._renewal: asyncio.TimerHandle | None = None
         self._closed = False
         self._transaction(self._renew)
@@ -326,22 +327,27 @@ class SqliteLedger:
             await asyncio.sleep(_WAIT_POLL)
 
     def _claim_soon(self, claim: _Claim) -> asyncio.Future[Granted | Imported | None]:
-        """Claims made in one event-loop turn share a transaction: its commit (file locks and
-        a WAL write) costs more than the claims in it."""
+        """Claims made in one event-loop turn share a transaction with the outcomes recorded
+        in it: its commit (file locks and a WAL write) costs more than the rows in it."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Granted | Imported | None] = loop.create_future()
         self._claims.append((claim, future))
-        if len(self._claims) == 1:
-            loop.call_soon(self._claim_due)
+        self._commit_soon(loop)
         return future
 
-    def _claim_due(self) -> None:
+    def commit(self) -> None:
+        """Write and commit what is queued: outcomes, then claims."""
+        self._due = False
+        if self._closed or not (self._pending or self._claims):
+            return
         claims, self._claims = self._claims, []
         try:
             results = self._transaction(
                 lambda: [self._try_claim(c.key, c.claimant, c.replace) for c, _ in claims]
             )
         except LedgerError as error:
+            # raised again by the next claim or write, and by close
+            self._failure = error
             for _, future in claims:
                 if not future.done():
                     future.set_exception(error)
@@ -442,15 +448,12 @@ class SqliteLedger:
         except RuntimeError:
             self.commit()
             return
+        self._commit_soon(loop)
+
+    def _commit_soon(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self._due:
             self._due = True
             loop.call_soon(self.commit)
-
-    def commit(self) -> None:
-        """Write and commit what is queued."""
-        self._due = False
-        if self._pending and not self._closed:
-            self._transaction(lambda: None)
 
     def _transaction(self, work: Callable[[], _T]) -> _T:
         """The queued writes and ``work`` in one write transaction, committed."""
@@ -504,6 +507,8 @@ class SqliteLedger:
         ) from None
 
     def _check_open(self) -> None:
+        if self._failure is not None:
+            raise self._failure
         if self._closed:
             raise LedgerError(f"the ledger {self.path} is closed")
 
