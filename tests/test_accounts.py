@@ -243,3 +243,44 @@ def test_a_row_queued_for_the_keys_slot_when_its_account_is_paused_waits_for_the
     assert posts[0] == 0
     assert len(posts) == 3
     assert min(posts[1:]) >= 30.5
+
+
+def test_the_ledger_is_per_account_in_a_routed_run(tmp_path: Path) -> None:
+    """Importing a routed file again creates nobody; the same e-mail for another account is
+    still created, and the ledger remembers it for that account alone."""
+    first = write(
+        tmp_path / "first.csv", [("acme", "ada@example.com"), ("acme", "grace@example.com")]
+    )
+    second = write(
+        tmp_path / "second.csv",
+        [("acme", "ada@example.com"), ("globex", "ada@example.com"), ("acme", "alan@example.com")],
+    )
+    state = tmp_path / "ledger.sqlite"
+
+    async def run() -> tuple[Any, Any, Any]:
+        async with Sandbox(SandboxConfig(rate_limit_per_minute=0)) as sandbox:
+
+            async def one(source: Path, out: str) -> Any:
+                options = ImportOptions(
+                    mapping=mapping(),
+                    out_dir=tmp_path / out,
+                    base_url=sandbox.url,
+                    api_key="k",
+                    handle_signals=False,
+                    state=state,
+                )
+                return await run_import_async(source, options)
+
+            return await one(first, "1"), await one(second, "2"), await one(second, "3")
+
+    once, again, third = asyncio.run(run())
+    assert once.counts.created == 2
+    with (tmp_path / "2" / "results.csv").open(newline="") as f:
+        results = [(r["account"], r["status"], r["error_code"]) for r in csv.DictReader(f)]
+    assert results == [
+        ("acme", "skipped", "already-imported"),
+        ("globex", "created", ""),
+        ("acme", "created", ""),
+    ]
+    assert (third.counts.created, third.counts.skipped) == (0, 3)
+    assert again.state == third.state == str(state)

@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from importer.errors import Code, Reject
+from importer.errors import Code, Reject, RowWarning, WarningCode
 from importer.record.outcomes import RowOutcome, Status
 from importer.record.report import REJECTS_EXTRA_COLUMNS, RESULTS_COLUMNS, Recorder
 
@@ -29,6 +29,10 @@ def outcome(rng: random.Random, number: int) -> RowOutcome:
         Reject(number, rng.choice(list(Code)), text(rng), text(rng) or None, text(rng) or None)
         for _ in range(rng.choice([0, 0, 1, 2]))
     )
+    warnings = tuple(
+        RowWarning(number, rng.choice(list(WarningCode)), text(rng), text(rng) or None)
+        for _ in range(rng.choice([0, 0, 0, 1, 2]))
+    )
     ident: Any = rng.choice([None, "", text(rng), 12345])  # an int id takes csv.writer's path
     return RowOutcome(
         number,
@@ -39,6 +43,7 @@ def outcome(rng: random.Random, number: int) -> RowOutcome:
         remote_id=rng.choice([None, text(rng)]),
         rejects=rejects,
         note=rng.choice([None, "", "dry-run", text(rng)]),
+        warnings=warnings,
     )
 
 
@@ -80,6 +85,7 @@ def write_reference(out: Path, rows: list[tuple[RowOutcome, tuple[str, ...], str
                     message,
                     o.note or "",
                     "" if key is None else safe(key),
+                    safe(" | ".join(f"{w.code}: {w.message}" for w in o.warnings)),
                 ]
             )
             if o.status is Status.REJECTED:
@@ -108,6 +114,8 @@ def test_results_and_rejects_match_csv_writer_on_tricky_values(tmp_path: Path) -
         ).read_bytes(), name
     assert recorder.counts.rows == len(rows)
     assert recorder.counts.rejected == sum(o.status is Status.REJECTED for o, _, _ in rows)
+    assert recorder.counts.warned == sum(bool(o.warnings) for o, _, _ in rows)
+    assert sum(recorder.counts.by_warning.values()) == sum(len(o.warnings) for o, _, _ in rows)
 
 
 def test_rows_arriving_out_of_order_are_written_in_input_order(tmp_path: Path) -> None:

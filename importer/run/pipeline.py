@@ -26,9 +26,9 @@ from importer.record.journal import (
     file_sha256,
     unfinished_run,
 )
-from importer.record.ledger import Scope, SqliteLedger, default_ledger_path
+from importer.record.ledger import Ledger, Scope, SqliteLedger, default_ledger_path
 from importer.record.report import ImportSummary, Recorder
-from importer.run.accounts import RowAccount
+from importer.run.accounts import RowAccount, RowLedgers
 from importer.run.check import Checker
 from importer.run.dispatch import describe, send_rows
 from importer.run.dry import dry_run
@@ -182,6 +182,7 @@ class _Run:
             stopped_early=stop.is_set(),
             stop_reason=stop.reason,
             first_rejects=recorder.first_rejects,
+            first_warnings=recorder.first_warnings,
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
@@ -236,25 +237,17 @@ def _destination(options: ImportOptions, accounts: RowAccount) -> tuple[str, str
 
 def _open_ledger(
     options: ImportOptions, keys: RowKey, input_name: str, accounts: RowAccount
-) -> SqliteLedger | None:
-    """The ledger for this target and account; None when it is off or cannot apply.
+) -> RowLedgers | None:
+    """The ledger for this target, a scope per account; None when it is off or cannot apply.
 
     Unless required (``options.ledger``), it steps aside quietly where it cannot work: a
-    mapping that gives rows no key, a dry run without an account, rows routed to several
-    accounts.
+    mapping that gives rows no key, a dry run without an account. The run's one account is
+    opened now; in a run routed to several accounts, each is opened on its first row.
     """
     if options.ledger is False:
         return None
     required = options.ledger is True
     path = default_ledger_path() if options.state is None else Path(options.state)
-    if accounts.routed:
-        if not required:
-            return None
-        raise ConfigError(
-            "--state keeps one account's imports, and this run routes rows to the account of "
-            f'column "{accounts.column}": import each account with --account-id, or run '
-            "without --state"
-        )
     if not keys.readable:
         if not required:
             return None
@@ -262,8 +255,8 @@ def _open_ledger(
             f"--state needs each row's key, but the mapping's key \"{keys.name}\" is not a "
             f"column of {input_name}: set the mapping's key: to a column or field this file has"
         )
-    target, account_id = _destination(options, accounts)
-    if account_id is None:
+    target = options.target or options.base_url.rstrip("/")
+    if not accounts.routed and options.account_id is None:
         if not required:
             return None
         raise ConfigError(
@@ -271,7 +264,14 @@ def _open_ledger(
         )
     if path.resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
         raise ConfigError(f"--state {path} is the run's journal: give another file")
-    return SqliteLedger(path, Scope(target, account_id))
+
+    def open_scope(account: str) -> Ledger:
+        return SqliteLedger(path, Scope(target, account))
+
+    ledgers = RowLedgers(accounts, str(path), open_scope)
+    if accounts.fixed is not None and not accounts.routed:
+        ledgers.open(accounts.fixed)
+    return ledgers
 
 
 def _open_journal(
@@ -280,7 +280,7 @@ def _open_journal(
     mapping: Mapping,
     options: ImportOptions,
     accounts: RowAccount,
-    ledger: SqliteLedger | None,
+    ledger: RowLedgers | None,
 ) -> Journal | None:
     """The run's journal in ``out_dir``; a dry run keeps none but must not clobber one."""
     out_dir = Path(options.out_dir)

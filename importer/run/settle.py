@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from importer.errors import Code, Note
+from importer.errors import Code, Note, RowWarning
 from importer.read.tables import SourceRow
 from importer.record.journal import Journal, JournalRow, row_hash
-from importer.record.ledger import Imported, Ledger, now_iso
+from importer.record.ledger import Imported, now_iso
 from importer.record.outcomes import RowOutcome, Status
+from importer.run.accounts import RowLedgers
 from importer.run.check import Checked
 from importer.run.keys import RowKey
 
@@ -24,6 +25,7 @@ class Work:
     key: str | None = None
     # In flight when an earlier session stopped: it may exist, so look it up before sending.
     verify: bool = False
+    warnings: tuple[RowWarning, ...] = ()
 
 
 # A row decided without sending, and its key.
@@ -38,7 +40,7 @@ class Settler:
         self,
         keys: RowKey,
         journal: Journal | None,
-        ledger: Ledger | None,
+        ledgers: RowLedgers | None,
         run_id: str,
         input_name: str,
         *,
@@ -46,7 +48,7 @@ class Settler:
     ) -> None:
         self.keys = keys
         self.journal = journal if journal is not None and journal.resumed else None
-        self.ledger = ledger
+        self.ledgers = ledgers
         self.run_id = run_id
         self.input_name = input_name
         self.reimport = reimport
@@ -59,21 +61,22 @@ class Settler:
                 return self._resumed(row, previous), previous.key
         if isinstance(checked, RowOutcome):
             return checked, None
-        body, email, key = checked
-        if self.ledger is not None and key is not None:
-            earlier = self.ledger.get(key)
+        body, email, key, warnings = checked
+        if self.ledgers is not None and key is not None:
+            earlier = self.ledgers.of(row).get(key)
             if earlier is not None and earlier.run_id == self.run_id:
                 # The ledger commits apart from the journal: a crash after the ledger's commit
                 # left the journal saying "sending" about a row the ledger saw created.
                 return self._resumed_from_ledger(row, earlier), key
             if earlier is not None and not self.reimport:
                 return self.already_imported(row, key, earlier), key
-        return Work(seq, row, body, email, key, verify=previous is not None and previous.in_doubt)
+        verify = previous is not None and previous.in_doubt
+        return Work(seq, row, body, email, key, verify=verify, warnings=warnings)
 
     def _resumed(self, row: SourceRow, previous: JournalRow) -> RowOutcome:
-        if self.ledger is not None and previous.key is not None:
+        if self.ledgers is not None and previous.key is not None:
             # ... and the other way round: the journal's commit came first.
-            self.ledger.created(
+            self.ledgers.of(row).created(
                 previous.key,
                 Imported(
                     id=previous.id,

@@ -11,6 +11,7 @@ from importer.record.journal import Journal, row_hash
 from importer.record.ledger import Claimant, Granted, Imported, Ledger, now_iso
 from importer.record.outcomes import RowOutcome, Status
 from importer.record.report import Counts, Recorder
+from importer.run.accounts import RowLedgers
 from importer.run.keys import RowKey
 from importer.run.options import ImportOptions, Progress
 
@@ -22,7 +23,7 @@ class Sink:
         recorder: Recorder,
         keys: RowKey,
         journal: Journal | None,
-        ledger: Ledger | None,
+        ledgers: RowLedgers | None,
         run_id: str,
         input_name: str,
         total: int | None,
@@ -31,7 +32,7 @@ class Sink:
         self.recorder = recorder
         self.keys = keys
         self.journal = journal
-        self.ledger = ledger
+        self.ledgers = ledgers
         self.run_id = run_id
         self.input_name = input_name
         self.total = total
@@ -43,11 +44,11 @@ class Sink:
     ) -> Granted | Imported:
         """Reserve the row's key in the ledger before it is sent (waits while another process
         sends the same key); ``Imported`` when that process, or another, created it."""
-        if self.ledger is None or key is None:
+        if self.ledgers is None or key is None:
             return Granted()
         # the row's hash is recorded with its outcome; a claim only says who sends it
         claimant = Claimant(self.run_id, self.input_name, row.row_number)
-        return await self.ledger.claim(key, claimant, replace=reimport)
+        return await self.ledgers.of(row).claim(key, claimant, replace=reimport)
 
     async def sending(self, row: SourceRow, key: str | None) -> bytes | None:
         """Journal a row as being sent, before its request leaves; its ``row_hash`` if kept."""
@@ -75,8 +76,9 @@ class Sink:
         if self.journal is not None and outcome.note != Note.RESUMED:
             digest = digest or row_hash(row.values)
             self.journal.record(outcome, key, digest, sent=sent)
-        if sent and self.ledger is not None and key is not None:
-            self._settle_claim(key, outcome, digest or row_hash(row.values))
+        if sent and self.ledgers is not None and key is not None:
+            ledger = self.ledgers.of(row)
+            self._settle_claim(ledger, key, outcome, digest or row_hash(row.values))
         on_progress = self.options.on_progress
         if on_progress is not None:
             now = self.options.clock.now()
@@ -84,8 +86,7 @@ class Sink:
                 self.last_progress = now
                 on_progress(self.progress())
 
-    def _settle_claim(self, key: str, outcome: RowOutcome, digest: bytes) -> None:
-        assert self.ledger is not None
+    def _settle_claim(self, ledger: Ledger, key: str, outcome: RowOutcome, digest: bytes) -> None:
         if outcome.status is Status.CREATED:
             imported = Imported(
                 id=outcome.id,
@@ -96,11 +97,11 @@ class Sink:
                 row_number=outcome.row_number,
                 row_hash=digest,
             )
-            self.ledger.created(key, imported)
+            ledger.created(key, imported)
         elif any(r.code is Code.OUTCOME_UNKNOWN for r in outcome.rejects):
-            self.ledger.in_doubt(key)
+            ledger.in_doubt(key)
         else:
-            self.ledger.release(key)
+            ledger.release(key)
 
     def sent(self, email: str | None) -> None:
         """After a sent row's outcome is recorded: a row resume cannot look up is committed now."""
