@@ -413,7 +413,6 @@ def test_a_recruiters_workbook_is_fixed_in_the_page_and_imported(
     shot(page, "12-workbook-imported")
 
 
-@pytest.mark.slow
 def test_a_50000_row_upload_pages_and_edits_at_once(browser: Browser, tmp_path: Path) -> None:
     """The page stays quick on a big file; the timings go to tests/artifacts/web/timings.json
     (bench/RESULTS.md reports them), measured in the page with performance.now()."""
