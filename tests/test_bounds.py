@@ -23,46 +23,10 @@ from importer.read.tables import open_table
 from importer.read.xlsx import list_sheets
 from importer.suggest import suggest_mapping
 from tests import bombs
+from tests.bombs import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = str(ROOT / "mappings" / "default.yaml")
-MEMORY_LIMIT = 2 << 30
-"""Address space a validate process gets here: a bomb that gets loaded dies (or raises) well
-before it could hurt the machine."""
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    code: int
-    err: str
-    peak_rss_mb: float
-
-
-def validate(path: Path, out: Path, *flags: str) -> Finished:
-    """``importer validate`` in a process of its own, memory capped, its peak RSS measured."""
-
-    def cap() -> None:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "importer", "validate", str(path), "-m", MAPPING),
-            *("--out", str(out), "--quiet", "--workers", "0", *flags),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        preexec_fn=cap,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert process.stderr is not None
-    err = process.stderr.read().decode("utf-8", "replace")
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    process.stderr.close()
-    return Finished(process.returncode, err, usage.ru_maxrss / 1024)
 
 
 @pytest.mark.parametrize(
