@@ -190,7 +190,7 @@ class SandboxServer:
         """The e-mail of every candidate stored for the bench account, duplicates included."""
         emails: list[str] = []
         cursor: str | None = "0"
-        headers = {"Authorization": _basic(AUDIT_KEY), "x-account-id": ACCOUNT}
+        headers = {"Authorization": basic(AUDIT_KEY), "x-account-id": ACCOUNT}
         while cursor is not None:
             query = urllib.parse.urlencode({"page_size": 1000, "next": cursor})
             request = urllib.request.Request(
@@ -203,7 +203,7 @@ class SandboxServer:
         return emails
 
 
-def _basic(key: str) -> str:
+def basic(key: str) -> str:
     return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
 
 

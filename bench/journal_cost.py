@@ -1,4 +1,4 @@
-"""What the journal costs: rows/s of the same import with it, without it, and with --state too.
+"""What the journal costs: rows/s of the same import with it, without it, and with the ledger.
 
 Starts ``python -m importer.sandbox`` on 127.0.0.1 with the rate limit and faults off, then
 imports the same clean file through the Python API (``ImportOptions(journal=False)`` for the
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = {
     "no journal": {"journal": False},
     "journal": {},
-    "journal + --state": {"state": True},
+    "journal + ledger": {"ledger": True},
 }
 
 
@@ -88,7 +88,7 @@ def import_once(
     concurrency: int,
     *,
     journal: bool = True,
-    state: bool = False,
+    ledger: bool = False,
 ) -> tuple[float, float]:
     """One import into a freshly reset sandbox: (rows/s, importer CPU seconds per row)."""
     urllib.request.urlopen(urllib.request.Request(f"{url}/_sandbox/reset", method="POST")).close()
@@ -102,7 +102,8 @@ def import_once(
         rate=10_000_000.0,
         handle_signals=False,
         journal=journal,
-        state=out.parent / f"{out.name}.state.sqlite" if state else None,
+        ledger=ledger,
+        state=out.parent / f"{out.name}.ledger.sqlite",
     )
     cpu = time.process_time()
     summary = run_import(source, options)

@@ -31,6 +31,7 @@ def main() -> None:
         rate=1_000_000.0,
         concurrency=args.concurrency,
         journal=False,
+        ledger=False,
     )
     summary = run_import(args.input, options)
     print(json.dumps(summary.to_dict()))

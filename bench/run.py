@@ -5,8 +5,9 @@
     .venv/bin/python bench/run.py --runs 1       the same, one run each
 
 Scenarios: pacing, latency, overhead, dry-run, peers, several-processes (which starts a
-redis-server of its own on a free port of 127.0.0.1). Inputs are generated into bench/work/
-(git-ignored) on first use and reused; the sandbox runs on 127.0.0.1 in its own process.
+redis-server of its own on a free port of 127.0.0.1), one-account-throttled. Inputs are
+generated into bench/work/ (git-ignored) on first use and reused; the sandbox runs on 127.0.0.1
+in its own process.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ RUNS = {
     "dry-run": 2,
     "peers": 1,
     "several-processes": 1,
+    "one-account-throttled": 1,
 }
 
 
@@ -72,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             section = scenarios.overhead(runs)
         elif name == "several-processes":
             section = _several_processes(runs)
+        elif name == "one-account-throttled":
+            from bench.several import one_account_throttled
+
+            section = one_account_throttled(runs)
         elif name == "dry-run":
             section = dry = scenarios.dry_run(runs)
             if "peers" not in chosen:

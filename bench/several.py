@@ -10,18 +10,22 @@ finishes its file with no candidate created twice.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
 import signal
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bench import data
-from bench.harness import MAPPING, PYTHON, WORK, SandboxServer, spread
+from bench.harness import AUDIT_KEY, MAPPING, PYTHON, WORK, SandboxServer, basic, spread
 from bench.scenarios import Goal, Section
 
 PROCESSES, ROWS, LIMIT = 4, 500, 50
@@ -168,4 +172,112 @@ def several_processes(runs: int, redis_url: str) -> Section:
         table,
         goals,
         notes,
+    )
+
+
+# -- one account throttled by its provider -----------------------------------------------------
+
+ACCOUNTS, PER_ACCOUNT, PROVIDER_PER_MINUTE = 4, 150, 300
+THROTTLED = "account-0"
+
+
+def _routed_csv() -> Path:
+    """The clean rows with a Customer column, the accounts taking turns row by row."""
+    path = WORK / f"routed-{ACCOUNTS}x{PER_ACCOUNT}.csv"
+    if not path.exists():
+        with data.candidates_csv(ACCOUNTS * PER_ACCOUNT).open(newline="", encoding="utf-8") as f:
+            header, *rows = list(csv.reader(f))
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow([*header, "Customer"])
+            writer.writerows([*row, f"account-{i % ACCOUNTS}"] for i, row in enumerate(rows))
+    return path
+
+
+def _created(server: SandboxServer, account: str) -> list[datetime]:
+    query = urllib.parse.urlencode({"page_size": 1000})
+    headers = {"Authorization": basic(AUDIT_KEY), "x-account-id": account}
+    url = f"{server.url}/unified/ats/candidates?{query}"
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        found = json.load(answer)["data"]
+    return [datetime.fromisoformat(c["created_at"].replace("Z", "+00:00")) for c in found]
+
+
+def _routed_run(server: SandboxServer, name: str) -> tuple[float, float, dict[str, Any]]:
+    """One import of the routed file: seconds until the other accounts' last row was created
+    and until the throttled one's, counted from the first creation; and the sandbox's stats."""
+    out = WORK / "out" / name
+    shutil.rmtree(out, ignore_errors=True)
+    server.reset()
+    command = _command(_routed_csv(), server.url, "unused", out, None)
+    command = [c for c in command if c not in ("--account-id", "unused")]
+    command += ["--account-column", "Customer"]
+    env = {**os.environ, "STACKONE_API_KEY": KEY}
+    env.pop("IMPORTER_PACER_URL", None)
+    result = subprocess.run(command, env=env, stderr=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise RuntimeError(f"{name}: the importer exited {result.returncode}")
+    created = {f"account-{i}": _created(server, f"account-{i}") for i in range(ACCOUNTS)}
+    for account, times in created.items():
+        if len(times) != PER_ACCOUNT:
+            held = f"{account} holds {len(times)} candidates, not {PER_ACCOUNT}"
+            raise RuntimeError(f"{name}: {held}")
+    first = min(min(times) for times in created.values())
+    finished = {account: (max(times) - first).total_seconds() for account, times in created.items()}
+    others = max(t for account, t in finished.items() if account != THROTTLED)
+    return others, finished[THROTTLED], server.stats()
+
+
+def one_account_throttled(runs: int) -> Section:
+    limit_flags = ("--rate", str(LIMIT * 60))
+    provider = ("--provider-rate", str(PROVIDER_PER_MINUTE), "--provider-delay", "1")
+    provider += ("--provider-account", THROTTLED)
+    with SandboxServer(*limit_flags) as server:
+        free = [_routed_run(server, f"accounts-free-{i}") for i in range(runs)]
+    with SandboxServer(*limit_flags, *provider) as server:
+        throttled = [_routed_run(server, f"accounts-throttled-{i}") for i in range(runs)]
+    table = [["provider of account-0", "others done", "account-0 done", "408s", "RA violations"]]
+    for label, group in (("no limit", free), (f"{PROVIDER_PER_MINUTE}/min", throttled)):
+        table.append(
+            [
+                label,
+                spread([r[0] for r in group]).show("{:.1f} s"),
+                spread([r[1] for r in group]).show("{:.1f} s"),
+                spread([r[2]["requests_by_status"].get("408", 0) for r in group]).show("{:,.0f}"),
+                spread([r[2]["retry_after_violations"] for r in group]).show("{:,.0f}"),
+            ]
+        )
+    base = spread([r[0] for r in free]).median
+    slowed = spread([r[0] for r in throttled]).median
+    goals = [
+        Goal(
+            "one account throttled by its provider slows the others by ≤ 10 %",
+            f"others done in {slowed:.1f} s against {base:.1f} s unthrottled "
+            f"({slowed / base - 1:+.0%})",
+            slowed <= 1.10 * base,
+        ),
+        Goal(
+            "throttled: 0 Retry-After violations",
+            f"{max(r[2]['retry_after_violations'] for r in throttled)} in the worst run",
+            all(r[2]["retry_after_violations"] == 0 for r in throttled),
+        ),
+    ]
+    return Section(
+        "one-account-throttled",
+        "7. One account throttled by its provider",
+        f"One file of {ACCOUNTS * PER_ACCOUNT} clean rows for {ACCOUNTS} accounts taking turns "
+        "row by row (`--account-column Customer`), one importer told `--rate "
+        f"{LIMIT * 60}`, into the sandbox limited to {LIMIT} requests/s per key; then the same "
+        f"with {THROTTLED}'s provider limited to {PROVIDER_PER_MINUTE} creates a minute "
+        "(`--provider-rate`, answered 408 after 1 s, `--provider-account`). *Done* is the "
+        "last candidate's creation time in the sandbox, from the first one's. "
+        f"{runs} run{'s' if runs != 1 else ''} each.",
+        table,
+        goals,
+        [
+            f"Unthrottled, the {ACCOUNTS * PER_ACCOUNT} rows share the key's {LIMIT}/s; "
+            f"throttled, {THROTTLED}'s 408s pause and slow its rows only, its slots go to the "
+            "others, which therefore finish sooner rather than later."
+        ],
     )

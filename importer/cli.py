@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -118,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
 
+    ledger = commands.add_parser(
+        "ledger", help="the candidates imported before: list, find, forget, export"
+    )
+    from importer.record import ledger_cli
+
+    ledger_cli.add_arguments(ledger)
+
     mappings = commands.add_parser(
         "mappings", help="list the shipped mappings that --mapping NAME accepts, one line each"
     )
@@ -207,13 +215,26 @@ def _add_rerun_arguments(p: argparse.ArgumentParser) -> None:
         "first; the rest are sent. Refused if the input or the mapping changed; starts a new "
         "run when --out holds none",
     )
-    p.add_argument(
+    ledger_flags = p.add_mutually_exclusive_group()
+    ledger_flags.add_argument(
         "--state",
         type=Path,
         metavar="FILE",
-        help="SQLite file remembering every candidate created, across runs (made if missing): "
-        "a row whose key (the e-mail, or the mapping's key:) is in it is skipped as "
-        "already-imported. For nightly imports of a cumulative file",
+        help="the ledger that remembers every candidate created, across runs (made if "
+        "missing; default: ledger.sqlite in your data folder, see `importer ledger`): a row "
+        "whose key (the e-mail, or the mapping's key:) it holds for the same API and account "
+        "is skipped as already-imported",
+    )
+    ledger_flags.add_argument(
+        "--no-state",
+        action="store_true",
+        help="keep no ledger: rows are sent whatever earlier runs created",
+    )
+    p.add_argument(
+        "--reimport",
+        action="store_true",
+        help="send rows that the ledger says were imported before (e.g. after deleting them "
+        "in the ATS), and remember their new ids",
     )
 
 
@@ -271,6 +292,9 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         options.heartbeat = args.heartbeat
         options.resume = args.resume
         options.state = args.state
+        # a ledger named on the command line must work; the default one where it can
+        options.ledger = False if args.no_state else (True if args.state else None)
+        options.reimport = args.reimport
         options.pacer_url = args.pacer or os.environ.get("IMPORTER_PACER_URL") or None
         options.policy = RetryPolicy(
             max_attempts=args.max_attempts,
@@ -303,6 +327,8 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
             show.close()
     if not args.quiet:
         print(render_summary(summary), file=sys.stderr)
+        if summary.stopped_early and not summary.dry_run:
+            print(f"to finish this import: {resume_command(args.argv)}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     return summary.exit_code
@@ -323,6 +349,10 @@ def _into_sandbox(options: ImportOptions, stack: ExitStack) -> None:
     options.account_id = options.account_id or SANDBOX_ACCOUNT_ID
     # its port changes every run: the journal and the reports name it by what it is
     options.target = "sandbox"
+    # It starts empty every time, so what the user's ledger remembers is not in it; a ledger
+    # named with --state is kept, under the target "sandbox", for trying it out.
+    if options.state is None:
+        options.ledger = False
 
 
 def _suggest(args: argparse.Namespace) -> int:
@@ -363,8 +393,18 @@ def _list_mappings(args: argparse.Namespace) -> int:
     return 0
 
 
+def resume_command(argv: Sequence[str]) -> str:
+    """The command line that continues a stopped import, quoted for a POSIX shell."""
+    words = ["importer", *argv]
+    if "--resume" not in words:
+        words.append("--resume")
+    return shlex.join(words)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         if args.command == "run":
             return _import(args, dry_run=args.dry_run)
@@ -378,6 +418,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from importer.web import cli as web_cli
 
             return web_cli.run(args)
+        if args.command == "ledger":
+            from importer.record import ledger_cli
+
+            return ledger_cli.run(args)
         from importer.sandbox import cli as sandbox_cli
 
         return sandbox_cli.run(args)

@@ -39,6 +39,7 @@ class Code(StrEnum):
     INVALID_URL = "invalid-url"
     INVALID_VALUE = "invalid-value"
     DUPLICATE_IN_FILE = "duplicate-in-file"
+    TOO_LARGE = "too-large"
     MISSING_ACCOUNT = "missing-account"
     # sending
     API_REJECTED = "api-rejected"

@@ -88,6 +88,8 @@ def make_reports(case: Case, out: Path) -> dict[str, bytes]:
         rate=60_000.0,
         handle_signals=False,
         target="sandbox",
+        # every case starts from an empty sandbox: what earlier cases created is not in it
+        ledger=False,
     )
     with start_sandbox_thread(config) as sandbox:
         options.base_url = sandbox.url

@@ -205,3 +205,82 @@ def test_a_throttled_account_does_not_hold_up_the_others(tmp_path: Path) -> None
     # worker of its lane) were sent before it ended; each was answered 408 once, then created
     assert sum(at < 30 for at in slow) <= 2
     assert len(slow) == 20
+
+
+def test_a_row_queued_for_the_keys_slot_when_its_account_is_paused_waits_for_the_account() -> None:
+    """Rows take their account's slot, then the key's: a 408 for the account that arrives while
+    a row queues for the key's slot must still keep that row out of the account's window."""
+    from importer.send.client import ApiClient
+    from importer.send.pacer import Pacer
+    from importer.send.retry import RetryPolicy
+    from importer.send.sender import Sender, SendStats
+
+    clock = FakeClock()
+    posts: list[float] = []
+
+    async def answer(url: Any, **kwargs: Any) -> Any:
+        posts.append(clock.now())
+        if len(posts) == 1:
+            await clock.sleep(0.5)  # the provider's throttle is answered late
+            return reply(
+                408, {"statusCode": 408, "message": "timeout"}, headers={"Retry-After": "30"}
+            )
+        return reply(201, {"statusCode": 201, "data": {"id": f"c{len(posts)}"}})
+
+    async def run() -> None:
+        key, account = Pacer(60, clock), Pacer(None, clock)  # the key: one request a second
+        async with ApiClient("https://api.example.test", "k", "acme", clock=clock) as client:
+            sender = Sender(client, key, RetryPolicy(), clock, SendStats(), account)
+            body = b'{"first_name": "A", "last_name": "B"}'
+            await asyncio.gather(
+                sender.send(2, body, "a@example.com"), sender.send(3, body, "b@example.com")
+            )
+
+    with FakeApi() as api:
+        api.post("https://api.example.test/unified/ats/candidates", callback=answer, repeat=True)
+        clock.run(run())
+    # row 3 took the account's slot at 0 and the key's at 1, when the account was paused to 30.5
+    assert posts[0] == 0
+    assert len(posts) == 3
+    assert min(posts[1:]) >= 30.5
+
+
+def test_the_ledger_is_per_account_in_a_routed_run(tmp_path: Path) -> None:
+    """Importing a routed file again creates nobody; the same e-mail for another account is
+    still created, and the ledger remembers it for that account alone."""
+    first = write(
+        tmp_path / "first.csv", [("acme", "ada@example.com"), ("acme", "grace@example.com")]
+    )
+    second = write(
+        tmp_path / "second.csv",
+        [("acme", "ada@example.com"), ("globex", "ada@example.com"), ("acme", "alan@example.com")],
+    )
+    state = tmp_path / "ledger.sqlite"
+
+    async def run() -> tuple[Any, Any, Any]:
+        async with Sandbox(SandboxConfig(rate_limit_per_minute=0)) as sandbox:
+
+            async def one(source: Path, out: str) -> Any:
+                options = ImportOptions(
+                    mapping=mapping(),
+                    out_dir=tmp_path / out,
+                    base_url=sandbox.url,
+                    api_key="k",
+                    handle_signals=False,
+                    state=state,
+                )
+                return await run_import_async(source, options)
+
+            return await one(first, "1"), await one(second, "2"), await one(second, "3")
+
+    once, again, third = asyncio.run(run())
+    assert once.counts.created == 2
+    with (tmp_path / "2" / "results.csv").open(newline="") as f:
+        results = [(r["account"], r["status"], r["error_code"]) for r in csv.DictReader(f)]
+    assert results == [
+        ("acme", "skipped", "already-imported"),
+        ("globex", "created", ""),
+        ("acme", "created", ""),
+    ]
+    assert (third.counts.created, third.counts.skipped) == (0, 3)
+    assert again.state == third.state == str(state)

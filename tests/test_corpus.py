@@ -6,14 +6,17 @@ received carrying the cells exactly as typed. Files that cannot be imported end 
 exit-2 error instead.
 """
 
+import io
+import random
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from importer.cli import main
-from tests.sandboxed import DATA, DEFAULT_MAPPING, Imported, import_file
+from tests.sandboxed import DATA, DEFAULT_MAPPING, SAMPLES, Imported, import_file
 
 CREATED = ("created", "")
 MAPPINGS = DATA / "mappings"
@@ -230,6 +233,91 @@ def test_an_unclosed_quote_refuses_the_file_before_anything_is_sent(
     assert not (out / "results.csv").exists()
 
 
+# -- files that are not spreadsheets ----------------------------------------------------------
+
+
+def _zip(*names: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "<x/>")
+    return buffer.getvalue()
+
+
+NOT_SPREADSHEETS = {
+    "a PDF document": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",
+    "a PNG image": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01",
+    "a JPEG image": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01" + bytes(range(256)),
+    "a program (ELF executable)": b"\x7fELF\x02\x01\x01\x00" + bytes(200),
+    "binary data, not text": random.Random(16).randbytes(4096),
+    "a zip archive": _zip("notes.txt"),
+    "a Word document": _zip("[Content_Types].xml", "word/document.xml"),
+}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+@pytest.mark.parametrize("what", sorted(NOT_SPREADSHEETS))
+def test_a_file_that_is_not_a_spreadsheet_is_refused_as_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str, suffix: str
+) -> None:
+    path = tmp_path / f"candidates{suffix}"
+    path.write_bytes(NOT_SPREADSHEETS[what])
+    err = cli_error(capsys, "validate", str(path), "-m", str(DEFAULT_MAPPING))
+    assert f"{path} is not a spreadsheet: it looks like {what}; " in err
+
+
+def test_a_workbook_named_csv_and_a_csv_named_xlsx_are_told_to_be_renamed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workbook = tmp_path / "export.csv"
+    workbook.write_bytes((SAMPLES / "candidates.xlsx").read_bytes())
+    err = cli_error(capsys, "validate", str(workbook), "-m", str(DEFAULT_MAPPING))
+    assert "is an Excel workbook with a .csv name: rename it to .xlsx" in err
+    text = tmp_path / "export.xlsx"
+    text.write_bytes((SAMPLES / "candidates.csv").read_bytes())
+    err = cli_error(capsys, "validate", str(text), "-m", str(DEFAULT_MAPPING))
+    assert "is a text file, not an .xlsx workbook: if it holds rows separated by" in err
+
+
+# -- rows too large to send --------------------------------------------------------------------
+
+NOTES_MAPPING = MAPPINGS / "notes.yaml"
+
+
+def test_a_row_too_large_for_one_request_is_rejected_naming_its_column(tmp_path: Path) -> None:
+    path = tmp_path / "long_notes.csv"
+    path.write_text(
+        "First Name,Last Name,Email,Notes,Attachment\r\n"
+        f"Ann,Lee,ann@example.com,{'x' * 1_200_000},\r\n"
+        f"Bob,Ray,bob@example.com,short,{'y' * 3_000_000}\r\n",  # not mapped: never sent
+        encoding="utf-8",
+    )
+    for dry_run in (True, False):
+        imported = import_file(path, tmp_path / f"out-{dry_run}", NOTES_MAPPING, dry_run=dry_run)
+        bob = ("not_attempted", "") if dry_run else CREATED
+        assert imported.outcomes() == {2: ("rejected", "too-large"), 3: bob}
+        assert imported.message(2) == (
+            "the request for this row would be 1.2 MB, more than the 1 MB that can be sent; "
+            'column "Notes" holds 1,200,000 characters: shorten the cell, or leave the column '
+            "out of the mapping"
+        )
+        (reject,) = imported.rejects
+        assert (reject["error_code"], reject["error_field"]) == ("too-large", "Notes")
+    assert imported.summary.requests_by_status == {"201": 1}
+
+
+def test_a_cell_past_the_reading_limit_stops_the_file_with_the_flag_to_raise_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "huge_cell.csv"
+    path.write_text(f"Name,Notes\r\nAnn,ok\r\nBob,{'z' * (1024 * 1024 + 1)}\r\n")
+    argv = ["validate", str(path), "-m", str(NOTES_MAPPING), "--out", str(tmp_path / "out")]
+    err = cli_error(capsys, *argv, "--max-cell-mb", "1")
+    assert "row 3 has a cell longer than 1 MB (the longest cell the importer reads)" in err
+    assert "raise the limit with --max-cell-mb 4" in err
+    assert "never closed" not in err
+
+
 # -- values Excel or a type-guessing reader would mangle ---------------------------------------
 
 
@@ -267,6 +355,18 @@ def test_scientific_notation_typed_as_text_is_precision_lost_and_never_sent(
     )
     assert imported.bodies == {}
     assert imported.summary.requests_by_status == {}
+
+
+def test_scientific_notation_with_a_decimal_comma_is_precision_lost_not_split(
+    tmp_path: Path,
+) -> None:
+    imported = run(tmp_path, "scientific_decimal_comma.csv", "scientific_decimal_comma.yaml")
+    assert imported.outcomes() == {2: ("rejected", "precision-lost"), 3: CREATED}
+    assert_rejected(imported, 2, "precision-lost", "Phone", "4,47701E+11", "phone_numbers[0].phone")
+    assert imported.body(3)["phone_numbers"] == [
+        {"phone": "+447700900123"},
+        {"phone": "+442079460000"},
+    ]
 
 
 def test_phones_stored_as_numbers_arrive_whole(tmp_path: Path) -> None:

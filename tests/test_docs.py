@@ -16,8 +16,9 @@ from importer.errors import Code, Note
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-# Flags the README shows for other programs: `ruff format --check`, `python -m bench --runs N`.
-OTHER_PROGRAMS = {"--check", "--runs"}
+# Flags the README shows for other programs: `ruff format --check`, `python -m bench --runs N`,
+# `docker compose up --abort-on-container-exit`.
+OTHER_PROGRAMS = {"--check", "--runs", "--abort-on-container-exit"}
 _FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 _CODE_CELL = re.compile(r"^\| ((?:`[a-z-]+`(?:, )?)+) \|", re.MULTILINE)
 
@@ -29,12 +30,17 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 
 
 def _flags(parser: argparse.ArgumentParser) -> set[str]:
-    return {
+    """The command's flags, and those of its actions (``importer ledger forget --run``)."""
+    flags = {
         option
         for action in parser._actions
         for option in action.option_strings
         if option.startswith("--") and option != "--help"
     }
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            flags = flags.union(*(_flags(sub) for sub in action.choices.values()))
+    return flags
 
 
 def _every_flag() -> set[str]:

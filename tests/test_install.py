@@ -66,20 +66,13 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 def test_every_package_and_shipped_file_is_installed(installed: Path, tmp_path: Path) -> None:
-    listing = subprocess.run(
-        [
-            installed / "python",
-            "-c",
-            "import importer, pathlib; root = pathlib.Path(importer.__file__).parent; "
-            "print('\\n'.join(sorted(str(p.relative_to(root)) for p in root.rglob('*') "
-            "if p.is_file() and '__pycache__' not in p.parts)))",
-        ],
-        cwd=tmp_path,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    listing = _python(
+        installed,
+        tmp_path,
+        "import importer, pathlib; root = pathlib.Path(importer.__file__).parent; "
+        "print('\\n'.join(sorted(str(p.relative_to(root)) for p in root.rglob('*') "
+        "if p.is_file() and '__pycache__' not in p.parts)))",
+    ).split()
     checkout = ROOT / "importer"
     expected = {
         str(p.relative_to(checkout))
@@ -160,12 +153,18 @@ def _check_sample(session: requests.Session, url: str) -> dict[str, Any]:
 def test_the_checkout_is_not_what_the_installed_copy_imports(
     installed: Path, tmp_path: Path
 ) -> None:
-    where = subprocess.run(
-        [installed / "python", "-c", "import importer; print(importer.__file__)"],
-        cwd=tmp_path,
+    where = _python(installed, tmp_path, "import importer; print(importer.__file__)").strip()
+    assert Path(where).is_relative_to(installed.parent), where
+
+
+def _python(installed: Path, cwd: Path, code: str) -> str:
+    """What the installed venv's Python prints for ``code``, run in ``cwd``."""
+    done = subprocess.run(
+        [installed / "python", "-c", code],
+        cwd=cwd,
         env=_clean_env(),
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.strip()
-    assert Path(where).is_relative_to(installed.parent), where
+    )
+    return done.stdout

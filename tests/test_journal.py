@@ -1,4 +1,4 @@
-"""The journal and the state: what they remember, what they refuse, and kill -9 at any instant."""
+"""The journal: what it remembers, what it refuses, and kill -9 at any instant."""
 
 from __future__ import annotations
 
@@ -21,14 +21,13 @@ from importer.read.tables import SourceRow
 from importer.record.journal import (
     _OUTCOME_DELAY,
     JOURNAL_FILE,
-    Imported,
-    ImportState,
     Journal,
     JournalError,
     RunIdentity,
     row_hash,
     unfinished_run,
 )
+from importer.record.ledger import LedgerError, Scope, SqliteLedger
 from importer.record.outcomes import RowOutcome, Status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,43 +210,19 @@ def test_a_journal_in_use_is_refused(tmp_path: Path) -> None:
     journal.close()
 
 
-def test_other_files_are_not_taken_for_a_journal_or_a_state(tmp_path: Path) -> None:
+def test_other_files_are_not_taken_for_a_journal_or_a_ledger(tmp_path: Path) -> None:
     Journal.open(tmp_path, IDENTITY, resume=False).close()
-    with pytest.raises(JournalError, match="is a SQLite file but not an importer state file"):
-        ImportState.open(tmp_path / JOURNAL_FILE, "t", "a")
+    with pytest.raises(LedgerError, match="is a SQLite file but not an importer ledger"):
+        SqliteLedger(tmp_path / JOURNAL_FILE, Scope("t", "a"))
+    ledger_folder = tmp_path / "ledger"
+    SqliteLedger(ledger_folder / JOURNAL_FILE, Scope("t", "a")).close()
+    with pytest.raises(JournalError, match="is a SQLite file but not an importer journal"):
+        Journal.open(ledger_folder, IDENTITY, resume=False)
     junk = tmp_path / "junk"
     junk.mkdir()
     (junk / JOURNAL_FILE).write_bytes(b"not a database" * 100)
     with pytest.raises(JournalError, match="is not an importer journal"):
         Journal.open(junk, IDENTITY, resume=False)
-
-
-def test_state_remembers_keys_per_target_and_account(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite"
-    state = ImportState.open(path, "https://api.example.com", "acc-1")
-    first = ImportState.created(
-        "ada@example.com", created(7, "c-7"), run_id="r1", input="a.csv", digest=DIGEST
-    )
-    state.add(first)
-    state.add(replace(first, id="c-other", run_id="r2"))
-    state.close()
-
-    state = ImportState.open(path, "https://api.example.com", "acc-1")
-    found = state.get("ada@example.com")
-    assert found is not None
-    assert (found.id, found.remote_id, found.run_id, found.row_number) == ("c-7", "r7", "r1", 7)
-    assert found.describe().endswith("as c-7 (row 7 of a.csv)")
-    assert state.get("bob@example.com") is None
-    state.close()
-    for target, account in (("https://api.example.com", "acc-2"), ("sandbox", "acc-1")):
-        other = ImportState.open(path, target, account)
-        assert other.get("ada@example.com") is None
-        other.close()
-
-
-def test_imported_describes_a_candidate_without_an_id() -> None:
-    imported = Imported("k", None, "r9", "2026-11-28T19:30:01.123+00:00", "r", "x/b.csv", 9, None)
-    assert imported.describe() == "on 2026-11-28 19:30 UTC as remote id r9 (row 9 of b.csv)"
 
 
 def test_row_hash_tells_rows_apart() -> None:
@@ -261,11 +236,11 @@ def test_row_hash_tells_rows_apart() -> None:
 # the producer does for rejects; "in-flight": one row marked and one recorded, then wait past
 # the outcome deadline; "answered": row 2 marked and recorded, then wait (its outcome waits for
 # a commit); "next-mark": the same, and row 3 marked; "stopped": the same, and the session ended
-# early, as a stopped run ends; "state": the same, and the row remembered in a state file.
+# early, as a stopped run ends.
 _CHILD = f"""
 import asyncio, sys
 from pathlib import Path
-from importer.record.journal import ImportState, Journal, RunIdentity
+from importer.record.journal import Journal, RunIdentity
 from importer.record.outcomes import RowOutcome, Status
 
 identity = {IDENTITY!r}
@@ -282,18 +257,13 @@ async def main() -> None:
         await asyncio.sleep({_OUTCOME_DELAY} + 0.2)
         print("ready", flush=True)
         await asyncio.sleep(3600)
-    if mode in ("answered", "next-mark", "stopped", "state"):
+    if mode in ("answered", "next-mark", "stopped"):
         await journal.sending(2, "k2", bytes(16))
         journal.record(created(2), "k2", bytes(16), sent=True)
         if mode == "next-mark":
             await journal.sending(3, "k3", bytes(16))
         if mode == "stopped":
             journal.finish("interrupted")
-        if mode == "state":
-            state = ImportState.open(Path(sys.argv[1]) / "state.sqlite", "t", "a")
-            state.after(journal)
-            state.add(ImportState.created("k2", created(2), run_id="r", input="i", digest=b""))
-            await asyncio.sleep(0)
         print("ready", flush=True)
         await asyncio.sleep(3600)
     print("ready", flush=True)
@@ -348,20 +318,6 @@ def test_kill_9_before_an_outcome_is_committed_leaves_its_row_in_doubt(tmp_path:
 def test_ending_a_session_commits_the_outcomes_waiting(tmp_path: Path) -> None:
     kill_child(tmp_path, "stopped", 0.0)
 
-    journal = Journal.open(tmp_path, IDENTITY, resume=True)
-    answered = journal.previous(2)
-    assert answered is not None
-    assert (answered.created, answered.id) == (True, "id2")
-    journal.close()
-
-
-def test_the_state_never_commits_ahead_of_the_journal(tmp_path: Path) -> None:
-    kill_child(tmp_path, "state", 0.0)
-
-    state = ImportState.open(tmp_path / "state.sqlite", "t", "a")
-    remembered = state.get("k2")
-    state.close()
-    assert remembered is not None
     journal = Journal.open(tmp_path, IDENTITY, resume=True)
     answered = journal.previous(2)
     assert answered is not None

@@ -276,7 +276,7 @@ def test_interrupt_stops_a_dry_run_at_once_and_every_row_still_gets_an_outcome(
     # the summary does not count the interrupted rows as valid
     text = render_summary(summary)
     assert f"{len(checked)} valid (not sent)" in text
-    assert f"{len(rest)} not attempted" in text
+    assert f"{len(rest)} not checked" in text
 
 
 def test_heartbeat_answers_are_read_past_their_leading_newlines(tmp_path: Path) -> None:

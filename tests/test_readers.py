@@ -407,7 +407,7 @@ def test_options_for_the_other_kind_of_file_are_config_errors() -> None:
 
 def test_a_file_that_is_not_a_workbook_is_a_config_error(tmp_path: Path) -> None:
     path = write(tmp_path / "export.xlsx", b"Name,Email\nAnn,a@example.com\n")
-    with pytest.raises(ConfigError, match=r"export\.xlsx is not a readable \.xlsx workbook"):
+    with pytest.raises(ConfigError, match=r"export\.xlsx is a text file, not an \.xlsx workbook"):
         read(path)
 
 

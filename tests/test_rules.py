@@ -26,7 +26,9 @@ def rejected(function, *args):
 # -- precision ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["4.47701E+11", "1E+15", "-1.5e-07", "4.47701e+11", "٤.٥E+11"])
+@pytest.mark.parametrize(
+    "text", ["4.47701E+11", "1E+15", "-1.5e-07", "4.47701e+11", "٤.٥E+11", "4,47701E+11"]
+)
 def test_scientific_notation_is_precision_lost(text):
     error = rejected(rules.check_precision, text)
     assert error.code == Code.PRECISION_LOST
@@ -43,7 +45,7 @@ def test_text_that_is_not_excel_scientific_notation_is_kept(text):
 
 
 def test_precision_check_refuses_exactly_what_the_pattern_matches():
-    pieces = [*"19٤+-.eE", "E+", "e-0", "x", "é", " ", "Ab"]
+    pieces = [*"19٤+-.,eE", "E+", "e-0", "x", "é", " ", "Ab"]
     generator = random.Random(5)
     for _ in range(5000):
         text = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 8)))
@@ -72,6 +74,19 @@ def test_split_values_without_a_separator_returns_the_cell():
     assert rules.split_values("+44 7700 900123", rules.separator_pattern([";"])) == [
         "+44 7700 900123"
     ]
+
+
+@pytest.mark.parametrize("text", ["4,47701E+11", "4.47701E+11", " 1.234,50 ", "-1.234.567,8"])
+def test_split_values_never_cuts_a_cell_that_is_one_number(text):
+    assert rules.split_values(text, rules.separator_pattern([",", ".", " "])) == [text.strip()]
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [("1,5", ["1", "5"]), ("07700 900123,07700 900456", ["07700 900123", "07700 900456"])],
+)
+def test_split_values_still_splits_lists_of_numbers(text, pieces):
+    assert rules.split_values(text, rules.separator_pattern([","])) == pieces
 
 
 def test_separator_pattern_prefers_the_longest_separator():

@@ -442,6 +442,23 @@ def test_a_provider_over_its_limit_answers_408_late_for_that_account_only() -> N
     run(main)
 
 
+def test_a_provider_limit_can_be_one_accounts_only() -> None:
+    async def main() -> None:
+        clock = ManualClock()
+        config = SandboxConfig(
+            rate_limit_per_minute=0,
+            provider_rate_per_minute=60,
+            provider_delay=0,
+            provider_accounts=frozenset({"slow"}),
+        )
+        async with sandbox_client(config, clock) as (_, session):
+            slow, fast = {"x-account-id": "slow"}, {"x-account-id": "fast"}
+            assert [(await post(session, headers=slow))[0] for _ in range(2)] == [201, 408]
+            assert [(await post(session, headers=fast))[0] for _ in range(5)] == [201] * 5
+
+    run(main)
+
+
 def test_rate_limit_zero_is_off() -> None:
     async def main() -> None:
         async with sandbox_client(SandboxConfig(rate_limit_per_minute=0)) as (sandbox, session):

@@ -37,6 +37,7 @@ def test_every_switch_reaches_the_config(monkeypatch: pytest.MonkeyPatch) -> Non
         *("--fail-account", "off=412", "--fail-account", "odd=id=501"),
         *("--heartbeat-interval", "0.5", "--retry-after-grace", "1", "--seed", "42"),
         *("--limiter", "sliding", "--provider-rate", "600", "--provider-delay", "2.5"),
+        *("--provider-account", "slow", "--provider-account", "slower"),
     )
     assert cli.config_from_args(args) == SandboxConfig(
         api_key="from-env",
@@ -50,6 +51,7 @@ def test_every_switch_reaches_the_config(monkeypatch: pytest.MonkeyPatch) -> Non
         retry_after_408=7,
         provider_rate_per_minute=600,
         provider_delay=2.5,
+        provider_accounts=frozenset({"slow", "slower"}),
         p500=0.05,
         p502=0.02,
         p_drop=0.01,

@@ -140,7 +140,7 @@ def test_upload_match_check_import_and_download_the_rejects(
     assert server.sandbox.stats()["candidates"] == 14
 
 
-def test_progress_survives_a_reload_and_stop_writes_the_reports(
+def test_progress_survives_a_reload_stop_writes_the_reports_and_resume_finishes(
     browser: Browser, tmp_path: Path
 ) -> None:
     many = tmp_path / "many.csv"
@@ -162,6 +162,12 @@ def test_progress_survives_a_reload_and_stop_writes_the_reports(
         title = re.compile(r"^Stopped: \d+ created, 0 rejected, 0 skipped, \d+ not sent$")
         expect(page.locator("#r-title")).to_have_text(title)
         expect(page.locator("#r-note")).to_contain_text("stopped early: Stop was pressed")
+        expect(page.locator("#r-note")).to_contain_text("Resume sends them")
+        created = int(page.locator("#r-title").inner_text().split()[1])
+        # the bar stays where the work stopped
+        expect(page.locator("#r-bar")).to_have_js_property("value", created)
+        expect(page.locator("#r-line")).to_contain_text(f"{created} of 200 rows")
+        expect(page.locator("#r-resume")).to_be_visible()
         shot(page, "6-stopped")
         with page.expect_download() as results_download:
             page.click("#d-results")
@@ -171,6 +177,30 @@ def test_progress_survives_a_reload_and_stop_writes_the_reports(
             statuses = [row["status"] for row in csv.DictReader(f)]
         assert len(statuses) == 200
         assert {"created", "not_attempted"} <= set(statuses)
+        with page.expect_download() as remaining_download:
+            page.click("#d-remaining")
+        remaining = tmp_path / "remaining.csv"
+        remaining_download.value.save_as(remaining)
+        with remaining.open(newline="", encoding="utf-8-sig") as f:
+            left = [row["Email"] for row in csv.DictReader(f)]
+        assert len(left) == statuses.count("not_attempted")
+
+        page.click("#r-resume")
+        expect(page.locator("#r-title")).to_have_text("Importing…")
+        done = "Done: 200 created, 0 rejected, 0 skipped"
+        expect(page.locator("#r-title")).to_have_text(done, timeout=60_000)
+        expect(page.locator("#r-resume")).to_be_hidden()
+        expect(page.locator("#d-remaining-item")).to_be_hidden()
+        shot(page, "7-resumed")
+        stats = server.sandbox.stats()
+        assert (stats["candidates"], stats["duplicate_emails"]) == (200, 0)
+        with page.expect_download() as results_download:
+            page.click("#d-results")
+        results_download.value.save_as(results)
+        with results.open(newline="", encoding="utf-8") as f:
+            finished = list(csv.DictReader(f))
+        assert [row["status"] for row in finished] == ["created"] * 200
+        assert sum(row["note"] == "resumed" for row in finished) == 200 - len(left)
 
 
 def test_a_workbook_sheet_is_chosen_and_a_file_over_the_limit_is_refused(

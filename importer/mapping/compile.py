@@ -117,6 +117,7 @@ def _reader(
     where it came from: (header text, cell text, phrase for messages); then the position of
     its one column when that is all ``read`` does, to be read inline. None when the spec's
     columns are absent and it is optional."""
+    # Long for the reason compile_entry is: each reader is a closure over this scope's locals.
     labels = headers.labels
     strip = spec.strip
     if spec.column is not None:
@@ -241,6 +242,8 @@ def compile_entry(
     A multi program (list entries, and custom values with ``split``) returns every value of a
     split cell; a single one returns the first.
     """
+    # One long function on purpose: the per-cell closures below read what is compiled here as
+    # locals of one scope, which is what keeps a cell at a few attribute lookups.
     convert = converter(kind, spec)
     if spec.const is not None:
         value = constant(kind, spec.const, convert)

@@ -53,6 +53,12 @@ DateTime = Annotated[str, AfterValidator(_date_time)]
 JsonValue = Annotated[Any, AfterValidator(_json_value)]
 
 
+MAX_REQUEST_BYTES = 1_000_000
+"""Largest create-candidate body sent. StackOne publishes no request size limit; 1 MB is a
+conservative guess under the 1 MiB many gateways enforce (aiohttp's default answers 413 past
+it), so a row over it is rejected as ``too-large`` before it is sent, not after."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import orjson
 from pydantic import (
     ValidationError,
 )
@@ -13,7 +14,7 @@ from pydantic import (
 from importer import rules
 from importer.errors import Code, ConfigError, MissingColumnError, Reject
 from importer.mapping.compile import NO_VALUE, Failure, Headers, Origin, Program, Run, compile_entry
-from importer.mapping.models import CandidateCreate, field_errors
+from importer.mapping.models import MAX_REQUEST_BYTES, CandidateCreate, field_errors
 from importer.mapping.schema import (
     AS_KINDS,
     NAME_FIELDS,
@@ -23,6 +24,7 @@ from importer.mapping.schema import (
     ValueSpec,
     columns_of,
 )
+from importer.read.headers import normalise_header
 from importer.read.tables import SourceRow
 
 
@@ -93,10 +95,29 @@ class RowMapper:
             if entries:
                 self._groups.append((group, entries))
 
+        self._refuse_unusable(mapping, found, source)
+        self._missing_name = _missing_name_failure(mapping, found)
+        self._labels = list(headers)
+        read = {
+            normalise_header(name) for _, spec, _ in mapping.specs() for name in columns_of(spec)
+        }
+        # The columns a body can hold, where a too large body's big cell is looked for.
+        self._read = [i for i, label in enumerate(headers) if normalise_header(label) in read]
+        programs = [program for _, _, program in self._scalars]
+        programs += [p for pair in (*self._phones, *self._links) for p in pair if p is not None]
+        programs += [program for program, _, _ in self._custom]
+        programs += [program for _, entries in self._groups for _, _, program, _ in entries]
+        # When every value is proven, a body with no problem is one the model accepts: its
+        # check would build a model instance per row only to throw it away.
+        self._check_model = not all(program.proven for program in programs)
+
+    def _refuse_unusable(self, mapping: Mapping, found: Headers, source: str) -> None:
+        """Stop before any row when no row could be sent: no name, a mapped column missing,
+        or a column that two headers name."""
         named = {name for name, _, _ in self._scalars if name in NAME_FIELDS}
         if "name" not in named and not {"first_name", "last_name"} <= named:
             # Every row would be a missing-name reject: better to send nothing and say why.
-            unbound = [getattr(fields, name) for name in NAME_FIELDS if name not in named]
+            unbound = [getattr(mapping.fields, name) for name in NAME_FIELDS if name not in named]
             found.missing.extend(
                 c for spec in unbound if spec is not None for c in columns_of(spec)
             )
@@ -119,14 +140,6 @@ class RowMapper:
                 + "; ".join(found.ambiguous.values())
                 + "; rename one of them"
             )
-        self._missing_name = _missing_name_failure(mapping, found)
-        programs = [program for _, _, program in self._scalars]
-        programs += [p for pair in (*self._phones, *self._links) for p in pair if p is not None]
-        programs += [program for program, _, _ in self._custom]
-        programs += [program for _, entries in self._groups for _, _, program, _ in entries]
-        # When every value is proven, a body with no problem is one the model accepts: its
-        # check would build a model instance per row only to throw it away.
-        self._check_model = not all(program.proven for program in programs)
 
     def prepare(self, row: SourceRow) -> Prepared:
         """Map one row to a validated request body, or to every problem that stops it.
@@ -154,7 +167,29 @@ class RowMapper:
                 Reject(number, f.code, f.message, field, f.column, f.value) for field, f in problems
             )
             return Prepared(number, None, None, rejects)
+        # JSON spends at most 6 bytes a character (a \u escape), so a row whose cells hold less
+        # than a sixth of the limit cannot reach it: only the rare long row is serialised here.
+        if sum(map(len, values)) * 6 > MAX_REQUEST_BYTES:
+            too_large = self._too_large(row, len(orjson.dumps(body)))
+            if too_large is not None:
+                return Prepared(row.row_number, None, None, (too_large,))
         return Prepared(row.row_number, body, body.get("email"), ())
+
+    def _too_large(self, row: SourceRow, size: int) -> Reject | None:
+        if size <= MAX_REQUEST_BYTES:
+            return None
+        values = row.values
+        biggest = max(self._read or range(len(values)), key=lambda index: len(values[index]))
+        column = self._labels[biggest] if biggest < len(self._labels) else None
+        return Reject(
+            row.row_number,
+            Code.TOO_LARGE,
+            f"the request for this row would be {size / 1e6:.1f} MB, more than the "
+            f'{MAX_REQUEST_BYTES / 1e6:.0f} MB that can be sent; column "{column}" holds '
+            f"{len(values[biggest]):,} characters: shorten the cell, or leave the column out of "
+            "the mapping",
+            column=column,
+        )
 
     def source_of(self, field: str, row: SourceRow) -> tuple[str | None, str | None]:
         """The column (header) and the cell, as typed, that gave a single-value field its value."""

@@ -173,8 +173,8 @@ class CsvRecords:
             )
         else:
             cause = (
-                "a request to StackOne holds at most 1 MB, so a cell this long can only be in "
-                "a column the mapping leaves out: remove or shorten it, or raise the limit with "
+                "a request sends at most 1 MB, so a cell this long can only be in a column the "
+                "mapping leaves out: remove or shorten it, or raise the limit with "
                 f"--max-cell-mb {self.max_cell_mb * 4}"
             )
         return ConfigError(

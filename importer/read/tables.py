@@ -20,6 +20,7 @@ from importer.read import xlsx
 from importer.read.headers import SAMPLE_ROWS, find_header_row
 from importer.read.limits import DEFAULT_LIMITS, MAX_COLUMNS, WorkbookLimits
 from importer.read.records import MAX_CELL_MB, CsvRecords, Record
+from importer.read.sniff import check_content
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -135,6 +136,7 @@ def open_table(
         raise ConfigError(f"--header-row must be 1 or more, not {header_row}")
     kind = _kind(path)
     _check_readable(path)
+    check_content(path, kind)
     with ExitStack() as stack:
         if kind == "csv":
             if sheet is not None:

@@ -1,1 +1,2 @@
-"""Recording: every row's outcome, the reports, the run's journal and the cross-run state."""
+"""Recording: every row's outcome, the reports, the run's journal and the ledger of
+candidates created across runs."""

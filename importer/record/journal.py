@@ -1,4 +1,4 @@
-"""Safe re-runs: the run's journal and the cross-run state, SQLite files that survive any crash.
+"""Safe re-runs: the run's journal, a SQLite file that survives any crash.
 
 The journal (``<out>/journal.sqlite``) records one run: what makes it that run (the input's
 bytes, how they were read, the mapping, the target) and, for each row, its key, a hash of its
@@ -6,14 +6,14 @@ cells, when it was sent and its outcome. A row is marked ``sending`` and committ
 request leaves, so whenever the process dies, ``kill -9`` included, each row is either absent
 (never sent), ``sending`` (may have been created: look it up before resending) or ``done``.
 
-The state (``--state FILE``) outlives runs: the key of every candidate created, with its ids,
-per target and account, so a nightly job fed a cumulative export creates only the new people.
+What outlives runs (the keys of the candidates created, per target and account) is the
+ledger's (``importer.record.ledger``).
 
-Both are SQLite in WAL mode with ``synchronous=NORMAL``: a commit appends to the WAL without an
-fsync, and survives the process dying at any instant (an OS crash or power cut may lose the
-last commits). One commit a row: a row's mark carries the outcomes of the rows answered since
-the last mark, and outcomes wait at most half a second for one. A run holds each file with an
-exclusive lock, so two runs can never share a journal or a state file.
+The journal is SQLite in WAL mode with ``synchronous=NORMAL``: a commit appends to the WAL
+without an fsync, and survives the process dying at any instant (an OS crash or power cut may
+lose the last commits). One commit a row: a row's mark carries the outcomes of the rows
+answered since the last mark, and outcomes wait at most half a second for one. A run holds its
+journal with an exclusive lock, so two runs can never share one.
 """
 
 from __future__ import annotations
@@ -24,19 +24,18 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 
 from importer.errors import Code, ConfigError
 from importer.read.tables import SourceRow
+from importer.record.ledger import now_iso, when
 from importer.record.outcomes import RowOutcome, Status
 from importer.record.report import join_codes, join_messages
 
 JOURNAL_FILE = "journal.sqlite"
-_JOURNAL_APP_ID = 0x494A4E4C  # "IJNL": tells a journal from a state file or a stranger
-_STATE_APP_ID = 0x49535441  # "ISTA"
+_JOURNAL_APP_ID = 0x494A4E4C  # "IJNL": tells a journal from a ledger or a stranger
 _VERSION = 1
 # Outcomes of rows that were never sent are derived again on resume, so losing a few to a
 # crash is harmless: they share a commit with the next mark, or with this many others.
@@ -85,22 +84,6 @@ CREATE TABLE rows (
 );
 """
 
-_STATE_SCHEMA = """
-CREATE TABLE imported (
-    target TEXT NOT NULL,
-    account_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    id TEXT,
-    remote_id TEXT,
-    created_at TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    input TEXT NOT NULL,
-    row_number INTEGER NOT NULL,
-    row_hash BLOB,
-    PRIMARY KEY (target, account_id, key)
-) WITHOUT ROWID;
-"""
-
 _MARK_SENDING = """
 INSERT INTO rows (row_number, key, row_hash, state, session, sent_at)
 VALUES (?, ?, ?, 'sending', ?, ?)
@@ -125,7 +108,7 @@ ON CONFLICT (row_number) DO UPDATE SET
 
 
 class JournalError(ConfigError):
-    """The journal or the state file cannot be opened or written."""
+    """The journal cannot be opened or written."""
 
 
 def row_hash(values: Sequence[str]) -> bytes:
@@ -136,15 +119,6 @@ def row_hash(values: Sequence[str]) -> bytes:
 def file_sha256(path: str | Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _day(timestamp: str) -> str:
-    """``2026-11-28T19:30:01.123+00:00`` → ``2026-11-28 19:30 UTC`` for messages."""
-    return f"{timestamp[:10]} {timestamp[11:16]} UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,40 +163,15 @@ class JournalRow:
         return self.state == "sending" or Code.OUTCOME_UNKNOWN in codes
 
 
-@dataclass(frozen=True, slots=True)
-class Imported:
-    """A candidate an earlier run created, as the state remembers it."""
-
-    key: str
-    id: str | None
-    remote_id: str | None
-    created_at: str
-    run_id: str
-    input: str
-    row_number: int
-    row_hash: bytes | None
-
-    def describe(self) -> str:
-        """``on 2026-11-28 19:30 UTC as 6f1c… (row 7 of candidates.csv)``."""
-        what = self.id or (f"remote id {self.remote_id}" if self.remote_id else "(no id returned)")
-        return (
-            f"on {_day(self.created_at)} as {what} "
-            f"(row {self.row_number} of {Path(self.input).name})"
-        )
-
-
 class _Store:
     """A SQLite file held exclusively by this run, with commits grouped per event-loop turn."""
 
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self.path = path
         self._db = db
-        self._due: asyncio.Future[None] | None = None
         self._failure: sqlite3.Error | None = None
         self._unsent = 0
         self._closed = False
-        # A store whose writes so far are committed before each commit of this one.
-        self._after: _Store | None = None
 
     def _write(self, sql: str, params: Sequence[object]) -> None:
         self._check()
@@ -234,31 +183,8 @@ class _Store:
             self._failure = error
             self._check()
 
-    def _commit_soon(self) -> asyncio.Future[None] | None:
-        """One commit at the end of this event-loop turn, shared by every write made in it.
-
-        Outside an event loop the commit happens now and there is nothing to wait for.
-        """
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.commit()
-            return None
-        if self._due is None:
-            self._due = loop.create_future()
-            loop.call_soon(self._commit_due)
-        return self._due
-
-    def _commit_due(self) -> None:
-        due, self._due = self._due, None
-        self.commit()
-        if due is not None and not due.done():
-            due.set_result(None)
-
     def commit(self) -> None:
         """Commit what is pending now; a failure is raised by the next write or ``close``."""
-        if self._after is not None:
-            self._after.commit()
         if self._closed or self._failure is not None:
             return
         try:
@@ -340,7 +266,7 @@ def _describe_unfinished(db: sqlite3.Connection) -> tuple[str, int]:
         " count(*) FILTER (WHERE state = 'sending'),"
         " count(*) FILTER (WHERE error_code LIKE '%outcome-unknown%') FROM rows"
     ).fetchone()
-    input_name, started = (Path(run[0]).name, _day(run[1])) if run else ("?", "?")
+    input_name, started = (Path(run[0]).name, when(run[1])) if run else ("?", "?")
     in_doubt = f", {sending} in flight" if sending else ""
     return (
         f"an unfinished run of {input_name} (started {started}: {done - sending} rows done, "
@@ -445,7 +371,7 @@ class Journal(_Store):
         for statement in _JOURNAL_SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
-        now = _now()
+        now = now_iso()
         db.execute(
             "INSERT INTO run VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             (
@@ -470,7 +396,7 @@ class Journal(_Store):
         db.execute("BEGIN IMMEDIATE")
         (last,) = db.execute("SELECT coalesce(max(session), 0) FROM sessions").fetchone()
         session = last + 1
-        db.execute("INSERT INTO sessions (session, started_at) VALUES (?, ?)", (session, _now()))
+        db.execute("INSERT INTO sessions (session, started_at) VALUES (?, ?)", (session, now_iso()))
         # Unfinished until this session ends cleanly: rows it sends may end in doubt.
         db.execute("UPDATE run SET finished_at = NULL")
         db.execute("COMMIT")
@@ -490,7 +416,7 @@ class Journal(_Store):
 
         The commit also carries the outcomes recorded since the last one.
         """
-        self._write(_MARK_SENDING, (row_number, key, digest, self.session, _now()))
+        self._write(_MARK_SENDING, (row_number, key, digest, self.session, now_iso()))
         # Committed at once: a WAL commit without fsync costs less than waiting for the end of
         # the loop turn to share one, which kept every worker a turn behind (bench scenario 3).
         self.commit()
@@ -563,7 +489,7 @@ class Journal(_Store):
 
     def finish(self, stop_reason: str | None) -> None:
         """End this session; the run is finished unless it stopped early (``stop_reason``)."""
-        now = _now()
+        now = now_iso()
         self._write(
             "UPDATE sessions SET ended_at = ?, stop_reason = ? WHERE session = ?",
             (now, stop_reason, self.session),
@@ -591,7 +517,7 @@ def _refuse_repeat(
     if created:
         raise JournalError(
             f"{out_dir} holds a finished run of this same file into the same account "
-            f"({_day(started)}), which created {created} candidates: running it again would "
+            f"({when(started)}), which created {created} candidates: running it again would "
             "create them again. Add --resume to send only the rows it did not create, or "
             "choose another --out"
         )
@@ -605,7 +531,7 @@ def _check_same_run(
     rows: Iterable[SourceRow],
 ) -> None:
     _, input_sha, reading, mapping_sha, target, account_id, started, _, state = run
-    since = f"since the run in {out_dir} started ({_day(started)})"
+    since = f"since the run in {out_dir} started ({when(started)})"
     keep = (
         "--resume only continues a run with the same file and mapping: put the original back "
         "to finish that run, or start a new one with another --out"
@@ -638,73 +564,3 @@ def _first_difference(db: sqlite3.Connection, rows: Iterable[SourceRow]) -> str:
         if digest is not None and digest != row_hash(row.values):
             return f" (row {row.row_number} is not what it was)"
     return " (rows were added, removed or changed after the rows it reached)"
-
-
-class ImportState(_Store):
-    """Keys of the candidates created by earlier runs (``--state FILE``), per target+account."""
-
-    def __init__(self, db: sqlite3.Connection, path: Path, target: str, account_id: str) -> None:
-        super().__init__(db, path)
-        self.target = target
-        self.account_id = account_id
-
-    @classmethod
-    def open(cls, path: str | Path, target: str, account_id: str) -> ImportState:
-        """Open (or create) a state file; ``JournalError`` when it is in use or not one."""
-        path = Path(path)
-        db, new = _connect(path, _STATE_APP_ID, "state file")
-        if new:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute(f"PRAGMA application_id = {_STATE_APP_ID}")
-            db.execute(f"PRAGMA user_version = {_VERSION}")
-            db.execute(_STATE_SCHEMA)
-            db.execute("COMMIT")
-        return cls(db, path, target, account_id)
-
-    def get(self, key: str) -> Imported | None:
-        found = self._db.execute(
-            "SELECT key, id, remote_id, created_at, run_id, input, row_number, row_hash"
-            " FROM imported WHERE target = ? AND account_id = ? AND key = ?",
-            (self.target, self.account_id, key),
-        ).fetchone()
-        return None if found is None else Imported(*found)
-
-    def after(self, journal: Journal) -> None:
-        """Commit ``journal`` before each commit of the state, so that a crash can leave the
-        state behind the journal (resume adds what it misses) but never ahead of it."""
-        self._after = journal
-
-    def add(self, imported: Imported) -> None:
-        """Remember a created candidate (the first creation of a key wins)."""
-        self._write(
-            "INSERT OR IGNORE INTO imported VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                self.target,
-                self.account_id,
-                imported.key,
-                imported.id,
-                imported.remote_id,
-                imported.created_at,
-                imported.run_id,
-                imported.input,
-                imported.row_number,
-                imported.row_hash,
-            ),
-        )
-        self._commit_soon()
-
-    @staticmethod
-    def created(
-        key: str, outcome: RowOutcome, *, run_id: str, input: str, digest: bytes
-    ) -> Imported:
-        """What to remember about a row just created."""
-        return Imported(
-            key=key,
-            id=outcome.id,
-            remote_id=outcome.remote_id,
-            created_at=_now(),
-            run_id=run_id,
-            input=input,
-            row_number=outcome.row_number,
-            row_hash=digest,
-        )

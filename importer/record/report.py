@@ -1,4 +1,4 @@
-"""Recording: results.csv and rejects.csv in input order, and the summary counts."""
+"""Recording: results.csv, rejects.csv and remaining.csv in input order, and the summary counts."""
 
 from __future__ import annotations
 
@@ -83,7 +83,9 @@ class Counts:
 
 
 class Recorder:
-    """Writes each row's outcome to results.csv (and rejects.csv) in input order.
+    """Writes each row's outcome to results.csv in input order; a rejected row also to
+    rejects.csv, and a row not sent because the run stopped to remaining.csv (made only then),
+    both with the row's own cells, ready to be imported again.
 
     Workers finish rows out of order; outcomes wait in a small heap until every earlier row
     is done, so the files stream to disk and never hold the whole input.
@@ -97,6 +99,11 @@ class Recorder:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.results_path = out_dir / "results.csv"
         self.rejects_path = out_dir / "rejects.csv"
+        self.remaining_path = out_dir / "remaining.csv"
+        # an earlier run's list would be taken for this one's
+        self.remaining_path.unlink(missing_ok=True)
+        self._headers = list(headers)
+        self._remaining: Any = None
         self.width = len(headers)
         self.counts = Counts()
         self._files = ExitStack()
@@ -178,17 +185,31 @@ class Recorder:
         if outcome.status is Status.REJECTED:
             if len(self.first_rejects) < 50:
                 self.first_rejects.extend(rejects[: 50 - len(self.first_rejects)])
-            cells = list(values[: self.width])
-            cells.extend([""] * (self.width - len(cells)))
-            self._rejects.writerow(
-                [
-                    *cells,
-                    outcome.row_number,
-                    join_codes(rejects),
-                    ";".join(r.field or r.column or "" for r in rejects),
-                    _safe(join_messages(rejects)),
-                ]
+            self._rejects.writerow(self._row_and_why(outcome, values))
+        elif outcome.status is Status.NOT_ATTEMPTED and outcome.note is not Note.DRY_RUN:
+            self._remaining_writer().writerow(self._row_and_why(outcome, values))
+
+    def _row_and_why(self, outcome: RowOutcome, values: tuple[str, ...]) -> list[object]:
+        """The row's cells as read, then why it is in this file."""
+        rejects = outcome.rejects
+        cells: list[object] = list(values[: self.width])
+        cells.extend([""] * (self.width - len(cells)))
+        return [
+            *cells,
+            outcome.row_number,
+            join_codes(rejects),
+            ";".join(r.field or r.column or "" for r in rejects),
+            _safe(join_messages(rejects)),
+        ]
+
+    def _remaining_writer(self) -> Any:
+        if self._remaining is None:
+            remaining_file = self._files.enter_context(
+                self.remaining_path.open("w", newline="", encoding="utf-8-sig")
             )
+            self._remaining = csv.writer(remaining_file)
+            self._remaining.writerow([*self._headers, *REJECTS_EXTRA_COLUMNS])
+        return self._remaining
 
     def close(self) -> None:
         # Rows still pending here can only follow a gap, which the pipeline never leaves;
@@ -285,8 +306,9 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
     else:
         parts = [f"{c.rows} rows", f"{c.created} created"]
     parts += [f"{c.rejected} rejected", f"{c.skipped} skipped"]
-    if c.not_attempted - valid:
-        parts.append(f"{c.not_attempted - valid} not attempted")
+    not_sent = c.not_attempted - valid
+    if not_sent:
+        parts.append(f"{not_sent} not checked" if summary.dry_run else f"{not_sent} not sent")
     if summary.retries:
         parts.append(f"{summary.retries} retries")
     parts.append(f"{summary.duration_seconds:.1f}s ({summary.rows_per_second:.1f} rows/s)")
@@ -301,7 +323,10 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
         lines.append(f"{resumed} rows created before the restart were not sent again (resumed)")
     already = c.by_code.get(Code.ALREADY_IMPORTED, 0)
     if already:
-        lines.append(f"{already} rows were imported by an earlier run (skipped: see --state)")
+        lines.append(
+            f"{already} rows were created by an earlier import, as the ledger {summary.state} "
+            "remembers (skipped; --reimport sends them anyway)"
+        )
     if summary.stopped_early:
         lines.append(f"stopped early: {summary.stop_reason}")
     if summary.first_rejects:
@@ -314,5 +339,8 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
         if more > 0:
             lines.append(f"        … and more: see {Path(summary.out_dir) / 'rejects.csv'}")
     lines.append("")
-    lines.append(f"reports: {Path(summary.out_dir) / 'results.csv'}, rejects.csv, summary.json")
+    reports = f"reports: {Path(summary.out_dir) / 'results.csv'}, rejects.csv, summary.json"
+    if not_sent and not summary.dry_run:
+        reports += f", remaining.csv (the {not_sent} rows not sent)"
+    lines.append(reports)
     return "\n".join(lines)

@@ -21,8 +21,12 @@ class RuleError(ValueError):
 
 
 # Excel's General format writes long numbers as one digit, decimals, E, a sign and at least two
-# exponent digits ("4.47701E+11"): the digits after the sixth are gone for good.
-_SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?[eE][+-]\d{2,}")
+# exponent digits ("4.47701E+11"; "4,47701E+11" where the decimal separator is a comma): the
+# digits after the sixth are gone for good.
+_SCIENTIFIC = re.compile(r"[+-]?\d(?:[.,]\d+)?[eE][+-]\d{2,}")
+# A cell that is one number even though it holds a comma: scientific notation, or a European
+# number grouped by dots with decimals after a comma ("1.234,50"). ``split:`` never cuts these.
+_ONE_NUMBER = re.compile(_SCIENTIFIC.pattern + r"|[+-]?\d{1,3}(?:\.\d{3})+,\d+")
 # "447700900123.0": a number cell that went through a float on its way to text.
 FLOAT_ARTEFACT = re.compile(r"\+?\d+\.0+")
 
@@ -48,12 +52,16 @@ def separator_pattern(separators: Sequence[str]) -> re.Pattern[str]:
 def split_values(text: str, separators: re.Pattern[str]) -> list[str]:
     """Split a multi-value cell; the pieces are stripped and empty ones dropped.
 
+    A cell that is one number ("4,47701E+11", "1.234,50") is one value whatever the separators.
+
     >>> split_values("a@x.com, b@y.com;", separator_pattern([",", ";"]))
     ['a@x.com', 'b@y.com']
     """
     pieces = separators.split(text)
     if len(pieces) == 1:
         return pieces
+    if _ONE_NUMBER.fullmatch(text.strip()):
+        return [text.strip()]
     return [piece for piece in (part.strip() for part in pieces) if piece]
 
 

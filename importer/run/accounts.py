@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from importer.errors import Code, ConfigError, MissingColumnError, Reject
 from importer.mapping import normalise_header
 from importer.read.tables import SourceRow
+from importer.record.ledger import Ledger
 
 
 class RowAccount:
@@ -57,3 +58,37 @@ class RowAccount:
             column=self.column,
             value="",
         )
+
+
+class RowLedgers:
+    """The ledger scope each row is checked against: the run's account's, or in a routed run
+    its own account's, opened on the first row for that account.
+
+    The same person may be a candidate of two accounts, so a key the ledger holds for one
+    account says nothing about another.
+    """
+
+    def __init__(
+        self, accounts: RowAccount, location: str, open_scope: Callable[[str], Ledger]
+    ) -> None:
+        self.accounts = accounts
+        self.location = location
+        self._open_scope = open_scope
+        self._scopes: dict[str, Ledger] = {}
+
+    def of(self, row: SourceRow) -> Ledger:
+        account = self.accounts.of(row) or ""
+        ledger = self._scopes.get(account)
+        if ledger is None:
+            ledger = self._scopes[account] = self._open_scope(account)
+        return ledger
+
+    def open(self, account: str) -> None:
+        """Open an account's scope now, so that a ledger that cannot be used stops the run
+        before anything is sent."""
+        if account not in self._scopes:
+            self._scopes[account] = self._open_scope(account)
+
+    def close(self) -> None:
+        for ledger in self._scopes.values():
+            ledger.close()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from importer.errors import Code, FatalApiError, ImporterError, Reject
+from importer.record.ledger import Imported
 from importer.record.outcomes import RowOutcome, Status
 from importer.run.accounts import RowAccount
 from importer.run.options import ImportOptions
@@ -116,11 +117,14 @@ class _Pool:
         if accounts.routed:
             self.backlog_limit = max(self.backlog_limit, _ROUTED_BACKLOG)
         self.stop_grace = options.stop_grace
+        self.reimport = options.reimport
         self.lanes: dict[str, _Lane] = {}
         self.backlogged = 0
         self.room = asyncio.Event()
         self.workers: set[asyncio.Task[None]] = set()
         self.in_flight: dict[int, Work] = {}
+        # Waiting for another process that sends the same key: not sent, and in no backlog.
+        self.claiming: dict[int, Work] = {}
         self.stopped: dict[str, str] = {}
         """Accounts whose rows are no longer sent, and why."""
         self.failure: BaseException | None = None
@@ -177,6 +181,15 @@ class _Pool:
         if refused is not None:
             self.sink.record(work.seq, _not_sent(work, refused, None, 0), work.row, work.key)
             return
+        self.claiming[work.seq] = work
+        claim = await self.sink.claim(work.row, work.key, reimport=self.reimport)
+        del self.claiming[work.seq]
+        if isinstance(claim, Imported):
+            assert work.key is not None
+            skipped = self.stages.settler.already_imported(work.row, work.key, claim)
+            self.sink.record(work.seq, skipped, work.row, work.key)
+            return
+        work.verify = work.verify or claim.in_doubt
         self.in_flight[work.seq] = work
         digest = await self.sink.sending(work.row, work.key)
         outcome = await self._send_one(lane, work)
@@ -261,10 +274,13 @@ class _Pool:
             outcome = RowOutcome(work.row.row_number, Status.REJECTED, rejects=(reject,))
             self.sink.record(work.seq, outcome, work.row, work.key, sent=True)
         self.in_flight.clear()
+        waiting = [*self.claiming.values()]
+        self.claiming.clear()
         for lane in self.lanes.values():
-            while lane.backlog:
-                queued = lane.backlog.popleft()
-                self.sink.record(queued.seq, self.stop.outcome(queued.row), queued.row, queued.key)
+            waiting.extend(lane.backlog)
+            lane.backlog.clear()
+        for work in sorted(waiting, key=lambda w: w.seq):
+            self.sink.record(work.seq, self.stop.outcome(work.row), work.row, work.key)
         self.stages.drain()
 
 

@@ -43,8 +43,12 @@ class ImportOptions:
 
     ``target`` names the destination in the reports and the journal when the base URL would
     not (the CLI's throwaway sandbox listens on a new port each run: "sandbox"). ``resume``
-    continues the run journaled in ``out_dir``; ``state`` is the cross-run file of keys
-    already imported. ``header_row`` is the row holding the column names (None: the mapping's
+    continues the run journaled in ``out_dir``. The ledger remembers across runs the key of every
+    candidate created and skips rows whose key it holds for the same target and account
+    (``reimport=True`` sends them anyway); ``state`` is its file, by default the user's
+    (``importer.record.ledger.default_ledger_path``). ``ledger``: None keeps it where it can
+    apply (rows have a key, the account is known), True makes that a ``ConfigError``, False
+    keeps none. ``header_row`` is the row holding the column names (None: the mapping's
     ``header_row``, else found in the file). ``journal=False`` keeps no journal, so the run
     cannot be resumed: for throwaway imports and for measuring what the journal costs.
     ``workers`` is how many processes map and validate the rows of a long dry run besides this
@@ -75,7 +79,9 @@ class ImportOptions:
     stop_grace: float = 30.0
     handle_signals: bool = True
     resume: bool = False
+    ledger: bool | None = None
     state: str | Path | None = None
+    reimport: bool = False
     journal: bool = True
     workers: int | None = None
     limits: WorkbookLimits = DEFAULT_LIMITS

@@ -2,7 +2,7 @@
 
 One loop wires the stages: ``check`` (blank, ragged, mapping and validation, in-file
 duplicates), ``settle`` (what earlier sessions and runs did), then ``dry`` or ``dispatch``, with
-``sink`` the only writer of the reports, the journal, the state and progress.
+``sink`` the only writer of the reports, the journal, the ledger and progress.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.tables import Table, open_table
 from importer.record.journal import (
     JOURNAL_FILE,
-    ImportState,
     Journal,
     RunIdentity,
     file_sha256,
     unfinished_run,
 )
+from importer.record.ledger import Ledger, Scope, SqliteLedger, default_ledger_path
 from importer.record.report import ImportSummary, Recorder
-from importer.run.accounts import RowAccount
+from importer.run.accounts import RowAccount, RowLedgers
 from importer.run.check import Checker
 from importer.run.dispatch import describe, send_rows
 from importer.run.dry import dry_run
@@ -119,7 +119,7 @@ class _Run:
             accounts = RowAccount(account_column, table.headers, input_name, options.account_id)
             credentials = _credentials(options, routed=accounts.routed)
             pacers = None
-            state = _open_state(options, keys, input_name, accounts)
+            ledger = _open_ledger(options, keys, input_name, accounts)
             journal = None
             try:
                 if not options.dry_run:
@@ -127,17 +127,17 @@ class _Run:
                     pacers = await open_pacers(
                         options.pacer_url, credentials[1], options.rate, options.clock
                     )
-                journal = _open_journal(self.input_path, table, mapping, options, accounts)
-                if journal is not None and state is not None:
-                    state.after(journal)
+                journal = _open_journal(self.input_path, table, mapping, options, accounts, ledger)
                 run_id = journal.run_id if journal is not None else str(uuid.uuid4())
                 recorder = Recorder(self.out_dir, table.headers, account_column=accounts.index)
                 total = _estimate_rows(table) if options.on_progress else None
-                sink = Sink(options, recorder, keys, journal, state, run_id, input_name, total)
+                sink = Sink(options, recorder, keys, journal, ledger, run_id, input_name, total)
                 stages = Stages(
                     rows=enumerate(table.rows),
                     checker=Checker(mapper, keys, table.width, accounts),
-                    settler=Settler(keys, journal, state, run_id, input_name),
+                    settler=Settler(
+                        keys, journal, ledger, run_id, input_name, reimport=options.reimport
+                    ),
                     sink=sink,
                     stop=Stop(),
                 )
@@ -164,8 +164,8 @@ class _Run:
             finally:
                 if journal is not None:
                     journal.close()
-                if state is not None:
-                    state.close()
+                if ledger is not None:
+                    ledger.close()
                 if pacers is not None:
                     await pacers.aclose()
         summary = ImportSummary(
@@ -183,7 +183,7 @@ class _Run:
             stop_reason=stop.reason,
             first_rejects=recorder.first_rejects,
             journal=None if journal is None else str(journal.path),
-            state=None if state is None else str(state.path),
+            state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
         )
         (self.out_dir / "summary.json").write_text(
@@ -234,30 +234,43 @@ def _destination(options: ImportOptions, accounts: RowAccount) -> tuple[str, str
     return options.target or options.base_url.rstrip("/"), account
 
 
-def _open_state(
+def _open_ledger(
     options: ImportOptions, keys: RowKey, input_name: str, accounts: RowAccount
-) -> ImportState | None:
-    if options.state is None:
+) -> RowLedgers | None:
+    """The ledger for this target, a scope per account; None when it is off or cannot apply.
+
+    Unless required (``options.ledger``), it steps aside quietly where it cannot work: a
+    mapping that gives rows no key, a dry run without an account. The run's one account is
+    opened now; in a run routed to several accounts, each is opened on its first row.
+    """
+    if options.ledger is False:
         return None
-    if accounts.routed:
-        raise ConfigError(
-            "--state keeps one account's imports, and this run routes rows to the account of "
-            f'column "{accounts.column}": import each account with --account-id, or run '
-            "without --state"
-        )
+    required = options.ledger is True
+    path = default_ledger_path() if options.state is None else Path(options.state)
     if not keys.readable:
+        if not required:
+            return None
         raise ConfigError(
             f"--state needs each row's key, but the mapping's key \"{keys.name}\" is not a "
             f"column of {input_name}: set the mapping's key: to a column or field this file has"
         )
-    if Path(options.state).resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
-        raise ConfigError(f"--state {options.state} is the run's journal: give another file")
-    target, account_id = _destination(options, accounts)
-    if account_id is None:
+    target = options.target or options.base_url.rstrip("/")
+    if not accounts.routed and options.account_id is None:
+        if not required:
+            return None
         raise ConfigError(
             "--state remembers imports per account: pass --account-id or set STACKONE_ACCOUNT_ID"
         )
-    return ImportState.open(options.state, target, account_id)
+    if path.resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
+        raise ConfigError(f"--state {path} is the run's journal: give another file")
+
+    def open_scope(account: str) -> Ledger:
+        return SqliteLedger(path, Scope(target, account))
+
+    ledgers = RowLedgers(accounts, str(path), open_scope)
+    if accounts.fixed is not None and not accounts.routed:
+        ledgers.open(accounts.fixed)
+    return ledgers
 
 
 def _open_journal(
@@ -266,6 +279,7 @@ def _open_journal(
     mapping: Mapping,
     options: ImportOptions,
     accounts: RowAccount,
+    ledger: RowLedgers | None,
 ) -> Journal | None:
     """The run's journal in ``out_dir``; a dry run keeps none but must not clobber one."""
     out_dir = Path(options.out_dir)
@@ -292,7 +306,7 @@ def _open_journal(
         mapping_sha256=hashlib.sha256(mapping.model_dump_json().encode()).hexdigest(),
         target=target,
         account_id=account_id or "",
-        state=None if options.state is None else str(options.state),
+        state=None if ledger is None else ledger.location,
     )
     return Journal.open(out_dir, identity, resume=options.resume, rows=table.rows)
 

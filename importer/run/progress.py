@@ -12,7 +12,7 @@ from importer.run.options import Progress
 
 def _describe(p: Progress) -> str:
     return f"created {p.created} · rejected {p.rejected} · skipped {p.skipped}" + (
-        f" · not attempted {p.not_attempted}" if p.not_attempted else ""
+        f" · not sent {p.not_attempted}" if p.not_attempted else ""
     )
 
 

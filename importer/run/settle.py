@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from importer.errors import Code, Note
 from importer.read.tables import SourceRow
-from importer.record.journal import Imported, ImportState, Journal, JournalRow, row_hash
+from importer.record.journal import Journal, JournalRow, row_hash
+from importer.record.ledger import Imported, now_iso
 from importer.record.outcomes import RowOutcome, Status
+from importer.run.accounts import RowLedgers
 from importer.run.check import Checked
 from importer.run.keys import RowKey
 
@@ -31,22 +32,25 @@ Settled = tuple[RowOutcome, str | None]
 
 
 class Settler:
-    """Rows created by an earlier session of this run are resumed; rows whose key the state
-    holds from another run are skipped; the rest are sent."""
+    """Rows created by an earlier session of this run are resumed; rows whose key the ledger
+    holds from another run are skipped (unless ``reimport``); the rest are sent."""
 
     def __init__(
         self,
         keys: RowKey,
         journal: Journal | None,
-        state: ImportState | None,
+        ledgers: RowLedgers | None,
         run_id: str,
         input_name: str,
+        *,
+        reimport: bool = False,
     ) -> None:
         self.keys = keys
         self.journal = journal if journal is not None and journal.resumed else None
-        self.state = state
+        self.ledgers = ledgers
         self.run_id = run_id
         self.input_name = input_name
+        self.reimport = reimport
 
     def settle(self, seq: int, row: SourceRow, checked: RowOutcome | Checked) -> Work | Settled:
         previous = None
@@ -57,27 +61,30 @@ class Settler:
         if isinstance(checked, RowOutcome):
             return checked, None
         body, email, key = checked
-        if self.state is not None and key is not None:
-            earlier = self.state.get(key)
-            # Created by this very run: its journal says how, so it is not "already imported".
-            if earlier is not None and earlier.run_id != self.run_id:
-                return self._already_imported(row, key, earlier), key
+        if self.ledgers is not None and key is not None:
+            earlier = self.ledgers.of(row).get(key)
+            if earlier is not None and earlier.run_id == self.run_id:
+                # The ledger commits apart from the journal: a crash after the ledger's commit
+                # left the journal saying "sending" about a row the ledger saw created.
+                return self._resumed_from_ledger(row, earlier), key
+            if earlier is not None and not self.reimport:
+                return self.already_imported(row, key, earlier), key
         return Work(seq, row, body, email, key, verify=previous is not None and previous.in_doubt)
 
     def _resumed(self, row: SourceRow, previous: JournalRow) -> RowOutcome:
-        if self.state is not None and previous.key is not None:
-            # The state commits after the journal: a crash in between left the state behind.
-            self.state.add(
+        if self.ledgers is not None and previous.key is not None:
+            # ... and the other way round: the journal's commit came first.
+            self.ledgers.of(row).created(
+                previous.key,
                 Imported(
-                    key=previous.key,
                     id=previous.id,
                     remote_id=previous.remote_id,
-                    created_at=previous.sent_at or datetime.now(UTC).isoformat(),
+                    created_at=previous.sent_at or now_iso(),
                     run_id=self.run_id,
                     input=self.input_name,
                     row_number=row.row_number,
                     row_hash=previous.row_hash,
-                )
+                ),
             )
         return RowOutcome(
             row.row_number,
@@ -89,10 +96,23 @@ class Settler:
             note=Note.RESUMED,
         )
 
-    def _already_imported(self, row: SourceRow, key: str, earlier: Imported) -> RowOutcome:
+    def _resumed_from_ledger(self, row: SourceRow, earlier: Imported) -> RowOutcome:
+        return RowOutcome(
+            row.row_number,
+            Status.CREATED,
+            id=earlier.id,
+            remote_id=earlier.remote_id,
+            note=Note.RESUMED,
+        )
+
+    def already_imported(self, row: SourceRow, key: str, earlier: Imported) -> RowOutcome:
+        """Skipped: the ledger holds the key from another import (or another process just
+        created it)."""
         message = f"already imported {earlier.describe()}; not sent again"
         if earlier.row_hash is not None and earlier.row_hash != row_hash(row.values):
             message += "; the row has changed since: update the candidate in the ATS if needed"
+        else:
+            message += " (--reimport sends it anyway)"
         reject = self.keys.reject(row.row_number, Code.ALREADY_IMPORTED, message, key)
         return RowOutcome(
             row.row_number,

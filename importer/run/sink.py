@@ -1,15 +1,17 @@
-"""The one writer of a run: every outcome goes to the reports, the journal, the state and the
+"""The one writer of a run: every outcome goes to the reports, the journal, the ledger and the
 progress callback from here, so that they can never disagree."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from importer.errors import Note
+from importer.errors import Code, Note
 from importer.read.tables import SourceRow
-from importer.record.journal import ImportState, Journal, row_hash
+from importer.record.journal import Journal, row_hash
+from importer.record.ledger import Claimant, Granted, Imported, Ledger, now_iso
 from importer.record.outcomes import RowOutcome, Status
 from importer.record.report import Counts, Recorder
+from importer.run.accounts import RowLedgers
 from importer.run.keys import RowKey
 from importer.run.options import ImportOptions, Progress
 
@@ -21,7 +23,7 @@ class Sink:
         recorder: Recorder,
         keys: RowKey,
         journal: Journal | None,
-        state: ImportState | None,
+        ledgers: RowLedgers | None,
         run_id: str,
         input_name: str,
         total: int | None,
@@ -30,12 +32,22 @@ class Sink:
         self.recorder = recorder
         self.keys = keys
         self.journal = journal
-        self.state = state
+        self.ledgers = ledgers
         self.run_id = run_id
         self.input_name = input_name
         self.total = total
         self.started = options.clock.now()
         self.last_progress = self.started
+
+    async def claim(
+        self, row: SourceRow, key: str | None, *, reimport: bool = False
+    ) -> Granted | Imported:
+        """Reserve the row's key in the ledger before it is sent (waits while another process
+        sends the same key); ``Imported`` when that process, or another, created it."""
+        if self.ledgers is None or key is None:
+            return Granted()
+        claimant = Claimant(self.run_id, self.input_name, row.row_number, row_hash(row.values))
+        return await self.ledgers.of(row).claim(key, claimant, replace=reimport)
 
     async def sending(self, row: SourceRow, key: str | None) -> bytes | None:
         """Journal a row as being sent, before its request leaves; its ``row_hash`` if kept."""
@@ -63,19 +75,32 @@ class Sink:
         if self.journal is not None and outcome.note != Note.RESUMED:
             digest = digest or row_hash(row.values)
             self.journal.record(outcome, key, digest, sent=sent)
-        if sent and self.state is not None and key is not None and outcome.status is Status.CREATED:
-            digest = digest or row_hash(row.values)
-            self.state.add(
-                ImportState.created(
-                    key, outcome, run_id=self.run_id, input=self.input_name, digest=digest
-                )
-            )
+        if sent and self.ledgers is not None and key is not None:
+            ledger = self.ledgers.of(row)
+            self._settle_claim(ledger, key, outcome, digest or row_hash(row.values))
         on_progress = self.options.on_progress
         if on_progress is not None:
             now = self.options.clock.now()
             if now - self.last_progress >= self.options.progress_interval:
                 self.last_progress = now
                 on_progress(self.progress())
+
+    def _settle_claim(self, ledger: Ledger, key: str, outcome: RowOutcome, digest: bytes) -> None:
+        if outcome.status is Status.CREATED:
+            imported = Imported(
+                id=outcome.id,
+                remote_id=outcome.remote_id,
+                created_at=now_iso(),
+                run_id=self.run_id,
+                input=self.input_name,
+                row_number=outcome.row_number,
+                row_hash=digest,
+            )
+            ledger.created(key, imported)
+        elif any(r.code is Code.OUTCOME_UNKNOWN for r in outcome.rejects):
+            ledger.in_doubt(key)
+        else:
+            ledger.release(key)
 
     def sent(self, email: str | None) -> None:
         """After a sent row's outcome is recorded: a row resume cannot look up is committed now."""
@@ -97,5 +122,12 @@ class Sink:
         )
 
     def final_progress(self) -> None:
-        if self.options.on_progress is not None:
-            self.options.on_progress(replace(self.progress(), rows_total=self.recorder.counts.rows))
+        """The last progress: every row read, and done up to where the work stopped. Rows a
+        stop left unsent are not "done": the bar of a stopped import stays where it stopped."""
+        if self.options.on_progress is None:
+            return
+        counts = self.recorder.counts
+        unsent = counts.not_attempted - counts.notes[Note.DRY_RUN]
+        self.options.on_progress(
+            replace(self.progress(), rows_done=counts.rows - unsent, rows_total=counts.rows)
+        )

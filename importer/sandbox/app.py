@@ -242,7 +242,9 @@ class SandboxApp:
         config = self.config
         fault = draw_fault(self.rng, config)
         latency = draw_latency(self.rng, config)
-        if self.provider_limiter is not None:
+        if self.provider_limiter is not None and (
+            not config.provider_accounts or account in config.provider_accounts
+        ):
             wait = self.provider_limiter.take(account, self.clock.now())
             if wait > 0:
                 return await self._provider_throttled(account, wait)

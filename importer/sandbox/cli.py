@@ -83,6 +83,13 @@ def _add_limit_arguments(parser: argparse.ArgumentParser, defaults: SandboxConfi
         "(default: %(default)g)",
     )
     add(
+        "--provider-account",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="apply --provider-rate to this account only (repeatable; default: every account)",
+    )
+    add(
         "--retry-after-grace",
         type=float,
         default=defaults.retry_after_grace,
@@ -155,6 +162,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         retry_after_408=args.retry_after_408,
         provider_rate_per_minute=args.provider_rate,
         provider_delay=args.provider_delay,
+        provider_accounts=frozenset(args.provider_account),
         p500=args.p500,
         p502=args.p502,
         p_drop=args.p_drop,

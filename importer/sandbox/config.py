@@ -24,7 +24,9 @@ class SandboxConfig:
     ``LIMITERS``); ``burst`` defaults to one second's worth of requests.
     ``provider_rate_per_minute`` is the provider's own limit per account (0: none): a create over
     it is answered 408 after ``provider_delay`` seconds, the time StackOne spends retrying the
-    provider before it gives up. ``db_path=None`` keeps the candidates in memory.
+    provider before it gives up; ``provider_accounts`` limits it to those accounts (empty: every
+    account), so that one customer's provider can be slow while the others' are not.
+    ``db_path=None`` keeps the candidates in memory.
     """
 
     api_key: str | None = None
@@ -38,6 +40,7 @@ class SandboxConfig:
     retry_after_408: int = 1
     provider_rate_per_minute: float = 0.0
     provider_delay: float = 5.0
+    provider_accounts: frozenset[str] = frozenset()
     p500: float = 0.0
     p502: float = 0.0
     p_drop: float = 0.0

@@ -1,4 +1,28 @@
-"""One pacer per API key, shared by all workers: spacing, pool-wide pauses, an adaptive rate."""
+"""One pacer per API key, shared by all workers: spacing, pool-wide pauses, a rate that learns.
+
+The interface the sender relies on (``importer.send.pacing.Pacing``; the shared pacer in Redis
+offers the same):
+
+    await pacer.acquire()        wait out any pause and this request's slot, then claim it
+    pacer.pause_for(seconds)     a Retry-After: no ``acquire`` returns before now + seconds
+    pacer.throttled(sent_at)     a 429 (for an account's pacer, a 408) for the request that
+                                 acquired at ``sent_at``: slow down
+    pacer.stats                  ``PacerStats`` for the summary
+
+The sender calls ``pause_for`` before ``throttled``. There is one pacer per API key, and one
+per account of it (``pacer_for(..., account_id=...)``) for the provider's throttle.
+
+A told rate is a ceiling, not a promise: the server's limiter may count in fixed or sliding
+windows, where requests spaced exactly at the limit still put one too many in a window now and
+then. So the pacer runs ``HEADROOM`` under it, and a 429 at that pace lowers the rate
+(multiplicative decrease) that then climbs back slowly (additive increase) to where it started.
+
+With ``adaptive=True`` (``--rate auto``) the limit is unknown. The rate doubles every tenth of
+a second the pacer holds the workers back until the first 429; then each 429 cuts it to what
+the server let through in the second before, and a cut that went deeper than the new target
+(just under that estimate) is undone within seconds. An account's pacer learns from its 408s
+the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +30,23 @@ import asyncio
 import hashlib
 import math
 import weakref
+from collections import deque
 from dataclasses import dataclass
 
 from importer.clock import Clock
 
 # StackOne's published limit per API key: where an adaptive pacer starts when not told a rate.
 DEFAULT_START_RATE_PER_MINUTE = 1000.0
-
-# Before the first 429 the limit is unknown: double the rate every quarter second the pacer is what
-# holds the workers back (TCP slow start, in time rather than round trips). Fast, because until it
-# gets there a latency-bound import runs below what its concurrency could do; the overshoot costs
-# a pause and a cut or two (1000 rows into the sandbox limited to 50/s: 20.2 s, bound 20 s).
-_SLOW_START_DOUBLING_SECONDS = 0.25
-# After a 429 the limit is roughly known and each 429 costs a pool-wide pause, so probe upwards
-# gently: a token bucket allowing R/s with a burst of one second of tokens is drained by a rate
-# of R × (1 + 1%/s × t) only after ~14 s.
-_PROBE_GROWTH_PER_SECOND = 0.01
-# The first 429 arrives well above the limit: a bucket's burst hides the overshoot for a while.
-_FIRST_CUT = 0.5
-# Goodput is measured over at least this long, so one burst does not pass for the steady rate;
-# a 429 sooner than that after a cut means the cut was not deep enough.
-_MIN_MEASURE_SECONDS = 1.0
-_QUICK_CUT = 0.7
+# How far under a told rate the pacer runs. Measured against the sandbox's four limiters (bench/
+# RESULTS.md): exactly at the limit, a fixed window or a sliding log refuses a request every few
+# seconds, each costing a pool-wide pause of a whole Retry-After second; 3 % under, none.
+HEADROOM = 0.02
+# A 429 at a told pace: the limiter is stricter than the pace (another client on the key, or a
+# window the headroom did not cover). Cut gently: one stray 429 should cost little, and each
+# further one cuts again.
+_TOLD_CUT = 0.95
+# ... and the rate climbs back by this share of the told pace per second the pacer is binding.
+_TOLD_RECOVERY_PER_SECOND = 0.01
 _MAX_RATE_PER_SECOND = 10_000.0
 _MIN_RATE_PER_SECOND = 1.0 / 60.0
 
@@ -47,17 +66,12 @@ class PacerStats:
 class Pacer:
     """One per API key, shared by every worker.
 
-    Spaces requests to ``rate_per_minute`` (None: no spacing) with up to ``burst`` back to back,
-    and pauses the *whole pool* until a Retry-After window has passed (not only the worker that
-    got the 429/408). Waiters are served first come, first served, one per slot, so with a rate
-    the end of a pause releases them spaced out rather than all at once.
-
-    ``adaptive=True`` is for when the real limit is unknown: starting from ``rate_per_minute``
-    (default ``DEFAULT_START_RATE_PER_MINUTE``), the rate doubles every quarter second the pacer
-    is the bottleneck until the first 429 (``throttled``). The first 429 halves the rate (a
-    bucket's burst hides how far above the limit it was); each later 429 for a request sent after
-    the last cut brings it down to what got through since that cut, which for a token bucket is
-    the limit itself. In between, the rate grows by 1 % a second to find headroom again.
+    Spaces requests to ``rate_per_minute`` less ``HEADROOM`` (None: no spacing) with up to
+    ``burst`` back to back, and pauses the *whole pool* until a Retry-After window has passed
+    (not only the worker that got the 429/408). Waiters are served first come, first served, one
+    per slot, so with a rate the end of a pause releases them spaced out rather than all at once.
+    ``adaptive=True`` starts from ``rate_per_minute`` (default ``DEFAULT_START_RATE_PER_MINUTE``)
+    and learns the limit; see the module docstring.
     """
 
     def __init__(
@@ -67,27 +81,33 @@ class Pacer:
         *,
         burst: int = 1,
         adaptive: bool = False,
+        headroom: float = HEADROOM,
     ) -> None:
         if rate_per_minute is not None and not rate_per_minute > 0:
             raise ValueError(f"rate_per_minute must be positive, not {rate_per_minute!r}")
         if burst < 1:
             raise ValueError(f"burst must be at least 1, not {burst!r}")
+        if not 0 <= headroom < 1:
+            raise ValueError(f"headroom must be at least 0 and below 1, not {headroom!r}")
         self._clock = clock
         self._burst = burst
         self.adaptive = adaptive
-        if rate_per_minute is None and adaptive:
-            rate_per_minute = DEFAULT_START_RATE_PER_MINUTE
-        self._rate = math.inf if rate_per_minute is None else rate_per_minute / 60.0
+        if adaptive:
+            start = (rate_per_minute or DEFAULT_START_RATE_PER_MINUTE) / 60.0
+            self._adaptive: _Adaptive | None = _Adaptive(start)
+            self._ceiling = math.inf
+        else:
+            self._adaptive = None
+            told = math.inf if rate_per_minute is None else rate_per_minute / 60.0
+            self._ceiling = told * (1 - headroom)
+        self._rate = self._ceiling if self._adaptive is None else self._adaptive.start
         self._tat = -math.inf  # GCRA "theoretical arrival time" of the next request
         self._paused_until = -math.inf
         self._lock = asyncio.Lock()
         self._queued = 0
         self.stats = PacerStats()
-        # Adaptive state: the phase, and what got through since the last cut.
-        self._slow_start = True
         self._growth_from = -math.inf
         self._last_cut = -math.inf
-        self._granted_since_cut = 0
 
     @property
     def rate_per_minute(self) -> float | None:
@@ -144,31 +164,25 @@ class Pacer:
         self._growth_from = max(self._growth_from, until)
 
     def throttled(self, sent_at: float) -> None:
-        """A request granted at ``sent_at`` got a 429: the adaptive pacer lowers its rate."""
+        """A request granted at ``sent_at`` was refused for the rate: the rate goes down."""
         self.stats.throttles += 1
-        if not self.adaptive:
-            return
-        # 429s for requests sent before the last cut say nothing about the new rate.
-        if sent_at < self._last_cut:
-            return
         now = self._clock.now()
-        measured = now - self._last_cut
-        if self._slow_start:
-            new_rate = self._rate * _FIRST_CUT
-            self._slow_start = False
-        elif measured >= _MIN_MEASURE_SECONDS:
-            # Between two 429s the bucket went from empty, through the refill of the pause, to
-            # empty again: what got through meanwhile is the limit itself.
-            new_rate = min(self._rate, (self._granted_since_cut - 1) / measured)
+        if self._adaptive is not None:
+            rate = self._adaptive.refused(self._rate, sent_at, now)
+            if rate is None:
+                return
+        # Refusals of requests sent before the last cut say nothing about the new rate.
+        elif math.isinf(self._rate) or sent_at < self._last_cut:
+            return
         else:
-            new_rate = self._rate * _QUICK_CUT
-        self._set_rate(new_rate)
+            rate = self._rate * _TOLD_CUT
+        if rate < self._rate:
+            self.stats.rate_cuts += 1
+        self._set_rate(rate)
         self._last_cut = now
-        self._granted_since_cut = 0
-        self.stats.rate_cuts += 1
 
     def _set_rate(self, rate: float) -> None:
-        self._rate = min(max(rate, _MIN_RATE_PER_SECOND), _MAX_RATE_PER_SECOND)
+        self._rate = min(max(rate, _MIN_RATE_PER_SECOND), _MAX_RATE_PER_SECOND, self._ceiling)
 
     def _ready_at(self) -> float:
         if math.isinf(self._rate):
@@ -178,11 +192,11 @@ class Pacer:
 
     def _grant(self, now: float, *, binding: bool, slot: float) -> None:
         self.stats.granted += 1
-        if self.adaptive:
-            if binding and now > self._growth_from:
-                self._grow(now - self._growth_from)
-            self._growth_from = max(now, self._growth_from)
-            self._granted_since_cut += 1
+        if binding and now > self._growth_from:
+            self._grow(now - self._growth_from)
+        self._growth_from = max(now, self._growth_from)
+        if self._adaptive is not None:
+            self._adaptive.granted(now)
         if not math.isinf(self._rate):
             interval = 1.0 / self._rate
             # Space from the slot waited for, not from when the sleep happened to end: a timer
@@ -192,11 +206,97 @@ class Pacer:
             self._tat = max(self._tat, start) + interval
 
     def _grow(self, seconds: float) -> None:
-        if self._slow_start:
-            factor = 2.0 ** (seconds / _SLOW_START_DOUBLING_SECONDS)
-        else:
-            factor = 1.0 + _PROBE_GROWTH_PER_SECOND * seconds
-        self._set_rate(self._rate * factor)
+        if self._adaptive is not None:
+            self._set_rate(self._adaptive.grown(self._rate, seconds))
+        elif self._rate < self._ceiling:
+            self._set_rate(self._rate + self._ceiling * _TOLD_RECOVERY_PER_SECOND * seconds)
+
+
+# Before the first 429 the limit is unknown: double the rate every tenth of a second the pacer is
+# what holds the workers back (TCP slow start, in time rather than round trips). Steep, because
+# until it gets there a latency-bound import runs below what its concurrency could do, and because
+# the first 429 is measured against the second before it: the steeper the climb, the fewer of
+# that second's requests fell into a fixed window before the one that filled up.
+_SLOW_START_DOUBLING_SECONDS = 0.1
+# What got through is counted over the second before the refused request left. When that is
+# clearly less than the pacer sent, a window or a log was full: what got through is the limit.
+_LOOKBACK_SECONDS = 1.0
+_FULL_WINDOW = 0.95
+# Otherwise everything sent in that second got through (a bucket's burst was draining), which
+# only says the limit is below the rate: cut to what got through since the last cut, pause
+# included, but not below this share of the rate, and aim a little further under it.
+_DRAINED_CUT = 0.85
+_DRAINED_HEADROOM = 3 * HEADROOM
+# After a cut, the rate closes this share of the gap to its target each second the pacer binds:
+# a cut that went too deep is undone within seconds instead of at 1 % a second.
+_CLOSE_GAP_PER_SECOND = 0.8
+# What is remembered of the requests sent, to count what got through.
+_HISTORY_SECONDS = 10.0
+
+
+class _Adaptive:
+    """How ``--rate auto`` learns: slow start, cuts to what got through, then a quick recovery.
+
+    The rate never climbs above ``target``, set at each cut just under the estimated limit: a
+    limiter whose limit is the rate it refused at gains nothing from probing above it, and each
+    probe would cost a pool-wide pause.
+    """
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.slow_start = True
+        self.target = math.inf
+        self._sent: deque[float] = deque()
+        self._refused: deque[float] = deque()
+        self._last_cut = -math.inf
+        # Refusals that come in after a cut made from a full window, for requests sent within
+        # the second it counted, lower it: it had counted them as got through.
+        self._counted = (math.inf, math.inf)
+
+    def granted(self, now: float) -> None:
+        self._sent.append(now)
+        while self._sent[0] < now - _HISTORY_SECONDS:
+            self._sent.popleft()
+
+    def refused(self, rate: float, sent_at: float, now: float) -> float | None:
+        """The new rate after a request sent at ``sent_at`` was refused; None: no change."""
+        self._refused.append(sent_at)
+        while self._refused[0] < now - _HISTORY_SECONDS:
+            self._refused.popleft()
+        if sent_at < self._last_cut:
+            start, end = self._counted
+            if not start <= sent_at < end:
+                return None
+            self.target -= (1 - HEADROOM) / _LOOKBACK_SECONDS
+            return min(rate, self.target)
+        first, self.slow_start = self.slow_start, False
+        began = self._sent[0] if first else max(self._last_cut, now - _HISTORY_SECONDS)
+        self._last_cut = now
+        window = sent_at - _LOOKBACK_SECONDS
+        recent = self._through(window, sent_at) / _LOOKBACK_SECONDS
+        if recent < _FULL_WINDOW * rate:
+            self._counted = (window, sent_at)
+            self.target = recent * (1 - HEADROOM)
+            return self.target
+        self._counted = (math.inf, math.inf)
+        ceiling = min(rate, recent)
+        since_cut = self._through(began, sent_at) / max(now - began, 1e-9)
+        self.target = ceiling * (1 - _DRAINED_HEADROOM)
+        return min(self.target, max(since_cut, _DRAINED_CUT * ceiling))
+
+    def grown(self, rate: float, seconds: float) -> float:
+        if self.slow_start:
+            doubled: float = rate * 2.0 ** (seconds / _SLOW_START_DOUBLING_SECONDS)
+            return doubled
+        if rate >= self.target:
+            return rate
+        left: float = (1 - _CLOSE_GAP_PER_SECOND) ** seconds
+        return rate + (self.target - rate) * (1 - left)
+
+    def _through(self, start: float, end: float) -> int:
+        """Requests sent in [start, end) that were not refused (so far as is known)."""
+        sent = sum(start <= t < end for t in self._sent)
+        return sent - sum(start <= t < end for t in self._refused)
 
 
 _registry: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Pacer]] = (

@@ -20,6 +20,11 @@ class Pacing(Protocol):
 
     stats: PacerStats
 
+    @property
+    def paused_until(self) -> float:
+        """When the last pause this process knows of ends, on the caller's clock."""
+        ...
+
     async def acquire(self) -> None: ...
 
     def pause_for(self, seconds: float) -> None: ...

@@ -16,13 +16,18 @@ from importer.clock import Clock
 from importer.errors import RetriableApiError
 
 _DELAY_SECONDS = re.compile(r"\d+(?:\.\d+)?")
+# An HTTP-date names a whole second, and a server may have truncated the instant its window ends
+# to that second: wait for the end of the named second, plus a margin for the two clocks.
+HTTP_DATE_RESOLUTION = 1.0
+HTTP_DATE_MARGIN = 0.1
 
 
 def parse_retry_after(value: str | None, now_wall: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` value, or None when it is absent or unreadable.
 
     Accepts delay-seconds (``"120"``; StackOne's documented form) and an HTTP-date
-    (``"Wed, 21 Oct 2026 07:28:00 GMT"``, measured from ``now_wall``; a past date means 0).
+    (``"Wed, 21 Oct 2026 07:28:00 GMT"``, measured from ``now_wall``). A date counts to the end
+    of the second it names plus ``HTTP_DATE_MARGIN``, so a date just past still waits that much.
     Anything else, negative numbers included, is None so the caller falls back to backoff.
     """
     if value is None:
@@ -36,7 +41,7 @@ def parse_retry_after(value: str | None, now_wall: float) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    seconds = when.timestamp() - now_wall
+    seconds = when.timestamp() + HTTP_DATE_RESOLUTION + HTTP_DATE_MARGIN - now_wall
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 

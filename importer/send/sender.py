@@ -239,9 +239,17 @@ class Sender:
 
     async def _acquire(self) -> None:
         # The account's slot first: a row of a paused account holds none of the key's slots.
-        if self._account_pacer is not None:
-            await self._account_pacer.acquire()
-        await self._pacer.acquire()
+        account = self._account_pacer
+        if account is None:
+            await self._pacer.acquire()
+            return
+        while True:
+            await account.acquire()
+            await self._pacer.acquire()
+            # A 408 for the account while this row queued for the key's slot: the slot is given
+            # up rather than sent into the account's new Retry-After window.
+            if account.paused_until <= self._clock.now():
+                return
 
     def _throttled(self, error: RetriableApiError, sent_at: float) -> None:
         self._reach.answered()

@@ -212,6 +212,10 @@ class SharedPacer:
     def key(self) -> str:
         return self._name
 
+    @property
+    def paused_until(self) -> float:
+        return self._paused_until
+
     async def acquire(self) -> None:
         started = self._clock.now()
         held = -1.0

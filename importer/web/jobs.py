@@ -27,6 +27,7 @@ from importer.web.workspace import ID_PATTERN, Upload, Workspace, new_id
 FILES = {
     "results.csv": ("out", "results.csv"),
     "rejects.csv": ("out", "rejects.csv"),
+    "remaining.csv": ("out", "remaining.csv"),
     "summary.json": ("out", "summary.json"),
     "mapping.yaml": ("mapping.yaml",),
 }
@@ -104,12 +105,14 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where an import sends: the API base, the key handed to the worker, the account."""
+    """Where an import sends: the API base, the key handed to the worker, the account, and
+    the target the ledger and the journal know it by."""
 
     name: str
     base_url: str
     api_key: str = field(repr=False)
     account_id: str
+    target: str
 
 
 class JobRegistry:
@@ -119,10 +122,12 @@ class JobRegistry:
         *,
         preview_rows: int,
         clock: Callable[[], float],
+        ledger: Path,
         progress_interval: float = 0.25,
         limits: WorkbookLimits = DEFAULT_LIMITS,
     ) -> None:
         self.workspace = workspace
+        self.ledger = ledger
         self.limits = limits
         self.preview_rows = preview_rows
         self.clock = clock
@@ -171,16 +176,41 @@ class JobRegistry:
             "dry_run": kind == "check",
             "base_url": None if target is None else target.base_url,
             "account_id": None if target is None else target.account_id,
+            "target": None if target is None else target.target,
+            "ledger": str(self.ledger),
             "preview_rows": self.preview_rows,
             "progress_interval": self.progress_interval,
             "limits": asdict(self.limits),
         }
         (folder / "job.json").write_text(json.dumps(spec), encoding="utf-8")
+        await self._spawn(job, None if target is None else target.api_key)
+        self.jobs[job_id] = job
+        return job
+
+    @staticmethod
+    def resumable(job: Job) -> bool:
+        """An import that stopped early or failed, and is not running: Resume can finish it."""
+        stopped = job.state == "done" and bool((job.summary or {}).get("stopped_early"))
+        return job.kind == "import" and (stopped or job.state == "failed")
+
+    async def resume(self, job: Job, api_key: str) -> None:
+        """Run a stopped or failed import again in its own folder with ``--resume``: its
+        journal says which rows are done, so each row is sent once."""
+        spec_path = job.folder / "job.json"
+        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        spec["resume"] = True
+        spec_path.write_text(json.dumps(spec), encoding="utf-8")
+        job.state = "running"
+        job.progress = job.summary = job.error = job.finished = None
+        await self._spawn(job, api_key)
+
+    async def _spawn(self, job: Job, api_key: str | None) -> None:
+        folder = job.folder
         env = dict(os.environ)
         env.pop("STACKONE_API_KEY", None)
-        if target is not None:
-            env["STACKONE_API_KEY"] = target.api_key
-        with (folder / "worker.log").open("wb") as log:
+        if api_key is not None:
+            env["STACKONE_API_KEY"] = api_key
+        with (folder / "worker.log").open("ab") as log:
             job.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -196,9 +226,7 @@ class JobRegistry:
                 # server stops them itself, in order, when it shuts down.
                 start_new_session=True,
             )
-        self.jobs[job_id] = job
         job.task = asyncio.create_task(self._follow(job, job.process))
-        return job
 
     async def _follow(self, job: Job, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None

@@ -13,6 +13,7 @@ needs (the right Host; from the page, same-origin headers). The API::
     POST /api/jobs/{id}/import             {target, account_id} → an import of a checked file
     GET  /api/jobs/{id}                    state, progress, summary, preview
     POST /api/jobs/{id}/stop               stop as on Ctrl-C
+    POST /api/jobs/{id}/resume             finish a stopped or failed import (its journal's resume)
     GET  /api/jobs/{id}/files/{name}       results.csv, rejects.csv, summary.json, mapping.yaml
 """
 
@@ -35,6 +36,7 @@ from importer.background import running_in_thread
 from importer.mapping.shipped import mappings_in, shipped_mappings
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.sample import Sample, SampleError, read_sample
+from importer.record.ledger import WEB_LEDGER_FILE, default_data_dir
 from importer.sandbox import SANDBOX_ACCOUNT_ID, Sandbox, SandboxConfig
 from importer.send.client import DEFAULT_BASE_URL
 from importer.suggest import SAMPLE_ROWS, TARGETS
@@ -100,6 +102,9 @@ class WebConfig:
     account_id: str | None = None
     """The account the page proposes (the user can change it)."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    ledger: Path | None = None
+    """The ledger of the imports made through the page (None: web-ledger.sqlite in the user's
+    data folder), apart from the command line's."""
     limits: WorkbookLimits = DEFAULT_LIMITS
     """How much an uploaded workbook may unpack to (the same flags as the CLI's)."""
     clock: Callable[[], float] = time.monotonic
@@ -121,6 +126,9 @@ class WebServer:
         self._workspace: Workspace | None = None
         self._jobs: JobRegistry | None = None
         self._guard = Guard(self.token)
+        # The page's sandbox starts empty with the server: the ledger must not take the
+        # candidates of an earlier server's sandbox for its own.
+        self._sandbox_target = f"sandbox {secrets.token_hex(8)}"
         self._readers = asyncio.Semaphore(_READERS)
 
     @property
@@ -165,6 +173,7 @@ class WebServer:
             self._workspace,
             preview_rows=config.preview_rows,
             clock=config.clock,
+            ledger=config.ledger or default_data_dir() / WEB_LEDGER_FILE,
             limits=config.limits,
         )
         self._workspace.on_forget = self._jobs.forget_upload
@@ -246,6 +255,7 @@ class WebServer:
                 web.get("/api/jobs/{id}", self._get_job),
                 web.post("/api/jobs/{id}/import", self._import),
                 web.post("/api/jobs/{id}/stop", self._stop),
+                web.post("/api/jobs/{id}/resume", self._resume),
                 web.get("/api/jobs/{id}/files/{name}", self._file),
             ]
         )
@@ -441,7 +451,11 @@ class WebServer:
         target = body.get("target")
         if target == "sandbox":
             destination = Destination(
-                "sandbox", self.sandbox.url, self.sandbox.api_key, SANDBOX_ACCOUNT_ID
+                "sandbox",
+                self.sandbox.url,
+                self.sandbox.api_key,
+                SANDBOX_ACCOUNT_ID,
+                self._sandbox_target,
             )
         elif target == "stackone":
             account = body.get("account_id")
@@ -455,8 +469,9 @@ class WebServer:
                 return json_error(
                     400, "enter the StackOne account id (x-account-id) to import into"
                 )
+            base_url = self.config.base_url
             destination = Destination(
-                "stackone", self.config.base_url, self.config.api_key, account.strip()
+                "stackone", base_url, self.config.api_key, account.strip(), base_url.rstrip("/")
             )
         else:
             return json_error(400, 'target must be "sandbox" or "stackone"')
@@ -478,6 +493,18 @@ class WebServer:
     async def _stop(self, request: web.Request) -> web.Response:
         job = self._job_of(request)
         self.jobs.stop(job)
+        return web.json_response(job.to_dict())
+
+    async def _resume(self, request: web.Request) -> web.Response:
+        job = self._job_of(request)
+        if not self.jobs.resumable(job):
+            return json_error(409, "only an import that stopped early or failed can be resumed")
+        api_key = self.sandbox.api_key if job.target == "sandbox" else self.config.api_key
+        if api_key is None:
+            return json_error(400, "this server has no StackOne API key any more")
+        if self.jobs.live >= MAX_LIVE_JOBS:
+            return _busy()
+        await self.jobs.resume(job, api_key)
         return web.json_response(job.to_dict())
 
     async def _file(self, request: web.Request) -> web.FileResponse:

@@ -77,6 +77,9 @@ def run(spec: dict[str, Any]) -> int:
         dry_run=spec["dry_run"],
         base_url=spec.get("base_url") or DEFAULT_BASE_URL,
         account_id=spec.get("account_id"),
+        target=spec.get("target"),
+        state=spec.get("ledger"),
+        resume=spec.get("resume", False),
         # the server hands the key over in the environment, never in JOB.json or the page
         api_key=os.environ.get("STACKONE_API_KEY") or None,
         # imports running at once are processes on one key: they pace as one through Redis

@@ -134,6 +134,12 @@ FILES: dict[str, tuple[str, str]] = {
         "Cy,Young,cy@example.com\r\n"
         "Di,Ng,di@example.com\r\n",
     ),
+    # European Excel: a long number shortened to scientific notation with a decimal comma.
+    "scientific_decimal_comma.csv": (
+        "utf-8",
+        "Name;Email;Phone\r\nAnn;ann@example.com;4,47701E+11\r\n"
+        "Bob;bob@example.com;+44 7700 900123, +44 20 7946 0000\r\n",
+    ),
     "empty.csv": ("utf-8", ""),
     "blank_lines_only.csv": ("utf-8", "\r\n\r\n,,\r\n  \r\n"),
 }

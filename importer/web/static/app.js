@@ -487,6 +487,9 @@ function renderRun(job) {
   const note = $("r-note");
   const live = job.state === "running" || job.state === "stopping";
   stop.hidden = !live;
+  const stoppedEarly = job.state === "done" && job.summary.stopped_early;
+  $("r-resume").hidden = !(job.state === "failed" || stoppedEarly);
+  $("r-resume").disabled = false;
   note.hidden = job.state !== "stopping";
   if (job.state === "stopping") {
     stop.textContent = "Stop now";
@@ -514,9 +517,10 @@ function renderRun(job) {
     if (s.stopped_early) {
       const why = s.stop_reason === "interrupted" ? "Stop was pressed" : s.stop_reason;
       note.hidden = false;
-      note.textContent = `The import stopped early: ${why}. The rows not sent are listed in ` +
-        "results.csv as not_attempted. Importing the whole file again would send the created " +
-        "rows a second time: import only the rows not sent.";
+      const left = counts.not_attempted;
+      note.textContent = `The import stopped early: ${why}. ${plural(left, "row")} not sent ` +
+        "yet: Resume sends them, and only them (the rows already created are not sent again). " +
+        "remaining.csv lists them, to upload later instead.";
     }
   } else if (job.state === "failed") {
     title.textContent = "The import did not start";
@@ -524,6 +528,8 @@ function renderRun(job) {
     title.textContent = job.state === "stopping" ? "Stopping…" : "Importing…";
   }
   $("r-downloads").hidden = job.state !== "done";
+  $("d-remaining-item").hidden = !(job.files || []).includes("remaining.csv");
+  $("d-remaining").href = fileUrl(job, "remaining.csv");
   $("d-rejects").href = fileUrl(job, "rejects.csv");
   $("d-results").href = fileUrl(job, "results.csv");
   $("d-summary").href = fileUrl(job, "summary.json");
@@ -535,6 +541,17 @@ function setUpRun() {
       renderRun(await api(`/api/jobs/${state.run.id}/stop`, { method: "POST" }));
     } catch (error) {
       showMessage(error.message);
+    }
+  });
+  $("r-resume").addEventListener("click", async () => {
+    $("r-resume").disabled = true;
+    try {
+      const job = await api(`/api/jobs/${state.run.id}/resume`, { method: "POST" });
+      renderRun(job);
+      await openJob(job.id);
+    } catch (error) {
+      showMessage(error.message);
+      $("r-resume").disabled = false;
     }
   });
   $("r-again").addEventListener("click", restart);

@@ -1,0 +1,284 @@
+"""The ledger: per-scope memory of created keys, claims between processes, the admin view."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from importer.record.ledger import (
+    DATA_DIR_ENV,
+    Claimant,
+    Granted,
+    Imported,
+    LedgerError,
+    LedgerFile,
+    Scope,
+    SqliteLedger,
+    default_ledger_path,
+    key_digest,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SCOPE = Scope("https://api.example.com", "acc-1")
+ROW = Claimant("run-1", "in/candidates.csv", 2, b"h" * 16)
+
+
+def made(candidate_id: str, run_id: str = "run-1", row: int = 2) -> Imported:
+    return Imported(
+        candidate_id,
+        f"r-{candidate_id}",
+        "2026-12-02T10:30:01.123+00:00",
+        run_id,
+        "in/candidates.csv",
+        row,
+        b"h" * 16,
+    )
+
+
+def test_a_created_key_is_remembered_for_its_scope_only(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    ledger = SqliteLedger(path, SCOPE)
+    assert asyncio.run(ledger.claim("ada@example.com", ROW)) == Granted()
+    ledger.created("ada@example.com", made("c1"))
+    ledger.close()
+
+    again = SqliteLedger(path, SCOPE)
+    assert again.get("ada@example.com") == made("c1")
+    assert asyncio.run(again.claim("ada@example.com", ROW)) == made("c1")
+    assert made("c1").describe() == "on 2026-12-02 10:30 UTC as c1 (row 2 of candidates.csv)"
+    again.close()
+    for scope in (Scope(SCOPE.target, "acc-2"), Scope("https://other.example.com", "acc-1")):
+        other = SqliteLedger(path, scope)
+        assert other.get("ada@example.com") is None
+        assert asyncio.run(other.claim("ada@example.com", ROW)) == Granted()
+        other.close()
+
+
+def test_replace_grants_a_created_key_and_keeps_it_until_created_again(tmp_path: Path) -> None:
+    ledger = SqliteLedger(tmp_path / "l.sqlite", SCOPE)
+    ledger.created("k", made("c1"))
+    assert asyncio.run(ledger.claim("k", ROW, replace=True)) == Granted()
+    ledger.release("k")  # the new attempt failed: the first candidate is still remembered
+    assert ledger.get("k") == made("c1")
+    ledger.created("k", made("c2", "run-2"))
+    assert ledger.get("k") == made("c2", "run-2")
+    ledger.close()
+
+
+def test_keys_are_stored_as_digests(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    ledger = SqliteLedger(path, SCOPE)
+    ledger.created("ada.lovelace@example.com", made("c1"))
+    ledger.close()
+    assert b"ada.lovelace" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT key_sha256 FROM entries").fetchall() == [
+            (key_digest("ada.lovelace@example.com"),)
+        ]
+
+
+def test_a_live_claim_makes_the_other_wait_for_its_outcome(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+
+    async def scenario(settle: str) -> Granted | Imported:
+        first, second = SqliteLedger(path, SCOPE), SqliteLedger(path, SCOPE)
+        assert await first.claim(settle, ROW) == Granted()
+        waiting = asyncio.create_task(second.claim(settle, ROW))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        if settle == "created":
+            first.created(settle, made("c1"))
+        elif settle == "released":
+            first.release(settle)
+        else:
+            first.in_doubt(settle)
+        result = await asyncio.wait_for(waiting, 5)
+        first.close()
+        second.close()
+        return result
+
+    assert asyncio.run(scenario("created")) == made("c1")
+    assert asyncio.run(scenario("released")) == Granted(in_doubt=False)
+    assert asyncio.run(scenario("doubt")) == Granted(in_doubt=True)
+
+
+def test_closing_leaves_unsettled_claims_in_doubt(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    first = SqliteLedger(path, SCOPE)
+    asyncio.run(first.claim("k", ROW))
+    first.close()
+    second = SqliteLedger(path, SCOPE)
+    assert asyncio.run(second.claim("k", ROW)) == Granted(in_doubt=True)
+    second.close()
+
+
+CLAIM_AND_HANG = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from importer.record.ledger import Claimant, Scope, SqliteLedger
+    ledger = SqliteLedger(sys.argv[1], Scope("https://api.example.com", "acc-1"))
+    asyncio.run(ledger.claim("k", Claimant("run-9", "x.csv", 2)))
+    print("claimed", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_a_claim_whose_process_died_is_taken_over_in_doubt(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLAIM_AND_HANG, str(path)], stdout=subprocess.PIPE, cwd=ROOT
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"claimed\n"
+        ledger = SqliteLedger(path, SCOPE)
+
+        async def claim_soon() -> Granted | Imported:
+            return await asyncio.wait_for(ledger.claim("k", ROW), 0.5)
+
+        with pytest.raises(TimeoutError):  # alive: wait for it
+            asyncio.run(claim_soon())
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        assert asyncio.run(claim_soon()) == Granted(in_doubt=True)
+        ledger.close()
+    finally:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait()
+        assert child.stdout is not None
+        child.stdout.close()
+
+
+def test_a_claim_on_another_machine_expires_with_its_lease(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    other = SqliteLedger(path, SCOPE)
+    asyncio.run(other.claim("k", ROW))
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE owners SET host = 'elsewhere', pid = 1")
+    ledger = SqliteLedger(path, SCOPE, lease=60.0)
+
+    async def claim_soon() -> Granted | Imported:
+        return await asyncio.wait_for(ledger.claim("k", ROW), 0.3)
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(claim_soon())
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE owners SET renewed = ?", (time.time() - 61,))
+    assert asyncio.run(claim_soon()) == Granted(in_doubt=True)
+    ledger.close()
+
+
+RACE = textwrap.dedent(
+    """
+    import asyncio, sys
+    from importer.record.ledger import Claimant, Granted, Imported, Scope, SqliteLedger
+    path, name, keys = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+    ledger = SqliteLedger(path, Scope("https://api.example.com", "acc-1"))
+
+    async def one(key):
+        claim = await ledger.claim(key, Claimant(name, "x.csv", 2))
+        if isinstance(claim, Granted):
+            await asyncio.sleep(0.001)  # the request
+            ledger.created(key, Imported(f"{name}-{key}", None, "2026-12-02T10:00:00", name,
+                                         "x.csv", 2))
+            print(key, flush=True)
+
+    async def main():
+        await asyncio.gather(*(one(key) for key in keys))
+
+    asyncio.run(main())
+    ledger.close()
+    """
+)
+
+
+def test_processes_racing_for_the_same_keys_create_each_once(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    SqliteLedger(path, SCOPE).close()
+    keys = [f"k{i}" for i in range(150)]
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                RACE,
+                str(path),
+                f"p{n}",
+                ",".join(keys[n * 50 :] + keys[: n * 50]),
+            ],
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        for n in range(3)
+    ]
+    created: list[str] = []
+    for child in children:
+        out, _ = child.communicate(timeout=60)
+        assert child.returncode == 0
+        created += out.decode().split()
+    assert sorted(created) == sorted(keys)
+    with LedgerFile(path) as book:
+        assert {e.state for e in book.entries()} == {"created"}
+        assert len(list(book.entries())) == len(keys)
+
+
+def test_the_ledger_file_lists_finds_forgets_and_exports(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    ledger = SqliteLedger(path, SCOPE)
+    ledger.created("ada@example.com", made("c1"))
+    ledger.created("grace@example.com", made("c2", row=3))
+    ledger.created("alan@example.com", made("c3", "run-2"))
+    ledger.close()
+    other = SqliteLedger(path, Scope(SCOPE.target, "acc-2"))
+    other.created("ada@example.com", made("c9", "run-3"))
+    other.close()
+
+    with LedgerFile(path) as book:
+        recent = book.recent()
+        assert {r.run_id: r.created for r in recent} == {"run-1": 2, "run-2": 1, "run-3": 1}
+        assert {r.account_id for r in recent} == {"acc-1", "acc-2"}
+        found = book.find("  Ada@Example.com ")
+        assert sorted((e.account_id, e.imported.id) for e in found) == [
+            ("acc-1", "c1"),
+            ("acc-2", "c9"),
+        ]
+        assert book.forget([e for e in found if e.account_id == "acc-1"]) == 1
+        assert [e.imported.id for e in book.find("ada@example.com")] == ["c9"]
+        assert book.forget_run("run-1") == 1
+        assert sorted(e.imported.id or "" for e in book.entries()) == ["c3", "c9"]
+
+
+def test_a_file_that_is_not_a_ledger_is_refused(tmp_path: Path) -> None:
+    stranger = tmp_path / "other.sqlite"
+    with closing(sqlite3.connect(stranger)) as db:
+        db.execute("CREATE TABLE t (x)")
+    with pytest.raises(LedgerError, match="not an importer ledger"):
+        SqliteLedger(stranger, SCOPE)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not a database at all" * 100)
+    with pytest.raises(LedgerError, match="cannot open the ledger"):
+        SqliteLedger(text, SCOPE)
+
+
+def test_the_default_ledger_lives_in_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    assert default_ledger_path() == tmp_path / "data" / "ledger.sqlite"
+
+
+def test_imported_describes_a_candidate_without_an_id() -> None:
+    imported = Imported(None, "r9", "2026-11-28T19:30:01.123+00:00", "r", "x/b.csv", 9)
+    assert imported.describe() == "on 2026-11-28 19:30 UTC as remote id r9 (row 9 of b.csv)"
