@@ -129,7 +129,12 @@ class _Run:
                     )
                 journal = _open_journal(self.input_path, table, mapping, options, accounts, ledger)
                 run_id = journal.run_id if journal is not None else str(uuid.uuid4())
-                recorder = Recorder(self.out_dir, table.headers, account_column=accounts.index)
+                recorder = Recorder(
+                    self.out_dir,
+                    table.headers,
+                    account_column=accounts.index,
+                    delimiter=table.delimiter,
+                )
                 total = _estimate_rows(table) if options.on_progress else None
                 sink = Sink(options, recorder, keys, journal, ledger, run_id, input_name, total)
                 stages = Stages(
@@ -182,6 +187,7 @@ class _Run:
             stopped_early=stop.is_set(),
             stop_reason=stop.reason,
             first_rejects=recorder.first_rejects,
+            first_warnings=recorder.first_warnings,
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
