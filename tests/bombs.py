@@ -4,7 +4,7 @@ Each maker writes one file into a folder and returns its path. ``SMALL`` makes e
 form cheap enough for each test run; ``LARGE`` the sizes the security review used (gigabytes
 unpacked), for the ``-m slow`` run. Run as a script to write them all into a folder:
 
-    python -m tests.bombs DIR [--large]
+    python -m tests.bombs DIR [large]
 """
 
 from __future__ import annotations
@@ -342,5 +342,5 @@ if __name__ == "__main__":
     target = Path(sys.argv[1])
     target.mkdir(parents=True, exist_ok=True)
     for make in BOMBS.values():
-        made = make(target, "--large" in sys.argv)
+        made = make(target, "large" in sys.argv[2:])
         print(f"{made}  {made.stat().st_size:,} bytes")
