@@ -35,7 +35,7 @@ from redis.exceptions import RedisError
 
 from importer.clock import Clock
 from importer.errors import ConfigError
-from importer.send.pacer import DEFAULT_START_RATE_PER_MINUTE, PacerStats
+from importer.send.pacer import DEFAULT_START_RATE_PER_MINUTE, HEADROOM, PacerStats
 from importer.send.pacing import PacerLostError
 
 # Keys disappear this long after a key was last used: a pause or a learned rate is stale then.
@@ -193,7 +193,8 @@ class SharedPacer:
     ) -> None:
         self._connection = connection
         self._name = name
-        self._ceiling = 0.0 if rate_per_minute is None else rate_per_minute / 60.0
+        # a told rate is a ceiling: paced a little under it, as the local pacer does
+        self._ceiling = 0.0 if rate_per_minute is None else rate_per_minute / 60.0 * (1 - HEADROOM)
         # --rate auto starts where the local pacer does: StackOne's published limit
         self._start = (
             (self._ceiling or DEFAULT_START_RATE_PER_MINUTE / 60.0) if adaptive else self._ceiling
