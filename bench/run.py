@@ -2,12 +2,14 @@
 
     .venv/bin/python -m bench                    every scenario (about 10 minutes)
     .venv/bin/python -m bench pacing dry-run     some of them (written to bench/work/RESULTS.md)
+    .venv/bin/python -m bench pacing-all         the pacing scenarios, about 20 minutes
+                                                 (written to bench/RESULTS-pacing.md)
     .venv/bin/python bench/run.py --runs 1       the same, one run each
 
-Scenarios: pacing, latency, overhead, dry-run, peers, several-processes (which starts a
-redis-server of its own on a free port of 127.0.0.1), one-account-throttled. Inputs are
-generated into bench/work/ (git-ignored) on first use and reused; the sandbox runs on 127.0.0.1
-in its own process.
+Scenarios: pacing, headroom, faults, provider (the pacing ones; ``pacing-all`` runs the four),
+latency, overhead, dry-run, peers, several-processes (which starts a redis-server of its own on
+a free port of 127.0.0.1), one-account-throttled. Inputs are generated into bench/work/
+(git-ignored) on first use and reused; the sandbox runs on 127.0.0.1 in its own process.
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ if TYPE_CHECKING:
     from bench.scenarios import Section
 
 BENCH = Path(__file__).resolve().parent
+# A name for the pacing scenarios together, which are wall-clock bound and run on their own.
+PACING_ALL = "pacing-all"
 # Runs per scenario: fewer of the slow ones (a million-row dry run takes about a minute; the
-# peers wait out every 408 and take minutes), so that the whole stays near 10 minutes.
+# peers wait out every 408 and take minutes; pacing runs against four limiters).
 RUNS = {
-    "pacing": 3,
+    "pacing": 2,
+    "headroom": 1,
+    "faults": 2,
+    "provider": 2,
     "latency": 3,
     "overhead": 3,
     "dry-run": 2,
@@ -39,22 +46,41 @@ RUNS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help=", ".join(RUNS))
     parser.add_argument(
-        "--runs", type=int, help="runs of every scenario (default: 3; dry-run 2, peers 1)"
+        "scenarios", nargs="*", metavar="SCENARIO", help=", ".join([*RUNS, PACING_ALL])
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        help="runs of every scenario (default: 3; pacing, faults, provider, dry-run 2; "
+        "headroom, peers 1)",
     )
     parser.add_argument(
         "--out", type=Path, help="where to write the results (default: bench/RESULTS.md)"
     )
     args = parser.parse_args(argv)
-    unknown = [name for name in args.scenarios if name not in RUNS]
-    if unknown:
-        parser.error(f"unknown scenario {', '.join(unknown)}: choose from {', '.join(RUNS)}")
-    chosen = args.scenarios or list(RUNS)
-    every = chosen == list(RUNS)
-    out = args.out or (BENCH / "RESULTS.md" if every else BENCH / "work" / "RESULTS.md")
+    from bench.pacing import PACING_SCENARIOS
 
-    from bench import scenarios
+    names = [
+        chosen
+        for name in args.scenarios
+        for chosen in (PACING_SCENARIOS if name == PACING_ALL else [name])
+    ]
+    unknown = [name for name in names if name not in RUNS]
+    if unknown:
+        choices = ", ".join([*RUNS, PACING_ALL])
+        parser.error(f"unknown scenario {', '.join(unknown)}: choose from {choices}")
+    chosen = names or list(RUNS)
+    every = chosen == list(RUNS)
+    if every:
+        default_out = BENCH / "RESULTS.md"
+    elif tuple(chosen) == tuple(PACING_SCENARIOS):
+        default_out = BENCH / "RESULTS-pacing.md"
+    else:
+        default_out = BENCH / "work" / "RESULTS.md"
+    out = args.out or default_out
+
+    from bench import pacing, scenarios
     from bench.harness import Measured, machine
     from bench.results import render
 
@@ -66,8 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = args.runs or RUNS[name]
         print(f"bench: {name} ({runs} run{'s' if runs > 1 else ''})...", file=sys.stderr)
         began = time.perf_counter()
-        if name == "pacing":
-            section = scenarios.pacing(runs)
+        if name in PACING_SCENARIOS:
+            section = getattr(pacing, name)(runs)
         elif name == "latency":
             section = scenarios.latency(runs)
         elif name == "overhead":

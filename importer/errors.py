@@ -60,6 +60,30 @@ class Note(StrEnum):
     DRY_RUN = "dry-run"  # valid, and not sent because the run was a dry run
 
 
+class WarningCode(StrEnum):
+    """Stable kebab-case codes of what a row was sent without, or sent differently from typed.
+
+    A row with warnings is still created; results.csv's ``warnings`` column and summary.json
+    carry them so that the user can check those values in the ATS.
+    """
+
+    KEPT_AS_TYPED = "kept-as-typed"  # a value that could not be read with certainty, sent as typed
+    VALUE_DROPPED = "value-dropped"  # a value that could not be read, left out (on_invalid: drop)
+    PHONE_PLUS_RESTORED = "phone-plus-restored"  # digits read as +<country code> (Excel's lost +)
+
+
+@dataclass(frozen=True, slots=True)
+class RowWarning:
+    """Something a created row was sent without or differently from typed, and where it is."""
+
+    row_number: int
+    code: WarningCode
+    message: str
+    field: str | None = None
+    column: str | None = None
+    value: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Reject:
     """One problem with one row: where it is (row, column, field), what it is, and the value."""

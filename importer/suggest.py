@@ -426,6 +426,8 @@ class Suggestion:
         if country:
             # Numbers typed without +country code are read for the country in the row.
             entry["phone"] = {"region_column": list(country)}
+        # A number that cannot be read with certainty is no reason to turn a candidate away.
+        entry["on_invalid"] = "keep"
         return entry
 
     @staticmethod

@@ -101,5 +101,8 @@ def import_file(
 
 
 def _read(path: Path, encoding: str = "utf-8-sig") -> list[dict[str, str]]:
+    """The rows of a report; rejects.csv is in the input's delimiter (a comma or a semicolon)."""
     with path.open(newline="", encoding=encoding) as f:
-        return list(csv.DictReader(f))
+        delimiter = ";" if "error_row;error_code" in f.readline() else ","
+        f.seek(0)
+        return list(csv.DictReader(f, delimiter=delimiter))

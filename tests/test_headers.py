@@ -32,7 +32,7 @@ def numbered(*rows: list[str]) -> list[tuple[int, list[str]]]:
             2,
         ),
         # a logo row (no cells) and a blank row above
-        ([[], ["", "", ""], ["Name", "Email", "Phone"], ["Ann", "a@x.io", "07700 900001"]], 3),
+        ([[], ["", "", ""], ["Name", "Email", "Phone"], ["Ann", "a@x.io", "07911 123001"]], 3),
         # a note that reads as values: a label and a date
         ([["Exported on:", "2024-03-01"], ["First", "Last", "Email"], ["Ann", "Lee", "a@x.io"]], 2),
         # a short label line above a wide header
@@ -81,13 +81,13 @@ def test_a_semicolon_file_with_a_title_keeps_its_delimiter(tmp_path: Path) -> No
     path = tmp_path / "titled.csv"
     path.write_text(
         "Candidates; exported by LegacyATS\n\n"
-        "Name;Email;Phone\nAnn;ann@example.com;+44 7700 900001\n",
+        "Name;Email;Phone\nAnn;ann@example.com;+44 7911 123001\n",
         encoding="utf-8",
     )
     with open_table(path) as table:
         rows = [row.values for row in table.rows]
     assert (table.delimiter, table.header_row) == (";", 3)
-    assert rows == [("Ann", "ann@example.com", "+44 7700 900001")]
+    assert rows == [("Ann", "ann@example.com", "+44 7911 123001")]
 
 
 def test_a_workbook_with_a_merged_title_and_blank_rows_is_read_from_its_header(
@@ -101,9 +101,9 @@ def test_a_workbook_with_a_merged_title_and_blank_rows_is_read_from_its_header(
     sheet["B2"] = "2024-03-01"
     sheet.append([])
     sheet.append(["Name", "Email", "Phone"])
-    sheet.append(["Ann", "ann@example.com", 447700900001])
+    sheet.append(["Ann", "ann@example.com", 447911123001])
     workbook.save(tmp_path / "titled.xlsx")
     with open_table(tmp_path / "titled.xlsx") as table:
         rows = [(row.row_number, row.values) for row in table.rows]
     assert (table.header_row, table.headers) == (4, ["Name", "Email", "Phone"])
-    assert rows == [(5, ("Ann", "ann@example.com", "447700900001"))]
+    assert rows == [(5, ("Ann", "ann@example.com", "447911123001"))]

@@ -232,10 +232,10 @@ def test_translate_is_case_insensitive_and_a_miss_names_the_allowed_values():
         ],
     }
     mapper = bind(fields, ["Phone", "Kind"])
-    assert prepare(mapper, "+447700900123", " CELL ").body["phone_numbers"] == [
-        {"phone": "+447700900123", "type": "mobile"}
+    assert prepare(mapper, "+447911123123", " CELL ").body["phone_numbers"] == [
+        {"phone": "+447911123123", "type": "mobile"}
     ]
-    [reject] = prepare(mapper, "+447700900123", "Fax").rejects
+    [reject] = prepare(mapper, "+447911123123", "Fax").rejects
     assert (reject.code, reject.field, reject.column, reject.value) == (
         Code.INVALID_VALUE,
         "phone_numbers[0].type",
@@ -305,17 +305,100 @@ def test_phone_region_column_reads_each_rows_country():
             ("087 123 4567", "Ireland"),
             ("030 1234567", "DE"),
             ("(202) 555-0143", "United States"),
-            ("07700 900123", "Atlantis"),
-            ("07700 900456", ""),
+            ("079 123 45 67", "Schweiz"),
+            ("+44 7911 123123", "Atlantis"),
+            ("07911 123456", ""),
         ]
     ]
     assert phones == [
         "+353871234567",
         "+49301234567",
         "+12025550143",
-        "+447700900123",
-        "+447700900456",
+        "+41791234567",
+        "+447911123123",
+        "+447911123456",
     ]
+
+
+def test_an_unknown_country_never_falls_back_to_the_mappings_region():
+    fields = {
+        **NAME,
+        "phone_numbers": [
+            {"column": "Phone", "phone": {"region": "GB", "region_column": "Country"}}
+        ],
+    }
+    mapper = bind(fields, ["Phone", "Country"])
+    (reject,) = prepare(mapper, "07911 123456", "Atlantis").rejects
+    assert (reject.code, reject.column, reject.value) == ("invalid-phone", "Phone", "07911 123456")
+    assert 'the country "Atlantis" is not one the importer knows' in reject.message
+
+
+@pytest.mark.parametrize(
+    ("on_invalid", "sent", "code"),
+    [("keep", [{"phone": "07911 123456"}], "kept-as-typed"), ("drop", None, "value-dropped")],
+)
+def test_on_invalid_keeps_or_drops_a_number_with_a_warning(on_invalid, sent, code):
+    phone = {"column": "Phone", "phone": {"region": "FR"}, "on_invalid": on_invalid}
+    mapper = bind({**NAME, "phone_numbers": [phone, {"column": "Other"}]}, ["Phone", "Other"])
+    prepared = prepare(mapper, "07911 123456", "+49 30 1234567")
+    assert prepared.rejects == ()
+    assert prepared.body["phone_numbers"][:-1] == (sent or [])
+    assert prepared.body["phone_numbers"][-1] == {"phone": "+49301234567"}
+    (warning,) = prepared.warnings
+    assert (warning.code, warning.column, warning.value) == (code, "Phone", "07911 123456")
+    assert warning.message.startswith('column "Phone": "07911 123456" is too long in FR')
+
+
+def test_on_invalid_keep_never_sends_text_without_digits_as_a_phone():
+    phone = {"column": "Phone", "phone": {"region": "GB"}, "on_invalid": "keep"}
+    (reject,) = prepare(bind({**NAME, "phone_numbers": [phone]}, ["Phone"]), "ask Jo").rejects
+    assert (reject.code, reject.value) == ("invalid-phone", "ask Jo")
+
+
+def test_a_phone_read_with_its_lost_plus_is_sent_with_a_warning():
+    phone = {"column": "Phone", "phone": {"region": "GB"}}
+    prepared = prepare(bind({**NAME, "phone_numbers": [phone]}, ["Phone"]), "4915123456789")
+    assert prepared.body["phone_numbers"] == [{"phone": "+4915123456789"}]
+    (warning,) = prepared.warnings
+    assert (warning.code, warning.field) == ("phone-plus-restored", "phone_numbers[0].phone")
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"column": "Hired", "as": "date-time", "on_invalid": "keep", "name": "H"}, "cannot take"),
+        ({"column": "P", "phone": "keep", "on_invalid": "drop"}, "has no effect"),
+    ],
+)
+def test_on_invalid_keep_only_where_the_field_takes_free_text(entry, problem):
+    group = "custom_fields" if "as" in entry else "phone_numbers"
+    [(path, message)] = problems({"version": 1, "fields": {**NAME, group: [entry]}})
+    assert path == f"fields.{group}[0]"
+    assert problem in message
+
+
+def test_on_invalid_is_not_offered_for_identity_fields():
+    [(path, message)] = problems(
+        {"version": 1, "fields": {"name": {"column": "N", "on_invalid": "keep"}}}
+    )
+    assert (path, message.split(":")[0]) == (
+        "fields.name.on_invalid",
+        "on_invalid applies only to phone, link and custom value entries",
+    )
+
+
+def test_a_link_that_cannot_be_read_is_dropped_with_a_warning():
+    link = {"column": "Site", "on_invalid": "drop"}
+    prepared = prepare(bind({**NAME, "social_links": [link]}, ["Site"]), "not a url at all")
+    assert "social_links" not in prepared.body
+    assert [w.code for w in prepared.warnings] == ["value-dropped"]
+
+
+def test_a_custom_number_that_cannot_be_read_is_kept_as_typed():
+    custom = {"name": "Score", "column": "Score", "as": "number", "on_invalid": "keep"}
+    prepared = prepare(bind({**NAME, "custom_fields": [custom]}, ["Score"]), "about 7")
+    assert prepared.body["custom_fields"] == [{"name": "Score", "value": "about 7"}]
+    assert [w.code for w in prepared.warnings] == ["kept-as-typed"]
 
 
 def test_phone_region_column_missing_from_the_file_falls_back_to_region():
@@ -325,12 +408,12 @@ def test_phone_region_column_missing_from_the_file_falls_back_to_region():
             {"column": "Phone", "phone": {"region": "GB", "region_column": "Country"}}
         ],
     }
-    assert body_of(fields, ["Phone"], "07700 900123")["phone_numbers"] == [
-        {"phone": "+447700900123"}
+    assert body_of(fields, ["Phone"], "07911 123123")["phone_numbers"] == [
+        {"phone": "+447911123123"}
     ]
 
 
-@pytest.mark.parametrize("cell", ["4.47701E+11", "447700900123.0"])
+@pytest.mark.parametrize("cell", ["4.47701E+11", "447911123123.0"])
 def test_phone_mangled_by_excel_is_precision_lost(cell):
     fields = {**NAME, "phone_numbers": [{"column": "Mobile", "phone": {"region": "GB"}}]}
     assert rejects_of(fields, ["Mobile"], cell) == [
@@ -475,10 +558,10 @@ def test_several_phones_in_a_cell_are_all_sent_with_the_entry_type():
             {"column": "Work", "type": "work", "phone": {"region": "GB"}},
         ],
     }
-    body = body_of(fields, ["Phones", "Work"], "+1 202 555 0143; 07700 900123;", "020 7946 0958")
+    body = body_of(fields, ["Phones", "Work"], "+1 202 555 0143; 07911 123123;", "020 7946 0958")
     assert body["phone_numbers"] == [
         {"phone": "+12025550143", "type": "mobile"},
-        {"phone": "+447700900123", "type": "mobile"},
+        {"phone": "+447911123123", "type": "mobile"},
         {"phone": "+442079460958", "type": "work"},
     ]
 
@@ -500,8 +583,8 @@ def test_a_bad_value_in_a_split_cell_is_reported_at_its_index():
         **NAME,
         "phone_numbers": [{"column": "Phones", "split": ";", "phone": {"region": "GB"}}],
     }
-    assert rejects_of(fields, ["Phones"], "07700 900123; 12; 07700 900456") == [
-        (Code.INVALID_PHONE, "phone_numbers[1].phone", "Phones", "07700 900123; 12; 07700 900456")
+    assert rejects_of(fields, ["Phones"], "07911 123123; 12; 07911 123456") == [
+        (Code.INVALID_PHONE, "phone_numbers[1].phone", "Phones", "07911 123123; 12; 07911 123456")
     ]
 
 
@@ -520,7 +603,7 @@ def test_every_problem_of_a_row_is_reported_together():
         "social_links": [{"column": "Site"}],
     }
     headers = ["First", "Last", "Email", "Hired", "Phone", "Kind", "Site"]
-    cells = ("Ada", "", "ada@", "soon", "07700 900123", "Cell", "x y")
+    cells = ("Ada", "", "ada@", "soon", "07911 123123", "Cell", "x y")
     assert rejects_of(fields, headers, *cells) == [
         (Code.INVALID_EMAIL, "email", "Email", "ada@"),
         (Code.INVALID_DATE, "hired_at", "Hired", "soon"),
@@ -1039,7 +1122,7 @@ def test_default_mapping_maps_the_sample_headers():
         "Lovelace",
         "Ada.Lovelace@Example.com",
         "+44 20 7946 0958",
-        "07700 900123; 07700 900124",
+        "07911 123123; 07911 123124",
         "Analytical Engines",
         "Principal Engineer",
         "United Kingdom",
@@ -1057,8 +1140,8 @@ def test_default_mapping_maps_the_sample_headers():
         "country": "United Kingdom",
         "hired_at": "2024-03-01T00:00:00.000Z",
         "phone_numbers": [
-            {"phone": "+447700900123", "type": "mobile"},
-            {"phone": "+447700900124", "type": "mobile"},
+            {"phone": "+447911123123", "type": "mobile"},
+            {"phone": "+447911123124", "type": "mobile"},
             {"phone": "+442079460958"},
         ],
         "social_links": [
@@ -1105,12 +1188,12 @@ TRICKY_CELLS = [
     "Ada@Example.COM; b@x.org",
     "ada@",
     "a@x.test",
-    "+44 7700 900123",
-    "07700 900123, 020 7946 0958",
+    "+44 7911 123123",
+    "07911 123123, 020 7946 0958",
     "(202) 555-0143",
     "12",
     "4.47701E+11",
-    "447700900123.0",
+    "447911123123.0",
     "not a phone",
     "2024-03-01",
     "01/03/2024",
@@ -1166,7 +1249,7 @@ TYPED_FIELDS = {
 TYPED_HEADERS = ["Name", "Email", "Hired", "Phone", "Kind", "Country", "Links", "Site"]
 TYPED_HEADERS += ["Years", "Remote"]
 TYPED_ROWS = [
-    ["ada", "Ada@X.org", "01/03/2024", "07700 900123", "Cell", "UK", "github.com/a", "", "3", "ja"],
+    ["ada", "Ada@X.org", "01/03/2024", "07911 123123", "Cell", "UK", "github.com/a", "", "3", "ja"],
     ["b c", "b@y.com", "2024-01-01", "+1 202 555 0143", "work", "US", "", "b.dev", "", "no"],
 ]
 

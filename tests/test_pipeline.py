@@ -12,6 +12,7 @@ from typing import Any
 
 from importer import ImportOptions, Progress, run_import_async
 from importer.clock import ScaledClock
+from importer.read.escape import escape_formula
 from importer.record.report import ImportSummary, render_summary
 from importer.sandbox import Sandbox, SandboxConfig
 
@@ -97,7 +98,7 @@ def test_sample_creates_valid_rows_and_rejects_broken_ones(tmp_path: Path) -> No
     assert "row 2" in duplicate.message
 
 
-def test_rejects_keep_original_columns_unchanged(tmp_path: Path) -> None:
+def test_rejects_keep_original_columns_escaped_for_excel(tmp_path: Path) -> None:
     out = tmp_path / "out"
     import_into_sandbox(SAMPLE, out)
 
@@ -108,7 +109,7 @@ def test_rejects_keep_original_columns_unchanged(tmp_path: Path) -> None:
     by_row = {int(r[-4]): r for r in rejects}
     assert sorted(by_row) == [4, 9, 10, 20]
     for row_number, line in by_row.items():
-        assert line[: len(original[0])] == original[row_number - 1]
+        assert line[: len(original[0])] == list(map(escape_formula, original[row_number - 1]))
     assert by_row[4][-3] == "invalid-email"
     assert "alan.turing@example" in by_row[4][-1]
 

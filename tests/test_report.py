@@ -7,9 +7,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-from importer.errors import Code, Reject
+from importer.errors import Code, Reject, RowWarning, WarningCode
+from importer.read.escape import REJECTS_EXTRA_COLUMNS
 from importer.record.outcomes import RowOutcome, Status
-from importer.record.report import REJECTS_EXTRA_COLUMNS, RESULTS_COLUMNS, Recorder
+from importer.record.report import RESULTS_COLUMNS, Recorder
 
 HEADERS = ["First Name", "Email", "Notes"]
 # Characters that make csv.writer quote, spreadsheet formula starts, and plain text.
@@ -29,6 +30,10 @@ def outcome(rng: random.Random, number: int) -> RowOutcome:
         Reject(number, rng.choice(list(Code)), text(rng), text(rng) or None, text(rng) or None)
         for _ in range(rng.choice([0, 0, 1, 2]))
     )
+    warnings = tuple(
+        RowWarning(number, rng.choice(list(WarningCode)), text(rng), text(rng) or None)
+        for _ in range(rng.choice([0, 0, 0, 1, 2]))
+    )
     ident: Any = rng.choice([None, "", text(rng), 12345])  # an int id takes csv.writer's path
     return RowOutcome(
         number,
@@ -39,6 +44,7 @@ def outcome(rng: random.Random, number: int) -> RowOutcome:
         remote_id=rng.choice([None, text(rng)]),
         rejects=rejects,
         note=rng.choice([None, "", "dry-run", text(rng)]),
+        warnings=warnings,
     )
 
 
@@ -52,7 +58,8 @@ def cases(count: int, seed: int = 7) -> list[tuple[RowOutcome, tuple[str, ...], 
 
 
 def safe(value: str) -> str:
-    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+    """A cell that starts like a formula, after any apostrophes, gets one more in front."""
+    return "'" + value if value.lstrip("'").startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 def write_reference(out: Path, rows: list[tuple[RowOutcome, tuple[str, ...], str | None]]) -> None:
@@ -80,10 +87,11 @@ def write_reference(out: Path, rows: list[tuple[RowOutcome, tuple[str, ...], str
                     message,
                     o.note or "",
                     "" if key is None else safe(key),
+                    safe(" | ".join(f"{w.code}: {w.message}" for w in o.warnings)),
                 ]
             )
             if o.status is Status.REJECTED:
-                cells = [*values[: len(HEADERS)], *[""] * (len(HEADERS) - len(values))]
+                cells = [*map(safe, values[: len(HEADERS)]), *[""] * (len(HEADERS) - len(values))]
                 fields = ";".join(r.field or r.column or "" for r in o.rejects)
                 rejects.writerow([*cells, o.row_number, codes, fields, message])
 
@@ -108,6 +116,8 @@ def test_results_and_rejects_match_csv_writer_on_tricky_values(tmp_path: Path) -
         ).read_bytes(), name
     assert recorder.counts.rows == len(rows)
     assert recorder.counts.rejected == sum(o.status is Status.REJECTED for o, _, _ in rows)
+    assert recorder.counts.warned == sum(bool(o.warnings) for o, _, _ in rows)
+    assert sum(recorder.counts.by_warning.values()) == sum(len(o.warnings) for o, _, _ in rows)
 
 
 def test_rows_arriving_out_of_order_are_written_in_input_order(tmp_path: Path) -> None:

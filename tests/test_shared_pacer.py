@@ -16,6 +16,7 @@ import redis
 
 from importer.clock import SystemClock
 from importer.errors import ConfigError
+from importer.send.pacer import HEADROOM
 from importer.send.pacing import PacerLostError, open_pacers
 from importer.send.shared_pacer import SharedPacer, SharedPacers, shared_pacers
 from tests.servers import free_port, redis_server
@@ -208,3 +209,12 @@ def test_redis_lost_mid_run_stops_acquire(tmp_path: Path) -> None:
 
     with pytest.raises(PacerLostError, match="stopped answering"):
         asyncio.run(main())
+
+
+def test_a_told_rate_is_paced_as_far_under_as_a_local_pacer_paces_it(redis_url: str) -> None:
+    async def main() -> float | None:
+        async with _Processes(redis_url) as processes:
+            pacer = await processes.key(6000)
+            return await pacer.rate_per_minute()
+
+    assert asyncio.run(main()) == pytest.approx(6000 * (1 - HEADROOM))

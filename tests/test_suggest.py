@@ -125,10 +125,12 @@ def test_lists_get_one_entry_per_column_with_type_and_split() -> None:
         ["Name", "Phone", "Mobile phone", "Work phone", "LinkedIn URL", "Links", "Country"]
     ).to_mapping_dict()["fields"]
     region = {"region_column": ["Country"]}
+    split = [",", ";", "/"]
+    keep = {"on_invalid": "keep"}
     assert fields["phone_numbers"] == [
-        {"column": "Phone", "split": [",", ";", "/"], "phone": region},
-        {"column": "Mobile phone", "split": [",", ";", "/"], "type": "mobile", "phone": region},
-        {"column": "Work phone", "split": [",", ";", "/"], "type": "work", "phone": region},
+        {"column": "Phone", "split": split, "phone": region, **keep},
+        {"column": "Mobile phone", "split": split, "type": "mobile", "phone": region, **keep},
+        {"column": "Work phone", "split": split, "type": "work", "phone": region, **keep},
     ]
     assert fields["social_links"] == [
         {"column": "LinkedIn URL", "type": "linkedin"},
@@ -173,7 +175,7 @@ def test_choose_changes_one_column_and_the_mapping_follows() -> None:
     assert changed.unmatched == suggestion.unmatched == ["Stage"]
     fields = changed.to_mapping_dict()["fields"]
     assert fields["phone_numbers"] == [
-        {"column": "Tel", "split": [",", ";", "/"], "type": "mobile"}
+        {"column": "Tel", "split": [",", ";", "/"], "type": "mobile", "on_invalid": "keep"}
     ]
     assert "custom_fields" not in fields
 

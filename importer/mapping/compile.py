@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from importer import rules
-from importer.errors import Code
+from importer.errors import Code, WarningCode
 from importer.mapping.convert import Convert, constant, converter
 from importer.mapping.schema import (
     FieldSpec,
@@ -66,15 +66,27 @@ class Failure:
     value: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Warned:
+    """A value to send (or NO_VALUE: one left out) and the warning about it."""
+
+    value: Any
+    code: WarningCode
+    message: str
+    column: str | None
+    cell: str | None
+
+
 Read = Callable[[Sequence[str]], tuple[str, int]]
 Run = Callable[[Sequence[str]], Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """One value spec compiled: ``run`` gives the value (or NO_VALUE, a Failure, or for a multi
-    program a list of values and failures); ``origin`` says which column and cell it came from.
-    ``proven``: every value it gives is one that ``CandidateCreate`` accepts where it goes."""
+    """One value spec compiled: ``run`` gives the value (or NO_VALUE, a Failure, a Warned, or for
+    a multi program a list of values, failures and warned values); ``origin`` says which column
+    and cell it came from. ``proven``: every value it gives is one that ``CandidateCreate``
+    accepts where it goes."""
 
     run: Run
     origin: Callable[[Sequence[str]], Origin]
@@ -244,10 +256,11 @@ def compile_entry(
     """
     # One long function on purpose: the per-cell closures below read what is compiled here as
     # locals of one scope, which is what keeps a cell at a few attribute lookups.
-    convert = converter(kind, spec)
+    strict = converter(kind, spec)
     if spec.const is not None:
-        value = constant(kind, spec.const, convert)
+        value = constant(kind, spec.const, strict)
         return _constant_program(value, multi, _proven(kind, spec, [value]))
+    convert = _lenient(spec, strict)
     listed = spec.empty_values if spec.empty_values is not None else empty_values
     empty = frozenset(value.strip() for value in listed) | {""}
     reader = _reader(spec, headers, empty)
@@ -256,7 +269,7 @@ def compile_entry(
     read, describe, only = reader
     finish = _finisher(spec, convert)
     finish_for = _regional(spec, kind, headers)
-    default = NO_VALUE if spec.default is None else constant(kind, spec.default, convert)
+    default = NO_VALUE if spec.default is None else constant(kind, spec.default, strict)
     constants = [
         value
         for value in (default, spec.translate_default, *(spec.translate or {}).values())
@@ -271,6 +284,10 @@ def compile_entry(
     def failure(row: Sequence[str], position: int, error: rules.RuleError) -> Failure:
         column, value, phrase = describe(row, position)
         return Failure(error.code, f"{phrase}: {error.message}", column, value)
+
+    def warned(row: Sequence[str], position: int, flagged: rules.Flagged) -> Warned:
+        column, value, phrase = describe(row, position)
+        return Warned(flagged.value, flagged.code, f"{phrase}: {flagged.message}", column, value)
 
     def missing(row: Sequence[str], position: int) -> Failure:
         column, value, phrase = describe(row, position)
@@ -299,6 +316,8 @@ def compile_entry(
                     value = finish(text)
                 except rules.RuleError as error:
                     return failure(row, only, error)
+                if type(value) is rules.Flagged:
+                    return warned(row, only, value)
                 if value is not NO_VALUE:
                     return value
             return fallback(row, only)
@@ -324,6 +343,8 @@ def compile_entry(
                     value = (finish if finish_for is None else finish_for(row))(text)
                 except rules.RuleError as error:
                     return failure(row, position, error)
+                if type(value) is rules.Flagged:
+                    return warned(row, position, value)
                 if value is not NO_VALUE:
                     return value
             return fallback(row, position)
@@ -348,6 +369,8 @@ def compile_entry(
                 except rules.RuleError as error:
                     values.append(failure(row, position, error))
                     continue
+                if type(value) is rules.Flagged:
+                    value = warned(row, position, value)
                 if value is not NO_VALUE:
                     values.append(value)
         if not values and (value := fallback(row, position)) is not NO_VALUE:
@@ -373,21 +396,48 @@ def _regional(
     position = next((p for p in found if p is not None), None)
     if position is None:
         return None
-    regions = rules.country_regions()
     default = spec.phone.region
-    finishers: dict[str | None, Convert] = {}
+    finishers: dict[tuple[str | None, str | None], Convert] = {}
     by_cell: dict[str, Convert] = {}
 
     def finish_for(row: Sequence[str]) -> Convert:
         cell = row[position]
         finish = by_cell.get(cell)
         if finish is None:
-            region = regions.get(cell.strip().casefold(), default)
-            finish = finishers.get(region)
+            # An empty cell takes the mapping's region; a country the importer does not know
+            # gives none, rather than the mapping's, which would be a guess.
+            country = cell.strip() or None
+            region = default if country is None else rules.region_of_country(country)
+            finish = finishers.get((region, country))
             if finish is None:
-                finish = finishers[region] = _finisher(spec, converter(kind, spec, region))
+                convert = _lenient(spec, converter(kind, spec, (region, country)))
+                finish = finishers[region, country] = _finisher(spec, convert)
             if len(by_cell) < _REGION_CELLS:
                 by_cell[cell] = finish
         return finish
 
     return finish_for
+
+
+def _lenient(spec: ValueSpec, convert: Convert) -> Convert:
+    """``convert`` as the spec's ``on_invalid`` says: a value it refuses is a reject (as is),
+    sent as typed with a warning (keep; only values that may be, see ``RuleError``), or left
+    out with a warning (drop)."""
+    policy = getattr(spec, "on_invalid", "reject")
+    if policy == "reject":
+        return convert
+    keep = policy == "keep"
+
+    def lenient(text: str) -> Any:
+        try:
+            return convert(text)
+        except rules.RuleError as error:
+            if not keep:
+                return rules.Flagged(
+                    NO_VALUE, WarningCode.VALUE_DROPPED, f"{error.message}; left out"
+                )
+            if not error.keepable:
+                raise
+            return rules.Flagged(text, WarningCode.KEPT_AS_TYPED, f"{error.message}; sent as typed")
+
+    return lenient

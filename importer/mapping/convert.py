@@ -21,16 +21,19 @@ from importer.mapping.schema import (
 Convert = Callable[[str], Any]
 
 
-def converter(kind: Kind, spec: ValueSpec, region: str | None = None) -> Convert:
-    """The conversion of the field's kind; ``region`` overrides the phone region of the spec."""
+def converter(
+    kind: Kind, spec: ValueSpec, country: tuple[str | None, str | None] | None = None
+) -> Convert:
+    """The conversion of the field's kind. ``country``: a row's (region, country cell) for
+    phones, instead of the spec's region; region None when the cell names no known country."""
     if kind == "email":
         return rules.email_address
     if kind == "phone":
         phone = spec.phone if isinstance(spec, PhoneFieldSpec) else PhoneOptions()
         if phone.keep:
             return rules.check_precision
-        region = region or phone.region
-        return lambda text: rules.phone_e164(text, region)
+        region, cell = (phone.region, None) if country is None else country
+        return lambda text: rules.phone_e164(text, region, cell)
     if kind == "date-time":
         date = getattr(spec, "date", None) or DateOptions()
         formats = tuple(date.formats)

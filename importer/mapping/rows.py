@@ -12,8 +12,17 @@ from pydantic import (
 )
 
 from importer import rules
-from importer.errors import Code, ConfigError, MissingColumnError, Reject
-from importer.mapping.compile import NO_VALUE, Failure, Headers, Origin, Program, Run, compile_entry
+from importer.errors import Code, ConfigError, MissingColumnError, Reject, RowWarning
+from importer.mapping.compile import (
+    NO_VALUE,
+    Failure,
+    Headers,
+    Origin,
+    Program,
+    Run,
+    Warned,
+    compile_entry,
+)
 from importer.mapping.models import MAX_REQUEST_BYTES, CandidateCreate, field_errors
 from importer.mapping.schema import (
     AS_KINDS,
@@ -29,7 +38,8 @@ from importer.read.tables import SourceRow
 
 
 class Prepared(NamedTuple):
-    """One row mapped and validated: the body to send, or every problem that stops it.
+    """One row mapped and validated: the body to send and its warnings, or every problem that
+    stops it.
 
     A named tuple: one is made per row, several times faster than a frozen dataclass."""
 
@@ -37,9 +47,11 @@ class Prepared(NamedTuple):
     body: dict[str, Any] | None
     email: str | None
     rejects: tuple[Reject, ...]
+    warnings: tuple[RowWarning, ...] = ()
 
 
 Problems = list[tuple[str, Failure]]
+Cautions = list[tuple[str, Warned]]
 Trace = dict[str, Origin]
 
 
@@ -149,7 +161,8 @@ class RowMapper:
         """
         values = row.values
         problems: Problems = []
-        body = self._build(values, problems, None)
+        cautions: Cautions = []
+        body = self._build(values, problems, cautions, None)
         if self._check_model:
             try:
                 CandidateCreate.model_validate(body)
@@ -173,6 +186,13 @@ class RowMapper:
             too_large = self._too_large(row, len(orjson.dumps(body)))
             if too_large is not None:
                 return Prepared(row.row_number, None, None, (too_large,))
+        if cautions:
+            number = row.row_number
+            warnings = tuple(
+                RowWarning(number, w.code, w.message, field, w.column, w.cell)
+                for field, w in cautions
+            )
+            return Prepared(number, body, body.get("email"), (), warnings)
         return Prepared(row.row_number, body, body.get("email"), ())
 
     def _too_large(self, row: SourceRow, size: int) -> Reject | None:
@@ -199,9 +219,12 @@ class RowMapper:
                 return column, cell
         return None, None
 
-    def _build(self, row: Sequence[str], problems: Problems, trace: Trace | None) -> dict[str, Any]:
+    def _build(
+        self, row: Sequence[str], problems: Problems, cautions: Cautions, trace: Trace | None
+    ) -> dict[str, Any]:
         """The body with every value that converted; failed list items stay as {} so that
-        indexes match the field paths. ``trace`` (when given) collects where values came from."""
+        indexes match the field paths. ``cautions`` collects the values sent (or left out) with
+        a warning, ``trace`` (when given) where values came from."""
         body: dict[str, Any] = {}
         for name, run, program in self._scalars:
             value = run(row)
@@ -210,25 +233,34 @@ class RowMapper:
             if type(value) is Failure:
                 problems.append((name, value))
                 continue
+            if type(value) is Warned:
+                cautions.append((name, value))
+                value = value.value
+                if value is NO_VALUE:
+                    continue
             body[name] = value
             if trace is not None:
                 trace[name] = program.origin(row)
         if self._phones:
-            phones = self._build_items(self._phones, "phone_numbers", "phone", row, problems, trace)
+            phones = self._build_items(
+                self._phones, "phone_numbers", "phone", row, problems, cautions, trace
+            )
             if phones:
                 body["phone_numbers"] = phones
         if self._links:
-            links = self._build_items(self._links, "social_links", "url", row, problems, trace)
+            links = self._build_items(
+                self._links, "social_links", "url", row, problems, cautions, trace
+            )
             if links:
                 body["social_links"] = links
         if self._custom:
-            customs = self._build_custom(row, problems, trace)
+            customs = self._build_custom(row, problems, cautions, trace)
             if customs:
                 body["custom_fields"] = customs
         for group, entries in self._groups:
             values: dict[str, Any] = {}
             for key, path, program, multi in entries:
-                value = _settle(program.run(row), multi)
+                value = _settle(_unwarned(program.run(row), path, cautions), multi)
                 if value is NO_VALUE:
                     continue
                 if type(value) is _Failed:
@@ -248,6 +280,7 @@ class RowMapper:
         value_key: str,
         row: Sequence[str],
         problems: Problems,
+        cautions: Cautions,
         trace: Trace | None,
     ) -> list[dict[str, Any]]:
         """``phone_numbers`` or ``social_links``: one item per value of every entry's cell(s).
@@ -266,6 +299,12 @@ class RowMapper:
                     problems.append((f"{field}[{len(items)}].{value_key}", value))
                     items.append({})
                     continue
+                if type(value) is Warned:
+                    if value.value is NO_VALUE:
+                        cautions.append((field, value))
+                        continue
+                    cautions.append((f"{field}[{len(items)}].{value_key}", value))
+                    value = value.value
                 item = {value_key: value}
                 if type_program is None:
                     if derive_link_type:
@@ -284,11 +323,11 @@ class RowMapper:
         return items
 
     def _build_custom(
-        self, row: Sequence[str], problems: Problems, trace: Trace | None
+        self, row: Sequence[str], problems: Problems, cautions: Cautions, trace: Trace | None
     ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for program, base, multi in self._custom:
-            value = _settle(program.run(row), multi)
+            value = _settle(_unwarned(program.run(row), "custom_fields", cautions), multi)
             if value is NO_VALUE:
                 continue
             if type(value) is _Failed:
@@ -304,7 +343,7 @@ class RowMapper:
     def _locate(self, row: Sequence[str], error: ValidationError) -> Problems:
         """Turn the request model's complaints back into the user's columns and cells."""
         trace: Trace = {}
-        self._build(row, [], trace)
+        self._build(row, [], [], trace)
         located: Problems = []
         for problem in field_errors(error):
             column, value, phrase = _origin_of(trace, problem.field)
@@ -322,6 +361,25 @@ class _Failed:
     """A typed value that failed: every failure of its cell."""
 
     failures: list[Failure]
+
+
+def _unwarned(out: Any, path: str, cautions: Cautions) -> Any:
+    """A typed program's output with its warned values collected and replaced by their value
+    (or, for those left out, removed)."""
+    if type(out) is Warned:
+        cautions.append((path, out))
+        return out.value
+    if type(out) is list and any(type(item) is Warned for item in out):
+        values = []
+        for item in out:
+            if type(item) is Warned:
+                cautions.append((path, item))
+                if item.value is NO_VALUE:
+                    continue
+                item = item.value
+            values.append(item)
+        return values
+    return out
 
 
 def _settle(out: Any, multi: bool) -> Any:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 
 Scalar = str | int | float | bool
+OnInvalid = Literal["reject", "keep", "drop"]
+"""What a value the field's rule cannot read does to its row: rejects it, is sent as typed with
+a warning, or is left out with a warning. Only for fields that do not identify the candidate."""
 Kind = Literal[
     "text", "email", "phone", "phone-type", "date-time", "url", "number", "boolean", "link-type"
 ]
@@ -221,6 +224,15 @@ class DateFieldSpec(FieldSpec):
 
 class PhoneFieldSpec(FieldSpec):
     phone: PhoneRule = PhoneOptions()
+    on_invalid: OnInvalid = "reject"
+
+    def problems(self) -> list[str]:
+        problems = super().problems()
+        if self.phone.keep and self.on_invalid != "reject":
+            problems.append(
+                "phone: keep sends every number as typed, so on_invalid has no effect: drop one"
+            )
+        return problems
 
 
 class PhoneEntry(PhoneFieldSpec):
@@ -229,16 +241,23 @@ class PhoneEntry(PhoneFieldSpec):
 
 class LinkEntry(FieldSpec):
     type: TypeRule | None = None
+    on_invalid: OnInvalid = "reject"
 
 
 class TypedFieldSpec(FieldSpec):
     as_: Literal["string", "number", "boolean", "date-time"] = Field("string", alias="as")
     date: DateOptions | None = None
+    on_invalid: OnInvalid = "reject"
 
     def problems(self) -> list[str]:
         problems = super().problems()
         if self.date is not None and self.as_ != "date-time":
             problems.append("date applies only with as: date-time")
+        if self.on_invalid == "keep" and self.as_ == "date-time":
+            problems.append(
+                "on_invalid: keep sends a value as typed, which a date-time field cannot take: "
+                "use reject or drop"
+            )
         return problems
 
 

@@ -17,6 +17,7 @@ from charset_normalizer import from_bytes
 
 from importer.errors import ConfigError, Reject
 from importer.read import xlsx
+from importer.read.escape import is_rejects_file, unescape_formula
 from importer.read.headers import SAMPLE_ROWS, find_header_row
 from importer.read.limits import DEFAULT_LIMITS, MAX_COLUMNS, WorkbookLimits
 from importer.read.records import MAX_CELL_MB, CsvRecords, Record
@@ -146,7 +147,16 @@ def open_table(
             if encoding is not None:
                 raise ConfigError(f"{path} is a workbook: --encoding applies to CSV files only")
             table = _open_xlsx(path, stack, sheet, header_row, streaming_threshold, limits)
+        if is_rejects_file(table.headers):
+            table.rows = _unescaped(table.rows)
         yield table
+
+
+def _unescaped(rows: Iterator[SourceRow]) -> Iterator[SourceRow]:
+    """The rows of the importer's own rejects file, as the user typed them (``escape``)."""
+    for row in rows:
+        values = tuple(unescape_formula(value) for value in row.values)
+        yield SourceRow(row.row_number, values, row.problem)
 
 
 def _kind(path: Path) -> str:

@@ -78,8 +78,6 @@ CREATE TABLE IF NOT EXISTS entries (
     row_hash BLOB,
     PRIMARY KEY (target, account_id, key_sha256)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entries_by_time ON entries (at);
-CREATE INDEX IF NOT EXISTS entries_by_run ON entries (run_id);
 CREATE TABLE IF NOT EXISTS owners (
     owner TEXT PRIMARY KEY,
     host TEXT NOT NULL,
@@ -87,6 +85,9 @@ CREATE TABLE IF NOT EXISTS owners (
     renewed REAL NOT NULL
 );
 """
+# No index besides the key's: every index is more pages written for every row imported (a
+# third of the ledger's cost per row), and only the ``ledger`` command, which may take its
+# time, reads the entries by time or by run.
 _ENTRY_COLUMNS = "id, remote_id, at, run_id, input, row_number, row_hash"
 
 
@@ -279,9 +280,9 @@ def _alive(pid: int) -> bool:
 
 
 class SqliteLedger:
-    """A ``Ledger`` in one SQLite file. Claims commit at once; what becomes of a sent row is
-    committed at the end of the event-loop turn (at once outside a loop), shared by the rows
-    answered in that turn."""
+    """A ``Ledger`` in one SQLite file. The claims and outcomes of one event-loop turn are
+    committed together at its end (outcomes at once outside a loop); a claim returns once its
+    commit is done."""
 
     def __init__(self, path: str | Path, scope: Scope, *, lease: float = LEASE_SECONDS) -> None:
         self.path = Path(path)
@@ -293,6 +294,8 @@ class SqliteLedger:
         self._renewed = 0.0
         self._due = False
         self._pending: list[tuple[str, tuple[object, ...]]] = []
+        self._claims: list[tuple[_Claim, asyncio.Future[Granted | Imported | None]]] = []
+        self._failure: LedgerError | None = None
         self._renewal: asyncio.TimerHandle | None = None
         self._closed = False
         self._transaction(self._renew)
@@ -317,27 +320,59 @@ class SqliteLedger:
         self, key: str, claimant: Claimant, *, replace: bool = False
     ) -> Granted | Imported:
         while True:
-            outcome = self._transaction(lambda: self._try_claim(key, claimant, replace))
+            outcome = await self._claim_soon(_Claim(key, claimant, replace))
             if outcome is not None:
                 self._keep_renewing()
                 return outcome
             await asyncio.sleep(_WAIT_POLL)
 
+    def _claim_soon(self, claim: _Claim) -> asyncio.Future[Granted | Imported | None]:
+        """Claims made in one event-loop turn share a transaction with the outcomes recorded
+        in it: its commit (file locks and a WAL write) costs more than the rows in it."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Granted | Imported | None] = loop.create_future()
+        self._claims.append((claim, future))
+        self._commit_soon(loop)
+        return future
+
+    def commit(self) -> None:
+        """Write and commit what is queued: outcomes, then claims."""
+        self._due = False
+        if self._closed or not (self._pending or self._claims):
+            return
+        claims, self._claims = self._claims, []
+        try:
+            results = self._transaction(
+                lambda: [self._try_claim(c.key, c.claimant, c.replace) for c, _ in claims]
+            )
+        except LedgerError as error:
+            # raised again by the next claim or write, and by close
+            self._failure = error
+            for _, future in claims:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, future), result in zip(claims, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
     def _try_claim(self, key: str, claimant: Claimant, replace: bool) -> Granted | Imported | None:
         """One attempt inside a write transaction; None while a live owner holds the key."""
         where = (self.scope.target, self.scope.account_id, key_digest(key))
+        # Most keys are new: one statement claims them, a look at the entry only when it exists.
+        inserted = self._db.execute(
+            "INSERT INTO entries (target, account_id, key_sha256, state, owner, at, run_id,"
+            " input, row_number, row_hash) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (*where, self._owner, now_iso(), *_claimant(claimant)),
+        )
+        if inserted.rowcount == 1:
+            return Granted()
         found = self._db.execute(
             f"SELECT state, owner, {_ENTRY_COLUMNS} FROM entries"
             " WHERE target = ? AND account_id = ? AND key_sha256 = ?",
             where,
         ).fetchone()
-        if found is None:
-            self._db.execute(
-                "INSERT INTO entries (target, account_id, key_sha256, state, owner, at, run_id,"
-                " input, row_number, row_hash) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?, ?)",
-                (*where, self._owner, now_iso(), *_claimant(claimant)),
-            )
-            return Granted()
         state, owner = found[0], found[1]
         if state == "created":
             # A replaced key keeps its entry until the new candidate exists.
@@ -413,15 +448,12 @@ class SqliteLedger:
         except RuntimeError:
             self.commit()
             return
+        self._commit_soon(loop)
+
+    def _commit_soon(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self._due:
             self._due = True
             loop.call_soon(self.commit)
-
-    def commit(self) -> None:
-        """Write and commit what is queued."""
-        self._due = False
-        if self._pending and not self._closed:
-            self._transaction(lambda: None)
 
     def _transaction(self, work: Callable[[], _T]) -> _T:
         """The queued writes and ``work`` in one write transaction, committed."""
@@ -475,6 +507,8 @@ class SqliteLedger:
         ) from None
 
     def _check_open(self) -> None:
+        if self._failure is not None:
+            raise self._failure
         if self._closed:
             raise LedgerError(f"the ledger {self.path} is closed")
 
@@ -496,6 +530,13 @@ class SqliteLedger:
         finally:
             self._closed = True
             self._db.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    key: str
+    claimant: Claimant
+    replace: bool
 
 
 def _claimant(claimant: Claimant) -> tuple[object, ...]:

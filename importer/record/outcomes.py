@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from importer.errors import Reject
+from importer.errors import Reject, RowWarning
 
 
 class Status(StrEnum):
@@ -19,7 +19,8 @@ class Status(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RowOutcome:
-    """What happened to one row; ``rejects`` says why when it was not created."""
+    """What happened to one row; ``rejects`` says why when it was not created, ``warnings``
+    what a row that went ahead was sent without or differently from typed."""
 
     row_number: int
     status: Status
@@ -29,3 +30,4 @@ class RowOutcome:
     remote_id: str | None = None
     rejects: tuple[Reject, ...] = ()
     note: str | None = None
+    warnings: tuple[RowWarning, ...] = ()

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from importer.errors import Code, Note, Reject
+from importer.errors import Code, Note, Reject, RowWarning
+from importer.read.escape import REJECTS_EXTRA_COLUMNS, escape_formula
 from importer.record.outcomes import RowOutcome, Status
 
 RESULTS_COLUMNS = [
@@ -25,18 +26,12 @@ RESULTS_COLUMNS = [
     "error_message",
     "note",
     "key",
+    "warnings",
 ]
 _RESULTS_COMMAS = len(RESULTS_COLUMNS) - 1
-REJECTS_EXTRA_COLUMNS = ["error_row", "error_code", "error_field", "error_message"]
-
-# Spreadsheet programs run cells that start with these as formulas; our own error text must
-# never do that. The user's original cells are written back untouched, so that the fixed file
-# imports again through the same mapping.
-_FORMULA_STARTS = frozenset("=+-@\t\r")
-
-
-def _safe(text: str) -> str:
-    return "'" + text if text[:1] in _FORMULA_STARTS else text
+# Excel runs a cell that starts like a formula: every cell the reports write is escaped, and
+# reading rejects.csv back unescapes the user's cells (importer.read.escape).
+_safe = escape_formula
 
 
 def join_codes(rejects: Sequence[Reject]) -> str:
@@ -47,6 +42,11 @@ def join_messages(rejects: Sequence[Reject]) -> str:
     return "; ".join(r.message for r in rejects)
 
 
+def join_warnings(warnings: Sequence[RowWarning]) -> str:
+    """results.csv's ``warnings`` cell: each code and its message (which hold semicolons)."""
+    return " | ".join(f"{w.code}: {w.message}" for w in warnings)
+
+
 @dataclass
 class Counts:
     """What happened so far: the numbers progress lines and summary.json are made of."""
@@ -55,6 +55,10 @@ class Counts:
     by_status: Counter[str] = field(default_factory=Counter)
     by_code: Counter[str] = field(default_factory=Counter)
     notes: Counter[str] = field(default_factory=Counter)
+    by_warning: Counter[str] = field(default_factory=Counter)
+    """Warnings by code (a row with two of a code counts twice)."""
+    warned: int = 0
+    """Rows with at least one warning."""
 
     def add(self, outcome: RowOutcome) -> None:
         self.rows += 1
@@ -64,6 +68,9 @@ class Counts:
                 self.by_code[code] += 1
         if outcome.note:
             self.notes[outcome.note] += 1
+        if outcome.warnings:
+            self.warned += 1
+            self.by_warning.update(w.code for w in outcome.warnings)
 
     @property
     def created(self) -> int:
@@ -92,10 +99,17 @@ class Recorder:
     """
 
     def __init__(
-        self, out_dir: Path, headers: Sequence[str], *, account_column: int | None = None
+        self,
+        out_dir: Path,
+        headers: Sequence[str],
+        *,
+        account_column: int | None = None,
+        delimiter: str | None = None,
     ) -> None:
         """``account_column``: the input column of each row's account, when the run routes
-        rows to several accounts; results.csv then ends with an ``account`` column."""
+        rows to several accounts; results.csv then ends with an ``account`` column.
+        ``delimiter``: the input's, which rejects.csv takes when Excel opens it in columns
+        (a comma, or the semicolon of European Excel)."""
         out_dir.mkdir(parents=True, exist_ok=True)
         self.results_path = out_dir / "results.csv"
         self.rejects_path = out_dir / "rejects.csv"
@@ -116,7 +130,8 @@ class Recorder:
         )
         self._results_file = results_file
         self._results = csv.writer(results_file)
-        self._rejects = csv.writer(rejects_file)
+        self.rejects_delimiter = delimiter if delimiter in (",", ";") else ","
+        self._rejects = csv.writer(rejects_file, delimiter=self.rejects_delimiter)
         self._account_column = account_column
         self._commas = _RESULTS_COMMAS + (account_column is not None)
         self._results.writerow(
@@ -126,6 +141,7 @@ class Recorder:
         self._next = 0
         self._pending: list[tuple[int, RowOutcome, tuple[str, ...], str | None]] = []
         self.first_rejects: list[Reject] = []
+        self.first_warnings: list[RowWarning] = []
 
     def record(
         self, seq: int, outcome: RowOutcome, values: tuple[str, ...], key: str | None = None
@@ -161,6 +177,7 @@ class Recorder:
             _safe(join_messages(rejects)) if rejects else "",
             outcome.note or "",
             "" if key is None else _safe(key),
+            _safe(join_warnings(outcome.warnings)) if outcome.warnings else "",
         ]
         if self._account_column is not None:
             account = values[self._account_column] if self._account_column < len(values) else ""
@@ -182,6 +199,8 @@ class Recorder:
             self._results_file.write(line + "\r\n")
         else:
             self._results.writerow(fields)
+        if outcome.warnings and len(self.first_warnings) < 50:
+            self.first_warnings.extend(outcome.warnings[: 50 - len(self.first_warnings)])
         if outcome.status is Status.REJECTED:
             if len(self.first_rejects) < 50:
                 self.first_rejects.extend(rejects[: 50 - len(self.first_rejects)])
@@ -192,7 +211,7 @@ class Recorder:
     def _row_and_why(self, outcome: RowOutcome, values: tuple[str, ...]) -> list[object]:
         """The row's cells as read, then why it is in this file."""
         rejects = outcome.rejects
-        cells: list[object] = list(values[: self.width])
+        cells: list[object] = [_safe(value) for value in values[: self.width]]
         cells.extend([""] * (self.width - len(cells)))
         return [
             *cells,
@@ -207,7 +226,7 @@ class Recorder:
             remaining_file = self._files.enter_context(
                 self.remaining_path.open("w", newline="", encoding="utf-8-sig")
             )
-            self._remaining = csv.writer(remaining_file)
+            self._remaining = csv.writer(remaining_file, delimiter=self.rejects_delimiter)
             self._remaining.writerow([*self._headers, *REJECTS_EXTRA_COLUMNS])
         return self._remaining
 
@@ -240,6 +259,7 @@ class ImportSummary:
     stopped_early: bool = False
     stop_reason: str | None = None
     first_rejects: list[Reject] = field(default_factory=list)
+    first_warnings: list[RowWarning] = field(default_factory=list)
     journal: str | None = None
     state: str | None = None
     resumed: bool = False
@@ -271,6 +291,8 @@ class ImportSummary:
             "rows": counts.rows,
             "by_status": {status.value: counts.by_status[status] for status in Status},
             "by_error_code": dict(sorted(counts.by_code.items())),
+            "rows_with_warnings": counts.warned,
+            "by_warning_code": dict(sorted(counts.by_warning.items())),
             "notes": dict(sorted(counts.notes.items())),
             "requests_by_status": dict(sorted(self.requests_by_status.items())),
             "retries": self.retries,
@@ -293,10 +315,21 @@ class ImportSummary:
                 }
                 for r in self.first_rejects
             ],
+            "first_warnings": [
+                {
+                    "row_number": w.row_number,
+                    "code": w.code.value,
+                    "field": w.field,
+                    "column": w.column,
+                    "value": w.value,
+                    "message": w.message,
+                }
+                for w in self.first_warnings
+            ],
         }
 
 
-def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
+def render_summary(summary: ImportSummary, *, max_rejects: int = 10, max_warnings: int = 5) -> str:
     """The human summary the CLI prints to stderr."""
     c = summary.counts
     # a dry run sends nothing: the rows it would send are not_attempted with the note dry-run
@@ -329,6 +362,14 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
         )
     if summary.stopped_early:
         lines.append(f"stopped early: {summary.stop_reason}")
+    if c.warned:
+        gone = "would go" if summary.dry_run else "went"
+        rows = "1 row" if c.warned == 1 else f"{c.warned} rows"
+        lines.append(
+            f"{rows} {gone} ahead with warnings ("
+            + ", ".join(f"{count} {code}" for code, count in sorted(c.by_warning.items()))
+            + "): see the warnings column of results.csv"
+        )
     if summary.first_rejects:
         lines.append("")
         lines.append(f"{'row':>6}  {'code':<20} {'column/field':<22} message")
@@ -338,6 +379,15 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10) -> str:
         more = c.rejected - len({r.row_number for r in summary.first_rejects[:max_rejects]})
         if more > 0:
             lines.append(f"        … and more: see {Path(summary.out_dir) / 'rejects.csv'}")
+    if summary.first_warnings:
+        lines.append("")
+        lines.append(f"{'row':>6}  {'warning':<20} {'column/field':<22} message")
+        for w in summary.first_warnings[:max_warnings]:
+            where = w.column or w.field or ""
+            lines.append(f"{w.row_number:>6}  {w.code.value:<20} {where[:22]:<22} {w.message}")
+        more = c.warned - len({w.row_number for w in summary.first_warnings[:max_warnings]})
+        if more > 0:
+            lines.append(f"        … and more: see {Path(summary.out_dir) / 'results.csv'}")
     lines.append("")
     reports = f"reports: {Path(summary.out_dir) / 'results.csv'}, rejects.csv, summary.json"
     if not_sent and not summary.dry_run:

@@ -6,11 +6,13 @@ The expensive conversions (phones, dates, unusual e-mails) are cached per input,
 files repeat values and a cache hit costs far less than phonenumbers or strptime.
 """
 
+from importer.rules.countries import country_key, country_regions, region_of_country
 from importer.rules.dates import DAY_FIRST_FORMATS, MONTH_FIRST_FORMATS, date_converter, date_time
 from importer.rules.email import email_address
 from importer.rules.links import LINK_TYPES, host_of, link_type, web_address
-from importer.rules.phone import country_regions, phone_e164
+from importer.rules.phone import phone_e164
 from importer.rules.text import (
+    Flagged,
     RuleError,
     Translation,
     check_precision,
@@ -25,10 +27,12 @@ __all__ = [
     "DAY_FIRST_FORMATS",
     "LINK_TYPES",
     "MONTH_FIRST_FORMATS",
+    "Flagged",
     "RuleError",
     "Translation",
     "boolean",
     "check_precision",
+    "country_key",
     "country_regions",
     "date_converter",
     "date_time",
@@ -37,6 +41,7 @@ __all__ = [
     "link_type",
     "number",
     "phone_e164",
+    "region_of_country",
     "separator_pattern",
     "split_full_name",
     "split_values",

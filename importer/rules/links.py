@@ -33,7 +33,9 @@ def web_address(text: str) -> str:
             problem = "only http and https addresses are accepted"
         else:
             problem = "write a full address such as https://www.linkedin.com/in/name"
-        raise RuleError(Code.INVALID_URL, f'"{text}" is not a web address; {problem}')
+        raise RuleError(
+            Code.INVALID_URL, f'"{text}" is not a web address; {problem}', keepable=True
+        )
     return text if match.group(1) else "https://" + text
 
 

@@ -1,67 +1,25 @@
-"""Phone numbers to E.164, and the country names a cell may give a region in."""
+"""Phone numbers to E.164: valid for the row's country, or read with the + Excel dropped.
+
+A number is sent only when ``phonenumbers`` finds it valid (not merely of a possible length)
+for the region it is read in: a number typed for another country than the row's is never sent
+with the row's country code. Digits alone (a number cell, or text Excel stripped the + from)
+that are no valid number for the row's region but are one with a + in front are read that way,
+with a warning; a number that is valid either way is read for the row's region, unless its
+digits start with that region's own country code. Anything else is a ``RuleError`` that the
+mapping's ``on_invalid`` may keep as typed.
+"""
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
-from pathlib import Path
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, ValidationResult
 from phonenumbers.phonenumberutil import _test_number_length
 
-from importer.errors import Code
-from importer.rules.text import FLOAT_ARTEFACT, RuleError, check_precision
-
-# Names that people write for a country but that differ from its English name in phonenumbers.
-_COUNTRY_ALIASES = {
-    "GB": ("UK", "U.K.", "Great Britain", "Britain", "England", "Scotland", "Wales"),
-    "US": ("USA", "U.S.A.", "U.S.", "United States of America", "America"),
-    "AE": ("UAE", "U.A.E."),
-    "CZ": ("Czechia",),
-    "TR": ("Türkiye", "Turkiye"),
-    "KR": ("Korea", "Republic of Korea"),
-    "RU": ("Russian Federation",),
-    "VN": ("Viet Nam",),
-    "CI": ("Ivory Coast", "Cote d'Ivoire"),
-    "MK": ("North Macedonia",),
-    "SZ": ("Eswatini",),
-    "CD": ("DR Congo", "DRC", "Democratic Republic of the Congo"),
-    "NL": ("Holland", "The Netherlands"),
-}
-
-
-@functools.cache
-def country_regions() -> dict[str, str]:
-    """Case-folded country names (English), ISO 3166 codes and common aliases → phone region."""
-    regions = {region.casefold(): region for region in phonenumbers.SUPPORTED_REGIONS}
-    locale_data = _country_names()
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        name = locale_data.get(region, {}).get("aa")
-        if name:
-            regions[name.casefold()] = region
-    for region, aliases in _COUNTRY_ALIASES.items():
-        regions.update((alias.casefold(), region) for alias in aliases)
-    return regions
-
-
-def _country_names() -> dict[str, dict[str, str]]:
-    """phonenumbers' table of country names by region and language.
-
-    Loaded from its file on its own: importing it as ``phonenumbers.geodata.locale`` runs the
-    package's ``__init__``, which loads ~100 MB of geocoding data that nothing here uses.
-    Only region_column needs the names, so this runs on first use.
-    """
-    path = Path(phonenumbers.__file__).parent / "geodata" / "locale.py"
-    spec = importlib.util.spec_from_file_location("phonenumbers.geodata.locale", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    names: dict[str, dict[str, str]] = module.LOCALE_DATA
-    return names
-
+from importer.errors import Code, WarningCode
+from importer.rules.text import FLOAT_ARTEFACT, Flagged, RuleError, check_precision
 
 _PHONE_REASONS = {
     phonenumbers.ValidationResult.TOO_SHORT: "too short",
@@ -72,14 +30,16 @@ _PHONE_REASONS = {
 }
 
 
-def phone_e164(text: str, region: str | None) -> str:
-    """Normalise a phone number to E.164 (``+447700900123``); ``region`` is for numbers without +.
+def phone_e164(text: str, region: str | None, country: str | None = None) -> str | Flagged:
+    """A phone number in E.164 (``+447911123456``), or ``Flagged`` with it when the + was added.
 
-    A number is accepted when its length is possible for its country. An extension is kept
-    after the number as " ext. 123", since E.164 has no place for it.
+    ``region`` reads numbers written without +: the row's country, or the mapping's region;
+    ``country`` is the row's country cell as typed, for messages (with ``region`` None: a
+    country the importer does not know). An extension is kept after the number as
+    " ext. 123", since E.164 has no place for it.
     """
-    plain = _plain_e164(text, region)
-    return plain if plain is not None else _parsed_e164(text, region)
+    plain = _plain_e164(text, region, country)
+    return plain if plain is not None else _read(text, region, country)
 
 
 # Digits grouped by spaces, dashes, dots or brackets, "+" first or not: nearly every cell.
@@ -165,9 +125,10 @@ def _region_plan(region: str) -> tuple[int, str, re.Pattern[str] | None, _Plan, 
     return code, str(code), re.compile(idd) if idd else None, parsing, _Plan(possible)
 
 
-def _plain_e164(text: str, region: str | None) -> str | None:
-    """E.164 for a plainly written possible number, the same as ``phonenumbers.parse`` gives;
-    None for anything else, which ``_parsed_e164`` then parses and explains.
+def _plain_e164(text: str, region: str | None, country: str | None = None) -> str | None:
+    """E.164 for a plainly written valid number, and ``_read``'s error for a plainly written
+    possible number that is not valid, unless a + might make it one; None for anything else,
+    which ``_read`` then parses, reads with a + or explains.
 
     A plain number is only digits and grouping, so the text-handling half of ``parse``
     (extensions, letters, RFC 3966, finding the number in the text) cannot change it: this is
@@ -218,11 +179,90 @@ def _plain_e164(text: str, region: str | None) -> str | None:
         length = possible.length(national)
     if length != ValidationResult.IS_POSSIBLE:
         return None
-    return f"+{code}{national}"
+    if _valid(code, national):
+        return f"+{code}{national}"
+    if _DIGITS_ONLY.fullmatch(text):
+        return None  # Excel may have dropped its +: _read tries it with one
+    message = _not_valid(text, "not a valid number", code, region, country)
+    raise RuleError(Code.INVALID_PHONE, message, keepable=True)
+
+
+class _Types:
+    """``_number_type_helper(number, metadata) != UNKNOWN`` (the test ``is_valid_number``
+    makes) as two regex matches: the general pattern, then the patterns of every number type
+    that allows the number's length, joined into one."""
+
+    __slots__ = ("by_length", "general", "general_lengths", "leading", "types")
+
+    def __init__(self, metadata: PhoneMetadata) -> None:
+        general = metadata.general_desc
+        self.general_lengths = frozenset(general.possible_length) if general else frozenset()
+        pattern = general.national_number_pattern if general is not None else None
+        self.general = re.compile(pattern) if pattern else None
+        self.leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
+        self.types: list[tuple[frozenset[int], str]] = []
+        for desc in (
+            metadata.premium_rate,
+            metadata.toll_free,
+            metadata.shared_cost,
+            metadata.voip,
+            metadata.personal_number,
+            metadata.pager,
+            metadata.uan,
+            metadata.voicemail,
+            metadata.fixed_line,
+            metadata.mobile,
+        ):
+            if desc is not None and desc.national_number_pattern:
+                self.types.append((frozenset(desc.possible_length), desc.national_number_pattern))
+        self.by_length: dict[int, re.Pattern[str] | None] = {}
+
+    def known(self, number: str) -> bool:
+        size = len(number)
+        if self.general is None or (self.general_lengths and size not in self.general_lengths):
+            return False
+        if not self.general.fullmatch(number):
+            return False
+        if size not in self.by_length:
+            allowed = [pattern for lengths, pattern in self.types if not lengths or size in lengths]
+            joined = "|".join(f"(?:{pattern})" for pattern in allowed)
+            self.by_length[size] = re.compile(joined) if joined else None
+        either = self.by_length[size]
+        return either is not None and either.fullmatch(number) is not None
+
+
+@functools.cache
+def _types_of(code: int) -> list[tuple[str, _Types]]:
+    """The regions sharing a country code, in the order ``region_code_for_number`` tries them."""
+    found = []
+    for region in COUNTRY_CODE_TO_REGION_CODE[code]:
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        if metadata is not None:
+            found.append((region, _Types(metadata)))
+    return found
+
+
+def _valid(code: int, national: str) -> bool:
+    """``phonenumbers.is_valid_number`` for +<code><national> (the tests compare the two)."""
+    regions = _types_of(code)
+    if len(regions) == 1:
+        return regions[0][1].known(national)
+    for _, types in regions:
+        # As region_code_for_number: the first region whose leading digits match, or that
+        # knows the number's type, is the number's region.
+        if types.leading is not None:
+            if types.leading.match(national):
+                return types.known(national)
+        elif types.known(national):
+            return True
+    return False
+
+
+_DIGITS_ONLY = re.compile(r"[1-9]\d{6,14}")
 
 
 @functools.lru_cache(maxsize=4096)
-def _parsed_e164(text: str, region: str | None) -> str:
+def _read(text: str, region: str | None, country: str | None) -> str | Flagged:
     check_precision(text)
     if FLOAT_ARTEFACT.fullmatch(text):
         raise RuleError(
@@ -230,29 +270,77 @@ def _parsed_e164(text: str, region: str | None) -> str:
             f'"{text}" is a phone number stored as a decimal number; format the column as Text '
             "in Excel and type the number again",
         )
-    where = f" for region {region}" if region else ""
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as error:
-        if error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
-            fix = (
-                "start it with + and the country code, or set phone: {region: XX} in the mapping"
-                if region is None
-                else "check the country code after the +"
-            )
-            raise RuleError(
-                Code.INVALID_PHONE, f'"{text}" has no valid country code; {fix}'
-            ) from None
-        raise RuleError(
-            Code.INVALID_PHONE, f'"{text}" is not a phone number{where}; correct the number'
-        ) from None
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
-        problem = _PHONE_REASONS.get(reason, "not a possible number")
+    if not any(char.isdigit() for char in text):
         raise RuleError(
             Code.INVALID_PHONE,
-            f'"{text}" is {problem} for a phone number{where}; write the full number, with + and '
-            "the country code if it is from another country",
+            f'"{text}" is not a phone number: it has no digits; correct it or clear the cell',
         )
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return f"{e164} ext. {number.extension}" if number.extension else e164
+    number = _parse(text, region)
+    plus = _with_plus(text)
+    if number is not None and phonenumbers.is_valid_number(number):
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        code = None if region is None else str(phonenumbers.country_code_for_region(region))
+        # Digits that start with the region's own country code already carry it: reading
+        # them as a national number would add it a second time.
+        if plus is None or plus == e164 or code is None or not text.startswith(code):
+            return f"{e164} ext. {number.extension}" if number.extension else e164
+    if plus is not None:
+        return Flagged(
+            plus,
+            WarningCode.PHONE_PLUS_RESTORED,
+            f'"{text}" read as {plus}: digits that are a valid number with a + in front '
+            "(Excel drops the + of numbers typed into a cell formatted as a number)",
+        )
+    raise RuleError(Code.INVALID_PHONE, _why(text, number, region, country), keepable=True)
+
+
+def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _with_plus(text: str) -> str | None:
+    """E.164 for digits alone read with a + in front, when that makes a valid number."""
+    if not _DIGITS_ONLY.fullmatch(text):
+        return None
+    number = _parse(f"+{text}", None)
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _why(
+    text: str, number: phonenumbers.PhoneNumber | None, region: str | None, country: str | None
+) -> str:
+    """Why a number cannot be read, and how to write it so that it can."""
+    international = text.lstrip().startswith("+")
+    if number is None and not international and region is None:
+        if country is not None:
+            return (
+                f'"{text}" has no country code, and the country "{country}" is not one the '
+                "importer knows; write the country's name or ISO code, or the number with + "
+                "and its country code"
+            )
+        return (
+            f'"{text}" has no country code and the row gives no country; start it with + and '
+            "the country code, or set phone: {region: XX} in the mapping"
+        )
+    if number is None:
+        return f'"{text}" is not a phone number; correct the number'
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    problem = _PHONE_REASONS.get(reason, "not a valid number")
+    return _not_valid(text, problem, number.country_code or 0, region, country)
+
+
+def _not_valid(text: str, problem: str, code: int, region: str | None, country: str | None) -> str:
+    if text.lstrip().startswith("+") or region is None:
+        where = f" for country code +{code}"
+    else:
+        of = f'the row\'s country "{country}"' if country else "the mapping's region"
+        where = f" in {region} ({of})"
+    return (
+        f'"{text}" is {problem}{where}; write the full number, with + and the country code '
+        "if it is from another country"
+    )

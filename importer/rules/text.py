@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
-from importer.errors import Code
+from importer.errors import Code, WarningCode
 
 T = TypeVar("T")
 
 
 class RuleError(ValueError):
-    """A cell value that a rule cannot accept; ``code`` is the reject code."""
+    """A cell value that a rule cannot accept; ``code`` is the reject code.
 
-    def __init__(self, code: Code, message: str) -> None:
+    ``keepable``: the value may still be sent as typed where the mapping says
+    ``on_invalid: keep`` (a number that cannot be read with certainty); text that is no such
+    value at all, or a value Excel already destroyed, is not."""
+
+    def __init__(self, code: Code, message: str, *, keepable: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.keepable = keepable
+
+
+class Flagged(NamedTuple):
+    """A value to send together with a warning about it (``value`` may be the mapping's "no
+    value", for a value dropped)."""
+
+    value: Any
+    code: WarningCode
+    message: str
 
 
 # Excel's General format writes long numbers as one digit, decimals, E, a sign and at least two
@@ -116,4 +130,5 @@ class Translation(Generic[T]):
             Code.INVALID_VALUE,
             f'"{text}" is not one of the accepted values ({self.accepted}); use one of them, or '
             "add it to translate in the mapping",
+            keepable=True,
         )

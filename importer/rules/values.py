@@ -23,6 +23,7 @@ def number(text: str) -> int | float:
     raise RuleError(
         Code.INVALID_VALUE,
         f'"{text}" is not a number; write digits with a decimal point, like 12 or 3.5',
+        keepable=True,
     )
 
 
@@ -39,4 +40,5 @@ def boolean(text: str) -> bool:
             Code.INVALID_VALUE,
             f'"{text}" is not true or false; write one of true, false, yes, no, 1, 0 (or add '
             "it to translate in the mapping)",
+            keepable=True,
         ) from None

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import orjson
 
-from importer.errors import Code, Reject
+from importer.errors import Code, Reject, RowWarning
 from importer.mapping import Prepared, RowMapper
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome, Status
@@ -21,11 +21,12 @@ from importer.run.keys import RowKey
 
 
 class Checked(NamedTuple):
-    """A row ready to send: its body as JSON, its e-mail and its key."""
+    """A row ready to send: its body as JSON, its e-mail, its key and its warnings."""
 
     body: bytes
     email: str | None
     key: str | None
+    warnings: tuple[RowWarning, ...] = ()
 
 
 def needs_mapping(row: SourceRow, width: int) -> bool:
@@ -93,7 +94,7 @@ class Checker:
                 )
                 reject = self.keys.reject(row.row_number, Code.DUPLICATE_IN_FILE, message, row_key)
                 return rejected(row, reject)
-        return Checked(orjson.dumps(prepared.body), prepared.email, row_key)
+        return Checked(orjson.dumps(prepared.body), prepared.email, row_key, prepared.warnings)
 
     def _in(self, account: str) -> str:
         return f" for account {account}" if self.accounts.routed else ""

@@ -13,7 +13,7 @@ import asyncio
 from asyncio import FIRST_COMPLETED
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from importer.errors import Code, FatalApiError, ImporterError, Reject
@@ -193,6 +193,8 @@ class _Pool:
         self.in_flight[work.seq] = work
         digest = await self.sink.sending(work.row, work.key)
         outcome = await self._send_one(lane, work)
+        if work.warnings:
+            outcome = replace(outcome, warnings=work.warnings)
         del self.in_flight[work.seq]
         self.sink.record(work.seq, outcome, work.row, work.key, sent=True, digest=digest)
         self.sink.sent(work.email)

@@ -27,7 +27,12 @@ def dry_run(
                 continue
             decided = stages.decide(seq, row, mapped)
             if isinstance(decided, Work):
-                outcome = RowOutcome(row.row_number, Status.NOT_ATTEMPTED, note=Note.DRY_RUN)
+                outcome = RowOutcome(
+                    row.row_number,
+                    Status.NOT_ATTEMPTED,
+                    note=Note.DRY_RUN,
+                    warnings=decided.warnings,
+                )
                 sink.record(seq, outcome, row, decided.key)
             else:
                 outcome, key = decided

@@ -17,7 +17,7 @@ from multiprocessing.context import ForkContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from importer.errors import Reject
+from importer.errors import Reject, RowWarning
 from importer.mapping import Mapping, Prepared, RowMapper
 from importer.read.tables import SourceRow
 from importer.run.check import needs_mapping
@@ -33,9 +33,11 @@ _EXIT_GRACE = 5.0  # seconds a worker gets to finish its chunk and end before it
 
 _Rows = list[tuple[int, tuple[str, ...]]]
 # What a worker sends back per row: the body (only the field the run's key reads, since the
-# rest would cost more to pass back than to build), the e-mail, the rejects; None for a blank
-# or ragged row, which the main process rejects itself.
-_Result = tuple[dict[str, Any] | None, str | None, tuple[Reject, ...]] | None
+# rest would cost more to pass back than to build), the e-mail, the rejects, the warnings; None
+# for a blank or ragged row, which the main process rejects itself.
+_Result = (
+    tuple[dict[str, Any] | None, str | None, tuple[Reject, ...], tuple[RowWarning, ...]] | None
+)
 
 
 def default_workers() -> int:
@@ -93,7 +95,7 @@ def _prepare(mapper: RowMapper, keep: str | None, width: int, rows: _Rows) -> li
         body = (prepared := prepare(row)).body
         if body is not None:
             body = {keep: body[keep]} if keep is not None and keep in body else {}
-        results.append((body, prepared.email, prepared.rejects))
+        results.append((body, prepared.email, prepared.rejects, prepared.warnings))
     return results
 
 
@@ -240,5 +242,5 @@ def _settle(chunk: _Chunk) -> Iterator[tuple[int, SourceRow, Prepared | None]]:
         if result is None:
             yield seq, row, None
         else:
-            body, email, rejects = result
-            yield seq, row, Prepared(row.row_number, body, email, rejects)
+            body, email, rejects, warnings = result
+            yield seq, row, Prepared(row.row_number, body, email, rejects, warnings)

@@ -27,6 +27,7 @@ from importer.record.journal import (
     unfinished_run,
 )
 from importer.record.ledger import Ledger, Scope, SqliteLedger, default_ledger_path
+from importer.record.outdir import check_out_dir
 from importer.record.report import ImportSummary, Recorder
 from importer.run.accounts import RowAccount, RowLedgers
 from importer.run.check import Checker
@@ -70,6 +71,7 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         raise ConfigError("--resume continues a journaled run: it cannot go with --dry-run")
     if options.resume and not options.journal:
         raise ConfigError("resume=True continues a journaled run: it needs journal=True")
+    check_out_dir(Path(options.out_dir), Path(input_path))
     run = _Run(input_path, options, mapping)
     try:
         return await run.run()
@@ -129,7 +131,12 @@ class _Run:
                     )
                 journal = _open_journal(self.input_path, table, mapping, options, accounts, ledger)
                 run_id = journal.run_id if journal is not None else str(uuid.uuid4())
-                recorder = Recorder(self.out_dir, table.headers, account_column=accounts.index)
+                recorder = Recorder(
+                    self.out_dir,
+                    table.headers,
+                    account_column=accounts.index,
+                    delimiter=table.delimiter,
+                )
                 total = _estimate_rows(table) if options.on_progress else None
                 sink = Sink(options, recorder, keys, journal, ledger, run_id, input_name, total)
                 stages = Stages(
@@ -182,6 +189,7 @@ class _Run:
             stopped_early=stop.is_set(),
             stop_reason=stop.reason,
             first_rejects=recorder.first_rejects,
+            first_warnings=recorder.first_warnings,
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from importer.errors import Code, Note
+from importer.errors import Code, Note, RowWarning
 from importer.read.tables import SourceRow
 from importer.record.journal import Journal, JournalRow, row_hash
 from importer.record.ledger import Imported, now_iso
@@ -25,6 +25,7 @@ class Work:
     key: str | None = None
     # In flight when an earlier session stopped: it may exist, so look it up before sending.
     verify: bool = False
+    warnings: tuple[RowWarning, ...] = ()
 
 
 # A row decided without sending, and its key.
@@ -60,7 +61,7 @@ class Settler:
                 return self._resumed(row, previous), previous.key
         if isinstance(checked, RowOutcome):
             return checked, None
-        body, email, key = checked
+        body, email, key, warnings = checked
         if self.ledgers is not None and key is not None:
             earlier = self.ledgers.of(row).get(key)
             if earlier is not None and earlier.run_id == self.run_id:
@@ -69,7 +70,8 @@ class Settler:
                 return self._resumed_from_ledger(row, earlier), key
             if earlier is not None and not self.reimport:
                 return self.already_imported(row, key, earlier), key
-        return Work(seq, row, body, email, key, verify=previous is not None and previous.in_doubt)
+        verify = previous is not None and previous.in_doubt
+        return Work(seq, row, body, email, key, verify=verify, warnings=warnings)
 
     def _resumed(self, row: SourceRow, previous: JournalRow) -> RowOutcome:
         if self.ledgers is not None and previous.key is not None:

@@ -46,7 +46,8 @@ class Sink:
         sends the same key); ``Imported`` when that process, or another, created it."""
         if self.ledgers is None or key is None:
             return Granted()
-        claimant = Claimant(self.run_id, self.input_name, row.row_number, row_hash(row.values))
+        # the row's hash is recorded with its outcome; a claim only says who sends it
+        claimant = Claimant(self.run_id, self.input_name, row.row_number)
         return await self.ledgers.of(row).claim(key, claimant, replace=reimport)
 
     async def sending(self, row: SourceRow, key: str | None) -> bytes | None:

@@ -193,8 +193,9 @@ class SharedPacer:
     ) -> None:
         self._connection = connection
         self._name = name
-        # a told rate is a ceiling: paced a little under it, as the local pacer does
-        self._ceiling = 0.0 if rate_per_minute is None else rate_per_minute / 60.0 * (1 - HEADROOM)
+        # a told rate is a ceiling: paced as far under it as the local pacer is
+        told = 0.0 if rate_per_minute is None else rate_per_minute / 60.0
+        self._ceiling = told * (1 - HEADROOM)
         # --rate auto starts where the local pacer does: StackOne's published limit
         self._start = (
             (self._ceiling or DEFAULT_START_RATE_PER_MINUTE / 60.0) if adaptive else self._ceiling

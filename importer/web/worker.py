@@ -4,7 +4,7 @@ The server starts ``python -m importer.web.worker JOB.json`` for every run, so a
 page is a SIGINT that the pipeline handles exactly as it handles Ctrl-C (finish what is in
 flight, write the reports), and reading a large file never stalls the page. A check is the
 pipeline's dry run; it also writes ``preview.json``: the first rows with the request body each
-would send, or the problems that stop it, located in the row's cells.
+would send and its warnings, or the problems that stop it, located in the row's cells.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from importer.errors import ConfigError, Note, Reject
+from importer.errors import ConfigError, Note, Reject, RowWarning
 from importer.mapping import Mapping, load_mapping, normalise_header
 from importer.read.limits import WorkbookLimits
 from importer.read.tables import open_table
@@ -132,10 +132,12 @@ def build_preview(
             status = _status(outcome)
             body: dict[str, Any] | None = None
             rejects: Sequence[Reject] = ()
+            warnings: Sequence[RowWarning] = ()
             if status in ("ready", "rejected") and not table.is_ragged(row):
                 prepared = mapper.prepare(row)
                 body = prepared.body if status == "ready" else None
                 rejects = prepared.rejects
+                warnings = prepared.warnings if status == "ready" else ()
             if rejects:
                 problems = [_located(r, where) for r in rejects]
             elif outcome["error_code"]:
@@ -149,6 +151,7 @@ def build_preview(
                     "status": status,
                     "body": body,
                     "problems": problems,
+                    "warnings": [_located(w, where) for w in warnings],
                 }
             )
     return {"headers": table.headers, "rows": rows}
@@ -161,7 +164,7 @@ def _status(outcome: dict[str, str]) -> str:
     return status
 
 
-def _located(reject: Reject, where: dict[str, int]) -> dict[str, Any]:
+def _located(reject: Reject | RowWarning, where: dict[str, int]) -> dict[str, Any]:
     positions: list[int] = []
     if reject.column:
         found = where.get(normalise_header(reject.column))

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from importer.read.escape import REJECTS_EXTRA_COLUMNS
 from importer.read.tables import CSV_SUFFIXES, XLSX_SUFFIXES
-from importer.record.report import REJECTS_EXTRA_COLUMNS
 from importer.suggest import Suggestion, suggest_mapping
 
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")

@@ -10,8 +10,8 @@ FILES: dict[str, tuple[str, str]] = {
     "bom_crlf.csv": (
         "utf-8",
         BOM + "First Name,Last Name,Email,Phone\r\n"
-        "Zoë,Müller,zoe@example.com,+44 7700 900123\r\n"
-        "José,Núñez,jose@example.com,07700900456\r\n",
+        "Zoë,Müller,zoe@example.com,+44 7911 123123\r\n"
+        "José,Núñez,jose@example.com,07911123456\r\n",
     ),
     # Excel writes a line break typed inside a cell as LF within quotes; records end in CRLF.
     "quoted_newlines.csv": (
@@ -59,11 +59,11 @@ FILES: dict[str, tuple[str, str]] = {
     "ragged.csv": (
         "utf-8",
         "Name,Email,Phone\r\n"
-        "Ann,ann@example.com,07700900001\r\n"
+        "Ann,ann@example.com,07911123001\r\n"
         "Bob,bob@example.com\r\n"
-        "Cy,cy@example.com,07700900003,extra\r\n"
-        "Di,di@example.com,07700900004,\r\n"
-        "Ed,ed@example.com,07700900005,,,\r\n",
+        "Cy,cy@example.com,07911123003,extra\r\n"
+        "Di,di@example.com,07911123004,\r\n"
+        "Ed,ed@example.com,07911123005,,,\r\n",
     ),
     # Two blank columns after the data, blank rows in the middle and at the end.
     "blank_rows_cols.csv": (
@@ -79,7 +79,7 @@ FILES: dict[str, tuple[str, str]] = {
     ),
     "duplicate_headers.csv": (
         "utf-8",
-        "Email,,Phone,Email,Name\r\nann@example.com,note,07700900001,ann@work.example,Ann\r\n",
+        "Email,,Phone,Email,Name\r\nann@example.com,note,07911123001,ann@work.example,Ann\r\n",
     ),
     # A title and a note above the header row (--header-row 3).
     "header_row_3.csv": (
@@ -94,14 +94,14 @@ FILES: dict[str, tuple[str, str]] = {
     "text_values.csv": (
         "utf-8",
         "ID,Phone,Country,Middle Name,Score,Zip,Excel Phone,Nickname,Flag\r\n"
-        "007,+447700900123,NA,null,1.50,02134,4.47701E+11,  Al  ,TRUE\r\n"
+        "007,+447911123123,NA,null,1.50,02134,4.47701E+11,  Al  ,TRUE\r\n"
         "0001,+1 (555) 010-9999,N/A,None,-0,00501,1.23457E+15,-,false\r\n",
     ),
     # Legacy ATS exports put several values in one cell, each with its own separators.
     "multi_value.csv": (
         "utf-8",
         "Name,Emails,Phones,Links\r\n"
-        'Ann Lee,"ann@example.com, ann.lee@work.example","+44 20 7946 0000; +44 7700 900001",'
+        'Ann Lee,"ann@example.com, ann.lee@work.example","+44 20 7946 0000; +44 7911 123001",'
         '"https://www.linkedin.com/in/annlee, https://github.com/annlee"\r\n'
         "Bob Ray,bob@example.com;bob@home.example,+1 415 555 0100 / +1 415 555 0101,"
         '"bobray.example.com https://x.com/bobray"\r\n'
@@ -138,7 +138,7 @@ FILES: dict[str, tuple[str, str]] = {
     "scientific_decimal_comma.csv": (
         "utf-8",
         "Name;Email;Phone\r\nAnn;ann@example.com;4,47701E+11\r\n"
-        "Bob;bob@example.com;+44 7700 900123, +44 20 7946 0000\r\n",
+        "Bob;bob@example.com;+44 7911 123123, +44 20 7946 0000\r\n",
     ),
     "empty.csv": ("utf-8", ""),
     "blank_lines_only.csv": ("utf-8", "\r\n\r\n,,\r\n  \r\n"),

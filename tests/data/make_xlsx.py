@@ -110,7 +110,7 @@ def phones_as_numbers() -> None:
         [
             "Ann",
             447700112233,
-            "07700900123",
+            "07911123123",
             "000123",
             "4.47701E+11",
             7,
@@ -125,7 +125,7 @@ def phones_as_numbers() -> None:
         [
             "  Bob  ",
             447701000000,
-            "+44 7700 900124",
+            "+44 7911 123124",
             "000124",
             "4.47701E+11",
             12.0,
@@ -220,8 +220,8 @@ def merged() -> None:
     sheet = workbook.active
     sheet.title = "Candidates"
     sheet.append(["Team", "Name", "Email", "Phone"])
-    sheet.append(["Sales", "Ann", "ann@example.com", "07700900001"])
-    sheet.append([None, "Bob", "bob@example.com", "07700900002"])
+    sheet.append(["Sales", "Ann", "ann@example.com", "07911123001"])
+    sheet.append([None, "Bob", "bob@example.com", "07911123002"])
     sheet.append(["Support", "Cy", "to be confirmed", None])
     sheet.merge_cells("A2:A3")
     sheet.merge_cells("C4:D4")
@@ -256,7 +256,7 @@ def used_range_1048576() -> None:
             [
                 f"Person {number}",
                 f"p{number}@example.com",
-                f"0770090000{number}",
+                f"0791112300{number}",
                 "London",
                 "Referral",
             ]
@@ -273,7 +273,7 @@ def offset() -> None:
     sheet.title = "Candidates"
     # Rows 1-2 and column A are empty; the table starts at B3.
     sheet["B3"], sheet["D3"], sheet["E3"] = "Name", "Email", "Phone"  # C3: no header
-    sheet["B4"], sheet["C4"], sheet["D4"], sheet["E4"] = "Ann", "x", "ann@example.com", 7700900001
+    sheet["B4"], sheet["C4"], sheet["D4"], sheet["E4"] = "Ann", "x", "ann@example.com", 7911123001
     sheet["B6"], sheet["D6"] = "Bob", "bob@example.com"
     sheet["C7"] = "   "
     sheet["B8"], sheet["D8"], sheet["G8"] = "Cy", "cy@example.com", "stray"
@@ -316,7 +316,7 @@ def candidates_sample() -> None:
             "Lovelace",
             "ada.lovelace@example.com",
             "+44 20 7946 0958",
-            447700900123,
+            447911123123,
             "Analytical Engines Ltd",
             "Principal Engineer",
             "United Kingdom",
@@ -387,7 +387,7 @@ def candidates_sample() -> None:
             "Lovelace",
             "ADA.LOVELACE@EXAMPLE.COM",
             None,
-            "07700 900124",
+            "07911 123124",
             "Analytical Engines Ltd",
             "Principal Engineer",
             "United Kingdom",
