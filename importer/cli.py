@@ -16,6 +16,7 @@ from importer import __version__
 from importer.errors import ConfigError, RunFailedError
 from importer.read.limits import add_limit_arguments, limits_from_args
 from importer.read.records import MAX_CELL_MB
+from importer.record.outdir import default_out_dir
 from importer.send.client import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
@@ -270,7 +271,7 @@ def _api_key(args: argparse.Namespace) -> str | None:
 def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
     from importer.run.options import ImportOptions
 
-    out = args.out if args.out is not None else Path("out") / args.input.stem
+    out = args.out if args.out is not None else default_out_dir(args.input)
     options = ImportOptions(
         mapping=args.mapping,
         out_dir=out,

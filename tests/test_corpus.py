@@ -356,6 +356,48 @@ def test_rejects_csv_is_formula_safe_in_the_input_delimiter_and_reads_back_as_ty
     assert list(again.values[: len(header)]) == rows[1]  # as typed, apostrophes included
 
 
+# -- the reports' folder ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("a-file.txt", "is a file, not a folder: give a folder for the reports"),
+        ("/", "is a system or home folder: give a folder of the reports' own"),
+        ("/etc", "is a system or home folder: give a folder of the reports' own"),
+        ("/proc/no/such", "cannot make the --out folder /proc/no/such: No such file or directory"),
+    ],
+)
+def test_an_out_folder_the_reports_must_not_go_to_is_refused_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str, message: str
+) -> None:
+    (tmp_path / "a-file.txt").write_text("keep me")
+    target = out if out.startswith("/") else str(tmp_path / out)
+    sample = str(SAMPLES / "candidates.csv")
+    err = cli_error(capsys, "run", sample, "-m", str(DEFAULT_MAPPING), "--sandbox", "--out", target)
+    assert message in err
+    assert (tmp_path / "a-file.txt").read_text() == "keep me"
+
+
+def test_rejects_imported_again_never_overwrite_the_reports_beside_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    sample, mapping = str(SAMPLES / "candidates.csv"), str(DEFAULT_MAPPING)
+    assert main(["validate", sample, "-m", mapping, "--quiet"]) == 1
+    first = tmp_path / "out" / "candidates" / "rejects.csv"
+    assert main(["validate", str(first), "-m", mapping, "--quiet"]) == 1
+    second = tmp_path / "out" / "rejects" / "rejects.csv"  # out/<input name>, as always
+    before = second.read_bytes()
+    assert main(["validate", str(second), "-m", mapping, "--quiet"]) == 1
+    assert (tmp_path / "out" / "rejects-2" / "rejects.csv").exists()  # not its own folder
+    assert second.read_bytes() == before
+    capsys.readouterr()
+    err = cli_error(capsys, "validate", str(second), "-m", mapping, "--out", str(second.parent))
+    assert "is the folder of" in err
+    assert "the reports would replace the ones there" in err
+
+
 # -- values Excel or a type-guessing reader would mangle ---------------------------------------
 
 

@@ -27,6 +27,7 @@ from importer.record.journal import (
     unfinished_run,
 )
 from importer.record.ledger import Ledger, Scope, SqliteLedger, default_ledger_path
+from importer.record.outdir import check_out_dir
 from importer.record.report import ImportSummary, Recorder
 from importer.run.accounts import RowAccount, RowLedgers
 from importer.run.check import Checker
@@ -70,6 +71,7 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         raise ConfigError("--resume continues a journaled run: it cannot go with --dry-run")
     if options.resume and not options.journal:
         raise ConfigError("resume=True continues a journaled run: it needs journal=True")
+    check_out_dir(Path(options.out_dir), Path(input_path))
     run = _Run(input_path, options, mapping)
     try:
         return await run.run()
