@@ -52,6 +52,29 @@ class Code(StrEnum):
     ALREADY_IMPORTED = "already-imported"
 
 
+TITLES: dict[Code, str] = {
+    Code.RAGGED_ROW: "The row has more or fewer cells than there are columns",
+    Code.BLANK_ROW: "Blank row",
+    Code.PRECISION_LOST: "Excel already rounded this number",
+    Code.REQUIRED_VALUE: "A required cell is empty",
+    Code.MISSING_NAME: "No name",
+    Code.INVALID_EMAIL: "Not a valid e-mail address",
+    Code.INVALID_PHONE: "Not a valid phone number",
+    Code.INVALID_DATE: "Not a date that can be read",
+    Code.INVALID_URL: "Not a web address",
+    Code.INVALID_VALUE: "A value the field does not take",
+    Code.DUPLICATE_IN_FILE: "Duplicate of an earlier row",
+    Code.API_REJECTED: "Refused by the ATS",
+    Code.ALREADY_EXISTS: "Already in the ATS",
+    Code.RETRIES_EXHAUSTED: "The ATS stayed too busy",
+    Code.OUTCOME_UNKNOWN: "Unknown whether it was created",
+    Code.RUN_STOPPED: "Not sent: the run stopped",
+    Code.INTERRUPTED: "Not sent: the run was interrupted",
+    Code.ALREADY_IMPORTED: "Imported by an earlier run",
+}
+"""Each code in plain words, short enough for a heading; the message gives the details."""
+
+
 class Note(StrEnum):
     """Stable words in results.csv's ``note`` column: more about a row that needs no code."""
 
@@ -70,6 +93,14 @@ class WarningCode(StrEnum):
     KEPT_AS_TYPED = "kept-as-typed"  # a value that could not be read with certainty, sent as typed
     VALUE_DROPPED = "value-dropped"  # a value that could not be read, left out (on_invalid: drop)
     PHONE_PLUS_RESTORED = "phone-plus-restored"  # digits read as +<country code> (Excel's lost +)
+
+
+WARNING_TITLES: dict[WarningCode, str] = {
+    WarningCode.KEPT_AS_TYPED: "Sent as typed: could not be read with certainty",
+    WarningCode.VALUE_DROPPED: "Left out: could not be read",
+    WarningCode.PHONE_PLUS_RESTORED: "Phone read with the + that Excel dropped",
+}
+"""Each warning code in plain words, as ``TITLES`` for the codes of rejects."""
 
 
 @dataclass(frozen=True, slots=True)

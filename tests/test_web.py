@@ -13,18 +13,25 @@ import stat
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import requests
 
 from importer.cli import main as cli_main
+from importer.errors import ConfigError
+from importer.mapping import load_mapping
+from importer.read.limits import WorkbookLimits, check_archive
+from importer.read.tables import open_table
 from importer.sandbox import SandboxConfig, start_sandbox_thread
 from importer.web import WebConfig, WebServer, start_server_thread
 from importer.web import server as web_server
 from importer.web.guard import TOKEN_HEADER
+from importer.web.workspace import page_words
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "candidates.csv"
@@ -80,6 +87,26 @@ class Api:
 
     def import_(self, check: dict[str, Any], **body: Any) -> requests.Response:
         return self.post(f"/api/jobs/{check['id']}/import", json=body)
+
+    def checked_rows(self, check: dict[str, Any], show: str = "all") -> list[dict[str, Any]]:
+        """Every row of a check that ``show`` selects, page after page."""
+        found: list[dict[str, Any]] = []
+        page, pages = 1, 1
+        while page <= pages:
+            answer = self.get(f"/api/jobs/{check['id']}/rows", params={"show": show, "page": page})
+            assert answer.status_code == 200, answer.text
+            found += answer.json()["rows"]
+            pages = answer.json()["pages"]
+            page += 1
+        return found
+
+    def edit(self, check: dict[str, Any], row: int, column: int, value: str) -> dict[str, Any]:
+        answer = self.post(
+            f"/api/jobs/{check['id']}/cells", json={"row": row, "column": column, "value": value}
+        )
+        assert answer.status_code == 200, answer.text
+        edited: dict[str, Any] = answer.json()
+        return edited
 
     def rows(self, job: dict[str, Any], name: str) -> list[dict[str, str]]:
         answer = self.get(f"/api/jobs/{job['id']}/files/{name}")
@@ -153,7 +180,7 @@ def test_an_upload_over_the_limit_is_413_and_leaves_nothing(api: Api) -> None:
         assert answer.status_code == 413
         assert answer.json()["error"] == (
             "the file is larger than 64 KB, the most this page takes: split it, or ask whoever "
-            "runs the server to raise --max-upload-mb"
+            "runs the server to raise the limit"
         )
     assert every_file(root) == []
     assert api.get("/api/config").json()["max_upload"] == "64 KB"
@@ -284,14 +311,38 @@ def test_the_check_reports_the_clis_codes_and_messages(api: Api, tmp_path: Path)
     assert summary["by_status"] == {"created": 0, "rejected": 4, "skipped": 1, "not_attempted": 14}
     assert summary["by_error_code"]["duplicate-in-file"] == 1
     assert summary["input"] == "candidates.csv"
-    rows = {row["row_number"]: row for row in check["preview"]["rows"]}
+    rows = {row["row_number"]: row for row in api.checked_rows(check)}
     assert len(rows) == 19
+    # the page's rows say what the dry run said, row by row
+    results = api.rows(check, "results.csv")
+    page_status = {"ready": "not_attempted", "rejected": "rejected", "skipped": "skipped"}
+    assert {n: page_status[r["status"]] for n, r in rows.items()} == {
+        int(r["row_number"]): r["status"] for r in results
+    }
+    assert check["checked"]["counts"] == {
+        "rows": 19,
+        "ready": 14,
+        "rejected": 4,
+        "skipped": 1,
+        "duplicates": 1,
+        "warnings": 1,
+        "edited_cells": 0,
+    }
+    assert check["checked"]["by_code"] == {code: 1 for code in REJECTED.values()}
+    # a phone kept as typed is sent, with a warning on its cell, as results.csv says
+    [warned] = api.checked_rows(check, "warnings")
+    assert warned["status"] == "ready"
+    assert [(w["code"], w["positions"]) for w in warned["warnings"]] == [("kept-as-typed", [3])]
+    [result] = [r for r in results if int(r["row_number"]) == warned["row_number"]]
+    assert result["warnings"].startswith("kept-as-typed")
     assert rows[2]["status"] == "ready"
     assert rows[2]["body"]["email"] == "ada.lovelace@example.com"
+    assert ["E-mail", "ada.lovelace@example.com"] in rows[2]["sends"]
+    assert any(label.startswith("Phone") for label, _ in rows[2]["sends"])
     assert "custom_fields" not in rows[2]["body"]
     assert rows[8]["status"] == "skipped"
     assert rows[4]["problems"][0]["positions"] == [2]
-    assert rows[10]["problems"][0]["positions"] == []
+    assert rows[10]["problems"][0]["positions"] == [2]  # the e-mail cell to change
 
     # `importer validate` with the page's mapping says the same, word for word
     mapping = tmp_path / "mapping.yaml"
@@ -304,6 +355,186 @@ def test_the_check_reports_the_clis_codes_and_messages(api: Api, tmp_path: Path)
     for number, row in cli.items():
         problem = rows[number]["problems"][0]
         assert (problem["code"], problem["message"]) == (row["error_code"], row["error_message"])
+
+
+def test_a_corrected_cell_is_checked_again_with_the_importers_rules(api: Api) -> None:
+    upload = api.upload_ok()
+    check = api.check(upload, {"columns": {}})
+    assert [r["row_number"] for r in api.checked_rows(check, "problems")] == [4, 9, 10, 20]
+
+    fixed = api.edit(check, 4, 2, "alan.turing@example.com")
+    [row] = fixed["rows"]
+    assert (row["row_number"], row["status"], row["problems"]) == (4, "ready", [])
+    assert row["edited"] == {"2": "alan.turing@example"}
+    assert row["body"]["email"] == "alan.turing@example.com"
+    counts = fixed["checked"]["counts"]
+    assert (counts["ready"], counts["rejected"], counts["edited_cells"]) == (15, 3, 1)
+    assert "invalid-email" not in fixed["checked"]["by_code"]
+    assert fixed["edited_cells"] == 1
+    assert [r["row_number"] for r in api.checked_rows(check, "edited")] == [4]
+
+    # the duplicate rule runs over the whole file: row 10 repeats row 2's e-mail ...
+    moved = api.edit(check, 2, 2, "ada@example.com")
+    assert [(r["row_number"], r["status"]) for r in moved["rows"]] == [(2, "ready"), (10, "ready")]
+    assert moved["checked"]["counts"]["duplicates"] == 0
+    # ... and a corrected e-mail can become a duplicate itself
+    twin = api.edit(check, 4, 2, "ADA@example.com")
+    [row] = twin["rows"]
+    assert row["status"] == "rejected"
+    assert row["problems"][0]["code"] == "duplicate-in-file"
+    assert "already appears in row 2" in row["problems"][0]["message"]
+    assert row["edited"] == {"2": "alan.turing@example"}  # still the file's text
+
+    # typing the file's text back undoes the edit
+    undone = api.edit(check, 2, 2, "ada.lovelace@example.com")
+    assert undone["edited_cells"] == 1
+    assert {r["row_number"]: r["status"] for r in undone["rows"]} == {
+        2: "ready",
+        4: "ready",
+        10: "rejected",
+    }
+    assert upload["id"] in api.server.workspace.uploads
+    assert api.server.workspace.uploads[upload["id"]].edits == {
+        "": {"2": {}, "4": {"2": ("alan.turing@example", "ADA@example.com")}}
+    }
+
+
+def test_cells_that_do_not_exist_cannot_be_edited(api: Api) -> None:
+    upload = api.upload_ok()
+    check = api.check(upload, {"columns": {}})
+    url = f"/api/jobs/{check['id']}/cells"
+    for body, error in (
+        ({"row": 99, "column": 0, "value": "x"}, "the file has no row 99"),
+        ({"row": 1, "column": 0, "value": "x"}, "the file has no row 1"),
+        ({"row": 4, "column": 12, "value": "x"}, "row 4 has no cell in column 13"),
+        ({"row": 4, "column": -1, "value": "x"}, "row 4 has no cell in column 0"),
+        ({"row": "4", "column": 2, "value": "x"}, 'send {"row": NUMBER'),
+        ({"row": 4, "column": 2, "value": 5}, 'send {"row": NUMBER'),
+        ({"row": 4, "column": 2, "value": "x" * 32768}, "a cell holds at most 32,767 characters"),
+    ):
+        answer = api.post(url, json=body)
+        assert answer.status_code == 400, body
+        assert answer.json()["error"].startswith(error)
+    assert api.get(f"/api/jobs/{check['id']}/rows", params={"show": "x"}).status_code == 400
+    assert api.server.workspace.uploads[upload["id"]].edits == {}
+
+
+def test_the_import_sends_the_corrected_cells(api: Api) -> None:
+    upload = api.upload_ok()
+    check = api.check(upload, {"columns": {}})
+    api.edit(check, 4, 2, "alan.turing@example.com")
+    api.edit(check, 20, 3, "+234 803 765 4321")
+    answer = api.import_(check, target="sandbox")
+    job = api.wait(answer.json()["id"])
+    assert job["summary"]["by_status"]["created"] == 16
+    results = {int(r["row_number"]): r for r in api.rows(job, "results.csv")}
+    assert results[4]["status"] == results[20]["status"] == "created"
+    found = requests.get(
+        api.server.sandbox.url + "/unified/ats/candidates",
+        params={"filter[email]": "alan.turing@example.com"},
+        auth=(api.server.sandbox.api_key, ""),
+        headers={"x-account-id": "sandbox"},
+        timeout=5,
+    ).json()["data"]
+    assert [c["last_name"] for c in found] == ["Turing"]
+
+
+def test_the_corrected_file_is_the_users_file_with_the_cells_changed(
+    api: Api, tmp_path: Path
+) -> None:
+    upload = api.upload_ok()
+    check = api.check(upload, {"columns": {}})
+    api.edit(check, 4, 2, "alan.turing@example.com")
+    api.edit(check, 20, 3, "=1+1")  # text as typed, never a formula
+    answer = api.get(f"/api/jobs/{check['id']}/corrected.csv")
+    assert answer.headers["Content-Disposition"] == (
+        'attachment; filename="candidates-corrected.csv"'
+    )
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    with SAMPLE.open(newline="", encoding="utf-8") as f:
+        original = list(csv.reader(f))
+    original[3][2] = "alan.turing@example.com"
+    original[19][3] = "=1+1"
+    assert rows == original
+
+    workbook = tmp_path / "corrected.xlsx"
+    workbook.write_bytes(api.get(f"/api/jobs/{check['id']}/corrected.xlsx").content)
+    with open_table(workbook) as table:
+        assert [table.headers, *[list(r.values) for r in table.rows]] == original
+    assert api.get(f"/api/jobs/{check['id']}/corrected.pdf").status_code == 404
+
+
+def test_a_workbook_keeps_its_other_sheets_and_a_title_line_keeps_its_row(
+    api: Api, tmp_path: Path
+) -> None:
+    source = tmp_path / "export.xlsx"
+    make_workbook(source)
+    upload = api.upload_ok(source)
+    # the summary sheet names no candidate: the page opens the sheet that does, at its headers
+    assert (upload["sheet"], upload["passed_sheets"]) == ("Candidates", ["Summary"])
+    assert (upload["header_row"], upload["header_found"]) == (3, True)
+    assert upload["headers"] == ["First Name", "Last Name", "Email", "Phone"]
+    mapping = api.post(
+        f"/api/uploads/{upload['id']}/mapping",
+        json={"sheet": "Candidates", "header_row": 1, "mapping": {"columns": {}}},
+    ).json()
+    assert "--" not in mapping["error"]
+    assert "enter it under “Column names on row”" in mapping["error"]
+    answer = api.get(
+        f"/api/uploads/{upload['id']}", params={"sheet": "Candidates", "header_row": 3}
+    )
+    assert answer.json()["headers"] == ["First Name", "Last Name", "Email", "Phone"]
+    assert answer.json()["header_row"] == 3
+    check_answer = api.post(
+        f"/api/uploads/{upload['id']}/check",
+        json={"sheet": "Candidates", "header_row": 3, "mapping": {"columns": {}}},
+    )
+    check = api.wait(check_answer.json()["id"])
+    assert check["header_row"] == 3
+    rows = api.checked_rows(check)
+    assert [r["row_number"] for r in rows] == [4, 5, 6]
+    assert [r["status"] for r in rows] == ["ready", "rejected", "ready"]
+    api.edit(check, 5, 2, "bo@example.com")
+    corrected = tmp_path / "corrected.xlsx"
+    corrected.write_bytes(api.get(f"/api/jobs/{check['id']}/corrected.xlsx").content)
+    with open_table(corrected, sheet="Summary") as table:
+        assert table.headers == ["Candidates", "3"]
+    with open_table(corrected, sheet="Candidates", header_row=3) as table:
+        assert [r.values[2] for r in table.rows] == ["ann@example.com", "bo@example.com", "cy@x.io"]
+    as_csv = api.get(f"/api/jobs/{check['id']}/corrected.csv").content.decode("utf-8-sig")
+    assert as_csv.splitlines()[0] == "Candidate export,,,"
+    assert as_csv.splitlines()[4] == "Bo,Ray,bo@example.com,"
+
+
+def make_workbook(path: Path) -> None:
+    """A summary sheet first, then the candidates under a title line and a blank row."""
+    workbook = openpyxl.Workbook()
+    summary = workbook.active
+    summary.title = "Summary"
+    summary.append(["Candidates", 3])
+    sheet = workbook.create_sheet("Candidates")
+    sheet.append(["Candidate export"])
+    sheet.append([])
+    sheet.append(["First Name", "Last Name", "Email", "Phone"])
+    sheet.append(["Ann", "Lee", "ann@example.com", "+44 20 7946 0958"])
+    sheet.append(["Bo", "Ray", "bo@example", None])
+    sheet.append(["Cy", "Day", "cy@x.io", None])
+    workbook.save(path)
+
+
+def test_rows_come_in_pages_filtered(api: Api) -> None:
+    lines = ["Name,Email"] + [
+        f"Person {i},p{i}@example.com" if i % 40 else f"Person {i},bad" for i in range(1, 121)
+    ]
+    upload = api.upload("many.csv", ("\n".join(lines) + "\n").encode())
+    check = api.check(upload.json(), {"columns": {}})
+    url = f"/api/jobs/{check['id']}/rows"
+    last = api.get(url, params={"page": 3}).json()
+    assert (last["page"], last["pages"], last["matching"]) == (3, 3, 120)
+    assert [r["row_number"] for r in last["rows"]] == list(range(102, 122))
+    assert api.get(url, params={"page": 9}).json()["page"] == 3
+    problems = api.get(url, params={"show": "problems"}).json()
+    assert [r["row_number"] for r in problems["rows"]] == [41, 81, 121]
 
 
 def test_import_into_the_sandbox_and_download_the_reports(api: Api) -> None:
@@ -463,3 +694,39 @@ def test_serve_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None
         port = server.url.rsplit(":", 1)[1]
         assert cli_main(["serve", "--port", port]) == 2
     assert f"serve: cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def reader_messages(tmp_path: Path) -> list[str]:
+    """What reading a file the wrong way says, as the importer's command line says it."""
+    messages = []
+    title_first = ROOT / "tests" / "data" / "header_row_3.csv"
+    with open_table(title_first, header_row=1) as table:
+        mapping = load_mapping(ROOT / "mappings" / "default.yaml")
+        with pytest.raises(ConfigError) as missing:
+            mapping.bind(table.headers)
+        messages.append(str(missing.value))
+    blank_first = tmp_path / "blank_first.csv"
+    blank_first.write_text("\nName,Email\nAnn,ann@example.com\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as blank, open_table(blank_first, header_row=1):
+        pass
+    messages.append(str(blank.value))
+    with pytest.raises(ConfigError) as beyond, open_table(title_first, header_row=40):
+        pass
+    messages.append(str(beyond.value))
+    with (
+        zipfile.ZipFile(ROOT / "samples" / "candidates.xlsx") as archive,
+        pytest.raises(ConfigError) as large,
+    ):
+        check_archive(Path("x.xlsx"), archive, WorkbookLimits(max_unpacked_mb=0))
+    messages.append(str(large.value))
+    return messages
+
+
+def test_the_page_never_names_a_command_line_flag(tmp_path: Path) -> None:
+    messages = reader_messages(tmp_path)
+    assert all("--" in message for message in messages)
+    for message in map(page_words, messages):
+        assert not re.search(r"--[a-z]", message), message
+    assert "enter it under “Column names on row”" in page_words(messages[0])
+    assert "enter 2 under “Column names on row”" in page_words(messages[1])
+    assert "ask whoever runs the server to raise the limit" in page_words(messages[3])

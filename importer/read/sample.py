@@ -46,6 +46,8 @@ class Sample:
     sheets: list[tuple[str, bool]]
     """A workbook's worksheets as (name, visible); empty for a CSV."""
     sheet: str | None
+    header_row: int
+    """The row the headers are on: as asked, or where they were found."""
     headers: list[str]
     rows: list[list[str]]
 
@@ -58,9 +60,18 @@ class SampleError(Exception):
         self.costly = costly
 
 
-async def read_sample(path: Path, sheet: str | None, limits: WorkbookLimits, rows: int) -> Sample:
-    """The sheets, header and first ``rows`` rows of ``sheet`` (None: the first visible one)."""
-    spec = {"path": str(path), "sheet": sheet, "limits": asdict(limits), "rows": rows}
+async def read_sample(
+    path: Path, sheet: str | None, limits: WorkbookLimits, rows: int, header_row: int | None = None
+) -> Sample:
+    """The sheets, header and first ``rows`` rows of ``sheet`` (None: the first visible one),
+    the header on ``header_row`` (None: where it is found)."""
+    spec = {
+        "path": str(path),
+        "sheet": sheet,
+        "header_row": header_row,
+        "limits": asdict(limits),
+        "rows": rows,
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -95,6 +106,7 @@ async def read_sample(path: Path, sheet: str | None, limits: WorkbookLimits, row
     return Sample(
         [(name, visible) for name, visible in found["sheets"]],
         found["sheet"],
+        found["header_row"],
         found["headers"],
         found["rows"],
     )
@@ -131,12 +143,20 @@ def read(spec: dict[str, Any]) -> dict[str, Any]:
     limits = WorkbookLimits(**spec["limits"])
     try:
         sheets = list_sheets(path, limits) if path.suffix.lower() in XLSX_SUFFIXES else []
-        with open_table(path, sheet=spec["sheet"], limits=limits) as table:
+        with open_table(
+            path, sheet=spec["sheet"], header_row=spec.get("header_row"), limits=limits
+        ) as table:
             rows = [
                 [cell[:SAMPLE_CELL] for cell in row.values]
                 for row in islice(table.rows, spec["rows"])
             ]
-            return {"sheets": sheets, "sheet": table.sheet, "headers": table.headers, "rows": rows}
+            return {
+                "sheets": sheets,
+                "sheet": table.sheet,
+                "header_row": table.header_row,
+                "headers": table.headers,
+                "rows": rows,
+            }
     except ConfigError as error:
         return {"error": str(error)}
     except MemoryError:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from importer.clock import Clock, SystemClock
 from importer.mapping import Mapping
+from importer.read.edits import Edits
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.records import MAX_CELL_MB
 from importer.send.client import DEFAULT_BASE_URL
@@ -84,6 +85,8 @@ class ImportOptions:
     reimport: bool = False
     journal: bool = True
     workers: int | None = None
+    edits: Edits | None = None
+    """Cells corrected by hand, read in place of the file's (the web page's fixes)."""
     limits: WorkbookLimits = DEFAULT_LIMITS
     """How much a workbook may unpack to before it is refused (``importer.read.limits``)."""
     pacer_url: str | None = None

@@ -18,6 +18,7 @@ from typing import Any
 
 from importer.errors import ConfigError, RunFailedError
 from importer.mapping import Mapping, RowMapper, load_mapping
+from importer.read.edits import edited
 from importer.read.tables import Table, open_table
 from importer.record.journal import (
     JOURNAL_FILE,
@@ -113,6 +114,8 @@ class _Run:
         ) as table:
             if not options.dry_run:
                 table.check_complete()  # a file cut inside a quoted cell: refused before sending
+            if options.edits:
+                table.rows = edited(table.rows, options.edits)
             mapper = mapping.bind(table.headers, source=input_name)
             keys = RowKey(mapping, table.headers)
             account_column = options.account_column or (

@@ -16,7 +16,7 @@ from importer.errors import ConfigError
 from importer.mapping import Mapping, load_mapping_text, normalise_header, parse_mapping
 from importer.mapping.shipped import NamedMapping
 from importer.suggest import TARGETS_BY_KEY
-from importer.web.workspace import Upload, View
+from importer.web.workspace import Upload, View, page_words
 
 SUGGESTED = "the suggested mapping"
 
@@ -92,5 +92,12 @@ def _checked(label: str, text: str, mapping: Mapping, upload: Upload, view: View
     try:
         mapping.bind(view.headers, source=upload.name)
     except ConfigError as error:
-        return Chosen(label, text, used, str(error))
+        message = page_words(str(error))
+        if sum(1 for h in view.headers if h.strip()) <= 1 and "Column names on row" not in message:
+            # one named column: a title line above the real header row looks like this
+            message += (
+                f"; row {view.header_row} holds only {', '.join(map(repr, view.headers))}: if "
+                "the column names are on a later row, enter it under “Column names on row”"
+            )
+        return Chosen(label, text, used, message)
     return Chosen(label, text, used, None)

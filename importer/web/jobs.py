@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,8 +21,10 @@ from typing import Any
 
 import orjson
 
+from importer.errors import ConfigError
+from importer.mapping import load_mapping
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
-from importer.web.worker import PREVIEW_FILE
+from importer.web.checkrows import ROWS_FILE, CheckRows
 from importer.web.workspace import ID_PATTERN, Upload, Workspace, new_id
 
 FILES = {
@@ -42,12 +45,13 @@ STOP_TIMEOUT = 40.0
 class Job:
     id: str
     kind: str
-    """Either "check" (the pipeline's dry run, with a preview) or "import"."""
+    """Either "check" (the pipeline's dry run, and every row as checked) or "import"."""
     upload: Upload
     sheet: str | None
     mapping_label: str
     mapping_request: dict[str, Any]
     folder: Path
+    header_row: int = 1
     target: str | None = None
     account_id: str | None = None
     check_id: str | None = None
@@ -57,7 +61,8 @@ class Job:
     """running → (stopping →) done, or failed when nothing could run (the error says why)."""
     progress: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
-    preview: dict[str, Any] | None = None
+    checked: CheckRows | None = field(default=None, repr=False)
+    """A finished check's rows, paged by the page and re-checked when a cell is corrected."""
     error: str | None = None
     finished: float | None = None
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
@@ -97,7 +102,8 @@ class Job:
             "rows_total": self.rows_total,
             "progress": progress,
             "summary": self.summary,
-            "preview": self.preview,
+            "header_row": self.header_row,
+            "checked": None if self.checked is None else self.checked.summary(),
             "error": self.error,
             "files": [name for name in FILES if self.file(name) is not None],
         }
@@ -120,7 +126,6 @@ class JobRegistry:
         self,
         workspace: Workspace,
         *,
-        preview_rows: int,
         clock: Callable[[], float],
         ledger: Path,
         progress_interval: float = 0.25,
@@ -129,7 +134,6 @@ class JobRegistry:
         self.workspace = workspace
         self.ledger = ledger
         self.limits = limits
-        self.preview_rows = preview_rows
         self.clock = clock
         self.progress_interval = progress_interval
         self.jobs: dict[str, Job] = {}
@@ -146,9 +150,13 @@ class JobRegistry:
         mapping_label: str,
         mapping_request: dict[str, Any],
         *,
+        header_row: int = 1,
+        edits: dict[str, dict[str, tuple[str, str]]] | None = None,
         target: Destination | None = None,
         check: Job | None = None,
     ) -> Job:
+        """Start a check or an import of ``upload``; ``edits`` are its corrected cells
+        (row → column → the file's text and the corrected text), read in place of the file's."""
         job_id = new_id()
         folder = self.workspace.job_dir(job_id)
         job = Job(
@@ -159,6 +167,7 @@ class JobRegistry:
             mapping_label,
             mapping_request,
             folder,
+            header_row,
             target=None if target is None else target.name,
             account_id=None if target is None else target.account_id,
             check_id=None if check is None else check.id,
@@ -170,6 +179,8 @@ class JobRegistry:
             "input": str(upload.path),
             "name": upload.name,
             "sheet": sheet,
+            "header_row": header_row,
+            "edits": edits or {},
             "mapping": str(mapping),
             "mapping_label": mapping_label,
             "out_dir": str(folder / "out"),
@@ -178,7 +189,6 @@ class JobRegistry:
             "account_id": None if target is None else target.account_id,
             "target": None if target is None else target.target,
             "ledger": str(self.ledger),
-            "preview_rows": self.preview_rows,
             "progress_interval": self.progress_interval,
             "limits": asdict(self.limits),
         }
@@ -251,9 +261,10 @@ class JobRegistry:
             try:
                 job.summary = orjson.loads((out / "summary.json").read_bytes())
                 if job.kind == "check":
-                    job.preview = orjson.loads((out / PREVIEW_FILE).read_bytes())
+                    mapping = load_mapping(job.folder / "mapping.yaml")
+                    job.checked = CheckRows.open(out / ROWS_FILE, mapping, job.upload.name)
                     job.rows_total = job.summary["rows"]
-            except (OSError, orjson.JSONDecodeError) as error:
+            except (OSError, orjson.JSONDecodeError, sqlite3.Error, ConfigError) as error:
                 job.error = f"the run's reports cannot be read: {error}"
             else:
                 job.state = "done"
@@ -291,6 +302,8 @@ class JobRegistry:
         for job in list(self.jobs.values()):
             if job.finished is not None and job.finished < older_than:
                 del self.jobs[job.id]
+                if job.checked is not None:
+                    job.checked.close()
                 shutil.rmtree(job.folder, ignore_errors=True)
 
     async def close(self, grace: float = STOP_TIMEOUT) -> None:
@@ -306,6 +319,9 @@ class JobRegistry:
                     job.process.kill()
             if pending:
                 await asyncio.wait(pending)
+        for job in self.jobs.values():
+            if job.checked is not None:
+                job.checked.close()
         self.jobs.clear()
 
 

@@ -11,7 +11,10 @@ needs (the right Host; from the page, same-origin headers). The API::
     POST /api/uploads/{id}/mapping         {sheet, mapping} → the YAML, columns read, problem
     POST /api/uploads/{id}/check           {sheet, mapping} → a check job (the dry run)
     POST /api/jobs/{id}/import             {target, account_id} → an import of a checked file
-    GET  /api/jobs/{id}                    state, progress, summary, preview
+    GET  /api/jobs/{id}                    state, progress, summary, a check's counts
+    GET  /api/jobs/{id}/rows?show=S&page=N a page of a check's rows (all, problems, edited)
+    POST /api/jobs/{id}/cells              {row, column, value} → the row checked again
+    GET  /api/jobs/{id}/corrected.{csv|xlsx}  the checked sheet with the corrected cells
     POST /api/jobs/{id}/stop               stop as on Ctrl-C
     POST /api/jobs/{id}/resume             finish a stopped or failed import (its journal's resume)
     GET  /api/jobs/{id}/files/{name}       results.csv, rejects.csv, summary.json, mapping.yaml
@@ -20,6 +23,7 @@ needs (the right Host; from the page, same-origin headers). The API::
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import time
@@ -33,6 +37,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from importer.background import running_in_thread
+from importer.errors import TITLES, WARNING_TITLES, ConfigError
 from importer.mapping.shipped import mappings_in, shipped_mappings
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.sample import Sample, SampleError, read_sample
@@ -40,7 +45,9 @@ from importer.record.ledger import WEB_LEDGER_FILE, default_data_dir
 from importer.sandbox import SANDBOX_ACCOUNT_ID, Sandbox, SandboxConfig
 from importer.send.client import DEFAULT_BASE_URL
 from importer.suggest import SAMPLE_ROWS, TARGETS
+from importer.web.checkrows import SHOW, CheckRows
 from importer.web.choices import ChoiceError, Chosen, choose
+from importer.web.corrected import CORRECTED_FORMATS, write_corrected
 from importer.web.guard import Guard
 from importer.web.jobs import Destination, Job, JobRegistry
 from importer.web.replies import (
@@ -66,6 +73,9 @@ from importer.web.workspace import (
 MB = 1024 * 1024
 MAX_LIVE_JOBS = 4
 """Checks and imports that may run at once (each is a process of its own)."""
+MAX_CELL = 32767
+"""The longest text a corrected cell may hold: Excel's own limit for a cell."""
+MAX_HEADER_ROW = 1000
 _READERS = 2
 """Uploads read at once, each by a process of its own that may take sample.MEMORY_LIMIT: a
 burst of uploads waits its turn instead of taking the machine's memory."""
@@ -95,7 +105,6 @@ class WebConfig:
     """The folder of mappings the page offers; None: the mappings shipped with the package."""
     keep_seconds: float = 3600.0
     """How long uploads and finished jobs stay after their last use."""
-    preview_rows: int = 25
     api_key: str | None = field(default=None, repr=False)
     """StackOne API key for imports (from the server's environment, never from the page)."""
     base_url: str = DEFAULT_BASE_URL
@@ -171,7 +180,6 @@ class WebServer:
         )
         self._jobs = JobRegistry(
             self._workspace,
-            preview_rows=config.preview_rows,
             clock=config.clock,
             ledger=config.ledger or default_data_dir() / WEB_LEDGER_FILE,
             limits=config.limits,
@@ -253,6 +261,9 @@ class WebServer:
                 web.post("/api/uploads/{id}/mapping", self._mapping),
                 web.post("/api/uploads/{id}/check", self._check),
                 web.get("/api/jobs/{id}", self._get_job),
+                web.get("/api/jobs/{id}/rows", self._rows),
+                web.post("/api/jobs/{id}/cells", self._edit),
+                web.get("/api/jobs/{id}/corrected.{format}", self._corrected),
                 web.post("/api/jobs/{id}/import", self._import),
                 web.post("/api/jobs/{id}/stop", self._stop),
                 web.post("/api/jobs/{id}/resume", self._resume),
@@ -281,6 +292,9 @@ class WebServer:
                 "mappings": list(self.mappings),
                 "targets": [{"key": t.key, "label": t.label} for t in TARGETS],
                 "stackone": config.api_key is not None,
+                "codes": {
+                    code.value: title for code, title in (*TITLES.items(), *WARNING_TITLES.items())
+                },
                 "account_id": config.account_id or "",
             }
         )
@@ -313,16 +327,39 @@ class WebServer:
         except UploadError as error:
             return json_error(error.status, str(error))
         try:
-            view = await self._view(upload, upload.default_sheet)
+            view = await self._view(upload, upload.default_sheet, None)
         except UploadError as error:
             self.workspace.forget(upload)
             return json_error(error.status, str(error))
-        return web.json_response(self._upload_json(upload, view))
+        passed = []
+        if not await asyncio.to_thread(self._readable, upload, view):
+            # A summary or a cover sheet first: look for the sheet that holds the candidates.
+            for sheet in upload.sheets:
+                if not sheet.visible or sheet.name == view.sheet:
+                    continue
+                with suppress(UploadError):
+                    other = await self._view(upload, sheet.name, None)
+                    if await asyncio.to_thread(self._readable, upload, other):
+                        passed.append(view.sheet)
+                        upload.candidates_sheet = other.sheet
+                        view = other
+                        break
+        answer = self._upload_json(upload, view)
+        answer["passed_sheets"] = passed
+        return web.json_response(answer)
+
+    def _readable(self, upload: Upload, view: View) -> bool:
+        """Whether the suggested mapping can read the sheet: a column gives a name (CPU only,
+        up to a second for thousands of columns: run it in a thread)."""
+        chosen, _ = choose({"columns": {}}, upload, view, self.mappings)
+        return chosen.error is None
 
     async def _get_upload(self, request: web.Request) -> web.Response:
         upload = self._upload_of(request)
         try:
-            view = await self._view(upload, request.query.get("sheet"))
+            view = await self._view(
+                upload, request.query.get("sheet"), _header_row(request.query.get("header_row"))
+            )
         except UploadError as error:
             return json_error(error.status, str(error))
         return web.json_response(self._upload_json(upload, view))
@@ -341,29 +378,43 @@ class WebServer:
             return json_error(400, chosen.error)
         if self.jobs.live >= MAX_LIVE_JOBS:
             return _busy()
-        job = await self.jobs.start("check", upload, view.sheet, chosen.yaml, chosen.label, checked)
+        job = await self.jobs.start(
+            "check",
+            upload,
+            view.sheet,
+            chosen.yaml,
+            chosen.label,
+            checked,
+            header_row=view.header_row,
+            edits=upload.edits_of(view.sheet),
+        )
         return web.json_response(job.to_dict())
 
-    async def _view(self, upload: Upload, sheet: str | None) -> View:
+    async def _view(self, upload: Upload, sheet: str | None, header_row: int | None) -> View:
+        """The sheet read from ``header_row`` (None: the row the headers are found on)."""
         name = upload.sheet(sheet)
         if sheet is not None and name != sheet:
             raise UploadError(f'"{upload.name}" has no sheet named "{sheet}"')
-        view = upload.views.get(name)
+        view = upload.views.get((name, header_row))
         if view is None:
-            sample = await self._sample(upload, name)
+            sample = await self._sample(upload, name, header_row)
             if upload.kind == "xlsx":
                 upload.sheets = [SheetInfo(*listed) for listed in sample.sheets]
             view = await asyncio.to_thread(
-                view_of, upload, sample.sheet, sample.headers, sample.rows
+                view_of, upload, sample.sheet, sample.header_row, sample.headers, sample.rows
             )
-            upload.views[view.sheet] = view
+            upload.views[(view.sheet, header_row)] = view
+            # the row found is also the row the page names from now on
+            upload.views.setdefault((view.sheet, view.header_row), view)
         return view
 
-    async def _sample(self, upload: Upload, sheet: str | None) -> Sample:
+    async def _sample(self, upload: Upload, sheet: str | None, header_row: int | None) -> Sample:
         """The upload read by a process of its own: never here, on the event loop."""
         async with self._readers:
             try:
-                return await read_sample(upload.path, sheet, self.config.limits, SAMPLE_ROWS)
+                return await read_sample(
+                    upload.path, sheet, self.config.limits, SAMPLE_ROWS, header_row
+                )
             except SampleError as error:
                 status = 413 if error.costly else 400
                 raise UploadError(upload.public(str(error)), status) from None
@@ -376,7 +427,7 @@ class WebServer:
         if sheet is not None and not isinstance(sheet, str):
             raise bad_request("sheet must be a sheet name")
         try:
-            view = await self._view(upload, sheet)
+            view = await self._view(upload, sheet, _header_row(body.get("header_row")))
             chosen, checked = choose(body.get("mapping"), upload, view, self.mappings)
         except (UploadError, ChoiceError) as error:
             raise bad_request(str(error)) from None
@@ -408,6 +459,9 @@ class WebServer:
             "size": upload.size,
             "sheets": [{"name": s.name, "visible": s.visible} for s in upload.sheets],
             "sheet": view.sheet,
+            "header_row": view.header_row,
+            "header_found": upload.views.get((view.sheet, None)) is view,
+            "edited_cells": upload.edited_cells(view.sheet),
             "headers": view.headers,
             "columns": [
                 {
@@ -444,10 +498,12 @@ class WebServer:
         if check.kind != "check" or check.state != "done":
             return json_error(409, "import a file once its check has finished")
         summary = check.summary or {}
-        if summary.get("stopped_early"):
+        if summary.get("stopped_early") or check.checked is None:
             return json_error(409, "the check was stopped before the end: check the file again")
-        if not summary.get("by_status", {}).get("not_attempted"):
-            return json_error(409, "no row is ready to send: fix the file and upload it again")
+        if not check.checked.counts()["ready"]:
+            return json_error(
+                409, "no row is ready to send: correct the cells with problems, or the file"
+            )
         target = body.get("target")
         if target == "sandbox":
             destination = Destination(
@@ -485,10 +541,72 @@ class WebServer:
             mapping,
             check.mapping_label,
             check.mapping_request,
+            header_row=check.header_row,
+            edits=check.upload.edits_of(check.sheet),
             target=destination,
             check=check,
         )
         return web.json_response(job.to_dict())
+
+    def _checked_of(self, request: web.Request) -> tuple[Job, CheckRows]:
+        job = self._job_of(request)
+        if job.checked is None:
+            raise web.HTTPConflict(
+                text=json.dumps({"error": "these are a finished check's rows: wait for it to end"}),
+                content_type="application/json",
+            )
+        return job, job.checked
+
+    async def _rows(self, request: web.Request) -> web.Response:
+        _, checked = self._checked_of(request)
+        show = request.query.get("show", "all")
+        if show not in SHOW:
+            return json_error(400, f"show must be one of: {', '.join(SHOW)}")
+        try:
+            page = int(request.query.get("page", "1"))
+        except ValueError:
+            return json_error(400, "page must be a number")
+        return web.json_response(checked.page(show, page))
+
+    async def _edit(self, request: web.Request) -> web.Response:
+        job, checked = self._checked_of(request)
+        body = await read_json(request)
+        row, column, value = body.get("row"), body.get("column"), body.get("value")
+        if not (isinstance(row, int) and isinstance(column, int) and isinstance(value, str)):
+            return json_error(400, 'send {"row": NUMBER, "column": POSITION, "value": TEXT}')
+        if len(value) > MAX_CELL:
+            return json_error(400, f"a cell holds at most {MAX_CELL:,} characters")
+        try:
+            changed, original = checked.edit(row, column, value)
+        except KeyError as error:
+            return json_error(400, str(error.args[0]))
+        job.upload.edit(job.sheet, row, column, original, value)
+        return web.json_response(
+            {
+                "rows": checked.rows(changed),
+                "checked": checked.summary(),
+                "edited_cells": job.upload.edited_cells(job.sheet),
+            }
+        )
+
+    async def _corrected(self, request: web.Request) -> web.Response:
+        job = self._job_of(request)
+        kind = request.match_info["format"]
+        if kind not in CORRECTED_FORMATS:
+            raise not_found("the corrected file is a .csv or an .xlsx")
+        upload = job.upload
+        try:
+            data = await asyncio.to_thread(
+                write_corrected, upload.path, job.sheet, upload.edits_of(job.sheet), kind
+            )
+        except ConfigError as error:
+            return json_error(400, str(error).replace(str(upload.path), f'"{upload.name}"'))
+        stem = _stem(upload.name)
+        return web.Response(
+            body=data,
+            content_type=CORRECTED_FORMATS[kind],
+            headers={"Content-Disposition": f'attachment; filename="{stem}-corrected.{kind}"'},
+        )
 
     async def _stop(self, request: web.Request) -> web.Response:
         job = self._job_of(request)
@@ -513,11 +631,28 @@ class WebServer:
         path = job.file(name)
         if path is None:
             raise not_found(f"{name} is not a file of this run")
-        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(job.upload.name).stem).strip("-") or "import"
-        download = name if name == "mapping.yaml" else f"{stem}-{name}"
+        download = name if name == "mapping.yaml" else f"{_stem(job.upload.name)}-{name}"
         return web.FileResponse(
             path, headers={"Content-Disposition": f'attachment; filename="{download}"'}
         )
+
+
+def _stem(name: str) -> str:
+    """The upload's name without its extension, fit for a download's file name."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem).strip("-") or "import"
+
+
+def _header_row(value: object) -> int | None:
+    """The header row the page asks for: None (find it), or a row number."""
+    if value is None or value == "":
+        return None
+    try:
+        row = int(str(value))
+    except ValueError:
+        raise bad_request("header_row must be a row number") from None
+    if not 1 <= row <= MAX_HEADER_ROW:
+        raise bad_request(f"the header row must be between 1 and {MAX_HEADER_ROW}")
+    return row
 
 
 def _busy() -> web.Response:

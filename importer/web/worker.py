@@ -3,33 +3,32 @@
 The server starts ``python -m importer.web.worker JOB.json`` for every run, so a Stop from the
 page is a SIGINT that the pipeline handles exactly as it handles Ctrl-C (finish what is in
 flight, write the reports), and reading a large file never stalls the page. A check is the
-pipeline's dry run; it also writes ``preview.json``: the first rows with the request body each
-would send and its warnings, or the problems that stop it, located in the row's cells.
+pipeline's dry run; it also writes every row as checked (``checkrows``) for the check step,
+which pages through them and re-checks a row when a cell is corrected. Corrected cells come in
+JOB.json and are read in place of the file's, by the check and by the import alike.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from importer.errors import ConfigError, Note, Reject, RowWarning
-from importer.mapping import Mapping, load_mapping, normalise_header
+from importer.errors import ConfigError
+from importer.mapping import Mapping, load_mapping
+from importer.read.edits import edited
 from importer.read.limits import WorkbookLimits
 from importer.read.tables import open_table
-from importer.record.outcomes import Status
 from importer.run.pipeline import ImportOptions, Progress, run_import
 from importer.send.client import DEFAULT_BASE_URL
+from importer.web.checkrows import ROWS_FILE, CheckRows, RowChecker
+from importer.web.workspace import page_words
 
-PREVIEW_FILE = "preview.json"
+SpecEdits = dict[int, dict[int, tuple[str, str]]]
 
 
 def emit(event: dict[str, Any]) -> None:
@@ -62,18 +61,23 @@ def public(message: str, spec: dict[str, Any]) -> str:
         (spec["out_dir"], "the run's folder"),
     ):
         message = message.replace(private, known)
-    return message
+    return page_words(message)
 
 
 def run(spec: dict[str, Any]) -> int:
     """Run the job that ``spec`` (the server's JOB.json) describes; the exit code of the run."""
     mapping = load_mapping(spec["mapping"])
     out_dir = Path(spec["out_dir"])
+    edits = spec_edits(spec)
     limits = WorkbookLimits(**spec.get("limits", {}))
     options = ImportOptions(
         mapping=mapping,
         out_dir=out_dir,
         sheet=spec.get("sheet"),
+        header_row=spec.get("header_row"),
+        edits={
+            row: {column: new for column, (_, new) in cells.items()} for row, cells in edits.items()
+        },
         dry_run=spec["dry_run"],
         base_url=spec.get("base_url") or DEFAULT_BASE_URL,
         account_id=spec.get("account_id"),
@@ -93,8 +97,7 @@ def run(spec: dict[str, Any]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _publish_summary(out_dir / "summary.json", spec)
     if spec["dry_run"]:
-        preview = build_preview(spec, mapping, out_dir / "results.csv", spec["preview_rows"])
-        (out_dir / PREVIEW_FILE).write_bytes(orjson.dumps(preview))
+        build_rows(spec, mapping, edits, out_dir / ROWS_FILE)
     return summary.exit_code
 
 
@@ -108,85 +111,33 @@ def _publish_summary(path: Path, spec: dict[str, Any]) -> None:
     path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def build_preview(
-    spec: dict[str, Any], mapping: Mapping, results: Path, limit: int
-) -> dict[str, Any]:
-    """The first ``limit`` rows: cells, what the dry run decided, and the body or the problems.
-
-    The outcome of each row is the dry run's (results.csv), so a duplicate or a ragged row
-    reads as it will in the import; ``RowMapper.prepare`` adds the body of a row that is ready
-    and the column of each problem a cell causes.
-    """
-    with results.open(newline="", encoding="utf-8") as f:
-        outcomes = list(islice(csv.DictReader(f), limit))
+def build_rows(spec: dict[str, Any], mapping: Mapping, edits: SpecEdits, path: Path) -> None:
+    """Write every row as checked to ``path`` (``checkrows.ROWS_FILE``) for the check step."""
+    values = {
+        row: {column: value for column, (_, value) in cells.items()} for row, cells in edits.items()
+    }
+    originals = {
+        row: {column: old for column, (old, _) in cells.items()} for row, cells in edits.items()
+    }
     with open_table(
         spec["input"],
         sheet=spec.get("sheet"),
-        header_row=mapping.header_row,
+        header_row=spec.get("header_row") or mapping.header_row,
         limits=WorkbookLimits(**spec.get("limits", {})),
     ) as table:
-        mapper = mapping.bind(table.headers, source=spec["name"])
-        where = {normalise_header(h): i for i, h in enumerate(table.headers)}
-        rows = []
-        for row, outcome in zip(table.rows, outcomes, strict=False):
-            status = _status(outcome)
-            body: dict[str, Any] | None = None
-            rejects: Sequence[Reject] = ()
-            warnings: Sequence[RowWarning] = ()
-            if status in ("ready", "rejected") and not table.is_ragged(row):
-                prepared = mapper.prepare(row)
-                body = prepared.body if status == "ready" else None
-                rejects = prepared.rejects
-                warnings = prepared.warnings if status == "ready" else ()
-            if rejects:
-                problems = [_located(r, where) for r in rejects]
-            elif outcome["error_code"]:
-                problems = [_row_problem(outcome)]
-            else:
-                problems = []
-            rows.append(
-                {
-                    "row_number": row.row_number,
-                    "cells": list(row.values),
-                    "status": status,
-                    "body": body,
-                    "problems": problems,
-                    "warnings": [_located(w, where) for w in warnings],
-                }
-            )
-    return {"headers": table.headers, "rows": rows}
+        checker = RowChecker(mapping, table.headers, spec["name"])
+        store = CheckRows.create(path, checker)
+        try:
+            store.fill(edited(table.rows, values), originals)
+        finally:
+            store.close()
 
 
-def _status(outcome: dict[str, str]) -> str:
-    status = outcome["status"]
-    if status == Status.NOT_ATTEMPTED:
-        return "ready" if outcome["note"] == Note.DRY_RUN else "unchecked"
-    return status
-
-
-def _located(reject: Reject | RowWarning, where: dict[str, int]) -> dict[str, Any]:
-    positions: list[int] = []
-    if reject.column:
-        found = where.get(normalise_header(reject.column))
-        # a row without a name names every column that could give one: "First Name / Last Name"
-        names = [reject.column] if found is not None else reject.column.split(" / ")
-        positions = [p for name in names if (p := where.get(normalise_header(name))) is not None]
+def spec_edits(spec: dict[str, Any]) -> SpecEdits:
+    """The job's corrected cells: row → column → (the file's text, the corrected text)."""
     return {
-        "code": reject.code.value,
-        "message": reject.message,
-        "column": reject.column,
-        "field": reject.field,
-        "positions": positions,
-    }
-
-
-def _row_problem(outcome: dict[str, str]) -> dict[str, Any]:
-    return {
-        "code": outcome["error_code"],
-        "message": outcome["error_message"],
-        "column": None,
-        "field": None,
-        "positions": [],
+        int(row): {int(column): (old, new) for column, (old, new) in cells.items()}
+        for row, cells in spec.get("edits", {}).items()
     }
 
 

@@ -57,6 +57,7 @@ class View:
     """One sheet of an upload (or the CSV) as the mapping step shows it."""
 
     sheet: str | None
+    header_row: int
     headers: list[str]
     examples: list[list[str]]
     """Per column, the first few distinct values of the sample rows."""
@@ -74,10 +75,33 @@ class Upload:
     size: int
     sheets: list[SheetInfo]
     touched: float
-    views: dict[str | None, View] = field(default_factory=dict)
+    candidates_sheet: str | None = None
+    """The first visible sheet a suggested mapping can read, when the first one cannot."""
+    views: dict[tuple[str | None, int | None], View] = field(default_factory=dict)
+    """What the mapping step shows, by sheet and header row (None: the row found)."""
+    edits: dict[str, dict[str, dict[str, tuple[str, str]]]] = field(default_factory=dict)
+    """Cells corrected on the page: sheet ("" in a CSV) → row → column → (file's, corrected).
+    Kept in memory beside the upload, so they go when it goes."""
+
+    def edits_of(self, sheet: str | None) -> dict[str, dict[str, tuple[str, str]]]:
+        return self.edits.get(sheet or "", {})
+
+    def edit(self, sheet: str | None, row: int, column: int, original: str, text: str) -> None:
+        """Keep a corrected cell beside the file (an edit back to the file's text drops it)."""
+        cells = self.edits.setdefault(sheet or "", {}).setdefault(str(row), {})
+        if text == original:
+            cells.pop(str(column), None)
+        else:
+            cells[str(column)] = (original, text)
+
+    def edited_cells(self, sheet: str | None) -> int:
+        return sum(len(cells) for cells in self.edits_of(sheet).values())
 
     @property
     def default_sheet(self) -> str | None:
+        """The sheet shown first: the one that holds the candidates, else the first visible."""
+        if self.candidates_sheet is not None:
+            return self.candidates_sheet
         return next((s.name for s in self.sheets if s.visible), None) if self.sheets else None
 
     def public(self, message: str) -> str:
@@ -217,8 +241,34 @@ class Workspace:
 def too_large(limit: int) -> str:
     return (
         f"the file is larger than {format_size(limit)}, the most this page takes: split it, "
-        "or ask whoever runs the server to raise --max-upload-mb"
+        "or ask whoever runs the server to raise the limit"
     )
+
+
+# The reader's messages give the command line's fix; the page has its own control for each.
+_PAGE_ADVICE = (
+    (
+        re.compile(r"pass --header-row (\d+) if it holds the column names"),
+        r"enter \1 under “Column names on row” if that row holds them",
+    ),
+    (
+        re.compile(r"; if the headers are on a later row, pass --header-row N"),
+        "; if the column names are on a later row, enter it under “Column names on row”",
+    ),
+    (re.compile(r" \(--header-row\)"), " (the row of column names)"),
+    (re.compile(r", or pass --encoding \([^)]*\)"), ""),
+    (
+        re.compile(r"raise the limit with --[a-z-]+ [\d.,]+"),
+        "ask whoever runs the server to raise the limit",
+    ),
+)
+
+
+def page_words(message: str) -> str:
+    """A reader's or mapping's message with the fix said as the page offers it, not as a flag."""
+    for pattern, words in _PAGE_ADVICE:
+        message = pattern.sub(words, message)
+    return message
 
 
 def _full(quota: str, flag: str) -> str:
@@ -233,9 +283,12 @@ def format_size(size: int) -> str:
     return f"{mb:.3g} MB" if mb >= 1 else f"{size / 1024:.3g} KB"
 
 
-def view_of(upload: Upload, sheet: str | None, headers: list[str], rows: list[list[str]]) -> View:
-    """The mapping step for a sheet's header and first rows: the suggestion, examples, notes
-    (CPU only, up to a second for thousands of columns: run it in a thread)."""
+def view_of(
+    upload: Upload, sheet: str | None, header_row: int, headers: list[str], rows: list[list[str]]
+) -> View:
+    """The mapping step for a sheet's header (on ``header_row``) and first rows: the
+    suggestion, examples, notes (CPU only, up to a second for thousands of columns: run it in
+    a thread)."""
     source = f'{upload.name}, sheet "{sheet}"' if sheet else upload.name
     suggestion = suggest_mapping(headers, rows, source=source)
     notes = {}
@@ -250,4 +303,4 @@ def view_of(upload: Upload, sheet: str | None, headers: list[str], rows: list[li
             text = value.strip()
             if text and len(examples[position]) < EXAMPLES and text not in examples[position]:
                 examples[position].append(text)
-    return View(sheet, headers, examples, suggestion, notes)
+    return View(sheet, header_row, headers, examples, suggestion, notes)

@@ -5,6 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   config: null, upload: null, source: "", choices: {}, mapping: null, check: null, run: null, poll: 0,
+  rows: null,
 };
 const POLL_MS = 400;
 
@@ -116,7 +117,7 @@ async function uploadFile(file) {
   if (file.size > limit) {
     showMessage(`“${file.name}” is ${megabytes(file.size)}; the most this page takes is ` +
       `${state.config.max_upload}. Split the file, or ask whoever runs the server to raise ` +
-      "--max-upload-mb.");
+      "the limit.");
     return;
   }
   const form = new FormData();
@@ -153,13 +154,18 @@ function setUpUpload() {
 
 // -- 2. mapping ----------------------------------------------------------------------------
 
-async function openUpload(id, sheet) {
+async function openUpload(id, sheet, headerRow) {
   const current = state.upload;
-  if (!current || current.id !== id || (sheet && current.sheet !== sheet)) {
-    const query = sheet ? `?sheet=${encodeURIComponent(sheet)}` : "";
-    const upload = await api(`/api/uploads/${encodeURIComponent(id)}${query}`);
-    // A reload keeps what "Change the columns" restored; another file or sheet starts afresh.
-    if (current && (current.id !== id || current.sheet !== upload.sheet)) state.choices = {};
+  if (!current || current.id !== id || (sheet && current.sheet !== sheet) ||
+      (headerRow && current.header_row !== Number(headerRow))) {
+    const query = new URLSearchParams();
+    if (sheet) query.set("sheet", sheet);
+    if (headerRow) query.set("header_row", headerRow);
+    const upload = await api(`/api/uploads/${encodeURIComponent(id)}?${query}`);
+    // A reload keeps what "Change the columns" restored; another file, sheet or header row
+    // starts afresh.
+    if (current && (current.id !== id || current.sheet !== upload.sheet ||
+        current.header_row !== upload.header_row)) state.choices = {};
     if (current && current.id !== id) state.source = "";
     state.upload = upload;
   }
@@ -168,6 +174,18 @@ async function openUpload(id, sheet) {
 
 function mappingRequest() {
   return state.source ? { shipped: state.source } : { columns: state.choices };
+}
+
+function readingRequest() {
+  const upload = state.upload;
+  return { sheet: upload.sheet, header_row: upload.header_row, mapping: mappingRequest() };
+}
+
+function uploadParams(id, sheet, headerRow) {
+  const params = { file: id };
+  if (sheet) params.sheet = sheet;
+  if (headerRow) params.header_row = headerRow;
+  return params;
 }
 
 function targetOf(column) {
@@ -184,6 +202,19 @@ function renderMapping() {
   $("m-sheet").replaceChildren(...upload.sheets.map((sheet) =>
     el("option", { value: sheet.name, selected: sheet.name === upload.sheet },
       sheet.visible ? sheet.name : `${sheet.name} (hidden)`)));
+
+  const row = upload.header_row;
+  const how = upload.header_found ? "found on" : "read from";
+  $("m-header-text").textContent = `Column names ${how} row ${row}` + (row > 1
+    ? `; ${row === 2 ? "row 1 is" : `rows 1–${row - 1} are`} skipped.` : ".");
+  $("m-header-row").value = row;
+  const passed = upload.passed_sheets || [];
+  $("m-sheet-note").hidden = !passed.length;
+  $("m-sheet-note").textContent = passed.length
+    ? `${passed.map((name) => `Sheet “${name}”`).join(", ")} has no column that gives a ` +
+      `candidate's name, so sheet “${upload.sheet}” is shown. Choose another sheet above if ` +
+      "needed."
+    : "";
 
   $("m-source").replaceChildren(
     el("option", { value: "" }, "Suggested from your columns (change any row below)"),
@@ -258,7 +289,7 @@ async function refreshMapping() {
   state.mapping = null;
   try {
     const answer = await api(`/api/uploads/${state.upload.id}/mapping`, {
-      method: "POST", json: { sheet: state.upload.sheet, mapping: mappingRequest() } });
+      method: "POST", json: readingRequest() });
     if (round !== mappingRound) return;
     state.mapping = answer;
     $("m-yaml").textContent = answer.yaml;
@@ -277,7 +308,7 @@ async function startCheck() {
   $("m-check").disabled = true;
   try {
     const job = await api(`/api/uploads/${state.upload.id}/check`, {
-      method: "POST", json: { sheet: state.upload.sheet, mapping: mappingRequest() } });
+      method: "POST", json: readingRequest() });
     go({ job: job.id });
   } catch (error) {
     showMessage(error.message);
@@ -287,7 +318,11 @@ async function startCheck() {
 
 function setUpMapping() {
   $("m-sheet").addEventListener("change", (event) =>
-    go({ file: state.upload.id, sheet: event.target.value }));
+    go(uploadParams(state.upload.id, event.target.value)));
+  $("m-header").addEventListener("submit", (event) => {
+    event.preventDefault();
+    go(uploadParams(state.upload.id, state.upload.sheet, $("m-header-row").value));
+  });
   $("m-source").addEventListener("change", (event) => {
     state.source = event.target.value;
     renderMapping();
@@ -324,12 +359,15 @@ function backToColumns(job) {
   const request = job.mapping_request || {};
   state.source = request.shipped || "";
   state.choices = request.columns || {};
-  const params = { file: job.upload };
-  if (job.sheet) params.sheet = job.sheet;
-  go(params);
+  go(uploadParams(job.upload, job.sheet, job.header_row));
 }
 
 // -- 3. check ------------------------------------------------------------------------------
+
+const STATUS_TEXT = { ready: "✓ Ready", rejected: "✗ Rejected", skipped: "– Skipped" };
+const statusText = (row) =>
+  row.status === "ready" && row.warnings.length ? "✓ Ready ⚠" : STATUS_TEXT[row.status] || row.status;
+const titleOf = (code) => state.config.codes[code] || code;
 
 function renderCheck(job) {
   show("check");
@@ -350,84 +388,251 @@ function renderCheck(job) {
       `${plural(done, "row")} so far.`;
     return;
   }
-  const summary = job.summary;
-  const byStatus = summary.by_status;
-  const codes = summary.by_error_code;
-  const ready = byStatus.not_attempted;
-  status.textContent = `Checked all ${plural(summary.rows, "row")} of “${job.file}” with ` +
+  const where = job.sheet ? `sheet “${job.sheet}” of “${job.file}”` : `“${job.file}”`;
+  status.textContent = `Checked all ${plural(job.checked.counts.rows, "row")} of ${where} with ` +
     `${job.mapping}. Nothing has been sent yet.`;
-  cards($("c-counts"), [
-    ["rows in the file", summary.rows],
-    ["ready to send", ready, "good"],
-    ["will be rejected", byStatus.rejected, byStatus.rejected ? "bad" : ""],
-    ["duplicates in the file", codes["duplicate-in-file"] || 0, codes["duplicate-in-file"] ? "bad" : ""],
-    ["blank rows, skipped", byStatus.skipped],
-  ]);
-  const reasons = Object.entries(codes).filter(([code]) => code !== "blank-row");
-  $("c-codes").replaceChildren(...(reasons.length
-    ? ["Rejected by reason: ", ...reasons.flatMap(([code, count], i) =>
-      [i ? ", " : "", el("code", { text: code }), ` ${count.toLocaleString()}`])]
-    : ["No problems found."]));
-  renderPreview(job.preview, summary.rows);
-  $("c-rejects").hidden = !byStatus.rejected;
+  renderCounts(job.checked, job.checked.counts.edited_cells);
   $("c-rejects").href = fileUrl(job, "rejects.csv");
-  const importButton = $("c-import");
-  importButton.disabled = !ready;
-  importButton.textContent = ready ? `Import ${plural(ready, "candidate")}` : "Nothing to import";
   const stackone = state.config.stackone;
   $("t-stackone").disabled = !stackone;
   $("account").disabled = !stackone;
   $("stackone-note").hidden = stackone;
   if (!$("account").value) $("account").value = state.config.account_id;
+  if (!state.rows || state.rows.check !== job.id) {
+    state.rows = { check: job.id, show: "all", page: 1 };
+    document.querySelector("input[name=show][value=all]").checked = true;
+  }
+  return loadRows();
 }
 
-const STATUS_TEXT = { ready: "ready", rejected: "rejected", skipped: "skipped", unchecked: "not checked" };
+// The cards add up: ready + rejected + skipped = rows; duplicates are some of the rejected.
+function renderCounts(checked, editedCells) {
+  const c = checked.counts;
+  const cardsBox = $("c-counts");
+  cardsBox.replaceChildren(
+    card("rows in the file", c.rows),
+    card("ready to send", c.ready, "good", "✓"),
+    card("will be rejected", c.rejected, c.rejected ? "bad" : "", "✗",
+      c.duplicates ? `of which ${plural(c.duplicates, "duplicate")}` : null),
+    card("blank rows, skipped", c.skipped, "", "–"),
+    card("of the ready, with warnings", c.warnings, c.warnings ? "warn" : "", "⚠"),
+  );
+  const reasons = Object.entries(checked.by_code);
+  const warnings = Object.entries(checked.by_warning);
+  const line = (mark, kind) => ([code, count]) => el("li", {},
+    el("span", { class: `mark ${kind}`, "aria-hidden": "true" }, mark),
+    ` ${titleOf(code)}: ${plural(count, "row")} `,
+    el("code", { class: "code", text: code }));
+  $("c-reasons").replaceChildren(...[
+    reasons.length
+      ? el("ul", { class: "reasons", "aria-label": "Why rows will be rejected" },
+        reasons.map(line("!", "bad-mark")))
+      : el("p", { class: "good-line" }, "✓ No problems found."),
+    warnings.length
+      ? el("ul", { class: "reasons", "aria-label": "Warnings: sent, but check these values" },
+        warnings.map(line("⚠", "warn-mark")))
+      : null,
+  ].filter(Boolean));
+  $("c-edits-line").textContent = editedCells
+    ? `${plural(editedCells, "cell")} changed on this page. The import sends the corrected ` +
+      "values; download the corrected file so that your own records match."
+    : "No cell changed yet.";
+  $("c-corrected").hidden = !editedCells;
+  $("c-rejects").hidden = Boolean(editedCells) || !c.rejected;
+  const importButton = $("c-import");
+  importButton.disabled = !c.ready;
+  importButton.textContent = c.ready ? `Import ${plural(c.ready, "candidate")}` : "Nothing to import";
+  updateDownload();
+}
 
-function renderPreview(preview, total) {
-  const headers = preview.headers;
-  const width = headers.length + 2;
-  $("c-caption").textContent = `The first ${plural(preview.rows.length, "row")} of ` +
-    `${total.toLocaleString()}, each followed by the request it sends or the reason it will ` +
-    "not be sent. Cells with a problem are red (point at one to read why).";
+function card(label, value, tone = "", icon = "", detail = null) {
+  return el("div", { class: `card ${tone}` },
+    el("span", { class: "value" }, icon ? el("span", { "aria-hidden": "true" }, `${icon} `) : null,
+      Number(value || 0).toLocaleString()),
+    el("span", { class: "label", text: label }),
+    detail ? el("span", { class: "detail", text: detail }) : null);
+}
+
+function updateDownload() {
+  if (!state.check) return;
+  $("c-download").href = `/api/jobs/${state.check.id}/corrected.${$("c-format").value}`;
+}
+
+let rowsRound = 0;
+
+async function loadRows() {
+  const round = ++rowsRound;
+  const { check, show, page } = state.rows;
+  const data = await api(`/api/jobs/${check}/rows?show=${show}&page=${page}`);
+  if (round !== rowsRound) return;
+  state.rows = { check, show, page: data.page, data };
+  renderRows();
+}
+
+function renderRows() {
+  const data = state.rows.data;
+  const first = (data.page - 1) * 50 + 1;
+  $("c-page").textContent = data.matching
+    ? `Rows ${first.toLocaleString()}–${(first + data.rows.length - 1).toLocaleString()} of ` +
+      `${data.matching.toLocaleString()} shown · page ${data.page.toLocaleString()} of ` +
+      data.pages.toLocaleString()
+    : "No row to show.";
+  $("c-prev").disabled = data.page <= 1;
+  $("c-next").disabled = data.page >= data.pages;
+  const headers = state.check.checked.headers;
   const head = el("tr", {},
-    el("th", { text: "Row" }), el("th", { text: "Status" }),
-    headers.map((header) => el("th", { text: header || "(no header)" })));
-  const rows = preview.rows.flatMap((row) => {
-    const byCell = new Map();
-    for (const problem of row.problems) {
+    el("th", { scope: "col", class: "sticky-1", text: "Row" }),
+    el("th", { scope: "col", class: "sticky-2", text: "Status" }),
+    headers.map((header) => el("th", { scope: "col", text: header || "(no header)" })));
+  $("c-table").replaceChildren(el("thead", {}, head),
+    el("tbody", {}, data.rows.flatMap((row) => rowElements(row, headers))));
+}
+
+function rowElements(row, headers) {
+  const byCell = new Map();
+  const warnedCell = new Map();
+  for (const [found, problems] of [[byCell, row.problems], [warnedCell, row.warnings]]) {
+    for (const problem of problems) {
       for (const position of problem.positions) {
-        byCell.set(position, [...(byCell.get(position) || []), problem]);
+        found.set(position, [...(found.get(position) || []), problem]);
       }
     }
-    const cells = headers.map((_, position) => {
-      const problems = byCell.get(position);
-      return el("td", {
-        class: problems ? "cell bad" : "cell",
-        title: problems ? problems.map((p) => `${p.code}: ${p.message}`).join("\n") : null,
-        "data-column": position,
-      }, row.cells[position] ?? "");
-    });
-    // One line of JSON with spaces, so that it wraps like text.
-    let outcome;
-    if (row.body) {
-      outcome = ["Sends ", el("code", {
-        class: "body", text: JSON.stringify(row.body, null, 1).replace(/\n\s*/g, " ") })];
-    } else if (row.status === "rejected") {
-      outcome = ["Not sent:", row.problems.map((problem) => el("div", { class: "problem-line" },
-        el("code", { text: problem.code }), " ", problem.message))];
-    } else {
-      outcome = `Skipped: ${row.problems.map((problem) => problem.message).join("; ")}`;
-    }
-    return [
-      el("tr", { class: `data row-${row.status}`, "data-row": row.row_number },
-        el("th", { scope: "row", text: row.row_number }),
-        el("td", {}, el("span", { class: `badge ${row.status}`, text: STATUS_TEXT[row.status] || row.status })),
-        cells),
-      el("tr", { class: `outcome row-${row.status}`, "data-outcome": row.row_number },
-        el("td", { colspan: width }, el("div", { class: "outcome-text" }, outcome))),
-    ];
+  }
+  const editable = !row.locked;
+  const cells = headers.map((header, position) => {
+    const problems = byCell.get(position);
+    const warned = warnedCell.get(position);
+    const original = row.edited[String(position)];
+    const value = row.cells[position] ?? "";
+    const flagged = [...(problems || []), ...(warned || [])];
+    const described = flagged.map((p) => titleOf(p.code));
+    if (original !== undefined) described.push(`changed from “${original}”`);
+    const tone = problems ? " bad" : warned ? " warn" : "";
+    return el("td", {
+      class: `cell${tone}${original !== undefined ? " edited" : ""}`,
+      "data-column": position,
+      tabindex: editable ? (flagged.length ? "0" : "-1") : null,
+      title: flagged.length ? flagged.map((p) => `${titleOf(p.code)}: ${p.message}`).join("\n")
+        : original !== undefined ? `Changed from “${original}”` : null,
+      "aria-label": described.length
+        ? `${header || "column " + (position + 1)}: ${value || "empty"} (${described.join("; ")})` : null,
+    },
+    problems ? el("span", { class: "mark bad-mark", "aria-hidden": "true" }, "!") : null,
+    !problems && warned ? el("span", { class: "mark warn-mark", "aria-hidden": "true" }, "⚠") : null,
+    original !== undefined ? el("span", { class: "mark edit-mark", "aria-hidden": "true" }, "✎") : null,
+    value);
   });
-  $("c-table").replaceChildren(el("thead", {}, head), el("tbody", {}, rows));
+  return [
+    el("tr", { class: `data row-${row.status}`, "data-row": row.row_number },
+      el("th", { scope: "row", class: "sticky-1", text: row.row_number }),
+      el("td", { class: "sticky-2" },
+        el("span", { class: `badge ${row.status}`, text: statusText(row) })),
+      cells),
+    el("tr", { class: `outcome row-${row.status}`, "data-outcome": row.row_number },
+      el("td", { colspan: headers.length + 2 }, el("div", { class: "outcome-text" }, outcome(row)))),
+  ];
+}
+
+function outcome(row) {
+  if (row.status === "ready") {
+    return [
+      row.warnings.map((warning) => el("div", { class: "warning-line" },
+        el("span", { class: "mark warn-mark", "aria-hidden": "true" }, "⚠"),
+        el("strong", { text: ` ${titleOf(warning.code)}` }), `: ${warning.message} `,
+        el("code", { class: "code", text: warning.code }))),
+      el("dl", { class: "sends", "aria-label": `Row ${row.row_number} sends` },
+        row.sends.map(([label, value]) =>
+          el("div", {}, el("dt", { text: label }), el("dd", { text: value })))),
+      el("details", { class: "request" }, el("summary", {}, "show request"),
+        el("pre", { text: JSON.stringify(row.body, null, 2) })),
+    ];
+  }
+  return row.problems.map((problem) => el("div", { class: "problem-line" },
+    el("span", { class: `mark ${row.status === "rejected" ? "bad-mark" : "skip-mark"}`,
+      "aria-hidden": "true" }, row.status === "rejected" ? "!" : "–"),
+    el("strong", { text: ` ${titleOf(problem.code)}` }), `: ${problem.message} `,
+    el("code", { class: "code", text: problem.code })));
+}
+
+// -- correcting a cell -----------------------------------------------------------------------
+
+function startEdit(td) {
+  if (td.querySelector("input")) return;
+  const tr = td.closest("tr");
+  const row = Number(tr.dataset.row);
+  const position = Number(td.dataset.column);
+  const data = state.rows.data.rows.find((r) => r.row_number === row);
+  const header = state.check.checked.headers[position] || `column ${position + 1}`;
+  const input = el("input", {
+    type: "text", value: data.cells[position] ?? "", class: "cell-input",
+    "aria-label": `Row ${row}, ${header}`,
+  });
+  let done = false;
+  const finish = async (save) => {
+    if (done) return;
+    done = true;
+    if (save && input.value !== (data.cells[position] ?? "")) {
+      input.disabled = true;
+      await saveCell(row, position, input.value);
+    } else {
+      renderRows();
+    }
+    focusCell(row, position);
+  };
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); finish(true); }
+    else if (event.key === "Escape") { event.preventDefault(); finish(false); }
+  });
+  input.addEventListener("blur", () => finish(true));
+  td.replaceChildren(input);
+  input.focus();
+  input.select();
+}
+
+async function saveCell(row, column, value) {
+  showMessage("");
+  try {
+    const answer = await api(`/api/jobs/${state.check.id}/cells`, {
+      method: "POST", json: { row, column, value } });
+    const fresh = new Map(answer.rows.map((r) => [r.row_number, r]));
+    const data = state.rows.data;
+    data.rows = data.rows.map((r) => fresh.get(r.row_number) || r);
+    state.check.checked = answer.checked;
+    renderCounts(answer.checked, answer.edited_cells);
+    renderRows();
+    const changed = fresh.get(row);
+    const notes = [...changed.problems, ...changed.warnings].map((p) => titleOf(p.code));
+    $("c-live").textContent = `Row ${row}: ${STATUS_TEXT[changed.status] || changed.status}` +
+      (notes.length ? `, ${notes.join(", ")}` : "");
+  } catch (error) {
+    showMessage(`The change was not saved: ${error.message}`);
+    renderRows();
+  }
+}
+
+function focusCell(row, position) {
+  const td = document.querySelector(`tr[data-row="${row}"] td[data-column="${position}"]`);
+  if (td) td.focus();
+}
+
+// Arrow keys move between cells (one Tab stop per problem), Enter or F2 edits.
+function onTableKey(event) {
+  const td = event.target.closest("td.cell");
+  if (!td || event.target.tagName === "INPUT") return;
+  if (event.key === "Enter" || event.key === "F2") {
+    event.preventDefault();
+    if (td.hasAttribute("tabindex")) startEdit(td);
+    return;
+  }
+  const moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+  const move = moves[event.key];
+  if (!move) return;
+  event.preventDefault();
+  const rows = [...document.querySelectorAll("#c-table tr.data")];
+  const r = rows.indexOf(td.closest("tr")) + move[0];
+  const c = Number(td.dataset.column) + move[1];
+  const next = rows[r] && rows[r].querySelector(`td[data-column="${c}"][tabindex]`);
+  if (next) next.focus();
 }
 
 async function startImport(event) {
@@ -449,6 +654,25 @@ async function startImport(event) {
 
 function setUpCheck() {
   $("import-form").addEventListener("submit", startImport);
+  const table = $("c-table");
+  table.addEventListener("click", (event) => {
+    const td = event.target.closest("td.cell[tabindex]");
+    if (td) startEdit(td);
+  });
+  table.addEventListener("keydown", onTableKey);
+  for (const radio of document.querySelectorAll("input[name=show]")) {
+    radio.addEventListener("change", () => {
+      state.rows = { check: state.check.id, show: radio.value, page: 1 };
+      loadRows().catch((error) => showMessage(error.message));
+    });
+  }
+  const turn = (by) => {
+    state.rows = { ...state.rows, page: state.rows.data.page + by };
+    loadRows().catch((error) => showMessage(error.message));
+  };
+  $("c-prev").addEventListener("click", () => turn(-1));
+  $("c-next").addEventListener("click", () => turn(1));
+  $("c-format").addEventListener("change", updateDownload);
   $("c-back").addEventListener("click", () => backToColumns(state.check));
   $("c-back-failed").addEventListener("click", () => backToColumns(state.check));
   $("account").addEventListener("focus", () => { $("t-stackone").checked = true; });
@@ -565,7 +789,9 @@ async function route() {
   const params = new URLSearchParams(location.hash.slice(1));
   try {
     if (params.has("job")) await openJob(params.get("job"));
-    else if (params.has("file")) await openUpload(params.get("file"), params.get("sheet"));
+    else if (params.has("file")) {
+      await openUpload(params.get("file"), params.get("sheet"), params.get("header_row"));
+    }
     else showUpload();
   } catch (error) {
     history.replaceState(null, "", location.pathname);
