@@ -4,6 +4,7 @@ written to tests/artifacts/web/ for review."""
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -410,3 +411,57 @@ def test_a_recruiters_workbook_is_fixed_in_the_page_and_imported(
     assert server.sandbox.stats()["candidates"] == 5
     assert serious_accessibility_problems(page) == []
     shot(page, "12-workbook-imported")
+
+
+@pytest.mark.slow
+def test_a_50000_row_upload_pages_and_edits_at_once(browser: Browser, tmp_path: Path) -> None:
+    """The page stays quick on a big file; the timings go to tests/artifacts/web/timings.json
+    (bench/RESULTS.md reports them), measured in the page with performance.now()."""
+    big = tmp_path / "big.csv"
+    lines = ["First Name,Last Name,Email,Phone"]
+    for i in range(50_000):
+        email = f"p{i}@example.com" if i % 500 else f"p{i}@example"
+        lines.append(f"Name{i},Last{i},{email},+44 20 7946 {i % 10000:04d}")
+    big.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with start_server_thread(WebConfig(port=0)) as server:
+        page = open_page(browser, server)
+        page.set_input_files("#file", big)
+        # from the check's end (its job answered done) to its first page of rows on screen
+        page.evaluate(
+            """() => {
+                window.timing = {};
+                new MutationObserver(() => {
+                    const status = document.querySelector("#c-status").textContent;
+                    if (!timing.done && status.startsWith("Checked all")) {
+                        timing.done = performance.now();
+                    }
+                    if (timing.done && !timing.shown
+                        && document.querySelector("#c-table tr.data")) {
+                        timing.shown = performance.now();
+                    }
+                }).observe(document.body, { subtree: true, childList: true, characterData: true });
+            }"""
+        )
+        page.click("#m-check", timeout=60_000)
+        expect(page.locator("#c-table tr.data").first).to_be_visible(timeout=180_000)
+        shown = page.evaluate("() => timing.shown - timing.done")
+        expect(page.locator("#c-page")).to_contain_text("of 50,000 shown · page 1 of 1,000")
+        page.get_by_label("only rows with problems").check()
+        expect(page.locator("#c-page")).to_contain_text("of 100 shown")
+        cell = page.locator("tr[data-row='2'] td[data-column='2']")
+        cell.click()
+        cell.locator("input").fill("p0@example.com")
+        edit = page.evaluate(
+            """() => new Promise((resolve) => {
+                const start = performance.now();
+                const input = document.querySelector("tr[data-row='2'] input");
+                input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+                const wait = () => document.querySelector("tr[data-row='2'] .badge.ready")
+                    ? resolve(performance.now() - start) : requestAnimationFrame(wait);
+                wait();
+            })"""
+        )
+        expect(page.locator("#c-counts .card .value").nth(1)).to_have_text("✓ 49,901")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    timings = {"rows": 50_000, "first_page_ms": round(shown), "edit_rechecked_ms": round(edit)}
+    (ARTIFACTS / "timings.json").write_text(json.dumps(timings) + "\n", encoding="utf-8")

@@ -474,7 +474,8 @@ function renderRows() {
   const first = (data.page - 1) * 50 + 1;
   $("c-page").textContent = data.matching
     ? `Rows ${first.toLocaleString()}–${(first + data.rows.length - 1).toLocaleString()} of ` +
-      `${data.matching.toLocaleString()} shown · page ${data.page} of ${data.pages}`
+      `${data.matching.toLocaleString()} shown · page ${data.page.toLocaleString()} of ` +
+      data.pages.toLocaleString()
     : "No row to show.";
   $("c-prev").disabled = data.page <= 1;
   $("c-next").disabled = data.page >= data.pages;
