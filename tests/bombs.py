@@ -4,16 +4,20 @@ Each maker writes one file into a folder and returns its path. ``SMALL`` makes e
 form cheap enough for each test run; ``LARGE`` the sizes the security review used (gigabytes
 unpacked), for the ``-m slow`` run. Run as a script to write them all into a folder:
 
-    python -m tests.bombs DIR [--large]
+    python -m tests.bombs DIR [large]
 """
 
 from __future__ import annotations
 
+import os
 import random
+import resource
 import struct
+import subprocess
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -267,6 +271,50 @@ def _chain(*parts: Iterator[bytes]) -> Iterator[bytes]:
         yield from part
 
 
+# -- running the importer on them ---------------------------------------------------------------
+
+_ROOT = Path(__file__).resolve().parent.parent
+_MAPPING = str(_ROOT / "mappings" / "default.yaml")
+MEMORY_LIMIT = 2 << 30
+"""Address space a validate process gets here: a bomb that gets loaded dies (or raises) well
+before it could hurt the machine."""
+CPU_SECONDS = 300
+"""And CPU time: a bomb that makes it loop forever is killed (SIGXCPU), which fails the test."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    code: int
+    err: str
+    peak_rss_mb: float
+
+
+def validate(path: Path, out: Path, *flags: str) -> Finished:
+    """``importer validate`` in a process of its own, memory capped, its peak RSS measured."""
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "importer", "validate", str(path), "-m", _MAPPING),
+            *("--out", str(out), "--quiet", "--workers", "0", *flags),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=cap,
+        cwd=_ROOT,
+        env={**os.environ, "PYTHONPATH": str(_ROOT)},
+    )
+    assert process.stderr is not None
+    err = process.stderr.read().decode("utf-8", "replace")
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stderr.close()
+    return Finished(process.returncode, err, usage.ru_maxrss / 1024)
+
+
 BOMBS: dict[str, Callable[[Path, bool], Path]] = {
     "sparse-range": sparse_range,
     "wide-rows": wide_rows,
@@ -294,5 +342,5 @@ if __name__ == "__main__":
     target = Path(sys.argv[1])
     target.mkdir(parents=True, exist_ok=True)
     for make in BOMBS.values():
-        made = make(target, "--large" in sys.argv)
+        made = make(target, "large" in sys.argv[2:])
         print(f"{made}  {made.stat().st_size:,} bytes")

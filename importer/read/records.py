@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from importer.errors import Code, ConfigError, Reject
+from importer.read.limits import narrow_lines
 
 Record = tuple[int, list[str]]
 """A row number and the row's cells."""
@@ -64,6 +65,7 @@ class CsvRecords:
         self.problems: dict[int, Reject] = {}
         # The limit is process-wide in the stdlib; set it before each file is read.
         csv.field_size_limit(max_cell_mb * 1024 * 1024)
+        lines = narrow_lines(path, lines, delimiter)
         self._reader = csv.reader(itertools.chain(lines, _EOF_LINES), delimiter=delimiter)
 
     def __iter__(self) -> Iterator[Record]:

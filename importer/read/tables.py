@@ -19,7 +19,7 @@ from importer.errors import ConfigError, Reject
 from importer.read import xlsx
 from importer.read.escape import is_rejects_file, unescape_formula
 from importer.read.headers import SAMPLE_ROWS, find_header_row
-from importer.read.limits import DEFAULT_LIMITS, MAX_COLUMNS, WorkbookLimits
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.records import MAX_CELL_MB, CsvRecords, Record
 from importer.read.sniff import check_content
 
@@ -307,12 +307,6 @@ def _read_header(where: str, records: Iterator[Record], header_row: int) -> list
         headers[0] = headers[0].removeprefix("\ufeff")
         while _is_blank_cell(headers[-1]):
             headers.pop()
-        if len(headers) > MAX_COLUMNS:
-            raise ConfigError(
-                f"{where}: the header row (row {number}) has {len(headers):,} columns, more than "
-                f"the {MAX_COLUMNS:,} a spreadsheet can have: check the delimiter, or that row "
-                f"{number} really holds the column names (--header-row)"
-            )
         return headers
     if not last_filled:
         raise ConfigError(f"{where} is empty: it needs a header row with the column names")
