@@ -370,27 +370,33 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10, max_warning
             + ", ".join(f"{count} {code}" for code, count in sorted(c.by_warning.items()))
             + "): see the warnings column of results.csv"
         )
-    if summary.first_rejects:
-        lines.append("")
-        lines.append(f"{'row':>6}  {'code':<20} {'column/field':<22} message")
-        for r in summary.first_rejects[:max_rejects]:
-            where = r.column or r.field or ""
-            lines.append(f"{r.row_number:>6}  {r.code.value:<20} {where[:22]:<22} {r.message}")
-        more = c.rejected - len({r.row_number for r in summary.first_rejects[:max_rejects]})
-        if more > 0:
-            lines.append(f"        … and more: see {Path(summary.out_dir) / 'rejects.csv'}")
-    if summary.first_warnings:
-        lines.append("")
-        lines.append(f"{'row':>6}  {'warning':<20} {'column/field':<22} message")
-        for w in summary.first_warnings[:max_warnings]:
-            where = w.column or w.field or ""
-            lines.append(f"{w.row_number:>6}  {w.code.value:<20} {where[:22]:<22} {w.message}")
-        more = c.warned - len({w.row_number for w in summary.first_warnings[:max_warnings]})
-        if more > 0:
-            lines.append(f"        … and more: see {Path(summary.out_dir) / 'results.csv'}")
+    out = Path(summary.out_dir)
+    lines += _first_problems(
+        "code", summary.first_rejects[:max_rejects], c.rejected, out / "rejects.csv"
+    )
+    lines += _first_problems(
+        "warning", summary.first_warnings[:max_warnings], c.warned, out / "results.csv"
+    )
     lines.append("")
     reports = f"reports: {Path(summary.out_dir) / 'results.csv'}, rejects.csv, summary.json"
     if not_sent and not summary.dry_run:
         reports += f", remaining.csv (the {not_sent} rows not sent)"
     lines.append(reports)
     return "\n".join(lines)
+
+
+def _first_problems(
+    heading: str, shown: Sequence[Reject | RowWarning], rows: int, where: Path
+) -> list[str]:
+    """A small table of the first problems, and where the rest of the ``rows`` are listed."""
+    if not shown:
+        return []
+    lines = ["", f"{'row':>6}  {heading:<20} {'column/field':<22} message"]
+    for problem in shown:
+        place = problem.column or problem.field or ""
+        lines.append(
+            f"{problem.row_number:>6}  {problem.code.value:<20} {place[:22]:<22} {problem.message}"
+        )
+    if rows - len({problem.row_number for problem in shown}) > 0:
+        lines.append(f"        … and more: see {where}")
+    return lines
