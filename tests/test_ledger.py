@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -12,9 +13,11 @@ import textwrap
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from importer.record import ledger as ledger_module
 from importer.record.ledger import (
     DATA_DIR_ENV,
     Claimant,
@@ -282,3 +285,31 @@ def test_the_default_ledger_lives_in_the_data_folder(
 def test_imported_describes_a_candidate_without_an_id() -> None:
     imported = Imported(None, "r9", "2026-11-28T19:30:01.123+00:00", "r", "x/b.csv", 9)
     assert imported.describe() == "on 2026-11-28 19:30 UTC as remote id r9 (row 9 of b.csv)"
+
+
+def _open_and_close(path: str, start: Any, answers: Any) -> None:
+    start.wait()
+    try:
+        ledger_module._connect(Path(path)).close()
+        answers.put("ok")
+    except Exception as error:  # reported to the test, which names it
+        answers.put(repr(error))
+
+
+def test_processes_opening_a_new_ledger_at_once_all_get_in(tmp_path: Path) -> None:
+    """Two cron jobs starting together on a fresh machine: SQLite answers the switch to WAL
+    'locked' at once to all but one, which must wait, not fail."""
+    context = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
+    failures = []
+    for attempt in range(15):
+        path = str(tmp_path / f"{attempt}" / "ledger.sqlite")
+        start, answers = context.Barrier(3), context.Queue()
+        processes = [
+            context.Process(target=_open_and_close, args=(path, start, answers)) for _ in range(3)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(30)
+        failures += [answer for answer in (answers.get() for _ in processes) if answer != "ok"]
+    assert failures == []

@@ -228,13 +228,27 @@ class RunEntries:
     created: int
 
 
+def _wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. Two processes opening a new ledger at once race for that switch, and
+    SQLite answers the loser "locked" at once, without waiting the busy timeout: so wait here."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     """Open (or make) the ledger at ``path``, shared with any other process."""
     db: sqlite3.Connection | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT)
-        db.execute("PRAGMA journal_mode = WAL")
+        _wal(db)
         # A commit survives the process dying at any instant; an OS crash may lose the last.
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("BEGIN IMMEDIATE")
