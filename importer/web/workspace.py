@@ -106,11 +106,8 @@ class Upload:
 
     def public(self, message: str) -> str:
         """A reader's message for the page: the user's file name instead of the server's path,
-        and a limit's flag addressed to whoever runs the server."""
-        message = message.replace(str(self.path), f'"{self.name}"')
-        return message.replace(
-            "raise the limit with --", "ask whoever runs the server to start it with --"
-        )
+        and the fix in the page's words (a limit is raised by whoever runs the server)."""
+        return page_words(message.replace(str(self.path), f'"{self.name}"'))
 
     def sheet(self, requested: str | None) -> str | None:
         """The sheet to read: ``requested`` when the workbook has it, else the default."""
@@ -197,7 +194,7 @@ class Workspace:
                 415,
             )
         if not self._make_room(0, in_use):
-            raise UploadError(_full(f"{self.max_uploads} files", "--max-uploads"), 507)
+            raise UploadError(_full(f"{self.max_uploads} files"), 507)
         upload_id = new_id()
         folder = self.uploads_dir / upload_id
         folder.mkdir(mode=0o700)
@@ -211,7 +208,7 @@ class Workspace:
                         raise UploadError(too_large(self.max_upload_bytes), 413)
                     if not self._make_room(size, in_use):
                         quota = format_size(self.max_storage_bytes)
-                        raise UploadError(_full(quota, "--max-storage-mb"), 507)
+                        raise UploadError(_full(quota), 507)
                     f.write(chunk)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -271,10 +268,10 @@ def page_words(message: str) -> str:
     return message
 
 
-def _full(quota: str, flag: str) -> str:
+def _full(quota: str) -> str:
     return (
         f"the server already holds {quota} of uploads that checks or imports are using: wait "
-        f"for one to finish and try again, or ask whoever runs the server to raise {flag}"
+        "for one to finish and try again, or ask whoever runs the server to allow more"
     )
 
 
