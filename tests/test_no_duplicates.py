@@ -32,7 +32,8 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
         yield running
 
 
-def run_into(sandbox: Sandbox, source: Path, out: Path, *flags: str) -> int:
+def run_into(sandbox: Sandbox, source: Path, out: Path, *flags: str, quiet: bool = True) -> int:
+    """``importer run`` of ``source`` into the sandbox; ``quiet=False`` keeps the summary text."""
     return main(
         [
             "run",
@@ -45,7 +46,7 @@ def run_into(sandbox: Sandbox, source: Path, out: Path, *flags: str) -> int:
             ACCOUNT,
             "--out",
             str(out),
-            "--quiet",
+            *(["--quiet"] if quiet else []),
             *flags,
         ]
     )
@@ -107,20 +108,7 @@ def test_the_same_file_twice_creates_nobody_the_second_time_and_says_why(
 ) -> None:
     assert run_into(sandbox, SAMPLE, tmp_path / "first") == 1
     capsys.readouterr()
-    code = main(
-        [
-            "run",
-            str(SAMPLE),
-            "-m",
-            str(MAPPING),
-            "--base-url",
-            sandbox.url,
-            "--account-id",
-            ACCOUNT,
-            "--out",
-            str(tmp_path / "again"),
-        ]
-    )
+    code = run_into(sandbox, SAMPLE, tmp_path / "again", quiet=False)
 
     assert code == 1  # the four rows to fix are still to fix
     assert sandbox.stats()["posts"] == 14
