@@ -266,6 +266,43 @@ def zip_of_junk(folder: Path, large: bool = False) -> Path:
     return write_workbook(folder / "zip-of-junk.xlsx", parts)
 
 
+def many_entries(folder: Path, large: bool = False) -> Path:
+    """A workbook followed by 1,000,000 (large) or 20,000 empty zip entries: 1.3 or 54 MB."""
+    path = folder / "many-entries.xlsx"
+    return zip_entries(sparse_free_workbook(path), 1_000_000 if large else 20_000)
+
+
+def zip_entries(path: Path, extra: int, *, declared: int | None = None) -> Path:
+    """``path`` with ``extra`` empty entries added to its zip directory, all naming one stored
+    part (as a bomb would: the directory, not the data, is what costs); the end record declares
+    the true count, or ``declared``."""
+    data = path.read_bytes()
+    end = data.rfind(b"PK\x05\x06")
+    _, _, _, _, count, size, offset, _ = struct.unpack_from("<4s4H2LH", data, end)
+    empty = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, 1, 0) + b"e"
+    entry = struct.Struct("<4s6H3L5H2L")
+    added = [
+        entry.pack(b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0, 0, 0, 0, 0, offset)
+        + name
+        for name in (b"x/%d" % n for n in range(extra))
+    ]
+    directory = data[offset : offset + size] + b"".join(added)
+    total = count + extra if declared is None else declared
+    record = struct.pack(
+        "<4s4H2LH",
+        b"PK\x05\x06",
+        0,
+        0,
+        min(total, 0xFFFF),
+        min(total, 0xFFFF),
+        len(directory),
+        offset + len(empty),
+        0,
+    )
+    path.write_bytes(data[:offset] + empty + directory + record)
+    return path
+
+
 def _chain(*parts: Iterator[bytes]) -> Iterator[bytes]:
     for part in parts:
         yield from part
@@ -334,6 +371,7 @@ BOMBS: dict[str, Callable[[Path, bool], Path]] = {
     "binary-junk": binary_junk,
     "random-bytes": random_bytes_csv,
     "zip-of-junk": zip_of_junk,
+    "many-entries": many_entries,
 }
 """Every bomb by name, in the order the fuzz test feeds them."""
 

@@ -91,6 +91,41 @@ def test_the_shared_strings_limit_counts_the_unpacked_table(tmp_path: Path) -> N
         pass
 
 
+def test_a_workbook_of_many_tiny_zip_entries_is_refused_before_its_directory_is_parsed(
+    tmp_path: Path,
+) -> None:
+    path = bombs.many_entries(tmp_path)
+
+    done = validate(path, tmp_path / "out")
+
+    assert done.code == 2, done.err
+    assert "its zip holds 20,005 entries, more than the 10,000 allowed" in done.err
+    assert "--max-zip-entries 20005" in done.err
+    with open_table(path, limits=WorkbookLimits(max_zip_entries=20_005)) as table:
+        assert table.headers == ["Name", "Email"]
+        assert len(list(table.rows)) == 2998
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        # a directory that fits the room allowed: parsed, then counted
+        (20_000, "its zip holds 20,005 entries"),
+        # one that does not: refused from its size alone, never parsed
+        (300_000, "its zip directory is 15.3 MB, room for far more than the 10,000 entries"),
+    ],
+)
+def test_an_end_record_that_understates_the_entries_does_not_get_them_parsed(
+    entries: int, message: str, tmp_path: Path
+) -> None:
+    path = bombs.zip_entries(bombs.sparse_free_workbook(tmp_path / "w.xlsx"), entries, declared=5)
+
+    with pytest.raises(ConfigError, match=message), open_table(path):
+        pass
+    with pytest.raises(ConfigError, match=message):
+        list_sheets(path)
+
+
 def test_a_part_that_unpacks_past_its_declared_size_is_refused(tmp_path: Path) -> None:
     done = validate(bombs.lying_size(tmp_path), tmp_path / "out")
 

@@ -19,7 +19,7 @@ from importer.errors import ConfigError, Reject
 from importer.read import xlsx
 from importer.read.escape import is_rejects_file, unescape_formula
 from importer.read.headers import SAMPLE_ROWS, find_header_row
-from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits, check_zip_directory
 from importer.read.records import MAX_CELL_MB, CsvRecords, Record
 from importer.read.sniff import check_content
 
@@ -137,6 +137,8 @@ def open_table(
         raise ConfigError(f"--header-row must be 1 or more, not {header_row}")
     kind = _kind(path)
     _check_readable(path)
+    # before anything opens it as a zip, the check of what the file is included
+    check_zip_directory(path, limits)
     check_content(path, kind)
     with ExitStack() as stack:
         if kind == "csv":

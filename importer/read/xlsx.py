@@ -25,6 +25,7 @@ from importer.read.limits import (
     check_archive,
     check_range,
     check_shared_strings,
+    check_zip_directory,
     read_metadata,
     scan_sheet,
 )
@@ -89,7 +90,7 @@ def open_sheet(
     reads as "" (that is how the file stores them, and what both readers return). A workbook
     past ``limits`` is refused (``ConfigError``) before either reader loads any of it.
     """
-    with _archive(path) as archive:
+    with _archive(path, limits) as archive:
         check_archive(path, archive, limits)
         workbook_part, sheets = _list_sheets(path, archive)
         chosen = _pick_sheet(path, sheets, sheet)
@@ -114,13 +115,14 @@ def open_sheet(
 
 def list_sheets(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> list[tuple[str, bool]]:
     """The worksheets of a workbook as (name, visible), in the workbook's order."""
-    with _archive(path) as archive:
+    with _archive(path, limits) as archive:
         check_archive(path, archive, limits)
         return [(info.name, info.visible) for info in _list_sheets(path, archive)[1]]
 
 
 @contextmanager
-def _archive(path: Path) -> Iterator[zipfile.ZipFile]:
+def _archive(path: Path, limits: WorkbookLimits) -> Iterator[zipfile.ZipFile]:
+    check_zip_directory(path, limits)
     try:
         with zipfile.ZipFile(path) as archive:
             yield archive
