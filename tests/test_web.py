@@ -552,7 +552,13 @@ def test_import_into_the_sandbox_and_download_the_reports(api: Api) -> None:
     }
     assert job["progress"]["rows_done"] == job["rows_total"] == 19
     assert api.server.sandbox.stats()["candidates"] == 14
-    assert job["files"] == ["results.csv", "rejects.csv", "summary.json", "mapping.yaml"]
+    assert job["files"] == [
+        "results.csv",
+        "rejects.csv",
+        "rejects.xlsx",
+        "summary.json",
+        "mapping.yaml",
+    ]
     rejects = api.rows(job, "rejects.csv")
     headers = SAMPLE.read_text("utf-8").splitlines()[0].split(",")
     assert list(rejects[0]) == [*headers, "error_row", "error_code", "error_field", "error_message"]
@@ -575,6 +581,19 @@ def test_import_into_the_sandbox_and_download_the_reports(api: Api) -> None:
     # Alan is fixed; the second Ada is no longer a duplicate within this file
     assert recheck["summary"]["by_status"]["not_attempted"] == 2
     assert recheck["summary"]["by_error_code"] == {"invalid-date": 1, "invalid-phone": 1}
+
+    # so does rejects.xlsx, a workbook of text cells, as it was downloaded
+    workbook = api.get(f"/api/jobs/{job['id']}/files/rejects.xlsx")
+    assert 'filename="candidates-rejects.xlsx"' in workbook.headers["Content-Disposition"]
+    again = api.upload("candidates-rejects.xlsx", workbook.content)
+    columns = {c["header"]: c for c in again.json()["columns"]}
+    assert columns["error_code"]["target"] is None
+    recheck = api.check(again.json(), {"columns": {}})
+    assert recheck["summary"]["by_error_code"] == {
+        "invalid-date": 1,
+        "invalid-email": 1,
+        "invalid-phone": 1,
+    }
 
 
 def test_stackone_imports_use_the_servers_key_which_never_reaches_the_page(

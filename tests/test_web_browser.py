@@ -161,6 +161,15 @@ def test_upload_match_check_import_and_download_the_rejects(
     # the cells as typed, a phone's "+" behind an apostrophe so that Excel does not run it
     expected = [list(map(escape_formula, original[n - 1])) for n in REJECTED]
     assert [row[: len(original[0])] for row in rows[1:]] == expected
+    # the same rows as a workbook of text cells: the phone's "+" needs no apostrophe there
+    with page.expect_download() as workbook_download:
+        page.click("#d-rejects-xlsx")
+    assert workbook_download.value.suggested_filename == "candidates-rejects.xlsx"
+    workbook_download.value.save_as(tmp_path / "rejects.xlsx")
+    with open_table(tmp_path / "rejects.xlsx") as table:
+        assert table.headers == [*original[0], *extra]
+        cells = [list(row.values[: len(original[0])]) for row in table.rows]
+    assert cells == [original[n - 1] for n in REJECTED]
     assert server.sandbox.stats()["candidates"] == 14
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import heapq
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 from importer.errors import Code, Note, Reject, RowWarning
 from importer.read.escape import REJECTS_EXTRA_COLUMNS, escape_formula
 from importer.record.outcomes import RowOutcome, Status
+from importer.record.workbook import SHEET_ROWS, RejectsWorkbook
 
 RESULTS_COLUMNS = [
     "row_number",
@@ -32,6 +33,10 @@ _RESULTS_COMMAS = len(RESULTS_COLUMNS) - 1
 # Excel runs a cell that starts like a formula: every cell the reports write is escaped, and
 # reading rejects.csv back unescapes the user's cells (importer.read.escape).
 _safe = escape_formula
+
+
+def _as_typed(text: str) -> str:
+    return text
 
 
 def join_codes(rejects: Sequence[Reject]) -> str:
@@ -91,8 +96,9 @@ class Counts:
 
 class Recorder:
     """Writes each row's outcome to results.csv in input order; a rejected row also to
-    rejects.csv, and a row not sent because the run stopped to remaining.csv (made only then),
-    both with the row's own cells, ready to be imported again.
+    rejects.csv and rejects.xlsx (made at the first reject), and a row not sent because the run
+    stopped to remaining.csv (made only then), all with the row's own cells, ready to be
+    imported again.
 
     Workers finish rows out of order; outcomes wait in a small heap until every earlier row
     is done, so the files stream to disk and never hold the whole input.
@@ -113,9 +119,13 @@ class Recorder:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.results_path = out_dir / "results.csv"
         self.rejects_path = out_dir / "rejects.csv"
+        self.rejects_xlsx_path = out_dir / "rejects.xlsx"
         self.remaining_path = out_dir / "remaining.csv"
-        # an earlier run's list would be taken for this one's
+        # an earlier run's files would be taken for this one's
+        self.rejects_xlsx_path.unlink(missing_ok=True)
         self.remaining_path.unlink(missing_ok=True)
+        self._workbook: RejectsWorkbook | None = None
+        self._workbook_full = False
         self._headers = list(headers)
         self._remaining: Any = None
         self.width = len(headers)
@@ -204,22 +214,38 @@ class Recorder:
         if outcome.status is Status.REJECTED:
             if len(self.first_rejects) < 50:
                 self.first_rejects.extend(rejects[: 50 - len(self.first_rejects)])
-            self._rejects.writerow(self._row_and_why(outcome, values))
+            self._rejects.writerow(self._row_and_why(outcome, values, _safe))
+            if not self._workbook_full:
+                self._add_to_workbook(self._row_and_why(outcome, values, _as_typed))
         elif outcome.status is Status.NOT_ATTEMPTED and outcome.note is not Note.DRY_RUN:
-            self._remaining_writer().writerow(self._row_and_why(outcome, values))
+            self._remaining_writer().writerow(self._row_and_why(outcome, values, _safe))
 
-    def _row_and_why(self, outcome: RowOutcome, values: tuple[str, ...]) -> list[object]:
-        """The row's cells as read, then why it is in this file."""
+    def _row_and_why(
+        self, outcome: RowOutcome, values: tuple[str, ...], text: Callable[[str], str]
+    ) -> list[str]:
+        """The row's cells as read, then why it is in this file; each text cell through
+        ``text`` (formula-safe for a CSV, as typed for a workbook)."""
         rejects = outcome.rejects
-        cells: list[object] = [_safe(value) for value in values[: self.width]]
+        cells = [text(value) for value in values[: self.width]]
         cells.extend([""] * (self.width - len(cells)))
         return [
             *cells,
-            outcome.row_number,
+            str(outcome.row_number),
             join_codes(rejects),
             ";".join(r.field or r.column or "" for r in rejects),
-            _safe(join_messages(rejects)),
+            text(join_messages(rejects)),
         ]
+
+    def _add_to_workbook(self, cells: list[str]) -> None:
+        if self._workbook is None:
+            self._workbook = RejectsWorkbook(
+                self.rejects_xlsx_path, [*self._headers, *REJECTS_EXTRA_COLUMNS]
+            )
+        if not self._workbook.write(cells):
+            # More rows than a sheet holds: Excel could open none of it; rejects.csv has them.
+            self._workbook.discard()
+            self._workbook = None
+            self._workbook_full = True
 
     def _remaining_writer(self) -> Any:
         if self._remaining is None:
@@ -236,7 +262,9 @@ class Recorder:
         while self._pending:
             _, outcome, values, key = heapq.heappop(self._pending)
             self._write(outcome, values, key)
-        self._files.close()
+        with self._files:
+            if self._workbook is not None:
+                self._workbook.close()
 
 
 @dataclass
@@ -378,7 +406,10 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10, max_warning
         "warning", summary.first_warnings[:max_warnings], c.warned, out / "results.csv"
     )
     lines.append("")
-    reports = f"reports: {Path(summary.out_dir) / 'results.csv'}, rejects.csv, summary.json"
+    reports = f"reports: {Path(summary.out_dir) / 'results.csv'}, rejects.csv"
+    if 0 < c.rejected <= SHEET_ROWS:
+        reports += ", rejects.xlsx"
+    reports += ", summary.json"
     if not_sent and not summary.dry_run:
         reports += f", remaining.csv (the {not_sent} rows not sent)"
     lines.append(reports)

@@ -30,6 +30,7 @@ from importer.web.workspace import ID_PATTERN, Upload, Workspace, new_id
 FILES = {
     "results.csv": ("out", "results.csv"),
     "rejects.csv": ("out", "rejects.csv"),
+    "rejects.xlsx": ("out", "rejects.xlsx"),
     "remaining.csv": ("out", "remaining.csv"),
     "summary.json": ("out", "summary.json"),
     "mapping.yaml": ("mapping.yaml",),

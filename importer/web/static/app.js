@@ -393,6 +393,7 @@ function renderCheck(job) {
     `${job.mapping}. Nothing has been sent yet.`;
   renderCounts(job.checked, job.checked.counts.edited_cells);
   $("c-rejects").href = fileUrl(job, "rejects.csv");
+  $("c-rejects-xlsx").href = fileUrl(job, "rejects.xlsx");
   const stackone = state.config.stackone;
   $("t-stackone").disabled = !stackone;
   $("account").disabled = !stackone;
@@ -439,6 +440,7 @@ function renderCounts(checked, editedCells) {
     : "No cell changed yet.";
   $("c-corrected").hidden = !editedCells;
   $("c-rejects").hidden = Boolean(editedCells) || !c.rejected;
+  $("c-rejects-xlsx").hidden = $("c-rejects").hidden;
   const importButton = $("c-import");
   importButton.disabled = !c.ready;
   importButton.textContent = c.ready ? `Import ${plural(c.ready, "candidate")}` : "Nothing to import";
@@ -755,6 +757,8 @@ function renderRun(job) {
   $("d-remaining-item").hidden = !(job.files || []).includes("remaining.csv");
   $("d-remaining").href = fileUrl(job, "remaining.csv");
   $("d-rejects").href = fileUrl(job, "rejects.csv");
+  $("d-rejects-xlsx-item").hidden = !(job.files || []).includes("rejects.xlsx");
+  $("d-rejects-xlsx").href = fileUrl(job, "rejects.xlsx");
   $("d-results").href = fileUrl(job, "results.csv");
   $("d-summary").href = fileUrl(job, "summary.json");
 }
