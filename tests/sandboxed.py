@@ -73,7 +73,8 @@ def import_file(
 ) -> Imported:
     """Import ``path`` into a fresh sandbox (or dry-run it with ``dry_run=True``)."""
     out.mkdir(parents=True, exist_ok=True)
-    database = out / "sandbox.db"
+    # beside the reports' folder, not in it: the importer refuses a folder holding other files
+    database = out.with_name(f"{out.name}.sandbox.db")
 
     async def main() -> ImportSummary:
         config = SandboxConfig(rate_limit_per_minute=0, db_path=database)

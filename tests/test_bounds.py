@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from importer.cli import main
 from importer.errors import ConfigError
 from importer.mapping import parse_mapping
 from importer.read.limits import WorkbookLimits
@@ -169,6 +170,76 @@ def test_the_sheet_lister_gives_names_and_visibility_in_the_workbook_order(
     ]
     # it reads no cell: a sheet past every limit is listed all the same
     assert list_sheets(bombs.sparse_range(tmp_path)) == [("Candidates", True)]
+
+
+# -- the reports' folder holds only the importer's own files ---------------------------------
+
+SAMPLE = str(ROOT / "samples" / "candidates.csv")
+
+
+def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("importer: error: ")
+    assert "Traceback" not in err
+    return err
+
+
+def test_an_out_folder_holding_an_unrelated_results_csv_is_refused_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "quarter"
+    out.mkdir()
+    (out / "results.csv").write_text("region,revenue\nnorth,12\n")
+
+    err = refused(capsys, "run", SAMPLE, "-m", MAPPING, "--sandbox", "--out", str(out))
+
+    assert err == (
+        f"importer: error: --out {out} holds files the importer did not write (results.csv): "
+        "the reports (results.csv, rejects.csv, rejects.xlsx, summary.json...) would overwrite "
+        "or mix with them; give a new or empty folder, for example --out out/quarter-2, or move "
+        "those files out of it\n"
+    )
+    assert (out / "results.csv").read_text() == "region,revenue\nnorth,12\n"
+    assert sorted(path.name for path in out.iterdir()) == ["results.csv"]
+
+
+def test_the_message_names_three_foreign_files_and_counts_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    (out / "march").mkdir(parents=True)
+    for name in ("notes.txt", "summary.json", "b.csv", "a.csv"):
+        (out / name).write_text("{}")
+
+    err = refused(capsys, "validate", SAMPLE, "-m", MAPPING, "--out", str(out))
+
+    assert "holds files the importer did not write (a.csv, b.csv, march/ and 2 more)" in err
+
+
+def test_an_earlier_runs_reports_and_what_the_system_leaves_beside_them_are_the_importers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["validate", SAMPLE, "-m", MAPPING, "--out", str(out), "--quiet"]) == 1
+    assert {path.name for path in out.iterdir()} == {
+        "results.csv",
+        "rejects.csv",
+        "rejects.xlsx",
+        "summary.json",
+    }
+    for litter in (".DS_Store", "~$rejects.xlsx", ".~lock.rejects.csv#"):
+        (out / litter).write_bytes(b"\x00\x01")
+    (out / "remaining.csv").write_text("")  # an empty file holds nothing to lose
+    # reports written by hand the importer's way (a semicolon rejects file from an older run)
+    (out / "rejects.csv").write_text("Name;error_row;error_code;error_field;error_message\r\n")
+
+    assert main(["validate", SAMPLE, "-m", MAPPING, "--out", str(out), "--quiet"]) == 1
+    capsys.readouterr()
+
+    (out / "summary.json").write_text('{"total": 3}')
+    err = refused(capsys, "validate", SAMPLE, "-m", MAPPING, "--out", str(out))
+    assert "(summary.json)" in err
 
 
 # -- repeated headers: notes name a few columns, so the work stays linear -----------------------

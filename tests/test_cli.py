@@ -104,7 +104,7 @@ def test_missing_column_is_exit_2_naming_it_and_nothing_is_sent(
             "--base-url",
             sandbox.url,
             "--out",
-            str(tmp_path),
+            str(tmp_path / "out"),
         ]
     )
 
