@@ -425,6 +425,6 @@ def test_run_help_documents_resume_and_state(capsys: pytest.CaptureFixture[str])
         main(["run", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--resume continue the run journaled in --out" in help_text
-    assert "--state FILE the ledger that remembers every candidate created" in help_text
+    assert "--state FILE|URL the ledger that remembers every candidate created" in help_text
     assert "--no-state keep no ledger" in help_text
     assert "--reimport send rows that the ledger says were imported before" in help_text
