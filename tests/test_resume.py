@@ -18,7 +18,8 @@ from importer import ImportOptions, Progress, run_import_async
 from importer.cli import main
 from importer.clock import ScaledClock
 from importer.errors import ConfigError
-from importer.record.journal import JOURNAL_FILE, Journal, unfinished_run
+from importer.record.journal import Journal
+from importer.record.journal_file import JOURNAL_FILE, unfinished_run
 from importer.record.report import ImportSummary
 from importer.sandbox import Sandbox, SandboxConfig, start_sandbox_thread
 from importer.send.client import ApiClient

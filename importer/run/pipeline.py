@@ -20,13 +20,8 @@ from importer.errors import ConfigError, RunFailedError
 from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.edits import edited
 from importer.read.tables import Table, open_table
-from importer.record.journal import (
-    JOURNAL_FILE,
-    Journal,
-    RunIdentity,
-    file_sha256,
-    unfinished_run,
-)
+from importer.record.journal import Journal
+from importer.record.journal_file import JOURNAL_FILE, unfinished_run
 from importer.record.ledger import (
     default_ledger_path,
     is_database_url,
@@ -35,6 +30,7 @@ from importer.record.ledger import (
 )
 from importer.record.outdir import check_out_dir
 from importer.record.report import ImportSummary, Recorder
+from importer.record.run_identity import RunIdentity, file_sha256
 from importer.run.accounts import RowAccount, RowLedgers
 from importer.run.check import Checker
 from importer.run.dispatch import describe, send_rows
