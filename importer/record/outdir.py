@@ -19,7 +19,7 @@ from pathlib import Path
 
 from importer.errors import ConfigError
 from importer.read.escape import is_rejects_file
-from importer.record.journal import JOURNAL_FILE
+from importer.record.journal_file import JOURNAL_FILE
 
 # Folders of the operating system (and a home folder's root): never a place for reports.
 _SYSTEM = frozenset(
