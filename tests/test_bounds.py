@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -310,17 +311,21 @@ class Served:
         return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024  # type: ignore[index]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    """``importer serve`` in its own process on a free port of 127.0.0.1, stopped by its pid."""
+@contextmanager
+def serving(folder: Path) -> Iterator[Served]:
+    """``importer serve`` in its own process on a free port of 127.0.0.1, its temporary files
+    in ``folder``/tmp, stopped by its pid (SIGTERM) on leaving."""
     token = "bounds-test-token"
+    temp = folder / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IMPORTER_WEB_TOKEN": token, "TMPDIR": str(temp)}
     process = subprocess.Popen(
         [sys.executable, "-m", "importer", "serve", "--port", "0"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "IMPORTER_WEB_TOKEN": token},
+        cwd=folder,
+        env=env,
         text=True,
     )
     assert process.stderr is not None
@@ -333,6 +338,26 @@ def served(tmp_path: Path) -> Iterator[Served]:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         process.stderr.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    with serving(tmp_path) as server:
+        yield server
+
+
+def test_the_server_outlives_the_sparse_workbook_and_leaves_no_upload_behind(
+    tmp_path: Path,
+) -> None:
+    # before the limits, this 1.5 KB upload killed the server (SIGABRT), its uploads left behind
+    with serving(tmp_path) as server:
+        _, answers = upload_bombs_while_polling(
+            server, [bombs.sparse_range(tmp_path), ROOT / "samples" / "candidates.xlsx"]
+        )
+        assert answers["sparse-range.xlsx"][0] == 400
+        assert answers["candidates.xlsx"][0] == 200
+        assert list((tmp_path / "tmp").iterdir())  # the uploads, while it runs
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 def upload_bombs_while_polling(served: Served, files: list[Path]) -> tuple[list[float], dict]:
