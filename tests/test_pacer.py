@@ -259,7 +259,7 @@ def test_a_429_after_a_full_window_cuts_to_what_got_through_that_second() -> Non
     # Of the last second's 200 requests, only the first 50 of each window got through: the
     # server answered the rest 429, and the pacer hears of the last one first.
     for t in [refused_at - 0.005 * k for k in range(1, 151)]:
-        pacer._adaptive._refused.append(t)  # type: ignore[union-attr]
+        pacer._history.refuse(t, clock.now())
     pacer.throttled(sent_at=refused_at)
     assert pacer.rate_per_minute == pytest.approx(50 * (1 - HEADROOM) * 60)
     # a refusal that comes later, of a request that second counted as through, lowers it a little
@@ -280,8 +280,7 @@ def test_a_429_after_a_second_all_got_through_cuts_to_the_goodput_since_the_last
     # The limit is below 100/s, by how much one second cannot say (99 got through in the 2 s
     # since the start): cut to 15 % under what got through that second, recover to 6 % under.
     assert pacer.rate_per_minute == pytest.approx(0.85 * 99 * 60)
-    assert pacer._adaptive is not None
-    assert pacer._adaptive.target == pytest.approx(99 * (1 - 3 * HEADROOM))
+    assert pacer._state.target == pytest.approx(99 * (1 - 3 * HEADROOM))
 
 
 def test_a_cut_that_went_too_deep_is_undone_within_seconds() -> None:
@@ -299,8 +298,7 @@ def test_a_cut_that_went_too_deep_is_undone_within_seconds() -> None:
             await pacer.acquire()
 
     clock.run(main())
-    assert pacer._adaptive is not None
-    target = pacer._adaptive.target * 60
+    target = pacer._state.target * 60
     # two seconds close 96 % of the gap (80 % a second); 1 % a second would have closed 2 %
     assert pacer.rate_per_minute == pytest.approx(target - 0.04 * (target - cut), rel=0.01)
 
