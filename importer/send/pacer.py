@@ -142,7 +142,9 @@ class Pacer:
         now = self._clock.now()
         if self.adaptive:
             self._history.refuse(sent_at, now)
-        state = rate_control.refused(self._config, self._state, self._history, sent_at, now)
+        state = rate_control.refused(
+            self._config, self._state, self._history, sent_at, now, resume_at=self._paused_until
+        )
         if state is None:
             return
         if state.rate < self._state.rate:

@@ -51,11 +51,20 @@ _SLOW_START_DOUBLING_SECONDS = 0.1
 # clearly less than the pacer sent, a window or a log was full: what got through is the limit.
 _LOOKBACK_SECONDS = 1.0
 _FULL_WINDOW = 0.95
+# The requests at either end of that second may have reached the server this much later or
+# earlier than they left here (the event loop, the network): count that many fewer.
+_MISCOUNT_SECONDS = 0.02
 # Otherwise everything sent in that second got through (a bucket's burst was draining), which
 # only says the limit is below the rate: cut to what got through since the last cut, pause
-# included, but not below this share of the rate, and aim a little further under it.
+# included, but not below this share of the rate, and aim just under it.
 _DRAINED_CUT = 0.85
-_DRAINED_HEADROOM = 3 * HEADROOM
+# A rate over a window's limit is refused within two windows of sending at it; a refusal after
+# the rate was held that long, with everything before it let through, is a stray (requests that
+# reached the server closer together than they left, another client's burst): step down by
+# the headroom rather than cut again as if the estimate were wrong.
+_STRAY_AFTER_SECONDS = 2.0
+# ... where the rate counts as held while it stays within this share of where it settled.
+_SETTLED = 1.01
 # After a cut, the rate closes this share of the gap to its target each second the pacer binds:
 # a cut that went too deep is undone within seconds instead of at 1 % a second.
 _CLOSE_GAP_PER_SECOND = 0.8
@@ -87,7 +96,8 @@ class RateState:
     """Everything the controller remembers between events, in plain numbers (Redis keeps them).
 
     ``grown_to``: the time up to which growth has been counted, so that two callers reporting
-    overlapping stretches of waiting grow the rate once. ``counted_*``: the second a cut from a
+    overlapping stretches of waiting grow the rate once. ``settled_*``: the rate last held and
+    since when (after a cut, from the end of the pause). ``counted_*``: the second a cut from a
     full window counted as got through; refusals that come in later for requests sent in it
     lower the target, since it had counted them as admitted.
     """
@@ -99,6 +109,8 @@ class RateState:
     counted_from: float = math.inf
     counted_to: float = math.inf
     grown_to: float = -math.inf
+    settled_rate: float = 0.0
+    settled_at: float = -math.inf
 
     def to_fields(self) -> dict[str, str]:
         return {name: repr(float(value)) for name, value in asdict(self).items()}
@@ -155,7 +167,10 @@ def advance(
     rate = state.rate
     if binding and now > start and not math.isinf(rate):
         rate = clamp(config, _grown(config, state, now - start))
-    return replace(state, rate=rate, grown_to=max(state.grown_to, now))
+    grown = replace(state, rate=rate, grown_to=max(state.grown_to, now))
+    if rate > state.settled_rate * _SETTLED:
+        return replace(grown, settled_rate=rate, settled_at=now)
+    return grown
 
 
 def paused(state: RateState, until: float) -> RateState:
@@ -164,13 +179,28 @@ def paused(state: RateState, until: float) -> RateState:
 
 
 def refused(
-    config: RateConfig, state: RateState, history: History, sent_at: float, now: float
+    config: RateConfig,
+    state: RateState,
+    history: History,
+    sent_at: float,
+    now: float,
+    *,
+    resume_at: float,
 ) -> RateState | None:
     """The state after the request granted at ``sent_at`` was refused (already in ``history``).
 
-    None when it changes nothing: no rate, or a request sent before the last cut, which says
-    nothing about the rate since.
+    ``resume_at``: when the pause this refusal announced ends. None when it changes nothing: no
+    rate, or a request sent before the last cut, which says nothing about the rate since.
     """
+    changed = _refused(config, state, history, sent_at, now)
+    if changed is None or changed.last_cut != now:
+        return changed
+    return replace(changed, settled_rate=changed.rate, settled_at=max(now, resume_at))
+
+
+def _refused(
+    config: RateConfig, state: RateState, history: History, sent_at: float, now: float
+) -> RateState | None:
     if math.isinf(state.rate):
         return None
     if not config.adaptive:
@@ -186,18 +216,21 @@ def refused(
     cut = replace(state, slow_start=False, last_cut=now)
     window = sent_at - _LOOKBACK_SECONDS
     recent = history.through(window, sent_at) / _LOOKBACK_SECONDS
+    counted = recent * (1 - _MISCOUNT_SECONDS / _LOOKBACK_SECONDS)
     if recent < _FULL_WINDOW * state.rate:
-        target = recent * (1 - HEADROOM)
+        target = counted * (1 - HEADROOM)
         return replace(
             cut, counted_from=window, counted_to=sent_at, target=target, rate=clamp(config, target)
         )
-    ceiling = min(state.rate, recent)
+    cut = replace(cut, counted_from=math.inf, counted_to=math.inf)
+    if not state.slow_start and sent_at - state.settled_at > _STRAY_AFTER_SECONDS:
+        target = min(state.rate, state.target) * (1 - HEADROOM)
+        return replace(cut, target=target, rate=clamp(config, target))
+    ceiling = min(state.rate, counted)
     since_cut = history.through(began, sent_at) / max(now - began, 1e-9)
-    target = ceiling * (1 - _DRAINED_HEADROOM)
+    target = ceiling * (1 - HEADROOM)
     rate = min(target, max(since_cut, _DRAINED_CUT * ceiling))
-    return replace(
-        cut, counted_from=math.inf, counted_to=math.inf, target=target, rate=clamp(config, rate)
-    )
+    return replace(cut, target=target, rate=clamp(config, rate))
 
 
 def _grown(config: RateConfig, state: RateState, seconds: float) -> float:

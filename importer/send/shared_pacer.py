@@ -215,7 +215,7 @@ class SharedPacer:
         # Pauses this process announced, honoured here before Redis has them.
         self._paused_until = -math.inf
         self._writes: set[asyncio.Task[Any]] = set()
-        self._lost: PacerLostError | None = None
+        self._lost: BaseException | None = None
         # This process's grants in the sorted set: a token of its own and a counter.
         self._token = f"{os.getpid()}-{os.urandom(4).hex()}"
         self._grants = count()
@@ -284,7 +284,8 @@ class SharedPacer:
         self.stats.throttles += 1
         if self._offset is None or math.isinf(self._config.start):
             return
-        self._write(self._refused(sent_at + self._offset))
+        offset = self._offset
+        self._write(self._refused(sent_at + offset, self._paused_until + offset))
 
     async def rate_per_minute(self) -> float | None:
         """The shared rate now; None when unlimited."""
@@ -319,10 +320,12 @@ class SharedPacer:
             )
         )
 
-    async def _refused(self, sent_at: float) -> None:
+    async def _refused(self, sent_at: float, resume_at: float) -> None:
         def cut(state: RateState, now: float, history: History) -> RateState | None:
             history.refuse(sent_at, now)
-            return rate_control.refused(self._config, state, history, sent_at, now)
+            return rate_control.refused(
+                self._config, state, history, sent_at, now, resume_at=resume_at
+            )
 
         before = await self._change(cut, refusal=sent_at)
         if before is not None:
@@ -378,10 +381,10 @@ class SharedPacer:
 
     def _written(self, task: asyncio.Task[Any]) -> None:
         self._writes.discard(task)
-        if not task.cancelled() and isinstance(task.exception(), PacerLostError):
-            error = task.exception()
-            assert isinstance(error, PacerLostError)
-            self._lost = error
+        if not task.cancelled() and task.exception() is not None:
+            # Redis lost (PacerLostError), or a fault here: either way the next acquire says so
+            # rather than pace on without the pauses and cuts this process announced.
+            self._lost = self._lost or task.exception()
 
     def _raise_if_lost(self) -> None:
         if self._lost is not None:
