@@ -1,0 +1,92 @@
+"""From a header row (and a few data rows) to a ``Suggestion``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from importer.mapping import normalise_header
+from importer.read.headers import header_label, repeated_at
+from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
+from importer.read.tables import open_table
+from importer.suggest.layouts import detect_layout
+from importer.suggest.sample import SAMPLE_ROWS, day_first
+from importer.suggest.suggestion import ColumnChoice, Suggestion
+from importer.suggest.targets import TARGETS_BY_KEY, match_header
+
+# Personal data (GDPR special categories and the like) is never sent by default: the user maps
+# it deliberately if the new ATS may hold it. Header words are matched whole or by their start.
+_PERSONAL_WORDS = frozenset({"age", "dob", "sex", "race"})
+_PERSONAL_STEMS = ("gender", "birth", "ethnic", "religio", "disabilit", "veteran", "sexual")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def suggest_mapping(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]] = (),
+    *,
+    source: str | None = None,
+    header_row: int = 1,
+) -> Suggestion:
+    """Propose a mapping for a header row.
+
+    ``rows`` (optional, a few data rows) only serve to tell day-first dates from month-first
+    ones in the column chosen for ``hired_at``. ``source`` names the file in the YAML, and
+    ``header_row`` is the row the headers came from, written into the mapping.
+    """
+    labels = [header_label(header) for header in headers]
+    counts: dict[str, list[int]] = {}
+    for position, label in enumerate(labels):
+        if label:
+            counts.setdefault(normalise_header(label), []).append(position)
+    choices = tuple(_choose(position, label, counts) for position, label in enumerate(labels))
+    hired = [c.position for c in choices if c.target is TARGETS_BY_KEY["hired_at"]]
+    return Suggestion(
+        columns=choices,
+        layout=detect_layout(labels),
+        day_first=day_first(rows, hired),
+        source=source,
+        header_row=header_row,
+    )
+
+
+def _choose(position: int, label: str, counts: dict[str, list[int]]) -> ColumnChoice:
+    if not label:
+        return ColumnChoice(position, label, None, note="the column has no header", mappable=False)
+    matched = match_header(label)
+    alias = None if matched is None else matched[1]
+    same = counts[normalise_header(label)]
+    if len(same) > 1:
+        note = f"the header {repeated_at(same)}; rename one to map it"
+        return ColumnChoice(position, label, None, alias, note, mappable=False)
+    if matched is not None:
+        return ColumnChoice(position, label, matched[0], alias)
+    words = _WORD.findall(_CAMEL.sub(" ", label).casefold())
+    if any(w in _PERSONAL_WORDS or w.startswith(_PERSONAL_STEMS) for w in words):
+        note = "personal data: map it only if the new ATS may hold it"
+        return ColumnChoice(position, label, None, note=note)
+    return ColumnChoice(position, label, TARGETS_BY_KEY["custom_fields"])
+
+
+def suggest_for_file(
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
+    limits: WorkbookLimits = DEFAULT_LIMITS,
+) -> Suggestion:
+    """``suggest_mapping`` for a file's header row (found below any title lines unless given)
+    and its first ``SAMPLE_ROWS`` rows."""
+    with open_table(
+        path, sheet=sheet, encoding=encoding, header_row=header_row, limits=limits
+    ) as table:
+        rows = []
+        for row in table.rows:
+            rows.append(row.values)
+            if len(rows) == SAMPLE_ROWS:
+                break
+        where = f'{table.path.name}, sheet "{table.sheet}"' if table.sheet else table.path.name
+        return suggest_mapping(table.headers, rows, source=where, header_row=table.header_row)
