@@ -274,6 +274,20 @@ def test_more_rejects_than_a_sheet_holds_leave_rejects_xlsx_out_and_every_row_in
         assert [row.values[:3] for row in table.rows] == rows
 
 
+def test_a_cell_longer_than_excel_holds_leaves_rejects_xlsx_out_and_every_row_in_the_csv(
+    tmp_path: Path,
+) -> None:
+    rows = [("Ann", "ann@", "short"), ("Bob", "bob@", "n" * 32_768), ("Cy", "cy@", "")]
+
+    write_rejects(tmp_path, rows)
+
+    assert not (tmp_path / "rejects.xlsx").exists()
+    with open_table(tmp_path / "rejects.csv") as table:
+        assert [row.values[:3] for row in table.rows] == rows
+    write_rejects(tmp_path, [("Bob", "bob@", "n" * 32_767)])  # Excel's longest cell is kept
+    assert read_back(tmp_path / "rejects.xlsx", streaming=False)[0][2] == "n" * 32_767
+
+
 def test_a_fixed_rejects_xlsx_imports_again_through_the_same_mapping_as_typed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from importer.errors import Code, Note, Reject, RowWarning
 from importer.read.escape import REJECTS_EXTRA_COLUMNS, escape_formula
 from importer.record.outcomes import RowOutcome, Status
-from importer.record.workbook import SHEET_ROWS, RejectsWorkbook
+from importer.record.workbook import RejectsWorkbook
 
 RESULTS_COLUMNS = [
     "row_number",
@@ -242,7 +242,8 @@ class Recorder:
                 self.rejects_xlsx_path, [*self._headers, *REJECTS_EXTRA_COLUMNS]
             )
         if not self._workbook.write(cells):
-            # More rows than a sheet holds: Excel could open none of it; rejects.csv has them.
+            # More rows than a sheet holds, or a cell longer than Excel's: Excel would open none
+            # of it (or offer to repair it, cutting the cell); rejects.csv has every row.
             self._workbook.discard()
             self._workbook = None
             self._workbook_full = True
@@ -407,7 +408,7 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10, max_warning
     )
     lines.append("")
     reports = f"reports: {Path(summary.out_dir) / 'results.csv'}, rejects.csv"
-    if 0 < c.rejected <= SHEET_ROWS:
+    if (out / "rejects.xlsx").is_file():  # only when Excel can open it whole
         reports += ", rejects.xlsx"
     reports += ", summary.json"
     if not_sent and not summary.dry_run:

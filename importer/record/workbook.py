@@ -27,6 +27,8 @@ from importer.read.limits import MAX_ROWS
 
 SHEET_ROWS = MAX_ROWS - 1
 """Rejected rows a sheet holds under its header: past them rejects.xlsx is not kept."""
+CELL_CHARACTERS = 32_767
+"""The longest text Excel keeps in a cell: a workbook with a longer one opens as damaged."""
 
 # XML 1.0 cannot hold these characters; Excel writes them (and a literal "_xHHHH_", whose "_"
 # becomes _x005F_) in its own _xHHHH_ escape, which both readers decode. A carriage return is
@@ -111,8 +113,9 @@ class RejectsWorkbook:
         self._row(1, headers)
 
     def write(self, cells: Sequence[str]) -> bool:
-        """Add a row; False when the sheet is full (the row is not written)."""
-        if self.rows >= SHEET_ROWS:
+        """Add a row; False, writing nothing, when the sheet is full or a cell is longer than
+        Excel opens."""
+        if self.rows >= SHEET_ROWS or max(map(len, cells), default=0) > CELL_CHARACTERS:
             return False
         self.rows += 1
         self._row(self.rows + 1, [workbook_text(cell) for cell in cells])
