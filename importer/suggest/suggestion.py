@@ -9,6 +9,8 @@ from typing import Any
 from importer.mapping import normalise_header
 from importer.read.headers import column_letter
 from importer.suggest.layouts import LayoutMatch
+from importer.suggest.regions import RegionGuess
+from importer.suggest.sample import day_first, phone_region
 from importer.suggest.targets import TARGETS, TARGETS_BY_KEY, Target
 
 EMPTY_VALUES = ["", "N/A", "n/a", "-", "null", "NULL", "none", "None"]
@@ -52,6 +54,27 @@ class Suggestion:
     """What the suggestion was made from, for the YAML's first comment."""
     header_row: int = 1
     """The spreadsheet row the headers were read from."""
+    sample: tuple[tuple[str, ...], ...] = ()
+    """The data rows ``day_first`` and ``phone_region`` were told from, for ``choose``."""
+    phone_region: RegionGuess | None = None
+    """From the sample rows that give no country: the region of numbers typed without +."""
+
+    def resampled(self) -> Suggestion:
+        """A copy with ``day_first`` and ``phone_region`` told from the sample for the current
+        choices (a column chosen as a date, a phone or a country changes them)."""
+        positions: dict[str, list[int]] = {}
+        for c in self.columns:
+            if c.target is not None:
+                positions.setdefault(c.target.field, []).append(c.position)
+        region = phone_region(
+            self.sample,
+            positions.get("phone_numbers", []),
+            positions.get("country", []),
+            empty=EMPTY_VALUES,
+            split=_PHONE_SPLIT,
+        )
+        dates = day_first(self.sample, positions.get("hired_at", []))
+        return replace(self, day_first=dates, phone_region=region)
 
     @property
     def fields(self) -> dict[str, list[str]]:
@@ -91,6 +114,8 @@ class Suggestion:
         )
         if not self.has_name:
             text += "; no column gives a name: map name, or first_name and last_name"
+        if self.phone_region is not None and self.phone_region.region is not None:
+            text += f"; numbers without + read as {self.phone_region.region} numbers (the sample's)"
         if self.layout is not None:
             text += f"; {self.layout.describe()}"
         return text
@@ -119,7 +144,7 @@ class Suggestion:
         chosen = None if target is None else TARGETS_BY_KEY[target]
         columns = list(self.columns)
         columns[choice.position] = replace(choice, target=chosen, note=None)
-        return replace(self, columns=tuple(columns))
+        return replace(self, columns=tuple(columns)).resampled()
 
     def to_mapping_dict(self) -> dict[str, Any]:
         """The mapping as the data ``parse_mapping`` takes (what ``to_yaml`` writes)."""
@@ -172,14 +197,21 @@ class Suggestion:
     def _of(self, field: str) -> Iterator[ColumnChoice]:
         return (c for c in self.columns if c.target is not None and c.target.field == field)
 
-    @staticmethod
-    def _phone(header: str, target: Target | None, country: list[str] | None) -> dict[str, Any]:
+    def _phone(
+        self, header: str, target: Target | None, country: list[str] | None
+    ) -> dict[str, Any]:
         entry: dict[str, Any] = {"column": header, "split": list(_PHONE_SPLIT)}
         if target is not None and target.type is not None:
             entry["type"] = target.type
+        phone: dict[str, Any] = {}
+        if self.phone_region is not None and self.phone_region.region is not None:
+            # What the sample's numbers typed without + show; a row's country comes first.
+            phone["region"] = self.phone_region.region
         if country:
             # Numbers typed without +country code are read for the country in the row.
-            entry["phone"] = {"region_column": list(country)}
+            phone["region_column"] = list(country)
+        if phone:
+            entry["phone"] = phone
         # A number that cannot be read with certainty is no reason to turn a candidate away.
         entry["on_invalid"] = "keep"
         return entry
