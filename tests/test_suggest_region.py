@@ -205,8 +205,21 @@ def test_samples_that_point_to_no_country_give_no_region(
 def test_the_region_fits_a_majority_and_no_other_fits_three_quarters_as_many(
     monkeypatch: pytest.MonkeyPatch, fits: dict[str, tuple[str, ...]], region: str | None
 ) -> None:
-    monkeypatch.setattr(regions, "_fits", fits.__getitem__)
+    monkeypatch.setattr(regions, "_readings", lambda text: (fits[text], ()))
     assert guess_region(list(fits)).region == region
+
+
+def test_a_number_that_may_have_lost_its_trunk_prefix_is_evidence_for_neither(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "7400123456": a Luxembourg number as typed, or a British one whose 0 Excel dropped
+    readings = {"a": (("LU",), ("GB",)), "b": (("LU",), ("GB",)), "c": (("LU",), ("GB",))}
+    monkeypatch.setattr(regions, "_readings", readings.__getitem__)
+    guess = guess_region(list(readings))
+    assert (guess.region, guess.ranked) == (None, (("LU", 3), ("GB", 3)))
+    monkeypatch.undo()
+    excel = ["7400122460", "7400124711", "7400120017", "7400129003"]
+    assert guess_region(excel).region is None
 
 
 def test_a_country_column_leaves_the_region_to_rows_that_give_none(tmp_path: Path) -> None:

@@ -74,24 +74,29 @@ class RegionGuess:
 
 def guess_region(numbers: Iterable[str]) -> RegionGuess:
     """The region the national numbers among ``numbers`` were typed for, if they tell one."""
-    by_code: Counter[int] = Counter()
+    fitting: Counter[int] = Counter()
+    rivals: Counter[int] = Counter()
     by_region: Counter[str] = Counter()
     national = international = 0
     for text in numbers:
         if text.lstrip().startswith(_INTERNATIONAL):
             international += 1
             continue
-        fits = _fits(text)
-        if fits:
+        found, dropped = _readings(text)
+        if found:
             national += 1
-            by_code.update({phonenumbers.country_code_for_region(r) for r in fits})
-            by_region.update(fits)
-    ranked = tuple((_named(code, by_region), count) for code, count in by_code.most_common(2))
-    if not ranked:
+            fitting.update({phonenumbers.country_code_for_region(r) for r in found})
+            by_region.update(found)
+        rivals.update({phonenumbers.country_code_for_region(r) for r in (*found, *dropped)})
+    if not fitting:
         return RegionGuess(None, national, international)
-    best = ranked[0][1]
-    second = ranked[1][1] if len(ranked) > 1 else 0
-    clear = best * 2 > national and second * 4 < best * 3
+    best, fits = fitting.most_common(1)[0]
+    others = [(n, code) for code, n in rivals.items() if code != best]
+    rival_count, rival = max(others, default=(0, 0))
+    ranked: tuple[tuple[str, int], ...] = ((_named(best, by_region), fits),)
+    if rival:
+        ranked += ((_named(rival, by_region), rival_count),)
+    clear = fits * 2 > national and rival_count * 4 < fits * 3
     return RegionGuess(ranked[0][0] if clear else None, national, international, ranked)
 
 
@@ -102,21 +107,29 @@ def _named(code: int, by_region: Counter[str]) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _fits(text: str) -> tuple[str, ...]:
-    """The regions ``text`` fits (see the module's docstring), each the region of the number."""
+def _readings(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The regions ``text`` fits (see the module's docstring), and, unless its grouping tells,
+    those it would be a valid number of had its trunk prefix not been dropped (as Excel drops
+    the 0 of 07400123456 typed into a number cell): such a number may be either."""
     typed = _GROUP.findall(text)
     digits = "".join(typed)
     readings: list[tuple[str, tuple[int, ...]]] = []
+    dropped: list[str] = []
     for main in _MAIN_REGIONS:
         e164 = national_e164(text, main)
         if e164 is None:
             continue
         number = phonenumbers.parse(e164)
         groups = _GROUP.findall(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
-        if "".join(groups) == digits:
-            region = phonenumbers.region_code_for_number(number) or main
+        region = phonenumbers.region_code_for_number(number) or main
+        written = "".join(groups)
+        if written == digits:
             readings.append((region, tuple(len(group) for group in groups)))
+        elif written.endswith(digits):
+            dropped.append(region)
     shape = tuple(len(group) for group in typed)
     # Digits typed in one block, or grouped as no country groups them, tell nothing by it.
     grouped = len(typed) > 1 and any(own == shape for _, own in readings)
-    return tuple(region for region, own in readings if not grouped or own == shape)
+    fits = tuple(region for region, own in readings if not grouped or own == shape)
+    # Grouped as a country writes its numbers, the digits were typed, not cut by Excel.
+    return fits, () if grouped else tuple(dropped)

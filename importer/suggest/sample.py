@@ -1,11 +1,15 @@
-"""What the sample rows tell about the file: the order of day and month in dates, and the
-country of phone numbers typed without one."""
+"""What the sample rows tell about the file: the order of day and month in dates, the forms of
+dates written with month names, and the country of phone numbers typed without one."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 
+from importer.rules.dates import DAY_FIRST_FORMATS as DAY_FIRST
+from importer.rules.dates import MONTH_FIRST_FORMATS as MONTH_FIRST
+from importer.rules.dates import date_time
+from importer.rules.text import RuleError
 from importer.suggest.regions import RegionGuess, guess_region
 
 SAMPLE_ROWS = 200
@@ -32,6 +36,31 @@ def day_first(rows: Iterable[Sequence[str]], positions: list[int]) -> bool | Non
             elif second > 12 >= first:
                 seen.add(False)
     return seen.pop() if len(seen) == 1 else None
+
+
+WORDED_DATES = ("%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%d-%b-%Y", "%d-%b-%y")
+"""Dates written with the month's English name, as exports print them: 1 March 2024, Mar 1,
+2024, 01-Mar-2024. Numeric dates need only ``day_first``."""
+
+
+def date_formats(rows: Iterable[Sequence[str]], positions: list[int]) -> tuple[str, ...]:
+    """The forms of ``WORDED_DATES`` that read a date of the sample no other form reads."""
+    found: list[str] = []
+    for row in rows:
+        for position in positions:
+            text = row[position].strip() if position < len(row) else ""
+            if not any(c.isdigit() for c in text) or _reads(text, found):
+                continue
+            found += [f for f in WORDED_DATES if f not in found and _reads(text, [f])][:1]
+    return tuple(found)
+
+
+def _reads(text: str, formats: Sequence[str]) -> bool:
+    try:
+        date_time(text, (*formats, *DAY_FIRST, *MONTH_FIRST), excel_serial=True)
+    except RuleError:
+        return False
+    return True
 
 
 def phone_region(

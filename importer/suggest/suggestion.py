@@ -10,7 +10,7 @@ from importer.mapping import normalise_header
 from importer.read.headers import column_letter
 from importer.suggest.layouts import LayoutMatch
 from importer.suggest.regions import RegionGuess
-from importer.suggest.sample import day_first, phone_region
+from importer.suggest.sample import date_formats, day_first, phone_region
 from importer.suggest.targets import TARGETS, TARGETS_BY_KEY, Target
 
 EMPTY_VALUES = ["", "N/A", "n/a", "-", "null", "NULL", "none", "None"]
@@ -50,18 +50,20 @@ class Suggestion:
     layout: LayoutMatch | None = None
     day_first: bool | None = None
     """From the sample rows: True for 31/12/2024, False for 12/31/2024, None if unknown."""
+    date_formats: tuple[str, ...] = ()
+    """From the sample rows: the forms of dates written with month names (1 March 2024)."""
     source: str | None = None
     """What the suggestion was made from, for the YAML's first comment."""
     header_row: int = 1
     """The spreadsheet row the headers were read from."""
     sample: tuple[tuple[str, ...], ...] = ()
-    """The data rows ``day_first`` and ``phone_region`` were told from, for ``choose``."""
+    """The data rows the dates and ``phone_region`` were told from, for ``choose``."""
     phone_region: RegionGuess | None = None
     """From the sample rows that give no country: the region of numbers typed without +."""
 
     def resampled(self) -> Suggestion:
-        """A copy with ``day_first`` and ``phone_region`` told from the sample for the current
-        choices (a column chosen as a date, a phone or a country changes them)."""
+        """A copy with the dates' forms and ``phone_region`` told from the sample for the
+        current choices (a column chosen as a date, a phone or a country changes them)."""
         positions: dict[str, list[int]] = {}
         for c in self.columns:
             if c.target is not None:
@@ -73,8 +75,13 @@ class Suggestion:
             empty=EMPTY_VALUES,
             split=_PHONE_SPLIT,
         )
-        dates = day_first(self.sample, positions.get("hired_at", []))
-        return replace(self, day_first=dates, phone_region=region)
+        hired = positions.get("hired_at", [])
+        return replace(
+            self,
+            day_first=day_first(self.sample, hired),
+            date_formats=date_formats(self.sample, hired),
+            phone_region=region,
+        )
 
     @property
     def fields(self) -> dict[str, list[str]]:
@@ -178,6 +185,8 @@ class Suggestion:
                 entry |= {"split": list(_EMAIL_SPLIT), "lower": True}
             elif key == "hired_at":
                 date: dict[str, Any] = {"excel_serial": True}
+                if self.date_formats:
+                    date["formats"] = list(self.date_formats)
                 if self.day_first is not None:
                     date["day_first"] = self.day_first
                 entry["date"] = date
