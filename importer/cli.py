@@ -219,12 +219,12 @@ def _add_rerun_arguments(p: argparse.ArgumentParser) -> None:
     ledger_flags = p.add_mutually_exclusive_group()
     ledger_flags.add_argument(
         "--state",
-        type=Path,
-        metavar="FILE",
+        type=_ledger_place,
+        metavar="FILE|URL",
         help="the ledger that remembers every candidate created, across runs (made if "
-        "missing; default: ledger.sqlite in your data folder, see `importer ledger`): a row "
-        "whose key (the e-mail, or the mapping's key:) it holds for the same API and account "
-        "is skipped as already-imported",
+        "missing; default: ledger.sqlite in your data folder, see `importer ledger`; a "
+        "postgresql:// URL shares one between machines): a row whose key (the e-mail, or the "
+        "mapping's key:) it holds for the same API and account is skipped as already-imported",
     )
     ledger_flags.add_argument(
         "--no-state",
@@ -237,6 +237,13 @@ def _add_rerun_arguments(p: argparse.ArgumentParser) -> None:
         help="send rows that the ledger says were imported before (e.g. after deleting them "
         "in the ATS), and remember their new ids",
     )
+
+
+def _ledger_place(value: str) -> str | Path:
+    """A ledger file, or a database URL (kept as typed: a path would fold its ``//``)."""
+    from importer.record.ledger.where import is_database_url
+
+    return value if is_database_url(value) else Path(value)
 
 
 def _add_suggest_arguments(p: argparse.ArgumentParser) -> None:

@@ -11,7 +11,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,19 +69,23 @@ def redis_server(folder: Path) -> Iterator[str]:
         _stop(process)
 
 
-def _as_postgres_user(folder: Path) -> list[str]:
-    """PostgreSQL refuses to run as root: run it as nobody, owning its folder."""
+@contextmanager
+def _cluster_home(folder: Path) -> Iterator[tuple[Path, list[str]]]:
+    """Where the cluster lives, and the prefix that runs its programs.
+
+    PostgreSQL refuses to run as root: then it runs as nobody, in a folder of its own directly
+    under /tmp, removed afterwards. Not in pytest's temp folder: every pytest session starting
+    makes that tree 0700 again, and other sessions run beside this one.
+    """
     if os.geteuid() != 0:
-        return []
-    shutil.chown(folder, "nobody", "nogroup")
-    for path in folder.parents:
-        # nobody must be able to reach its folder (pytest's temp dirs are 0700)
-        if path == Path("/"):
-            break
-        mode = path.stat().st_mode
-        if not mode & 0o001:
-            os.chmod(path, mode | 0o001)
-    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+        yield folder, []
+        return
+    home = Path(tempfile.mkdtemp(prefix="importer-postgres-"))
+    try:
+        shutil.chown(home, "nobody", "nogroup")
+        yield home, ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @contextmanager
@@ -87,35 +93,35 @@ def postgres_server(folder: Path) -> Iterator[str]:
     """A throwaway PostgreSQL cluster on a free port; yields a ``postgresql://`` URL.
 
     Trust authentication on 127.0.0.1 only, fsync off (nothing here needs to survive a crash),
-    the unix socket in the cluster's own folder.
+    the unix socket in the cluster's own folder, the log in ``folder``.
     """
     initdb = programs.postgres_bin("initdb")
     postgres = programs.postgres_bin("postgres")
     folder.mkdir(parents=True, exist_ok=True)
-    as_user = _as_postgres_user(folder)
-    data = folder / "data"
-    subprocess.run(
-        [*as_user, initdb, "-D", str(data), "-U", "importer", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    port = free_port()
-    log = folder / "postgres.log"
-    where = ["-p", str(port), "-h", "127.0.0.1", "-k", str(folder)]
-    settings = ["-c", "fsync=off", "-c", "full_page_writes=off"]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [*as_user, postgres, "-D", str(data), *where, *settings],
-            stdout=out,
-            stderr=subprocess.STDOUT,
+    with _cluster_home(folder) as (home, as_user):
+        data = home / "data"
+        subprocess.run(
+            [*as_user, initdb, "-D", str(data), "-U", "importer", "--auth=trust", "-E", "UTF8"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-    try:
-        _wait_for_port(port, process, log)
-        _wait_for_ready(port)
-        yield f"postgresql://importer@127.0.0.1:{port}/postgres"
-    finally:
-        _stop(process)
+        port = free_port()
+        log = folder / "postgres.log"
+        where = ["-p", str(port), "-h", "127.0.0.1", "-k", str(home)]
+        settings = ["-c", "fsync=off", "-c", "full_page_writes=off"]
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [*as_user, postgres, "-D", str(data), *where, *settings],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_for_port(port, process, log)
+            _wait_for_ready(port)
+            yield f"postgresql://importer@127.0.0.1:{port}/postgres"
+        finally:
+            _stop(process)
 
 
 def _wait_for_ready(port: int) -> None:
@@ -132,3 +138,13 @@ def _wait_for_ready(port: int) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def fresh_database(url: str) -> str:
+    """A new, empty database on the server at ``url``; its URL."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return url.rsplit("/", 1)[0] + f"/{name}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
@@ -55,9 +56,47 @@ def _undeclared(modules: dict[str, str], declared: set[str]) -> list[str]:
     return missing
 
 
+# The modules that need an optional extra (``pip install 'importer[postgres]'``); the rest of
+# the package imports them only when their feature is asked for.
+EXTRA_MODULES = {"importer.record.ledger.postgresql"}
+
+
+def _extras() -> list[str]:
+    extras = PROJECT["optional-dependencies"]
+    return [r for name, requirements in extras.items() if name != "dev" for r in requirements]
+
+
 def test_the_package_imports_only_what_it_declares() -> None:
-    declared = _declared(PROJECT["dependencies"])
+    declared = _declared(PROJECT["dependencies"] + _extras())
     assert _undeclared(_imported("importer"), declared) == []
+
+
+WITHOUT_EXTRAS = """
+import importlib, pkgutil, sys
+import importer
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None  # not installed
+skip = set(sys.argv[2].split(","))
+for module in pkgutil.walk_packages(importer.__path__, "importer."):
+    if module.name not in skip and not module.name.endswith(".__main__"):
+        importlib.import_module(module.name)
+"""
+
+
+def test_every_other_module_imports_without_the_optional_extras() -> None:
+    distributions = packages_distributions()
+    optional = _declared(_extras())
+    missing = sorted(
+        module for module, names in distributions.items() if {_normal(n) for n in names} & optional
+    )
+    assert missing  # psycopg, at least
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_EXTRAS, ",".join(missing), ",".join(EXTRA_MODULES)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.parametrize("folder", ["tests", "bench"])

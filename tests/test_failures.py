@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from importer.cli import main
-from importer.record.journal import Journal, JournalError
+from importer.record.journal import Journal
+from importer.record.journal_file import JournalError
 from importer.record.report import Recorder
 from importer.sandbox import start_sandbox_thread
 from tests.test_pipeline import import_into_sandbox, read_results, write_candidates

@@ -18,17 +18,11 @@ import pytest
 
 from importer.errors import Code, Reject
 from importer.read.tables import SourceRow
-from importer.record.journal import (
-    _OUTCOME_DELAY,
-    JOURNAL_FILE,
-    Journal,
-    JournalError,
-    RunIdentity,
-    row_hash,
-    unfinished_run,
-)
+from importer.record.journal import _OUTCOME_DELAY, Journal
+from importer.record.journal_file import JOURNAL_FILE, JournalError, unfinished_run
 from importer.record.ledger import LedgerError, Scope, SqliteLedger
 from importer.record.outcomes import RowOutcome, Status
+from importer.record.run_identity import RunIdentity, row_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 IDENTITY = RunIdentity(
@@ -240,7 +234,8 @@ def test_row_hash_tells_rows_apart() -> None:
 _CHILD = f"""
 import asyncio, sys
 from pathlib import Path
-from importer.record.journal import Journal, RunIdentity
+from importer.record.journal import Journal
+from importer.record.run_identity import RunIdentity
 from importer.record.outcomes import RowOutcome, Status
 
 identity = {IDENTITY!r}

@@ -11,28 +11,57 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from importer.record import ledger as ledger_module
 from importer.record.ledger import (
     DATA_DIR_ENV,
     Claimant,
     Granted,
     Imported,
+    Ledger,
     LedgerError,
     LedgerFile,
     Scope,
     SqliteLedger,
     default_ledger_path,
     key_digest,
+    scope_opener,
 )
+from importer.record.ledger import sqlite as ledger_sqlite
+from tests.servers import fresh_database, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SCOPE = Scope("https://api.example.com", "acc-1")
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty ledger of each back end: a file, or a database of its own."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.sqlite")
+    return fresh_database(request.getfixturevalue("postgres"))
+
+
+def open_ledger(place: str, scope: Scope = SCOPE) -> Ledger:
+    """A ledger as one process opens it (a connection of its own)."""
+    return scope_opener(where(place), scope.target)(scope.account_id)
+
+
+def where(place: str) -> str | Path:
+    return place if place.startswith("postgresql://") else Path(place)
+
+
 ROW = Claimant("run-1", "in/candidates.csv", 2, b"h" * 16)
 
 
@@ -48,27 +77,26 @@ def made(candidate_id: str, run_id: str = "run-1", row: int = 2) -> Imported:
     )
 
 
-def test_a_created_key_is_remembered_for_its_scope_only(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.sqlite"
-    ledger = SqliteLedger(path, SCOPE)
+def test_a_created_key_is_remembered_for_its_scope_only(place: str) -> None:
+    ledger = open_ledger(place)
     assert asyncio.run(ledger.claim("ada@example.com", ROW)) == Granted()
     ledger.created("ada@example.com", made("c1"))
     ledger.close()
 
-    again = SqliteLedger(path, SCOPE)
+    again = open_ledger(place)
     assert again.get("ada@example.com") == made("c1")
     assert asyncio.run(again.claim("ada@example.com", ROW)) == made("c1")
     assert made("c1").describe() == "on 2026-12-02 10:30 UTC as c1 (row 2 of candidates.csv)"
     again.close()
     for scope in (Scope(SCOPE.target, "acc-2"), Scope("https://other.example.com", "acc-1")):
-        other = SqliteLedger(path, scope)
+        other = open_ledger(place, scope)
         assert other.get("ada@example.com") is None
         assert asyncio.run(other.claim("ada@example.com", ROW)) == Granted()
         other.close()
 
 
-def test_replace_grants_a_created_key_and_keeps_it_until_created_again(tmp_path: Path) -> None:
-    ledger = SqliteLedger(tmp_path / "l.sqlite", SCOPE)
+def test_replace_grants_a_created_key_and_keeps_it_until_created_again(place: str) -> None:
+    ledger = open_ledger(place)
     ledger.created("k", made("c1"))
     assert asyncio.run(ledger.claim("k", ROW, replace=True)) == Granted()
     ledger.release("k")  # the new attempt failed: the first candidate is still remembered
@@ -90,11 +118,9 @@ def test_keys_are_stored_as_digests(tmp_path: Path) -> None:
         ]
 
 
-def test_a_live_claim_makes_the_other_wait_for_its_outcome(tmp_path: Path) -> None:
-    path = tmp_path / "l.sqlite"
-
+def test_a_live_claim_makes_the_other_wait_for_its_outcome(place: str) -> None:
     async def scenario(settle: str) -> Granted | Imported:
-        first, second = SqliteLedger(path, SCOPE), SqliteLedger(path, SCOPE)
+        first, second = open_ledger(place), open_ledger(place)
         assert await first.claim(settle, ROW) == Granted()
         waiting = asyncio.create_task(second.claim(settle, ROW))
         await asyncio.sleep(0.3)
@@ -115,12 +141,11 @@ def test_a_live_claim_makes_the_other_wait_for_its_outcome(tmp_path: Path) -> No
     assert asyncio.run(scenario("doubt")) == Granted(in_doubt=True)
 
 
-def test_closing_leaves_unsettled_claims_in_doubt(tmp_path: Path) -> None:
-    path = tmp_path / "l.sqlite"
-    first = SqliteLedger(path, SCOPE)
+def test_closing_leaves_unsettled_claims_in_doubt(place: str) -> None:
+    first = open_ledger(place)
     asyncio.run(first.claim("k", ROW))
     first.close()
-    second = SqliteLedger(path, SCOPE)
+    second = open_ledger(place)
     assert asyncio.run(second.claim("k", ROW)) == Granted(in_doubt=True)
     second.close()
 
@@ -128,8 +153,11 @@ def test_closing_leaves_unsettled_claims_in_doubt(tmp_path: Path) -> None:
 CLAIM_AND_HANG = textwrap.dedent(
     """
     import asyncio, sys, time
-    from importer.record.ledger import Claimant, Scope, SqliteLedger
-    ledger = SqliteLedger(sys.argv[1], Scope("https://api.example.com", "acc-1"))
+    from pathlib import Path
+    from importer.record.ledger import Claimant, scope_opener
+    place = sys.argv[1]
+    where = place if place.startswith("postgresql://") else Path(place)
+    ledger = scope_opener(where, "https://api.example.com")("acc-1")
     asyncio.run(ledger.claim("k", Claimant("run-9", "x.csv", 2)))
     print("claimed", flush=True)
     time.sleep(60)
@@ -137,15 +165,14 @@ CLAIM_AND_HANG = textwrap.dedent(
 )
 
 
-def test_a_claim_whose_process_died_is_taken_over_in_doubt(tmp_path: Path) -> None:
-    path = tmp_path / "l.sqlite"
+def test_a_claim_whose_process_died_is_taken_over_in_doubt(place: str) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", CLAIM_AND_HANG, str(path)], stdout=subprocess.PIPE, cwd=ROOT
+        [sys.executable, "-c", CLAIM_AND_HANG, place], stdout=subprocess.PIPE, cwd=ROOT
     )
     try:
         assert child.stdout is not None
         assert child.stdout.readline() == b"claimed\n"
-        ledger = SqliteLedger(path, SCOPE)
+        ledger = open_ledger(place)
 
         async def claim_soon() -> Granted | Imported:
             return await asyncio.wait_for(ledger.claim("k", ROW), 0.5)
@@ -186,9 +213,11 @@ def test_a_claim_on_another_machine_expires_with_its_lease(tmp_path: Path) -> No
 RACE = textwrap.dedent(
     """
     import asyncio, sys
-    from importer.record.ledger import Claimant, Granted, Imported, Scope, SqliteLedger
-    path, name, keys = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
-    ledger = SqliteLedger(path, Scope("https://api.example.com", "acc-1"))
+    from pathlib import Path
+    from importer.record.ledger import Claimant, Granted, Imported, scope_opener
+    place, name, keys = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+    where = place if place.startswith("postgresql://") else Path(place)
+    ledger = scope_opener(where, "https://api.example.com")("acc-1")
 
     async def one(key):
         claim = await ledger.claim(key, Claimant(name, "x.csv", 2))
@@ -207,9 +236,8 @@ RACE = textwrap.dedent(
 )
 
 
-def test_processes_racing_for_the_same_keys_create_each_once(tmp_path: Path) -> None:
-    path = tmp_path / "l.sqlite"
-    SqliteLedger(path, SCOPE).close()
+def test_processes_racing_for_the_same_keys_create_each_once(place: str) -> None:
+    open_ledger(place).close()
     keys = [f"k{i}" for i in range(150)]
     children = [
         subprocess.Popen(
@@ -217,7 +245,7 @@ def test_processes_racing_for_the_same_keys_create_each_once(tmp_path: Path) -> 
                 sys.executable,
                 "-c",
                 RACE,
-                str(path),
+                place,
                 f"p{n}",
                 ",".join(keys[n * 50 :] + keys[: n * 50]),
             ],
@@ -232,23 +260,22 @@ def test_processes_racing_for_the_same_keys_create_each_once(tmp_path: Path) -> 
         assert child.returncode == 0
         created += out.decode().split()
     assert sorted(created) == sorted(keys)
-    with LedgerFile(path) as book:
+    with LedgerFile(where(place)) as book:
         assert {e.state for e in book.entries()} == {"created"}
         assert len(list(book.entries())) == len(keys)
 
 
-def test_the_ledger_file_lists_finds_forgets_and_exports(tmp_path: Path) -> None:
-    path = tmp_path / "l.sqlite"
-    ledger = SqliteLedger(path, SCOPE)
+def test_the_ledger_file_lists_finds_forgets_and_exports(place: str) -> None:
+    ledger = open_ledger(place)
     ledger.created("ada@example.com", made("c1"))
     ledger.created("grace@example.com", made("c2", row=3))
     ledger.created("alan@example.com", made("c3", "run-2"))
     ledger.close()
-    other = SqliteLedger(path, Scope(SCOPE.target, "acc-2"))
+    other = open_ledger(place, Scope(SCOPE.target, "acc-2"))
     other.created("ada@example.com", made("c9", "run-3"))
     other.close()
 
-    with LedgerFile(path) as book:
+    with LedgerFile(where(place)) as book:
         recent = book.recent()
         assert {r.run_id: r.created for r in recent} == {"run-1": 2, "run-2": 1, "run-3": 1}
         assert {r.account_id for r in recent} == {"acc-1", "acc-2"}
@@ -290,7 +317,7 @@ def test_imported_describes_a_candidate_without_an_id() -> None:
 def _open_and_close(path: str, start: Any, answers: Any) -> None:
     start.wait()
     try:
-        ledger_module._connect(Path(path)).close()
+        ledger_sqlite._connect(Path(path)).close()
         answers.put("ok")
     except Exception as error:  # reported to the test, which names it
         answers.put(repr(error))

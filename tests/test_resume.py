@@ -18,7 +18,8 @@ from importer import ImportOptions, Progress, run_import_async
 from importer.cli import main
 from importer.clock import ScaledClock
 from importer.errors import ConfigError
-from importer.record.journal import JOURNAL_FILE, Journal, unfinished_run
+from importer.record.journal import Journal
+from importer.record.journal_file import JOURNAL_FILE, unfinished_run
 from importer.record.report import ImportSummary
 from importer.sandbox import Sandbox, SandboxConfig, start_sandbox_thread
 from importer.send.client import ApiClient
@@ -425,6 +426,6 @@ def test_run_help_documents_resume_and_state(capsys: pytest.CaptureFixture[str])
         main(["run", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--resume continue the run journaled in --out" in help_text
-    assert "--state FILE the ledger that remembers every candidate created" in help_text
+    assert "--state FILE|URL the ledger that remembers every candidate created" in help_text
     assert "--no-state keep no ledger" in help_text
     assert "--reimport send rows that the ledger says were imported before" in help_text

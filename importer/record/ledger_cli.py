@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import TextIO
 
 from importer.errors import ConfigError
-from importer.record.ledger import Entry, LedgerFile, default_ledger_path, when
+from importer.record.ledger import (
+    Entry,
+    LedgerFile,
+    default_ledger_path,
+    is_database_url,
+    location,
+    when,
+)
 from importer.send.client import DEFAULT_BASE_URL
 
 EXPORT_COLUMNS = [
@@ -30,9 +37,9 @@ EXPORT_COLUMNS = [
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
-        type=Path,
-        metavar="FILE",
-        help="the ledger to read (default: ledger.sqlite in your data folder)",
+        metavar="FILE|URL",
+        help="the ledger to read: a file (default: ledger.sqlite in your data folder) or a "
+        "postgresql:// URL",
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="the latest imports that created candidates")
@@ -55,13 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """0 done; 1 ``find`` found nothing; ``ConfigError`` (exit 2) for what cannot be done."""
-    path: Path = args.state or default_ledger_path()
-    if not path.exists():
+    where: str | Path = args.state or default_ledger_path()
+    if not is_database_url(where) and not Path(where).exists():
         raise ConfigError(
-            f"there is no ledger at {path}: nothing has been imported with it yet"
+            f"there is no ledger at {location(where)}: nothing has been imported with it yet"
             + ("" if args.state else " (pass --state FILE for another ledger)")
         )
-    with LedgerFile(path) as ledger:
+    with LedgerFile(where) as ledger:
         if args.action == "list":
             return _list(ledger, args.limit)
         if args.action == "find":
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 def _list(ledger: LedgerFile, limit: int) -> int:
     imports = ledger.recent(limit)
     if not imports:
-        print(f"{ledger.path} holds no import yet")
+        print(f"{ledger.location} holds no import yet")
         return 0
     print(f"{'last created':<20} {'created':>7}  {'account':<20} {'target':<28} file · run id")
     for run in imports:
@@ -101,7 +108,7 @@ def _describe(entry: Entry) -> str:
 def _find(ledger: LedgerFile, key: str) -> int:
     entries = ledger.find(key)
     if not entries:
-        print(f"{key} is not in {ledger.path}: an import would send it")
+        print(f"{key} is not in {ledger.location}: an import would send it")
         return 1
     for entry in entries:
         print(_describe(entry))
@@ -112,7 +119,7 @@ def _forget(ledger: LedgerFile, args: argparse.Namespace) -> int:
     if args.run is not None:
         forgotten = ledger.forget_run(args.run)
         if not forgotten:
-            raise ConfigError(f"no import with run id {args.run} in {ledger.path}: see `list`")
+            raise ConfigError(f"no import with run id {args.run} in {ledger.location}: see `list`")
         print(
             f"forgot the {forgotten} candidates of run {args.run}: importing them again sends them"
         )
@@ -124,7 +131,7 @@ def _forget(ledger: LedgerFile, args: argparse.Namespace) -> int:
         entries = [e for e in entries if e.target == target]
     if not entries:
         raise ConfigError(
-            f"{args.key} is not in {ledger.path}"
+            f"{args.key} is not in {ledger.location}"
             + (f" for account {account}" if account else "")
             + ": nothing to forget"
         )

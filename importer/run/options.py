@@ -46,7 +46,8 @@ class ImportOptions:
     not (the CLI's throwaway sandbox listens on a new port each run: "sandbox"). ``resume``
     continues the run journaled in ``out_dir``. The ledger remembers across runs the key of every
     candidate created and skips rows whose key it holds for the same target and account
-    (``reimport=True`` sends them anyway); ``state`` is its file, by default the user's
+    (``reimport=True`` sends them anyway); ``state`` is its file (or a ``postgresql://`` URL), by
+    default the user's
     (``importer.record.ledger.default_ledger_path``). ``ledger``: None keeps it where it can
     apply (rows have a key, the account is known), True makes that a ``ConfigError``, False
     keeps none. ``header_row`` is the row holding the column names (None: the mapping's

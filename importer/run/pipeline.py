@@ -20,16 +20,17 @@ from importer.errors import ConfigError, RunFailedError
 from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.edits import edited
 from importer.read.tables import Table, open_table
-from importer.record.journal import (
-    JOURNAL_FILE,
-    Journal,
-    RunIdentity,
-    file_sha256,
-    unfinished_run,
+from importer.record.journal import Journal
+from importer.record.journal_file import JOURNAL_FILE, unfinished_run
+from importer.record.ledger import (
+    default_ledger_path,
+    is_database_url,
+    location,
+    scope_opener,
 )
-from importer.record.ledger import Ledger, Scope, SqliteLedger, default_ledger_path
 from importer.record.outdir import check_out_dir
 from importer.record.report import ImportSummary, Recorder
+from importer.record.run_identity import RunIdentity, file_sha256
 from importer.run.accounts import RowAccount, RowLedgers
 from importer.run.check import Checker
 from importer.run.dispatch import describe, send_rows
@@ -257,7 +258,7 @@ def _open_ledger(
     if options.ledger is False:
         return None
     required = options.ledger is True
-    path = default_ledger_path() if options.state is None else Path(options.state)
+    place = default_ledger_path() if options.state is None else options.state
     if not keys.readable:
         if not required:
             return None
@@ -272,13 +273,11 @@ def _open_ledger(
         raise ConfigError(
             "--state remembers imports per account: pass --account-id or set STACKONE_ACCOUNT_ID"
         )
-    if path.resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
-        raise ConfigError(f"--state {path} is the run's journal: give another file")
-
-    def open_scope(account: str) -> Ledger:
-        return SqliteLedger(path, Scope(target, account))
-
-    ledgers = RowLedgers(accounts, str(path), open_scope)
+    if not is_database_url(place):
+        place = Path(place)
+        if place.resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
+            raise ConfigError(f"--state {place} is the run's journal: give another file")
+    ledgers = RowLedgers(accounts, location(place), scope_opener(place, target))
     if accounts.fixed is not None and not accounts.routed:
         ledgers.open(accounts.fixed)
     return ledgers

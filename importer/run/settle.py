@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from importer.errors import Code, Note, RowWarning
 from importer.read.tables import SourceRow
-from importer.record.journal import Journal, JournalRow, row_hash
+from importer.record.journal import Journal, JournalRow
 from importer.record.ledger import Imported, now_iso
 from importer.record.outcomes import RowOutcome, Status
+from importer.record.run_identity import row_hash
 from importer.run.accounts import RowLedgers
 from importer.run.check import Checked
 from importer.run.keys import RowKey

@@ -7,10 +7,11 @@ from dataclasses import replace
 
 from importer.errors import Code, Note
 from importer.read.tables import SourceRow
-from importer.record.journal import Journal, row_hash
+from importer.record.journal import Journal
 from importer.record.ledger import Claimant, Granted, Imported, Ledger, now_iso
 from importer.record.outcomes import RowOutcome, Status
 from importer.record.report import Counts, Recorder
+from importer.record.run_identity import row_hash
 from importer.run.accounts import RowLedgers
 from importer.run.keys import RowKey
 from importer.run.options import ImportOptions, Progress

@@ -1,0 +1,342 @@
+"""Claims: the key-by-key state machine every ledger back end shares, in batched transactions.
+
+A back end gives a ``Database`` (its connection, spoken to in SQLite's ``?`` placeholder
+style) and says how a claim's owner is told alive from dead; everything else, the SQL of the
+state machine and the grouping of claims and outcomes into one commit per event-loop turn, is
+here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn, Protocol, TypeVar
+
+from importer.record.ledger.model import (
+    Claimant,
+    Granted,
+    Imported,
+    LedgerError,
+    Scope,
+    key_digest,
+    now_iso,
+)
+
+# How often a row waits for another live process to finish the same key.
+_WAIT_POLL = 0.1
+# A transaction the database aborted to break a deadlock between two importers is run again.
+_RETRIES = 5
+
+ENTRY_COLUMNS = "id, remote_id, at, run_id, input, row_number, row_hash"
+
+_T = TypeVar("_T")
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database(Protocol):
+    """A ledger's connection, whatever the engine."""
+
+    location: str
+    """For messages and summary.json: a path or a URL, never a password."""
+    lock_row: str
+    """What a SELECT needs to lock the row it reads until the transaction ends."""
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor: ...
+
+    def begin(self) -> None:
+        """Start a write transaction."""
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None:
+        """Abandon the transaction, if one is open; never raises."""
+
+    def failure(self, error: BaseException) -> bool:
+        """Whether ``error`` is this engine's (to report as a ledger error)."""
+        ...
+
+    def retryable(self, error: BaseException) -> bool:
+        """Whether the transaction failed only for racing another one (run it again)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ClaimingLedger:
+    """A ``Ledger`` over a ``Database``. The claims and outcomes of one event-loop turn are
+    committed together at its end (outcomes at once outside a loop); a claim returns once its
+    commit is done. Subclasses say who owns a claim and whether that owner is alive."""
+
+    # Renewed every ``_renew_every`` seconds while the process lives (None: never needed).
+    _renew_every: float | None = None
+
+    def __init__(self, db: Database, scope: Scope) -> None:
+        self.scope = scope
+        self._db = db
+        self._owner = uuid.uuid4().hex
+        self._renewed = 0.0
+        self._due = False
+        self._pending: list[tuple[str, tuple[object, ...]]] = []
+        self._claims: list[tuple[_Claim, asyncio.Future[Granted | Imported | None]]] = []
+        self._failure: LedgerError | None = None
+        self._renewal: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    @property
+    def location(self) -> str:
+        return self._db.location
+
+    # -- owners: the back end's ------------------------------------------------------------
+
+    def _renew(self) -> None:
+        """Say, inside a transaction, that this owner is alive."""
+        raise NotImplementedError
+
+    def _owner_alive(self, owner: str) -> bool:
+        raise NotImplementedError
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, key: str) -> Imported | None:
+        found = self._db.execute(
+            f"SELECT {ENTRY_COLUMNS} FROM entries"
+            " WHERE target = ? AND account_id = ? AND key_sha256 = ? AND state = 'created'",
+            (self.scope.target, self.scope.account_id, key_digest(key)),
+        ).fetchone()
+        return None if found is None else Imported(*found)
+
+    # -- claiming --------------------------------------------------------------------------
+
+    async def claim(
+        self, key: str, claimant: Claimant, *, replace: bool = False
+    ) -> Granted | Imported:
+        while True:
+            outcome = await self._claim_soon(_Claim(key, claimant, replace))
+            if outcome is not None:
+                self._keep_renewing()
+                return outcome
+            await asyncio.sleep(_WAIT_POLL)
+
+    def _claim_soon(self, claim: _Claim) -> asyncio.Future[Granted | Imported | None]:
+        """Claims made in one event-loop turn share a transaction with the outcomes recorded
+        in it: its commit (file locks and a WAL write, or a round trip) costs more than the
+        rows in it."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Granted | Imported | None] = loop.create_future()
+        self._claims.append((claim, future))
+        self._commit_soon(loop)
+        return future
+
+    def commit(self) -> None:
+        """Write and commit what is queued: outcomes, then claims."""
+        self._due = False
+        if self._closed or not (self._pending or self._claims):
+            return
+        claims, self._claims = self._claims, []
+        # One order for every process: two batches claiming the same keys wait for each
+        # other instead of deadlocking.
+        ordered = sorted(claims, key=lambda c: key_digest(c[0].key))
+        try:
+            results = self._transaction(
+                lambda: [self._try_claim(c.key, c.claimant, c.replace) for c, _ in ordered]
+            )
+        except LedgerError as error:
+            # raised again by the next claim or write, and by close
+            self._failure = error
+            for _, future in claims:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, future), result in zip(ordered, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    def _try_claim(self, key: str, claimant: Claimant, replace: bool) -> Granted | Imported | None:
+        """One attempt inside a write transaction; None while a live owner holds the key."""
+        where = (self.scope.target, self.scope.account_id, key_digest(key))
+        # Most keys are new: one statement claims them, a look at the entry only when it exists.
+        inserted = self._db.execute(
+            "INSERT INTO entries (target, account_id, key_sha256, state, owner, at, run_id,"
+            " input, row_number, row_hash) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (*where, self._owner, now_iso(), *_claimant(claimant)),
+        )
+        if inserted.rowcount == 1:
+            return Granted()
+        found = self._db.execute(
+            f"SELECT state, owner, {ENTRY_COLUMNS} FROM entries"
+            f" WHERE target = ? AND account_id = ? AND key_sha256 = ?{self._db.lock_row}",
+            where,
+        ).fetchone()
+        if found is None:
+            return None  # released by its owner between the two statements: try again
+        state, owner = found[0], found[1]
+        if state == "created":
+            # A replaced key keeps its entry until the new candidate exists.
+            return Granted() if replace else Imported(*found[2:])
+        if state == "claimed" and (owner == self._owner or self._owner_alive(owner)):
+            return None if owner != self._owner else Granted()
+        self._db.execute(
+            "UPDATE entries SET state = 'claimed', owner = ?, at = ?, run_id = ?, input = ?,"
+            " row_number = ?, row_hash = ? WHERE target = ? AND account_id = ? AND key_sha256 = ?",
+            (self._owner, now_iso(), *_claimant(claimant), *where),
+        )
+        return Granted(in_doubt=True)
+
+    # -- settling --------------------------------------------------------------------------
+
+    def created(self, key: str, imported: Imported) -> None:
+        self._write(
+            "INSERT INTO entries (target, account_id, key_sha256, state, owner, id, remote_id,"
+            " at, run_id, input, row_number, row_hash)"
+            " VALUES (?, ?, ?, 'created', NULL, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (target, account_id, key_sha256) DO UPDATE SET state = 'created',"
+            " owner = NULL, id = excluded.id, remote_id = excluded.remote_id, at = excluded.at,"
+            " run_id = excluded.run_id, input = excluded.input,"
+            " row_number = excluded.row_number, row_hash = excluded.row_hash",
+            (
+                self.scope.target,
+                self.scope.account_id,
+                key_digest(key),
+                imported.id,
+                imported.remote_id,
+                imported.created_at,
+                imported.run_id,
+                imported.input,
+                imported.row_number,
+                imported.row_hash,
+            ),
+        )
+
+    def in_doubt(self, key: str) -> None:
+        self._write(
+            "UPDATE entries SET state = 'doubt', owner = NULL"
+            " WHERE target = ? AND account_id = ? AND key_sha256 = ? AND owner = ?",
+            (self.scope.target, self.scope.account_id, key_digest(key), self._owner),
+        )
+
+    def release(self, key: str) -> None:
+        self._write(
+            "DELETE FROM entries"
+            " WHERE target = ? AND account_id = ? AND key_sha256 = ? AND owner = ?",
+            (self.scope.target, self.scope.account_id, key_digest(key), self._owner),
+        )
+
+    # -- transactions ----------------------------------------------------------------------
+
+    def _write(self, sql: str, params: tuple[object, ...]) -> None:
+        """Queue a write for the next commit: the ledger stays unlocked for other processes
+        until then."""
+        self._check_open()
+        self._pending.append((sql, params))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.commit()
+            return
+        self._commit_soon(loop)
+
+    def _commit_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._due:
+            self._due = True
+            loop.call_soon(self.commit)
+
+    def _transaction(self, work: Callable[[], _T]) -> _T:
+        """The queued writes and ``work`` in one write transaction, committed."""
+        self._check_open()
+        pending, self._pending = self._pending, []
+        attempt = 0
+        while True:
+            try:
+                self._db.begin()
+                for sql, params in pending:
+                    self._db.execute(sql, params)
+                every = self._renew_every
+                if every is not None and time.monotonic() - self._renewed > every:
+                    self._renew()
+                result = work()
+                self._db.commit()
+                return result
+            except Exception as error:
+                if not self._db.failure(error):
+                    raise
+                self._db.rollback()
+                attempt += 1
+                if attempt >= _RETRIES or not self._db.retryable(error):
+                    self._fail(error)
+
+    def _keep_renewing(self) -> None:
+        """While an event loop runs, renew the lease even when no row is claimed for a while
+        (every worker waiting out a Retry-After)."""
+        if self._renewal is not None or self._renew_every is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._renewal = loop.call_later(self._renew_every, self._renew_now)
+
+    def _renew_now(self) -> None:
+        self._renewal = None
+        if self._closed:
+            return
+        self._transaction(self._renew)
+        self._keep_renewing()
+
+    def _fail(self, error: BaseException) -> NoReturn:
+        raise LedgerError(
+            f"cannot write the ledger {self.location}: {error}; the rows recorded before are "
+            "safe: fix the cause (disk full? permissions?) and re-run with --resume"
+        ) from None
+
+    def _check_open(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if self._closed:
+            raise LedgerError(f"the ledger {self.location} is closed")
+
+    def close(self) -> None:
+        """Commit, give up this process's live claims (left in doubt), and close."""
+        if self._closed:
+            return
+        if self._renewal is not None:
+            self._renewal.cancel()
+            self._renewal = None
+        try:
+            # A claim still held here was never settled: the process is ending, so whoever
+            # needs the key next must look the candidate up first.
+            self._write(
+                "UPDATE entries SET state = 'doubt', owner = NULL WHERE owner = ?", (self._owner,)
+            )
+            self._write("DELETE FROM owners WHERE owner = ?", (self._owner,))
+            self._transaction(lambda: None)
+        finally:
+            self._closed = True
+            self._disconnect()
+
+    def _disconnect(self) -> None:
+        self._db.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    key: str
+    claimant: Claimant
+    replace: bool
+
+
+def _claimant(claimant: Claimant) -> tuple[object, ...]:
+    return (claimant.run_id, claimant.input, claimant.row_number, claimant.row_hash)
