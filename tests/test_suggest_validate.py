@@ -23,9 +23,10 @@ SAME_PERSON = {"duplicate-in-file"}
 """A second row of a person the file already holds: a person imports the first one only."""
 REFUSED = {"empty.csv", "blank_lines_only.csv", "unclosed_quote.csv"}
 """Fixtures refused as a whole (exit 2): nothing to read, or a quote that swallows the rest."""
-NO_VALUE_AT_ALL = {"precision-lost", "invalid-phone"}
-"""Codes that a phone entry's ``on_invalid: keep`` still gives a cell that is no number at all:
-digits Excel already destroyed (4.47701E+11), text without a digit."""
+NO_VALUE_AT_ALL = {"precision-lost", "invalid-phone", "invalid-date"}
+"""Codes the suggested mapping still gives a cell that is no such value at all: digits Excel
+already destroyed (4.47701E+11), text without a digit in a phone (which ``on_invalid: keep``
+does not keep) or a hire date (which the suggested mapping does not drop)."""
 SPREADSHEETS = {".csv", ".tsv", ".txt", ".xlsx"}
 FIXTURES = sorted(
     path

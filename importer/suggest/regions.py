@@ -10,7 +10,10 @@ country groups them, grouped as this one does.
 
 The sample points to one country when that country fits a majority of the national numbers
 (those that fit some country) and no other country fits three quarters as many; otherwise it is
-ambiguous and no region is suggested. Numbers written with + or 00 say nothing about it.
+ambiguous and no region is suggested. Numbers written with + or 00 say nothing about it. Digits
+typed in one block that are a valid number of a country once its trunk prefix is put back
+(Excel drops the 0 of 07400123456 typed into a number cell) count for that country as a rival:
+they may be either.
 Countries that share a calling code (the United Kingdom and Jersey, the United States and
 Canada) read numbers the same way, so they count as one; the one named is the one most of the
 numbers belong to.

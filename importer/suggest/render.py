@@ -67,8 +67,6 @@ def _field_lines(
         yield "  custom_fields:"
         yield from (f"    - {_flow(item)}" for item in entry)
     else:
-        if key == "hired_at":
-            yield "  # a date that cannot be read is left out, with a warning"
         if key == "hired_at" and suggestion.day_first is None:
             yield "  # dates such as 01/03/2024 also need day_first: true (day first) or"
             yield "  # false (month first) in date: {...}"

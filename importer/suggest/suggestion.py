@@ -190,8 +190,6 @@ class Suggestion:
                 if self.day_first is not None:
                     date["day_first"] = self.day_first
                 entry["date"] = date
-                # A hire date no one can read is no reason to turn a candidate away.
-                entry["on_invalid"] = "drop"
             fields[key] = entry
         country = by_key.get("country")
         phones = [self._phone(c.header, c.target, country) for c in self._of("phone_numbers")]
