@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -159,6 +161,52 @@ def test_workers_leave_ctrl_c_and_sigterm_to_the_main_process(
             assert worker.is_alive()
         assert worker.exitcode == 0  # ended by the pool, once the run is done
     assert after == before
+
+
+class _LateAnswer:
+    """A worker's pipe whose answer comes just after the pool looked for it, while the worker
+    holds two chunks: the moment at which an answer could be read into the wrong chunk."""
+
+    def __init__(self, pipe: Connection) -> None:
+        self._pipe = pipe
+        self._holding = 0
+        self.late = False
+
+    def send(self, message: object) -> None:
+        self._holding += message is not None
+        self._pipe.send(message)
+
+    def recv(self) -> object:
+        self._holding -= 1
+        return self._pipe.recv()
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        if self._holding == 2 and not self.late and not self._pipe.poll(timeout):
+            self.late = True
+            assert self._pipe.poll(30)  # the answer comes only now
+            return False
+        return self._pipe.poll(timeout)
+
+    def close(self) -> None:
+        self._pipe.close()
+
+
+def test_an_answer_that_comes_late_goes_to_the_chunk_it_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 2)
+    mapping = load_mapping(MAPPINGS / "default.yaml")
+    with open_table(SAMPLES / "candidates.csv") as table:
+        rows = list(enumerate(table.rows))
+        mapper = mapping.bind(table.headers)
+        with PreparePool(mapping, mapper, table.headers, "candidates.csv", "email", 1) as pool:
+            (worker, pipe), *_ = pool._workers
+            late = _LateAnswer(pipe)
+            pool._workers[0] = (worker, cast(Connection, late))
+            out = list(pool.prepared(iter(rows), stopped=lambda: False))
+    assert late.late
+    expected = [None if row.is_blank else mapper.prepare(row).email for _, row in rows]
+    assert [None if p is None else p.email for _, _, p in out] == expected
 
 
 def test_where_processes_cannot_fork_the_workers_are_spawned(

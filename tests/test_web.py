@@ -28,8 +28,7 @@ from importer.mapping import load_mapping
 from importer.read.limits import WorkbookLimits, check_archive
 from importer.read.tables import open_table
 from importer.sandbox import SandboxConfig, start_sandbox_thread
-from importer.web import WebConfig, WebServer, start_server_thread
-from importer.web import server as web_server
+from importer.web import WebConfig, WebServer, job_routes, start_server_thread
 from importer.web.guard import TOKEN_HEADER
 from importer.web.workspace import page_words
 
@@ -638,7 +637,7 @@ def test_stop_finishes_what_is_in_flight_and_writes_the_reports(tmp_path: Path) 
 
 def test_runs_past_the_limit_at_once_are_refused(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     upload = api.upload_ok()
-    monkeypatch.setattr(web_server, "MAX_LIVE_JOBS", 0)
+    monkeypatch.setattr(job_routes, "MAX_LIVE_JOBS", 0)
     refused = api.post(f"/api/uploads/{upload['id']}/check", json={"mapping": {"columns": {}}})
     assert refused.status_code == 429
     assert refused.json()["error"].startswith("0 checks or imports are already running")

@@ -190,9 +190,7 @@ class PreparePool:
             chunk.append(item)
             if len(chunk) < CHUNK_ROWS:
                 continue
-            for waiting in pending:
-                if waiting.worker is not None and waiting.worker.poll():
-                    idle.append(_receive(waiting))
+            _take_answers(pending, idle)
             pending.append(self._start(chunk, idle, stopped()))
             chunk = []
             while pending and (pending[0].worker is None or len(pending) > most):
@@ -217,6 +215,24 @@ class PreparePool:
             worker.send(sent)
             return _Chunk(rows, worker)
         return _Chunk(rows, results=_prepare(self._mapper, self._keep, self._width, sent))
+
+
+def _take_answers(pending: deque[_Chunk], idle: deque[Connection]) -> None:
+    """Read every answer that has come, each into the oldest chunk its worker still holds.
+
+    A worker answers its chunks in the order it got them, so only that chunk may take the
+    answer: an answer arriving between the look at a worker's older chunk and the look at its
+    newer one must not be read into the newer one.
+    """
+    passed: set[Connection] = set()
+    for waiting in pending:
+        worker = waiting.worker
+        if worker is None or worker in passed:
+            continue
+        if worker.poll():
+            idle.append(_receive(waiting))
+        else:
+            passed.add(worker)
 
 
 def _receive(chunk: _Chunk) -> Connection:

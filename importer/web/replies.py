@@ -1,10 +1,12 @@
-"""The page's HTTP replies: JSON errors, the JSON body of a request, static files, and the
-security headers every answer carries."""
+"""The page's HTTP replies: JSON errors, the JSON body of a request, static files, download
+names, and the security headers every answer carries."""
 
 from __future__ import annotations
 
 import importlib.resources
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -56,3 +58,8 @@ async def read_json(request: web.Request) -> dict[str, Any]:
 
 def static_text(name: str) -> str:
     return (importlib.resources.files("importer.web") / "static" / name).read_text(encoding="utf-8")
+
+
+def download_stem(name: str) -> str:
+    """The upload's name without its extension, fit for a download's file name."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem).strip("-") or "import"
