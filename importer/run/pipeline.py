@@ -197,6 +197,7 @@ class _Run:
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
+            notices=[table.header_note] if table.header_note else [],
         )
         (self.out_dir / "summary.json").write_text(
             json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
