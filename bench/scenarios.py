@@ -276,6 +276,8 @@ def overhead(runs: int) -> Section:
         "requests a minute, 17 a second) either is far below what one core can do."
     )
     if not met:
+        # a fresh out folder: its ledger would otherwise skip every row as already imported
+        shutil.rmtree(WORK / "out" / "overhead-profile", ignore_errors=True)
         section.profile = profile(
             importer_command(csv, "{url}", WORK / "out" / "overhead-profile", UNLIMITED_RATE, 32),
             name="overhead",

@@ -7,6 +7,7 @@ end-to-end tests run importer processes from the command line.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import redis
 
 from importer.clock import SystemClock
 from importer.errors import ConfigError
+from importer.sandbox.limits import make_limiter
 from importer.send.pacer import HEADROOM
 from importer.send.pacing import PacerLostError, open_pacers
 from importer.send.shared_pacer import SharedPacer, SharedPacers, shared_pacers
@@ -141,8 +143,78 @@ def test_auto_rate_is_cut_for_every_process_by_one_429(redis_url: str) -> None:
 
     before, after_second, after_first = asyncio.run(main())
     assert before == pytest.approx(1000.0, rel=0.01)
-    assert after_second == pytest.approx(800.0, rel=0.01)
+    # The local pacer's rule, on the grants of both processes: what got through in the second
+    # before the refused request (the two grants), 2 % fewer for requests counted at its ends, is
+    # the limit; aim just under it.
+    assert after_second == pytest.approx(2 * 0.98 * (1 - HEADROOM) * 60)
     assert after_first == after_second
+
+
+def test_a_told_rate_is_cut_for_every_process_by_a_429_and_climbs_back(redis_url: str) -> None:
+    async def main() -> tuple[float | None, float | None, float | None]:
+        async with _Processes(redis_url) as processes:
+            first, second = await processes.key(6000), await processes.key(6000)
+            await first.acquire()
+            first.throttled(time.monotonic())
+            await first.flush()
+            cut = await second.rate_per_minute()
+            # a second 429 for a request sent before the cut: no second cut
+            second.throttled(time.monotonic() - 1)
+            await second.flush()
+            again = await first.rate_per_minute()
+            for _ in range(60):  # both processes wait for slots: about 0.6 s
+                await asyncio.gather(first.acquire(), second.acquire())
+            await first.flush()
+            await second.flush()
+            return cut, again, await second.rate_per_minute()
+
+    cut, again, later = asyncio.run(main())
+    paced = 6000 * (1 - HEADROOM)
+    assert cut == pytest.approx(paced * 0.95)
+    assert again == cut
+    # 1 % of the told pace a second while the pacer binds, for both processes together
+    assert later is not None
+    assert cut < later <= min(paced, cut + 0.01 * paced * 1.5)
+
+
+def test_pacers_in_several_processes_learn_one_rate_against_a_fixed_window(
+    redis_url: str,
+) -> None:
+    """Three processes' pacers, four workers each, against one limiter of 100 requests a second
+    counted in fixed windows: ``auto`` learns it once for all of them."""
+    limiter = make_limiter("fixed", 6000, 100)
+    refused: list[float] = []
+
+    async def main() -> list[float | None]:
+        async with _Processes(redis_url) as processes:
+            pacers = [await processes.key(None, adaptive=True) for _ in range(3)]
+            began = time.monotonic()
+
+            async def worker(pacer: SharedPacer) -> None:
+                while time.monotonic() - began < 4.0:
+                    await pacer.acquire()
+                    sent_at = time.monotonic()
+                    wait = limiter.take("key", sent_at)
+                    if wait > 0.0:
+                        refused.append(sent_at - began)
+                        pacer.pause_for(max(1, math.ceil(wait)))
+                        pacer.throttled(sent_at)
+
+            await asyncio.gather(*(worker(p) for p in pacers for _ in range(4)))
+            for pacer in pacers:
+                await pacer.flush()
+            return [await pacer.rate_per_minute() for pacer in pacers]
+
+    rates = asyncio.run(main())
+    assert len(set(rates)) == 1
+    assert rates[0] is not None
+    # near the limit: a first estimate can be a few % over when the second it counted straddled
+    # two windows, which the next 429 corrects
+    assert 0.85 * 6000 <= rates[0] <= 1.1 * 6000
+    # Each 429 episode pauses every process for a second: after the one that ends the slow
+    # start, at most a stray one or two (a slot that reached the limiter late) in 4 s.
+    episodes = [t for i, t in enumerate(refused) if i == 0 or t - refused[i - 1] > 0.5]
+    assert len(episodes) <= 3
 
 
 def test_redis_holds_digests_never_the_key_or_the_account(redis_url: str) -> None:

@@ -9,8 +9,13 @@ runs atomically, on Redis's own clock, so that machines whose clocks differ agre
   holding slots leaves at most those few slots unused, and nobody waits for it.
 - a 429 (on the key) or a 408 (on an account) sets ``paused`` to the end of the Retry-After
   window; a process that wakes for a slot the window now covers takes a new slot after it.
-- ``adaptive`` (``--rate auto``): the key's ``rate`` is shared too; a 429 for a request sent
-  after the last cut cuts it, and it recovers while requests flow, up to the ceiling.
+- how fast: the same controller as the local pacer's (``importer.send.rate_control``), its
+  small state kept in the hash. A process reads it, applies the event (a 429, or a stretch of
+  waiting for slots, which lets the rate grow) and writes it back only if nobody wrote it
+  meanwhile (a version number, checked in Lua), else reads again. So a told rate is cut by a
+  429 for every process, and ``--rate auto`` learns one rate for all of them; for ``auto`` the
+  grants and refusals of the last seconds are kept in two sorted sets beside the hash, since
+  the controller counts what got through.
 
 Hash keys are ``importer:pacer:`` + a SHA-256 digest of the API key (and of the account id),
 never the key itself. Every hash expires an hour after its last use.
@@ -25,8 +30,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import os
 from collections.abc import Awaitable
 from contextlib import suppress
+from itertools import count
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,21 +42,21 @@ from redis.exceptions import RedisError
 
 from importer.clock import Clock
 from importer.errors import ConfigError
-from importer.send.pacer import DEFAULT_START_RATE_PER_MINUTE, HEADROOM, PacerStats
+from importer.send import rate_control
+from importer.send.pacer import HEADROOM, PacerStats
 from importer.send.pacing import PacerLostError
+from importer.send.rate_control import HISTORY_SECONDS, History, RateConfig, RateState
 
 # Keys disappear this long after a key was last used: a pause or a learned rate is stale then.
 _TTL_SECONDS = 3600
 # Redis time is kept as seconds since this instant: Lua numbers are doubles, and tostring()
 # keeps 14 digits, so small numbers keep microseconds.
 _EPOCH = 1_700_000_000
-# A 429 for a request sent after the last cut lowers the shared rate by this factor; the rate
-# then grows back by this fraction of itself per second while requests flow.
-_CUT = 0.8
-_GROWTH_PER_SECOND = 0.02
-_MIN_RATE_PER_SECOND = 1.0 / 60.0
-_MAX_RATE_PER_SECOND = 10_000.0
 _CONNECT_TIMEOUT = 5.0
+# A process waiting for slots reports that stretch (the rate may grow) at most this often.
+_GROWTH_REPORT_SECONDS = 0.1
+# Tries of a read-change-write of the rate state before giving up on that one event.
+_COMMIT_TRIES = 8
 
 # Redis's clock, the one every process agrees on, in seconds since _EPOCH.
 _NOW = f"""
@@ -57,35 +64,36 @@ local t = redis.call('TIME')
 local now = (tonumber(t[1]) - {_EPOCH}) + tonumber(t[2]) / 1000000
 """
 
-# Returns {wait, now, slot} as strings (Lua numbers would be truncated to integers).
-# ARGV: ceiling (requests/s, 0: none), held slot (-1: none), adaptive (1/0), start rate,
-# growth per second, ttl, max rate.
+# Returns {wait, now, slot, paused} as strings (Lua numbers would be truncated to integers).
+# The rate is the hash's (written by the controller; 0: none) or, before any, ARGV[1], and at
+# most this process's ceiling. KEYS: the hash, the grants' sorted set. ARGV: start rate
+# (0: none), held slot (-1: none), ttl, ceiling (0: none), this grant's member in the sorted set
+# ('': not recorded), seconds of grants kept.
 _RESERVE = (
     _NOW
     + """
-local s = redis.call('HMGET', KEYS[1], 'tat', 'paused', 'rate', 'grown_at')
+local s = redis.call('HMGET', KEYS[1], 'tat', 'paused', 'rate')
 local tat = tonumber(s[1]) or 0
 local paused = tonumber(s[2]) or 0
 local held = tonumber(ARGV[2])
 if held >= 0 and paused <= held then
-  return {tostring(math.max(0, held - now)), tostring(now), tostring(held)}
+  return {tostring(math.max(0, held - now)), tostring(now), tostring(held), tostring(paused)}
 end
-local rate = tonumber(ARGV[1])
-if ARGV[3] == '1' then
-  local shared = tonumber(s[3]) or tonumber(ARGV[4])
-  local grown_at = tonumber(s[4]) or now
-  shared = shared * (1 + tonumber(ARGV[5]) * math.max(0, now - grown_at))
-  if rate > 0 then shared = math.min(shared, rate) end
-  rate = math.min(shared, tonumber(ARGV[7]))
-  redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'grown_at', tostring(now))
-end
+local rate = tonumber(s[3]) or tonumber(ARGV[1])
+local ceiling = tonumber(ARGV[4])
+if ceiling > 0 and (rate <= 0 or rate > ceiling) then rate = ceiling end
 local slot = math.max(now, paused)
 if rate > 0 then
   slot = math.max(slot, tat)
   redis.call('HSET', KEYS[1], 'tat', tostring(slot + 1 / rate))
 end
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
-return {tostring(slot - now), tostring(now), tostring(slot)}
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[2], slot, ARGV[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[6]))
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return {tostring(slot - now), tostring(now), tostring(slot), tostring(paused)}
 """
 )
 
@@ -101,21 +109,24 @@ return {tostring(now), tostring(paused)}
 """
 )
 
-# ARGV: sent_at (Redis time), cut factor, start rate, min rate, ttl. Returns the rate, or ''
-# when the request was sent before the last cut (it says nothing about the new rate).
-_CUT_RATE = (
-    _NOW
-    + """
-local s = redis.call('HMGET', KEYS[1], 'rate', 'cut_at')
-if tonumber(ARGV[1]) < (tonumber(s[2]) or -1) then return '' end
-local rate = math.max((tonumber(s[1]) or tonumber(ARGV[3])) * tonumber(ARGV[2]),
-                      tonumber(ARGV[4]))
-redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'cut_at', tostring(now),
-           'grown_at', tostring(now))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
-return tostring(rate)
+# Writes the controller's state if the hash's version is still ARGV[1] ('' : none yet); returns
+# 1, or 0 when another process wrote first. KEYS: the hash, the refusals' sorted set. ARGV:
+# version, ttl, a refusal's member ('': none) and score, seconds of refusals kept, then field
+# and value pairs.
+_COMMIT = """
+if (redis.call('HGET', KEYS[1], 'version') or '') ~= ARGV[1] then return 0 end
+if ARGV[3] ~= '' then
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), ARGV[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[4]) - tonumber(ARGV[5]))
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[2]))
+end
+if #ARGV > 5 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
 """
-)
 
 
 def digest(text: str) -> str:
@@ -151,7 +162,7 @@ class _Connection:
         )
         self.reserve = self.client.register_script(_RESERVE)
         self.pause = self.client.register_script(_PAUSE)
-        self.cut = self.client.register_script(_CUT_RATE)
+        self.commit = self.client.register_script(_COMMIT)
 
     async def check(self) -> None:
         """Reach Redis before anything is sent; a failure is a configuration error."""
@@ -193,13 +204,9 @@ class SharedPacer:
     ) -> None:
         self._connection = connection
         self._name = name
-        # a told rate is a ceiling: paced as far under it as the local pacer is
-        told = 0.0 if rate_per_minute is None else rate_per_minute / 60.0
-        self._ceiling = told * (1 - HEADROOM)
-        # --rate auto starts where the local pacer does: StackOne's published limit
-        self._start = (
-            (self._ceiling or DEFAULT_START_RATE_PER_MINUTE / 60.0) if adaptive else self._ceiling
-        )
+        self._sent_key = f"{name}:sent"
+        self._refused_key = f"{name}:refused"
+        self._config = RateConfig.told(rate_per_minute, adaptive=adaptive, headroom=HEADROOM)
         self._clock = clock
         self.adaptive = adaptive
         self.stats = PacerStats()
@@ -208,7 +215,13 @@ class SharedPacer:
         # Pauses this process announced, honoured here before Redis has them.
         self._paused_until = -math.inf
         self._writes: set[asyncio.Task[Any]] = set()
-        self._lost: PacerLostError | None = None
+        self._lost: BaseException | None = None
+        # This process's grants in the sorted set: a token of its own and a counter.
+        self._token = f"{os.getpid()}-{os.urandom(4).hex()}"
+        self._grants = count()
+        # Redis time since which this process has been waiting for slots, and when it last said.
+        self._binding_since: float | None = None
+        self._reported_at = -math.inf
 
     @property
     def key(self) -> str:
@@ -221,6 +234,8 @@ class SharedPacer:
     async def acquire(self) -> None:
         started = self._clock.now()
         held = -1.0
+        member = f"{self._token}:{next(self._grants)}" if self.adaptive else ""
+        binding = False
         while True:
             self._raise_if_lost()
             local_pause = self._paused_until - self._clock.now()
@@ -229,26 +244,28 @@ class SharedPacer:
                 held = -1.0
             answer = await self._connection.call(
                 self._connection.reserve(
-                    keys=[self._name],
+                    keys=[self._name, self._sent_key],
                     args=[
-                        self._ceiling,
+                        _finite(self._config.start),
                         held,
-                        1 if self.adaptive else 0,
-                        self._start,
-                        _GROWTH_PER_SECOND,
                         _TTL_SECONDS,
-                        _MAX_RATE_PER_SECOND,
+                        _finite(self._config.ceiling),
+                        member,
+                        HISTORY_SECONDS,
                     ],
                 )
             )
-            wait, now, slot = (float(value) for value in answer)
+            wait, now, slot, paused = (float(value) for value in answer)
             self._offset = now - self._clock.now()
             if wait <= 0:
                 break
+            # Waiting for a slot the schedule set (not for a pause) means the rate holds us back.
+            binding = binding or slot > paused
             await self._clock.sleep(wait)
             held = slot
         self.stats.granted += 1
         self.stats.waited_seconds += self._clock.now() - started
+        self._report_waiting(binding, now)
 
     def pause_for(self, seconds: float) -> None:
         """Every process on this key (or account) waits until now + ``seconds``."""
@@ -259,29 +276,103 @@ class SharedPacer:
         self.stats.pauses += 1
         self.stats.paused_seconds += until - max(self._paused_until, self._clock.now())
         self._paused_until = until
+        self._binding_since = None
         self._write(self._connection.pause(keys=[self._name], args=[seconds, _TTL_SECONDS]))
 
     def throttled(self, sent_at: float) -> None:
         """A request granted at ``sent_at`` (this process's clock) got a 429 or a 408."""
         self.stats.throttles += 1
-        if not self.adaptive or self._offset is None:
+        if self._offset is None or math.isinf(self._config.start):
             return
-        self.stats.rate_cuts += 1
-        args = [sent_at + self._offset, _CUT, self._start, _MIN_RATE_PER_SECOND, _TTL_SECONDS]
-        self._write(self._connection.cut(keys=[self._name], args=args))
+        offset = self._offset
+        self._write(self._refused(sent_at + offset, self._paused_until + offset))
 
     async def rate_per_minute(self) -> float | None:
-        """The shared rate now (the ceiling unless adaptive); None when unlimited."""
-        if self.adaptive:
-            rate = await self._connection.call(self._connection.client.hget(self._name, "rate"))
-            return round(float(rate or self._start) * 60.0, 6)
-        return round(self._ceiling * 60.0, 6) if self._ceiling else None
+        """The shared rate now; None when unlimited."""
+        found = await self._connection.call(self._connection.client.hget(self._name, "rate"))
+        rate = float(found) if found is not None else _finite(self._config.start)
+        rate = min(rate if rate > 0 else math.inf, self._config.ceiling)
+        return None if math.isinf(rate) else round(rate * 60.0, 6)
 
     async def flush(self) -> None:
-        """Wait for the pauses and cuts this process announced to reach Redis."""
-        if self._writes:
+        """Wait for the pauses, cuts and growth this process announced to reach Redis."""
+        while self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
         self._raise_if_lost()
+
+    def _report_waiting(self, binding: bool, now: float) -> None:
+        """Tell the controller how long this process has waited for slots: the rate may grow."""
+        if not binding:
+            self._binding_since = None
+            return
+        if self._binding_since is None:
+            self._binding_since = now
+            return
+        if now - self._reported_at < _GROWTH_REPORT_SECONDS:
+            return
+        self._reported_at = now
+        since = self._binding_since
+        self._write(
+            self._change(
+                lambda state, at: rate_control.advance(
+                    self._config, state, at, binding=True, since=since
+                )
+            )
+        )
+
+    async def _refused(self, sent_at: float, resume_at: float) -> None:
+        def cut(state: RateState, now: float, history: History) -> RateState | None:
+            history.refuse(sent_at, now)
+            return rate_control.refused(
+                self._config, state, history, sent_at, now, resume_at=resume_at
+            )
+
+        before = await self._change(cut, refusal=sent_at)
+        if before is not None:
+            self.stats.rate_cuts += 1
+
+    async def _change(self, event: Any, *, refusal: float | None = None) -> RateState | None:
+        """Apply ``event`` to the shared state until no other process wrote in between.
+
+        ``event(state, now)`` (or ``event(state, now, history)`` for a refusal) returns the new
+        state or None for no change. Returns the state before, when the event lowered the rate.
+        """
+        connection = self._connection
+        member = "" if refusal is None else f"{self._token}:r{next(self._grants)}"
+        for _ in range(_COMMIT_TRIES):
+            pipe = connection.client.pipeline(transaction=False)
+            pipe.time()
+            pipe.hgetall(self._name)
+            if refusal is not None:
+                pipe.zrangebyscore(self._sent_key, "-inf", "+inf", withscores=True)
+                pipe.zrangebyscore(self._refused_key, "-inf", "+inf", withscores=True)
+            answers = await connection.call(pipe.execute())
+            seconds, micro = answers[0]
+            now = seconds - _EPOCH + micro / 1e6
+            found: dict[str, str] = answers[1]
+            kept = {name[2:]: value for name, value in found.items() if name.startswith("c:")}
+            state = RateState.from_fields(kept) or rate_control.initial(self._config)
+            if refusal is None:
+                changed = event(state, now)
+            else:
+                history = History(
+                    (score for _, score in answers[2]), (score for _, score in answers[3])
+                )
+                changed = event(state, now, history)
+            pairs: list[str] = []
+            if changed is not None and changed != state:
+                kept = {f"c:{name}": value for name, value in changed.to_fields().items()}
+                for name, value in {**kept, "rate": repr(_finite(changed.rate))}.items():
+                    pairs += [name, value]
+            args: list[str | float] = [found.get("version", ""), _TTL_SECONDS, member]
+            args += [refusal or 0.0, HISTORY_SECONDS, *pairs]
+            written = await connection.call(
+                connection.commit(keys=[self._name, self._refused_key], args=args)
+            )
+            if written:
+                cut = changed is not None and changed.rate < state.rate
+                return state if cut else None
+        return None
 
     def _write(self, what: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(self._connection.call(what))
@@ -290,14 +381,19 @@ class SharedPacer:
 
     def _written(self, task: asyncio.Task[Any]) -> None:
         self._writes.discard(task)
-        if not task.cancelled() and isinstance(task.exception(), PacerLostError):
-            error = task.exception()
-            assert isinstance(error, PacerLostError)
-            self._lost = error
+        if not task.cancelled() and task.exception() is not None:
+            # Redis lost (PacerLostError), or a fault here: either way the next acquire says so
+            # rather than pace on without the pauses and cuts this process announced.
+            self._lost = self._lost or task.exception()
 
     def _raise_if_lost(self) -> None:
         if self._lost is not None:
             raise self._lost
+
+
+def _finite(rate: float) -> float:
+    """A rate for the Lua scripts, which read 0 as none."""
+    return 0.0 if math.isinf(rate) else rate
 
 
 async def shared_pacers(

@@ -1,0 +1,246 @@
+"""How fast to send: the rate controller of the local pacer and of the one shared through Redis.
+
+The controller is pure: a small ``RateState`` goes in with an event, a new one comes out. The
+local ``Pacer`` keeps its state in memory; the ``SharedPacer`` keeps it in a Redis hash and
+replaces it only if nobody changed it meanwhile, so every process sharing a key runs this same
+code on the same state and the two pacers cannot drift apart in how they learn.
+
+A told rate is a ceiling, not a promise: the server's limiter may count in fixed or sliding
+windows, where requests spaced exactly at the limit still put one too many in a window now and
+then. So the pacer runs ``HEADROOM`` under it, and a 429 at that pace lowers the rate
+(multiplicative decrease) that then climbs back slowly (additive increase) to where it started.
+
+With ``adaptive`` (``--rate auto``) the limit is unknown. The rate doubles every tenth of a
+second the pacer holds the workers back until the first 429; then each 429 cuts it to what the
+server let through in the second before, and a cut that went deeper than the new target (just
+under that estimate) is undone within seconds. An account's pacer learns from its 408s the same
+way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields, replace
+
+# StackOne's published limit per API key: where an adaptive pacer starts when not told a rate.
+DEFAULT_START_RATE_PER_MINUTE = 1000.0
+# How far under a told rate the pacer runs. Measured against the sandbox's limiters (bench/
+# RESULTS-pacing.md, 1,000 requests at 50/s on a busy machine): exactly at the limit, fixed
+# windows refused 1 and a sliding log 5, each refusal costing a pool-wide pause of a whole
+# Retry-After second; 2 % under, none and 2; 3 % under, none. 2 % keeps a told run within 2 %
+# of the bound; the rare refusal left costs a second and a 5 % cut.
+HEADROOM = 0.02
+# A 429 at a told pace: the limiter is stricter than the pace (another client on the key, or a
+# window the headroom did not cover). Cut gently: one stray 429 should cost little, and each
+# further one cuts again.
+_TOLD_CUT = 0.95
+# ... and the rate climbs back by this share of the told pace per second the pacer is binding.
+_TOLD_RECOVERY_PER_SECOND = 0.01
+MAX_RATE_PER_SECOND = 10_000.0
+MIN_RATE_PER_SECOND = 1.0 / 60.0
+
+# Before the first 429 the limit is unknown: double the rate every tenth of a second the pacer is
+# what holds the workers back (TCP slow start, in time rather than round trips). Steep, because
+# until it gets there a latency-bound import runs below what its concurrency could do, and because
+# the first 429 is measured against the second before it: the steeper the climb, the fewer of
+# that second's requests fell into a fixed window before the one that filled up.
+_SLOW_START_DOUBLING_SECONDS = 0.1
+# What got through is counted over the second before the refused request left. When that is
+# clearly less than the pacer sent, a window or a log was full: what got through is the limit.
+_LOOKBACK_SECONDS = 1.0
+_FULL_WINDOW = 0.95
+# The requests at either end of that second may have reached the server this much later or
+# earlier than they left here (the event loop, the network): count that many fewer.
+_MISCOUNT_SECONDS = 0.02
+# Otherwise everything sent in that second got through (a bucket's burst was draining), which
+# only says the limit is below the rate: cut to what got through since the last cut, pause
+# included, but not below this share of the rate, and aim just under it.
+_DRAINED_CUT = 0.85
+# A rate over a window's limit is refused within two windows of sending at it; a refusal after
+# the rate was held that long, with everything before it let through, is a stray (requests that
+# reached the server closer together than they left, another client's burst): step down by
+# the headroom rather than cut again as if the estimate were wrong.
+_STRAY_AFTER_SECONDS = 2.0
+# ... where the rate counts as held while it stays within this share of where it settled.
+_SETTLED = 1.01
+# After a cut, the rate closes this share of the gap to its target each second the pacer binds:
+# a cut that went too deep is undone within seconds instead of at 1 % a second.
+_CLOSE_GAP_PER_SECOND = 0.8
+# What is remembered of the requests sent, to count what got through.
+HISTORY_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class RateConfig:
+    """What one pacer was told: a ceiling (requests/s, inf: none) or to learn from ``start``."""
+
+    adaptive: bool
+    ceiling: float
+    start: float
+
+    @classmethod
+    def told(cls, rate_per_minute: float | None, *, adaptive: bool, headroom: float) -> RateConfig:
+        """``--rate N`` (paced ``headroom`` under it), None (no rate), or auto (from N)."""
+        if adaptive:
+            start = (rate_per_minute or DEFAULT_START_RATE_PER_MINUTE) / 60.0
+            return cls(adaptive=True, ceiling=math.inf, start=start)
+        told = math.inf if rate_per_minute is None else rate_per_minute / 60.0
+        ceiling = told * (1 - headroom)
+        return cls(adaptive=False, ceiling=ceiling, start=ceiling)
+
+
+@dataclass(frozen=True)
+class RateState:
+    """Everything the controller remembers between events, in plain numbers (Redis keeps them).
+
+    ``grown_to``: the time up to which growth has been counted, so that two callers reporting
+    overlapping stretches of waiting grow the rate once. ``settled_*``: the rate last held and
+    since when (after a cut, from the end of the pause). ``counted_*``: the second a cut from a
+    full window counted as got through; refusals that come in later for requests sent in it
+    lower the target, since it had counted them as admitted.
+    """
+
+    rate: float
+    slow_start: bool = True
+    target: float = math.inf
+    last_cut: float = -math.inf
+    counted_from: float = math.inf
+    counted_to: float = math.inf
+    grown_to: float = -math.inf
+    settled_rate: float = 0.0
+    settled_at: float = -math.inf
+
+    def to_fields(self) -> dict[str, str]:
+        return {name: repr(float(value)) for name, value in asdict(self).items()}
+
+    @classmethod
+    def from_fields(cls, found: dict[str, str]) -> RateState | None:
+        """The state from ``to_fields``'s strings; None when any is missing."""
+        try:
+            values = {f.name: float(found[f.name]) for f in fields(cls)}
+        except (KeyError, ValueError):
+            return None
+        return cls(**{**values, "slow_start": bool(values["slow_start"])})  # type: ignore[arg-type]
+
+
+def initial(config: RateConfig) -> RateState:
+    return RateState(rate=config.start)
+
+
+class History:
+    """When requests were granted and which of them were refused, over ``HISTORY_SECONDS``."""
+
+    def __init__(self, sent: Iterable[float] = (), refused: Iterable[float] = ()) -> None:
+        self._sent = deque(sorted(sent))
+        self._refused = deque(sorted(refused))
+
+    def granted(self, now: float) -> None:
+        self._sent.append(now)
+        while self._sent[0] < now - HISTORY_SECONDS:
+            self._sent.popleft()
+
+    def refuse(self, sent_at: float, now: float) -> None:
+        self._refused.append(sent_at)
+        while self._refused[0] < now - HISTORY_SECONDS:
+            self._refused.popleft()
+
+    def first_sent(self) -> float:
+        return self._sent[0] if self._sent else math.inf
+
+    def through(self, start: float, end: float) -> int:
+        """Requests sent in [start, end) that were not refused (so far as is known)."""
+        sent = sum(start <= t < end for t in self._sent)
+        return sent - sum(start <= t < end for t in self._refused)
+
+
+def clamp(config: RateConfig, rate: float) -> float:
+    return min(max(rate, MIN_RATE_PER_SECOND), MAX_RATE_PER_SECOND, config.ceiling)
+
+
+def advance(
+    config: RateConfig, state: RateState, now: float, *, binding: bool, since: float = -math.inf
+) -> RateState:
+    """A grant at ``now``; ``binding``: the pacer held it back since ``since``, so it may grow."""
+    start = max(state.grown_to, since)
+    rate = state.rate
+    if binding and now > start and not math.isinf(rate):
+        rate = clamp(config, _grown(config, state, now - start))
+    grown = replace(state, rate=rate, grown_to=max(state.grown_to, now))
+    if rate > state.settled_rate * _SETTLED:
+        return replace(grown, settled_rate=rate, settled_at=now)
+    return grown
+
+
+def paused(state: RateState, until: float) -> RateState:
+    """Waiting out a pause is not the rate holding the workers back: no growth before ``until``."""
+    return replace(state, grown_to=max(state.grown_to, until))
+
+
+def refused(
+    config: RateConfig,
+    state: RateState,
+    history: History,
+    sent_at: float,
+    now: float,
+    *,
+    resume_at: float,
+) -> RateState | None:
+    """The state after the request granted at ``sent_at`` was refused (already in ``history``).
+
+    ``resume_at``: when the pause this refusal announced ends. None when it changes nothing: no
+    rate, or a request sent before the last cut, which says nothing about the rate since.
+    """
+    changed = _refused(config, state, history, sent_at, now)
+    if changed is None or changed.last_cut != now:
+        return changed
+    return replace(changed, settled_rate=changed.rate, settled_at=max(now, resume_at))
+
+
+def _refused(
+    config: RateConfig, state: RateState, history: History, sent_at: float, now: float
+) -> RateState | None:
+    if math.isinf(state.rate):
+        return None
+    if not config.adaptive:
+        if sent_at < state.last_cut:
+            return None
+        return replace(state, rate=clamp(config, state.rate * _TOLD_CUT), last_cut=now)
+    if sent_at < state.last_cut:
+        if not state.counted_from <= sent_at < state.counted_to:
+            return None
+        target = state.target - (1 - HEADROOM) / _LOOKBACK_SECONDS
+        return replace(state, target=target, rate=clamp(config, min(state.rate, target)))
+    began = history.first_sent() if state.slow_start else max(state.last_cut, now - HISTORY_SECONDS)
+    cut = replace(state, slow_start=False, last_cut=now)
+    window = sent_at - _LOOKBACK_SECONDS
+    recent = history.through(window, sent_at) / _LOOKBACK_SECONDS
+    counted = recent * (1 - _MISCOUNT_SECONDS / _LOOKBACK_SECONDS)
+    if recent < _FULL_WINDOW * state.rate:
+        target = counted * (1 - HEADROOM)
+        return replace(
+            cut, counted_from=window, counted_to=sent_at, target=target, rate=clamp(config, target)
+        )
+    cut = replace(cut, counted_from=math.inf, counted_to=math.inf)
+    if not state.slow_start and sent_at - state.settled_at > _STRAY_AFTER_SECONDS:
+        target = min(state.rate, state.target) * (1 - HEADROOM)
+        return replace(cut, target=target, rate=clamp(config, target))
+    ceiling = min(state.rate, counted)
+    since_cut = history.through(began, sent_at) / max(now - began, 1e-9)
+    target = ceiling * (1 - HEADROOM)
+    rate = min(target, max(since_cut, _DRAINED_CUT * ceiling))
+    return replace(cut, target=target, rate=clamp(config, rate))
+
+
+def _grown(config: RateConfig, state: RateState, seconds: float) -> float:
+    rate = state.rate
+    if not config.adaptive:
+        return rate + config.ceiling * _TOLD_RECOVERY_PER_SECOND * seconds
+    if state.slow_start:
+        doubled: float = rate * 2.0 ** (seconds / _SLOW_START_DOUBLING_SECONDS)
+        return doubled
+    if rate >= state.target:
+        return rate
+    left: float = (1 - _CLOSE_GAP_PER_SECOND) ** seconds
+    return rate + (state.target - rate) * (1 - left)
