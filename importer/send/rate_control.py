@@ -63,7 +63,7 @@ _DRAINED_CUT = 0.85
 # reached the server closer together than they left, another client's burst): step down by
 # the headroom rather than cut again as if the estimate were wrong.
 _STRAY_AFTER_SECONDS = 2.0
-# ... where the rate counts as held while it stays within this share of where it settled.
+# ... held: not risen by more than this factor since it settled (a cut, or the last rise).
 _SETTLED = 1.01
 # After a cut, the rate closes this share of the gap to its target each second the pacer binds:
 # a cut that went too deep is undone within seconds instead of at 1 % a second.
