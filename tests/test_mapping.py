@@ -383,8 +383,22 @@ def test_on_invalid_is_not_offered_for_identity_fields():
     )
     assert (path, message.split(":")[0]) == (
         "fields.name.on_invalid",
-        "on_invalid applies only to phone, link and custom value entries",
+        "on_invalid applies only to phone, link, date and custom value entries",
     )
+
+
+def test_a_hire_date_that_cannot_be_read_is_dropped_with_a_warning_never_kept():
+    hired = {"column": "Hired", "date": {"day_first": True}, "on_invalid": "drop"}
+    mapping = bind({**NAME, "hired_at": hired}, ["Hired"])
+    prepared = prepare(mapping, "next Tuesday")
+    assert "hired_at" not in prepared.body
+    assert [w.code for w in prepared.warnings] == ["value-dropped"]
+    assert prepare(mapping, "09/01/2024").body["hired_at"] == "2024-01-09T00:00:00.000Z"
+    [(path, message)] = problems(
+        {"version": 1, "fields": {**NAME, "hired_at": {**hired, "on_invalid": "keep"}}}
+    )
+    assert path == "fields.hired_at"
+    assert "which a date field cannot take: use reject or drop" in message
 
 
 def test_a_link_that_cannot_be_read_is_dropped_with_a_warning():

@@ -24,7 +24,7 @@ import requests
 
 from importer.cli import main as cli_main
 from importer.errors import ConfigError
-from importer.mapping import load_mapping
+from importer.mapping import load_mapping, load_mapping_text
 from importer.read.limits import WorkbookLimits, check_archive
 from importer.read.tables import open_table
 from importer.sandbox import SandboxConfig, start_sandbox_thread
@@ -729,3 +729,23 @@ def test_the_page_never_names_a_command_line_flag(tmp_path: Path) -> None:
     assert "enter it under “Column names on row”" in page_words(messages[0])
     assert "enter 2 under “Column names on row”" in page_words(messages[1])
     assert "ask whoever runs the server to raise the limit" in page_words(messages[3])
+
+
+def test_the_pages_mapping_names_the_header_row_and_the_region_the_sample_shows(
+    api: Api,
+) -> None:
+    lines = ["Candidates from the old system", "", "Name,Email,Phone"]
+    phones = ["030 12345678", "0151 23456789", "089 1234567", "0170 1234567"]
+    lines += [f"P{i},p{i}@example.com,{phone}" for i, phone in enumerate(phones)]
+    upload = api.upload("old.csv", "\n".join(lines).encode())
+    assert upload.status_code == 200, upload.text
+    assert upload.json()["header_row"] == 3
+    path = f"/api/uploads/{upload.json()['id']}/mapping"
+    chosen = api.post(path, json={"mapping": {"columns": {}}}).json()
+    assert chosen["error"] is None
+    text = chosen["yaml"]
+    assert "\nheader_row: 3\n" in text
+    assert "phone: {region: DE}, on_invalid: keep}" in text
+    comment = " ".join(line.strip().removeprefix("# ") for line in text.splitlines())
+    assert "are read as DE numbers: 4 of the 4 national numbers in the sample" in comment
+    assert load_mapping_text(text, "the page's mapping").header_row == 3

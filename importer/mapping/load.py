@@ -124,8 +124,8 @@ _PLACES = {
     "region": "region goes inside phone: {region: GB}",
     "region_column": "region_column goes inside phone: {region_column: Country}",
     "keep": "keep is written phone: keep",
-    "on_invalid": "on_invalid applies only to phone, link and custom value entries: a name or "
-    "an e-mail the importer cannot read always rejects the row",
+    "on_invalid": "on_invalid applies only to phone, link, date and custom value entries: a name "
+    "or an e-mail the importer cannot read always rejects the row",
 }
 
 

@@ -220,6 +220,16 @@ TypeRule = Annotated[ValueSpec, BeforeValidator(_type_shorthand)]
 
 class DateFieldSpec(FieldSpec):
     date: DateOptions = DateOptions()
+    on_invalid: OnInvalid = "reject"
+
+    def problems(self) -> list[str]:
+        problems = super().problems()
+        if self.on_invalid == "keep":
+            problems.append(
+                "on_invalid: keep sends a value as typed, which a date field cannot take: "
+                "use reject or drop"
+            )
+        return problems
 
 
 class PhoneFieldSpec(FieldSpec):

@@ -35,3 +35,22 @@ def is_rejects_file(headers: Sequence[str]) -> bool:
     return tuple(h.strip() for h in headers[-len(REJECTS_EXTRA_COLUMNS) :]) == (
         REJECTS_EXTRA_COLUMNS
     )
+
+
+def is_rejects_header(row_number: int, cells: Sequence[str]) -> bool:
+    """A file's first record is the header row of the importer's own rejects report: it is on
+    row 1 (the reports are written header first) and ends with the report's columns."""
+    named = list(cells)
+    while named and not named[-1].strip():
+        named.pop()  # Excel may keep empty cells after the last column
+    return row_number == 1 and is_rejects_file(named)
+
+
+def rejects_header_note(name: str, given: int) -> str:
+    """Why a rejects report's header is read from row 1 when row ``given`` was asked for."""
+    # A mapping's header_row (or --header-row) describes the file the report was made from.
+    return (
+        f"{name} is a rejects report of importer (its last columns are "
+        f"{', '.join(REJECTS_EXTRA_COLUMNS)}): its column names are read from row 1, not from "
+        f"row {given}, the header row given for the file it was made from"
+    )

@@ -17,7 +17,12 @@ from charset_normalizer import from_bytes
 
 from importer.errors import ConfigError, Reject
 from importer.read import xlsx
-from importer.read.escape import is_rejects_file, unescape_formula
+from importer.read.escape import (
+    is_rejects_file,
+    is_rejects_header,
+    rejects_header_note,
+    unescape_formula,
+)
 from importer.read.headers import SAMPLE_ROWS, find_header_row
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.records import MAX_CELL_MB, CsvRecords, Record
@@ -72,6 +77,8 @@ class Table:
     """xlsx: "calamine", or "openpyxl" when the sheet is streamed."""
     header_row: int = 1
     """The spreadsheet row the headers were read from, given or found."""
+    header_note: str | None = None
+    """Why the headers were read from another row than the one given, for the run to say."""
     _check_complete: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
@@ -193,6 +200,9 @@ def _open_csv(
 ) -> Table:
     encoding = _detect_encoding(path) if encoding is None else _check_encoding(path, encoding)
     text = stack.enter_context(open(path, encoding=encoding, newline=""))  # noqa: SIM115
+    note = None
+    if header_row is not None and header_row > 1 and _csv_own_report(path, text, max_cell_mb):
+        header_row, note = 1, rejects_header_note(path.name, header_row)
     delimiter, sep_line = _delimiter(path, text, header_row)
 
     def records(file: io.TextIOBase, row: int, headers: Sequence[str] = ()) -> CsvRecords:
@@ -229,8 +239,22 @@ def _open_csv(
         encoding=encoding,
         delimiter=delimiter,
         header_row=header_row,
+        header_note=note,
         _check_complete=check_complete,
     )
+
+
+def _csv_own_report(path: Path, text: io.TextIOBase, max_cell_mb: int) -> bool:
+    """Whether the CSV's row 1 is the header of the importer's own rejects report; ``text``
+    is left at its start."""
+    delimiter, sep_line = _delimiter(path, text, 1)
+    if sep_line:
+        text.readline(8)
+    first = next(
+        iter(CsvRecords(path, text, delimiter, max_cell_mb=max_cell_mb, header_row=0)), None
+    )
+    text.seek(0)
+    return first is not None and is_rejects_header(*first)
 
 
 def _delimiter(path: Path, text: io.TextIOBase, header_row: int | None) -> tuple[str, bool]:
@@ -258,7 +282,15 @@ def _open_xlsx(
     opened = stack.enter_context(
         xlsx.open_sheet(path, sheet, streaming_threshold=streaming_threshold, limits=limits)
     )
-    header_row, records = _located_header(iter(opened.rows), header_row)
+    records: Iterator[Record] = iter(opened.rows)
+    note = None
+    if header_row is not None and header_row > 1:
+        first = next(records, None)
+        if first is not None:
+            records = itertools.chain([first], records)
+            if is_rejects_header(*first):
+                header_row, note = 1, rejects_header_note(path.name, header_row)
+    header_row, records = _located_header(records, header_row)
     headers = _read_header(f'{path}, sheet "{opened.name}"', records, header_row)
     # A sheet has no short rows, only empty cells: pad, so that only extra values make it ragged.
     rows = _data_rows(records, len(headers), header_row, pad=True)
@@ -270,6 +302,7 @@ def _open_xlsx(
         sheet=opened.name,
         engine=opened.engine,
         header_row=header_row,
+        header_note=note,
     )
 
 

@@ -263,6 +263,8 @@ class ImportSummary:
     journal: str | None = None
     state: str | None = None
     resumed: bool = False
+    notices: list[str] = field(default_factory=list)
+    """What the run has to say about how it read the file (the header row of a rejects report)."""
 
     @property
     def exit_code(self) -> int:
@@ -277,6 +279,8 @@ class ImportSummary:
         return self.counts.rows / self.duration_seconds if self.duration_seconds > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        # "notices" only when there is one: the summaries of ordinary runs stay as they were
+        notices = {"notices": list(self.notices)} if self.notices else {}
         counts = self.counts
         return {
             "input": self.input,
@@ -326,7 +330,7 @@ class ImportSummary:
                 }
                 for w in self.first_warnings
             ],
-        }
+        } | notices
 
 
 def render_summary(summary: ImportSummary, *, max_rejects: int = 10, max_warnings: int = 5) -> str:
@@ -346,6 +350,7 @@ def render_summary(summary: ImportSummary, *, max_rejects: int = 10, max_warning
         parts.append(f"{summary.retries} retries")
     parts.append(f"{summary.duration_seconds:.1f}s ({summary.rows_per_second:.1f} rows/s)")
     lines = [("dry run: " if summary.dry_run else "") + " · ".join(parts)]
+    lines += [f"note: {notice}" for notice in summary.notices]
     recovered = c.notes.get(Note.RECOVERED, 0)
     if recovered:
         lines.append(

@@ -344,3 +344,20 @@ def _not_valid(text: str, problem: str, code: int, region: str | None, country: 
         f'"{text}" is {problem}{where}; write the full number, with + and the country code '
         "if it is from another country"
     )
+
+
+def national_e164(text: str, region: str) -> str | None:
+    """E.164 for ``text`` read as a plainly written national number of ``region``, when it is
+    a valid number there, exactly as ``phone_e164`` sends it; None for anything else.
+
+    A number written with + or an international prefix, or starting with the region's own
+    country code, is no national number: None. So is text that is more than digits and
+    grouping. This tells which region a file's numbers were typed for, without exceptions.
+    """
+    text = text.strip()
+    if text[:1] == "+":
+        return None
+    try:
+        return _plain_e164(text, region)
+    except RuleError:
+        return None

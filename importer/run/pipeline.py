@@ -241,6 +241,7 @@ class _Run:
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
+            notices=[opened.table.header_note] if opened.table.header_note else [],
         )
 
     def _pool(self, mapper: RowMapper, keys: RowKey, table: Table) -> Callable[[int], PreparePool]:

@@ -11,7 +11,7 @@ from importer.read.headers import header_label, repeated_at
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.tables import open_table
 from importer.suggest.layouts import detect_layout
-from importer.suggest.sample import SAMPLE_ROWS, day_first
+from importer.suggest.sample import SAMPLE_ROWS
 from importer.suggest.suggestion import ColumnChoice, Suggestion
 from importer.suggest.targets import TARGETS_BY_KEY, match_header
 
@@ -32,8 +32,10 @@ def suggest_mapping(
 ) -> Suggestion:
     """Propose a mapping for a header row.
 
-    ``rows`` (optional, a few data rows) only serve to tell day-first dates from month-first
-    ones in the column chosen for ``hired_at``. ``source`` names the file in the YAML, and
+    ``rows`` (optional, a few data rows) serve to tell day-first dates from month-first ones
+    in the column chosen for ``hired_at``, and the country of phone numbers typed without one
+    when no country column gives it (``Suggestion.phone_region``). ``source`` names the file in
+    the YAML, and
     ``header_row`` is the row the headers came from, written into the mapping.
     """
     labels = [header_label(header) for header in headers]
@@ -42,14 +44,13 @@ def suggest_mapping(
         if label:
             counts.setdefault(normalise_header(label), []).append(position)
     choices = tuple(_choose(position, label, counts) for position, label in enumerate(labels))
-    hired = [c.position for c in choices if c.target is TARGETS_BY_KEY["hired_at"]]
     return Suggestion(
         columns=choices,
         layout=detect_layout(labels),
-        day_first=day_first(rows, hired),
         source=source,
         header_row=header_row,
-    )
+        sample=tuple(tuple(row) for row in rows),
+    ).resampled()
 
 
 def _choose(position: int, label: str, counts: dict[str, list[int]]) -> ColumnChoice:

@@ -55,9 +55,7 @@ def _field_lines(
     suggestion: Suggestion, fields: dict[str, Any], key: str, entry: Any
 ) -> Iterator[str]:
     if key == "phone_numbers":
-        if "country" not in fields:
-            yield "  # numbers without + and a country code are rejected: add"
-            yield "  # phone: {region: US} (your country code) to the entries"
+        yield from _comment(_region_note(suggestion, "country" in fields), "  # ")
         yield "  phone_numbers:"
         yield from (f"    - {_flow(item)}" for item in entry)
     elif key == "social_links":
@@ -75,6 +73,28 @@ def _field_lines(
         several = len(suggestion.fields[key]) > 1
         comment = "  # the first of these columns that is filled" if several else ""
         yield f"  {key}: {_flow(entry)}{comment}"
+
+
+def _region_note(suggestion: Suggestion, country: bool) -> str:
+    """What numbers typed without + and a country code become, and why."""
+    guess = suggestion.phone_region
+    rows = "in rows with no country" if country else "(the file has no country column)"
+    if guess is not None and guess.region is not None:
+        return (
+            f"numbers without + {rows} are read as {guess.region} numbers: {guess.describe()}; "
+            "change region: if they are from elsewhere"
+        )
+    if guess is None and country:
+        return (
+            "numbers without + and a country code are read for the row's country; in a row "
+            "with no country they are sent as typed, with a warning"
+        )
+    why = "" if guess is None else f" ({guess.describe()})"
+    add = "region: XX to phone: {...}" if country else "phone: {region: XX} to the entries"
+    return (
+        f"numbers without + and a country code {rows} are sent as typed, with a warning{why}: "
+        f"add {add} to read them as numbers of the country XX"
+    )
 
 
 def _left_out(suggestion: Suggestion) -> Iterator[str]:

@@ -9,6 +9,8 @@ from typing import Any
 from importer.mapping import normalise_header
 from importer.read.headers import column_letter
 from importer.suggest.layouts import LayoutMatch
+from importer.suggest.regions import RegionGuess
+from importer.suggest.sample import date_formats, day_first, phone_region
 from importer.suggest.targets import TARGETS, TARGETS_BY_KEY, Target
 
 EMPTY_VALUES = ["", "N/A", "n/a", "-", "null", "NULL", "none", "None"]
@@ -48,10 +50,38 @@ class Suggestion:
     layout: LayoutMatch | None = None
     day_first: bool | None = None
     """From the sample rows: True for 31/12/2024, False for 12/31/2024, None if unknown."""
+    date_formats: tuple[str, ...] = ()
+    """From the sample rows: the forms of dates written with month names (1 March 2024)."""
     source: str | None = None
     """What the suggestion was made from, for the YAML's first comment."""
     header_row: int = 1
     """The spreadsheet row the headers were read from."""
+    sample: tuple[tuple[str, ...], ...] = ()
+    """The data rows the dates and ``phone_region`` were told from, for ``choose``."""
+    phone_region: RegionGuess | None = None
+    """From the sample rows that give no country: the region of numbers typed without +."""
+
+    def resampled(self) -> Suggestion:
+        """A copy with the dates' forms and ``phone_region`` told from the sample for the
+        current choices (a column chosen as a date, a phone or a country changes them)."""
+        positions: dict[str, list[int]] = {}
+        for c in self.columns:
+            if c.target is not None:
+                positions.setdefault(c.target.field, []).append(c.position)
+        region = phone_region(
+            self.sample,
+            positions.get("phone_numbers", []),
+            positions.get("country", []),
+            empty=EMPTY_VALUES,
+            split=_PHONE_SPLIT,
+        )
+        hired = positions.get("hired_at", [])
+        return replace(
+            self,
+            day_first=day_first(self.sample, hired),
+            date_formats=date_formats(self.sample, hired),
+            phone_region=region,
+        )
 
     @property
     def fields(self) -> dict[str, list[str]]:
@@ -91,6 +121,8 @@ class Suggestion:
         )
         if not self.has_name:
             text += "; no column gives a name: map name, or first_name and last_name"
+        if self.phone_region is not None and self.phone_region.region is not None:
+            text += f"; numbers without + read as {self.phone_region.region} numbers (the sample's)"
         if self.layout is not None:
             text += f"; {self.layout.describe()}"
         return text
@@ -119,7 +151,7 @@ class Suggestion:
         chosen = None if target is None else TARGETS_BY_KEY[target]
         columns = list(self.columns)
         columns[choice.position] = replace(choice, target=chosen, note=None)
-        return replace(self, columns=tuple(columns))
+        return replace(self, columns=tuple(columns)).resampled()
 
     def to_mapping_dict(self) -> dict[str, Any]:
         """The mapping as the data ``parse_mapping`` takes (what ``to_yaml`` writes)."""
@@ -153,6 +185,8 @@ class Suggestion:
                 entry |= {"split": list(_EMAIL_SPLIT), "lower": True}
             elif key == "hired_at":
                 date: dict[str, Any] = {"excel_serial": True}
+                if self.date_formats:
+                    date["formats"] = list(self.date_formats)
                 if self.day_first is not None:
                     date["day_first"] = self.day_first
                 entry["date"] = date
@@ -172,14 +206,21 @@ class Suggestion:
     def _of(self, field: str) -> Iterator[ColumnChoice]:
         return (c for c in self.columns if c.target is not None and c.target.field == field)
 
-    @staticmethod
-    def _phone(header: str, target: Target | None, country: list[str] | None) -> dict[str, Any]:
+    def _phone(
+        self, header: str, target: Target | None, country: list[str] | None
+    ) -> dict[str, Any]:
         entry: dict[str, Any] = {"column": header, "split": list(_PHONE_SPLIT)}
         if target is not None and target.type is not None:
             entry["type"] = target.type
+        phone: dict[str, Any] = {}
+        if self.phone_region is not None and self.phone_region.region is not None:
+            # What the sample's numbers typed without + show; a row's country comes first.
+            phone["region"] = self.phone_region.region
         if country:
             # Numbers typed without +country code are read for the country in the row.
-            entry["phone"] = {"region_column": list(country)}
+            phone["region_column"] = list(country)
+        if phone:
+            entry["phone"] = phone
         # A number that cannot be read with certainty is no reason to turn a candidate away.
         entry["on_invalid"] = "keep"
         return entry

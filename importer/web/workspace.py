@@ -287,7 +287,7 @@ def view_of(
     suggestion, examples, notes (CPU only, up to a second for thousands of columns: run it in
     a thread)."""
     source = f'{upload.name}, sheet "{sheet}"' if sheet else upload.name
-    suggestion = suggest_mapping(headers, rows, source=source)
+    suggestion = suggest_mapping(headers, rows, source=source, header_row=header_row)
     notes = {}
     for choice in suggestion.columns:
         # A fixed rejects.csv comes back with these: they describe the last run, not the person.
