@@ -23,6 +23,9 @@ from importer.record.journal_file import JOURNAL_FILE, JournalError, unfinished_
 from importer.record.ledger import LedgerError, Scope, SqliteLedger
 from importer.record.outcomes import RowOutcome, Status
 from importer.record.run_identity import RunIdentity, row_hash
+from importer.run.options import ImportOptions
+from importer.run.settle import Work
+from importer.run.sink import Sink
 
 ROOT = Path(__file__).resolve().parent.parent
 IDENTITY = RunIdentity(
@@ -230,7 +233,7 @@ def test_row_hash_tells_rows_apart() -> None:
 # the producer does for rejects; "in-flight": one row marked and one recorded, then wait past
 # the outcome deadline; "answered": row 2 marked and recorded, then wait (its outcome waits for
 # a commit); "next-mark": the same, and row 3 marked; "stopped": the same, and the session ended
-# early, as a stopped run ends.
+# early, as a stopped run ends; "ahead": rows 3 and 4 marked with row 2, then row 3's turn.
 _CHILD = f"""
 import asyncio, sys
 from pathlib import Path
@@ -250,6 +253,11 @@ async def main() -> None:
         await journal.sending(2, "k2", bytes(16))
         journal.record(created(3), "k3", bytes(16), sent=True)
         await asyncio.sleep({_OUTCOME_DELAY} + 0.2)
+        print("ready", flush=True)
+        await asyncio.sleep(3600)
+    if mode == "ahead":
+        await journal.sending(2, "k2", bytes(16), [(3, "k3", bytes(16)), (4, "k4", bytes(16))])
+        await journal.sending(3, "k3", bytes(16))  # marked already: no commit of its own
         print("ready", flush=True)
         await asyncio.sleep(3600)
     if mode in ("answered", "next-mark", "stopped"):
@@ -354,3 +362,52 @@ def test_kill_9_at_any_instant_leaves_a_consistent_prefix(
     resumed = Journal.open(tmp_path, IDENTITY, resume=True)
     assert (resumed.resumed, resumed.session) == (True, 2)
     resumed.close()
+
+
+def test_rows_marked_ahead_are_durable_before_their_turn(tmp_path: Path) -> None:
+    kill_child(tmp_path, "ahead", 0.0)
+
+    journal = Journal.open(tmp_path, IDENTITY, resume=True)
+    for number in (2, 3, 4):
+        row = journal.previous(number)
+        assert row is not None
+        # resume looks each up before sending it, as for a request that got no answer
+        assert (row.state, row.key, row.in_doubt) == ("sending", f"k{number}", True)
+    journal.close()
+
+
+def test_a_row_marked_ahead_but_not_sent_takes_its_outcome(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, IDENTITY, resume=False)
+    asyncio.run(journal.sending(2, "k2", DIGEST, [(3, "k3", DIGEST), (4, "k4", DIGEST)]))
+    assert (journal.marked(3), journal.marked(4)) == (True, True)
+    stopped = Reject(3, Code.INTERRUPTED, "stopped")
+    journal.record(RowOutcome(3, Status.NOT_ATTEMPTED, rejects=(stopped,)), "k3", DIGEST)
+    assert journal.marked(3) is False
+    asyncio.run(journal.sending(4, "k4", DIGEST))
+    assert journal.marked(4) is False
+    journal.close()
+
+    resumed = Journal.open(tmp_path, IDENTITY, resume=True)
+    three, four = resumed.previous(3), resumed.previous(4)
+    assert three is not None
+    assert (three.state, three.status, three.in_doubt) == ("done", "not_attempted", False)
+    assert four is not None
+    assert four.state == "sending"
+    resumed.close()
+
+
+def test_only_rows_that_resume_can_look_up_are_marked_ahead(tmp_path: Path) -> None:
+    """A row without an e-mail left marked by a crash would be rejected as outcome-unknown
+    instead of sent: it is marked at its own turn only."""
+    journal = Journal.open(tmp_path, IDENTITY, resume=False)
+    options = ImportOptions(mapping=Path("m.yaml"), out_dir=tmp_path)
+    sink = Sink(options, None, None, journal, None, "run", "x.csv", None)  # type: ignore[arg-type]
+
+    def work(number: int, email: str | None) -> Work:
+        return Work(number, SourceRow(number, ("x", email or "")), b"{}", email, f"k{number}")
+
+    queued = [work(3, "c@example.com"), work(4, None), work(5, "e@example.com")]
+    digest = asyncio.run(sink.sending(SourceRow(2, ("x", "b@example.com")), "k2", queued))
+    assert digest == row_hash(("x", "b@example.com"))
+    assert [journal.marked(n) for n in (3, 4, 5)] == [True, False, True]
+    journal.close()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +154,8 @@ class Journal(Store):
         # Outcomes of sent rows, written with the next commit (see ``record``).
         self._outcomes: list[tuple[object, ...]] = []
         self._deadline: asyncio.TimerHandle | None = None
+        # Rows marked with an earlier row's commit and not sent yet (see ``sending``).
+        self._ahead: set[int] = set()
 
     @classmethod
     def open(
@@ -252,12 +254,35 @@ class Journal(Store):
         ).fetchone()
         return None if found is None else JournalRow(*found)
 
-    async def sending(self, row_number: int, key: str | None, digest: bytes) -> None:
+    def marked(self, row_number: int) -> bool:
+        """Whether the row was marked ahead, with an earlier row's commit."""
+        return row_number in self._ahead
+
+    async def sending(
+        self,
+        row_number: int,
+        key: str | None,
+        digest: bytes,
+        ahead: Sequence[tuple[int, str | None, bytes]] = (),
+    ) -> None:
         """Mark the row as being sent; returns once that is committed (before the request).
 
-        The commit also carries the outcomes recorded since the last one.
+        ``ahead`` are rows queued behind it, marked in the same commit so that their own turn
+        needs none: a commit costs more than the rows in it. A crash before they are sent
+        leaves them ``sending`` like a row in flight, so only rows that resume can look up
+        belong there. The commit also carries the outcomes recorded since the last one.
         """
-        self._write(_MARK_SENDING, (row_number, key, digest, self.session, now_iso()))
+        if row_number in self._ahead:
+            self._ahead.discard(row_number)
+            self._check()
+            return
+        now = now_iso()
+        marks = [(row_number, key, digest, self.session, now)]
+        for queued, queued_key, queued_digest in ahead:
+            if queued not in self._ahead and queued != row_number:
+                marks.append((queued, queued_key, queued_digest, self.session, now))
+                self._ahead.add(queued)
+        self._write_many(_MARK_SENDING, marks)
         # Committed at once: a WAL commit without fsync costs less than waiting for the end of
         # the loop turn to share one, which kept every worker a turn behind (bench scenario 3).
         self.commit()
@@ -273,6 +298,8 @@ class Journal(Store):
         the row ``sending``, which resume settles by looking it up. Outcomes of rows never sent
         are committed in batches: resume derives them again.
         """
+        # marked ahead but not sent (skipped, stopped): the outcome replaces the mark
+        self._ahead.discard(outcome.row_number)
         rejects = outcome.rejects
         codes = messages = None
         if rejects:

@@ -46,6 +46,16 @@ class Store:
             self._failure = error
             self._check()
 
+    def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        self._check()
+        try:
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN")
+            self._db.executemany(sql, rows)
+        except sqlite3.Error as error:
+            self._failure = error
+            self._check()
+
     def commit(self) -> None:
         """Commit what is pending now; a failure is raised by the next write or ``close``."""
         if self._closed or self._failure is not None:

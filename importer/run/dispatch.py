@@ -191,7 +191,7 @@ class _Pool:
             return
         work.verify = work.verify or claim.in_doubt
         self.in_flight[work.seq] = work
-        digest = await self.sink.sending(work.row, work.key)
+        digest = await self.sink.sending(work.row, work.key, lane.backlog)
         outcome = await self._send_one(lane, work)
         if work.warnings:
             outcome = replace(outcome, warnings=work.warnings)

@@ -3,7 +3,9 @@ progress callback from here, so that they can never disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
+from itertools import islice
 
 from importer.errors import Code, Note
 from importer.read.tables import SourceRow
@@ -15,6 +17,11 @@ from importer.record.run_identity import row_hash
 from importer.run.accounts import RowLedgers
 from importer.run.keys import RowKey
 from importer.run.options import ImportOptions, Progress
+from importer.run.settle import Work
+
+# Rows queued behind a row being sent that are marked in the journal with it: one commit for up
+# to this many rows, and after a crash at most this many more looked up before being resent.
+MARK_AHEAD = 16
 
 
 class Sink:
@@ -51,13 +58,27 @@ class Sink:
         claimant = Claimant(self.run_id, self.input_name, row.row_number)
         return await self.ledgers.of(row).claim(key, claimant, replace=reimport)
 
-    async def sending(self, row: SourceRow, key: str | None) -> bytes | None:
-        """Journal a row as being sent, before its request leaves; its ``row_hash`` if kept."""
+    async def sending(
+        self, row: SourceRow, key: str | None, queued: Iterable[Work] = ()
+    ) -> bytes | None:
+        """Journal a row as being sent, before its request leaves; its ``row_hash`` if kept.
+
+        ``queued``: the rows waiting behind it, some of which are marked with it (see
+        ``Journal.sending``)."""
         if self.journal is None:
             return None
         digest = row_hash(row.values)
+        ahead = []
+        if not self.journal.marked(row.row_number):
+            # A row without an e-mail cannot be looked up: after a crash, a mark made ahead
+            # would reject it as outcome-unknown instead of sending it. Marked at its turn.
+            ahead = [
+                (w.row.row_number, w.key, row_hash(w.row.values))
+                for w in islice(queued, MARK_AHEAD)
+                if w.email and not self.journal.marked(w.row.row_number)
+            ]
         # Committed before the request leaves: a crash from here on leaves it in doubt.
-        await self.journal.sending(row.row_number, key, digest)
+        await self.journal.sending(row.row_number, key, digest, ahead)
         return digest
 
     def record(
