@@ -99,3 +99,31 @@ def test_every_file_of_the_repository_the_readme_names_exists() -> None:
     # folders the tools make, and placeholders
     made = {"bench/work/", "tests/artifacts/web/", "mappings/NAME.yaml"}
     assert sorted(p for p in set(named) - made if not (ROOT / p).exists()) == []
+
+
+def _package_tree() -> set[str]:
+    """The paths the Development section's tree names under importer/, from its indentation."""
+    section = _section("Development")
+    block = section[section.index("```\nimporter/") + 4 :]
+    block = block[: block.index("```")]
+    named: set[str] = set()
+    stack: list[str] = []
+    for line in filter(str.strip, block.splitlines()):
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        stack[depth:] = [line.split()[0]]
+        if stack[0] == "importer/" and depth > 0:
+            named.add("".join(stack[1:]))
+    return named
+
+
+def test_the_development_tree_names_every_package_and_top_module_and_nothing_absent() -> None:
+    package = ROOT / "importer"
+    folders = {
+        f"{init.parent.relative_to(package).as_posix()}/"
+        for init in package.rglob("__init__.py")
+        if init.parent != package
+    }
+    modules = {p.name for p in package.glob("*.py") if not p.name.startswith("__")}
+    named = _package_tree()
+    assert sorted((folders | modules) - named) == []
+    assert sorted(p for p in named if not (package / p).exists()) == []

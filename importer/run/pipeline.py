@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from importer.run.settle import Settler
 from importer.run.sink import Sink
 from importer.run.stages import Stages
 from importer.run.stop import Stop
-from importer.send.pacing import open_pacers
+from importer.send.pacing import Pacers, open_pacers
 from importer.send.sender import SendStats
 
 __all__ = ["ImportOptions", "Progress", "run_import", "run_import_async"]
@@ -88,6 +89,30 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         ) from error
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """What a run has opened before its first row: the stages read these."""
+
+    table: Table
+    mapper: RowMapper
+    keys: RowKey
+    accounts: RowAccount
+    credentials: tuple[str, str]
+    ledger: RowLedgers | None
+    journal: Journal | None
+    pacers: Pacers | None
+
+
+@dataclass(frozen=True)
+class _Ran:
+    """What the summary is made of once the stages are done and everything is closed."""
+
+    recorder: Recorder
+    stop: Stop
+    stats: SendStats | None
+    opened: _Opened
+
+
 class _Run:
     """One run's loop: open what it needs, run the stages, close, write the summary."""
 
@@ -101,10 +126,9 @@ class _Run:
         """Requests may have left: a failure from here on is not 'nothing sent'."""
 
     async def run(self) -> ImportSummary:
-        options, mapping, input_name = self.options, self.mapping, self.input_name
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        start = options.clock.now()
-        stats: SendStats | None = None
+        start = self.options.clock.now()
+        options, mapping = self.options, self.mapping
         with open_table(
             self.input_path,
             sheet=options.sheet,
@@ -113,83 +137,103 @@ class _Run:
             limits=options.limits,
             max_cell_mb=options.max_cell_mb,
         ) as table:
+            ran = await self._run_table(table)
+        summary = self._summary(ran, started_at, options.clock.now() - start)
+        (self.out_dir / "summary.json").write_text(
+            json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        return summary
+
+    async def _run_table(self, table: Table) -> _Ran:
+        """Open the run's ledger, pacers and journal around the stages; close them whatever
+        happens."""
+        options, mapping, input_name = self.options, self.mapping, self.input_name
+        if not options.dry_run:
+            table.check_complete()  # a file cut inside a quoted cell: refused before sending
+        if options.edits:
+            table.rows = edited(table.rows, options.edits)
+        mapper = mapping.bind(table.headers, source=input_name)
+        keys = RowKey(mapping, table.headers)
+        account_column = options.account_column or (
+            mapping.account.column if mapping.account is not None else None
+        )
+        accounts = RowAccount(account_column, table.headers, input_name, options.account_id)
+        credentials = _credentials(options, routed=accounts.routed)
+        pacers = None
+        ledger = _open_ledger(options, keys, input_name, accounts)
+        journal = None
+        try:
             if not options.dry_run:
-                table.check_complete()  # a file cut inside a quoted cell: refused before sending
-            if options.edits:
-                table.rows = edited(table.rows, options.edits)
-            mapper = mapping.bind(table.headers, source=input_name)
-            keys = RowKey(mapping, table.headers)
-            account_column = options.account_column or (
-                mapping.account.column if mapping.account is not None else None
-            )
-            accounts = RowAccount(account_column, table.headers, input_name, options.account_id)
-            credentials = _credentials(options, routed=accounts.routed)
-            pacers = None
-            ledger = _open_ledger(options, keys, input_name, accounts)
-            journal = None
-            try:
-                if not options.dry_run:
-                    # Redis is reached before the journal exists: a run it stops sent nothing
-                    pacers = await open_pacers(
-                        options.pacer_url, credentials[1], options.rate, options.clock
-                    )
-                journal = _open_journal(self.input_path, table, mapping, options, accounts, ledger)
-                run_id = journal.run_id if journal is not None else str(uuid.uuid4())
-                recorder = Recorder(
-                    self.out_dir,
-                    table.headers,
-                    account_column=accounts.index,
-                    delimiter=table.delimiter,
+                # Redis is reached before the journal exists: a run it stops sent nothing
+                pacers = await open_pacers(
+                    options.pacer_url, credentials[1], options.rate, options.clock
                 )
-                total = _estimate_rows(table) if options.on_progress else None
-                sink = Sink(options, recorder, keys, journal, ledger, run_id, input_name, total)
-                stages = Stages(
-                    rows=enumerate(table.rows),
-                    checker=Checker(mapper, keys, table.width, accounts),
-                    settler=Settler(
-                        keys, journal, ledger, run_id, input_name, reimport=options.reimport
-                    ),
-                    sink=sink,
-                    stop=Stop(),
+            journal = _open_journal(self.input_path, table, mapping, options, accounts, ledger)
+            opened = _Opened(table, mapper, keys, accounts, credentials, ledger, journal, pacers)
+            recorder, stop, stats = await self._run_stages(opened)
+        finally:
+            if journal is not None:
+                journal.close()
+            if ledger is not None:
+                ledger.close()
+            if pacers is not None:
+                await pacers.aclose()
+        return _Ran(recorder, stop, stats, opened)
+
+    async def _run_stages(self, opened: _Opened) -> tuple[Recorder, Stop, SendStats | None]:
+        """Check, settle and send (or dry-run) every row; the recorder is closed at the end."""
+        options, table, keys, journal = self.options, opened.table, opened.keys, opened.journal
+        run_id = journal.run_id if journal is not None else str(uuid.uuid4())
+        recorder = Recorder(
+            self.out_dir,
+            table.headers,
+            account_column=opened.accounts.index,
+            delimiter=table.delimiter,
+        )
+        total = _estimate_rows(table) if options.on_progress else None
+        sink = Sink(options, recorder, keys, journal, opened.ledger, run_id, self.input_name, total)
+        stages = Stages(
+            rows=enumerate(table.rows),
+            checker=Checker(opened.mapper, keys, table.width, opened.accounts),
+            settler=Settler(
+                keys, journal, opened.ledger, run_id, self.input_name, reimport=options.reimport
+            ),
+            sink=sink,
+            stop=Stop(),
+        )
+        stats = None
+        try:
+            if options.dry_run:
+                pool = self._pool(opened.mapper, keys, table)
+                dry_run(stages, options.workers, pool, options.handle_signals)
+            else:
+                assert opened.pacers is not None
+                self.sending = True
+                base_url, api_key = opened.credentials
+                stats = await send_rows(
+                    stages, options, opened.pacers, base_url, api_key, opened.accounts
                 )
-                try:
-                    if options.dry_run:
-                        dry_run(
-                            stages,
-                            options.workers,
-                            self._pool(mapper, keys, table),
-                            options.handle_signals,
-                        )
-                    else:
-                        assert pacers is not None
-                        self.sending = True
-                        base_url, api_key = credentials
-                        stats = await send_rows(
-                            stages, options, pacers, base_url, api_key, accounts
-                        )
-                finally:
-                    recorder.close()
-                stop = stages.stop
-                if journal is not None:
-                    journal.finish(stop.reason if stop.is_set() else None)
-            finally:
-                if journal is not None:
-                    journal.close()
-                if ledger is not None:
-                    ledger.close()
-                if pacers is not None:
-                    await pacers.aclose()
-        summary = ImportSummary(
-            input=input_name,
-            mapping=str(mapping.source),
+        finally:
+            recorder.close()
+        stop = stages.stop
+        if journal is not None:
+            journal.finish(stop.reason if stop.is_set() else None)
+        return recorder, stop, stats
+
+    def _summary(self, ran: _Ran, started_at: str, duration: float) -> ImportSummary:
+        options, recorder, opened = self.options, ran.recorder, ran.opened
+        journal, ledger, stop = opened.journal, opened.ledger, ran.stop
+        return ImportSummary(
+            input=self.input_name,
+            mapping=str(self.mapping.source),
             out_dir=str(self.out_dir),
             dry_run=options.dry_run,
-            target=None if options.dry_run else (options.target or credentials[0]),
-            account_id=None if options.dry_run or accounts.routed else options.account_id,
+            target=None if options.dry_run else (options.target or opened.credentials[0]),
+            account_id=None if options.dry_run or opened.accounts.routed else options.account_id,
             counts=recorder.counts,
-            **_send_figures(stats),
+            **_send_figures(ran.stats),
             started_at=started_at,
-            duration_seconds=options.clock.now() - start,
+            duration_seconds=duration,
             stopped_early=stop.is_set(),
             stop_reason=stop.reason,
             first_rejects=recorder.first_rejects,
@@ -197,12 +241,8 @@ class _Run:
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
-            notices=[table.header_note] if table.header_note else [],
+            notices=[opened.table.header_note] if opened.table.header_note else [],
         )
-        (self.out_dir / "summary.json").write_text(
-            json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        return summary
 
     def _pool(self, mapper: RowMapper, keys: RowKey, table: Table) -> Callable[[int], PreparePool]:
         # only the field the run's key reads comes back from the workers

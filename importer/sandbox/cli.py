@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = SandboxConfig()
     _add_server_arguments(parser)
     _add_limit_arguments(parser, defaults)
+    _add_provider_arguments(parser, defaults)
     _add_fault_arguments(parser, defaults)
 
 
@@ -36,7 +37,7 @@ def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_limit_arguments(parser: argparse.ArgumentParser, defaults: SandboxConfig) -> None:
-    """The per-key rate limit, and the provider's own behind it."""
+    """The per-key rate limit, and how its 429s are answered."""
     add = parser.add_argument
     add(
         "--rate",
@@ -67,6 +68,18 @@ def _add_limit_arguments(parser: argparse.ArgumentParser, defaults: SandboxConfi
         help="send Retry-After as an HTTP-date instead of seconds",
     )
     add(
+        "--retry-after-grace",
+        type=float,
+        default=defaults.retry_after_grace,
+        metavar="SECONDS",
+        help="requests this soon after a 429 are not counted as ignoring it (default: %(default)g)",
+    )
+
+
+def _add_provider_arguments(parser: argparse.ArgumentParser, defaults: SandboxConfig) -> None:
+    """The provider behind StackOne, with a limit of its own that StackOne answers 408 for."""
+    add = parser.add_argument
+    add(
         "--provider-rate",
         type=float,
         default=defaults.provider_rate_per_minute,
@@ -88,13 +101,6 @@ def _add_limit_arguments(parser: argparse.ArgumentParser, defaults: SandboxConfi
         default=[],
         metavar="ID",
         help="apply --provider-rate to this account only (repeatable; default: every account)",
-    )
-    add(
-        "--retry-after-grace",
-        type=float,
-        default=defaults.retry_after_grace,
-        metavar="SECONDS",
-        help="requests this soon after a 429 are not counted as ignoring it (default: %(default)g)",
     )
 
 
