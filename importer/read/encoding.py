@@ -1,0 +1,138 @@
+"""Which text encoding a CSV file is in: its BOM, else UTF-8, else a checked guess.
+
+Each answer is checked against the whole file, so a wrong encoding fails before any row is read
+rather than halfway through an import.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from importer.errors import ConfigError
+
+# UTF-32 comes first: the UTF-32 LE BOM starts with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_SAMPLE = 64 * 1024
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Undecodable:
+    offset: int
+    line: int
+    byte: int
+
+
+def detect_encoding(path: Path) -> str:
+    """The BOM's encoding, else UTF-8 if the whole file decodes, else a guess checked likewise."""
+    with open(path, "rb") as raw:
+        head = raw.read(_SAMPLE)
+    encoding = next((name for bom, name in _BOMS if head.startswith(bom)), None)
+    if encoding is None:
+        bad = _first_undecodable(path, "utf-8")
+        if bad is None:
+            return "utf-8"
+        sample = head
+        if len(head) == _SAMPLE and bad.offset > _SAMPLE // 2:
+            # The start may be plain ASCII: let the guess see the bytes that are not UTF-8.
+            with open(path, "rb") as raw:
+                raw.seek(bad.offset - 1024)
+                sample += b"\n" + raw.read(_SAMPLE)
+        encoding = _guess_encoding(sample)
+    bad = _first_undecodable(path, encoding)
+    if bad is None:
+        return encoding
+    if encoding == "cp1252":
+        return "latin-1"  # cp1252 leaves five bytes undefined; latin-1 maps every byte
+    raise ConfigError(
+        f"cannot tell which encoding {path} uses: it looks like {encoding}, but byte "
+        f"0x{bad.byte:02X} on line {bad.line} is not {encoding}: save it from Excel as "
+        '"CSV UTF-8", or pass --encoding (for example cp1252 or latin-1)'
+    )
+
+
+def _guess_encoding(sample: bytes) -> str:
+    best = from_bytes(sample).best()
+    guess = best.encoding if best is not None else "cp1252"
+    # On a few accented names charset-normalizer picks almost at random among look-alike
+    # single-byte code pages (cp1250, cp1257, mac_latin2...). Excel on Windows writes cp1252:
+    # when the guess reads as Latin script anyway, take cp1252, or latin-1 where cp1252 has a
+    # hole (0x81, 0x8D, 0x8F, 0x90, 0x9D).
+    text = sample.decode(guess, errors="replace")
+    if len(text) == len(sample) and _is_latin_script(text):
+        return "cp1252" if _decodes(sample, "cp1252") else "latin-1"
+    return guess
+
+
+def _is_latin_script(text: str) -> bool:
+    return all(
+        unicodedata.name(char, "").startswith("LATIN")
+        for char in set(text)
+        if char > "\x7f" and char.isalpha()
+    )
+
+
+def _decodes(sample: bytes, encoding: str) -> bool:
+    try:
+        sample.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_encoding(path: Path, encoding: str) -> str:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ConfigError(
+            f"unknown encoding {encoding!r} (--encoding): use a name such as utf-8, cp1252 "
+            "or latin-1"
+        ) from None
+    bad = _first_undecodable(path, encoding)
+    if bad is None:
+        return encoding
+    try:
+        detected = detect_encoding(path)
+        hint = f"it looks like {detected}: pass --encoding {detected}, or leave --encoding out"
+    except ConfigError:
+        hint = 'leave --encoding out, or save the file from Excel as "CSV UTF-8"'
+    raise ConfigError(
+        f"{path} is not {encoding}: byte 0x{bad.byte:02X} on line {bad.line} "
+        f"(byte offset {bad.offset}) cannot be decoded; {hint}"
+    )
+
+
+def _first_undecodable(path: Path, encoding: str) -> _Undecodable | None:
+    """Decode the whole file in chunks and report its first bad byte.
+
+    A pass costs far less than parsing the rows, and it makes a wrong encoding fail before any
+    row is read rather than halfway through an import.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = line = 0  # bytes and newlines before the chunk
+    with open(path, "rb") as raw:
+        while True:
+            chunk = raw.read(_CHUNK)
+            held = len(decoder.getstate()[0])  # undecoded bytes carried over from the last chunk
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                newlines = chunk[: max(0, exc.start - held)].count(b"\n")
+                return _Undecodable(
+                    offset - held + exc.start, line + newlines + 1, exc.object[exc.start]
+                )
+            if not chunk:
+                return None
+            offset += len(chunk)
+            line += chunk.count(b"\n")
