@@ -208,9 +208,13 @@ def test_pacers_in_several_processes_learn_one_rate_against_a_fixed_window(
     rates = asyncio.run(main())
     assert len(set(rates)) == 1
     assert rates[0] is not None
-    # near the limit: a first estimate can be a few % over when the second it counted straddled
-    # two windows, which the next 429 corrects
-    assert 0.85 * 6000 <= rates[0] <= 1.1 * 6000
+    # Learned, not the slow start's runaway, and near the limit. The first 429 counts the second
+    # before it, which straddles the window that filled and the tail of the one before, so against
+    # fixed windows the first estimate runs over by that tail (30 runs on an idle machine: 1.09 to
+    # 1.21 times the limit) and each later 429 trims it. How close ``auto`` gets over a whole
+    # import is measured with an injected clock in test_pacer.py (scenario 1, every limiter) and
+    # in bench/.
+    assert 0.85 * 6000 <= rates[0] <= 1.3 * 6000
     # Each 429 episode pauses every process for a second: after the one that ends the slow
     # start, at most a stray one or two (a slot that reached the limiter late) in 4 s.
     episodes = [t for i, t in enumerate(refused) if i == 0 or t - refused[i - 1] > 0.5]
