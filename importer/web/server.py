@@ -20,7 +20,7 @@ file) and ``job_routes`` (following, importing, stopping, resuming, a run's file
     GET  /api/jobs/{id}/corrected.{csv|xlsx}  the checked sheet with the corrected cells
     POST /api/jobs/{id}/stop               stop as on Ctrl-C
     POST /api/jobs/{id}/resume             finish a stopped or failed import (its journal's resume)
-    GET  /api/jobs/{id}/files/{name}       results.csv, rejects.csv, summary.json, mapping.yaml
+    GET  /api/jobs/{id}/files/{name}       a run's reports and mapping (the names in jobs.FILES)
 """
 
 from __future__ import annotations
