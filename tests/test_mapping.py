@@ -349,8 +349,24 @@ def test_on_invalid_keeps_or_drops_a_number_with_a_warning(on_invalid, sent, cod
     assert warning.message.startswith('column "Phone": "07911 123456" is too long in FR')
 
 
-def test_on_invalid_keep_never_sends_text_without_digits_as_a_phone():
+@pytest.mark.parametrize(
+    ("cell", "why"),
+    [("ask Jo", "it has no digits"), ("4.47701E+11", "digits are lost"), ("4,47701E+11", "lost")],
+)
+def test_on_invalid_keep_leaves_out_what_is_no_phone_and_creates_the_candidate(cell, why):
+    """Never sent as a phone, and no reason to turn the candidate away: left out, with a
+    warning that says why."""
     phone = {"column": "Phone", "phone": {"region": "GB"}, "on_invalid": "keep"}
+    prepared = prepare(bind({**NAME, "phone_numbers": [phone]}, ["Phone"]), cell)
+    assert prepared.rejects == ()
+    assert "phone_numbers" not in prepared.body
+    (warning,) = prepared.warnings
+    assert (warning.code, warning.column, warning.value) == ("value-dropped", "Phone", cell)
+    assert why in warning.message
+
+
+def test_on_invalid_reject_still_rejects_text_without_digits_in_a_phone():
+    phone = {"column": "Phone", "phone": {"region": "GB"}}
     (reject,) = prepare(bind({**NAME, "phone_numbers": [phone]}, ["Phone"]), "ask Jo").rejects
     assert (reject.code, reject.value) == ("invalid-phone", "ask Jo")
 

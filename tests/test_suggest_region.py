@@ -149,7 +149,7 @@ def test_a_sample_of_two_countries_is_ambiguous_and_numbers_are_kept_as_typed(
     assert "region:" not in text.replace("region: XX", "")
     assert (
         "numbers without + and a country code (the file has no country column) are sent as "
-        "typed, with a warning (the sample does not point to one country ("
+        "typed, with a warning (the sample does not point to one country: "
     ) in comments(text)
     mapping = tmp_path / "mixed.yaml"
     mapping.write_text(text, encoding="utf-8")
@@ -166,14 +166,14 @@ def test_a_sample_of_two_countries_is_ambiguous_and_numbers_are_kept_as_typed(
         # every Swiss mobile is also a Swedish number written the Swedish way
         (
             ["079 123 45 67", "078 234 56 78", "076 345 67 89", "079 987 65 43"],
-            "the sample does not point to one country (CH 4 and SE 4 of the 4 national "
-            "numbers fit)",
+            "the sample does not point to one country: 4 of the 4 national numbers fit CH; "
+            "4 fit SE, counting digits that do once a leading 0 is put back",
         ),
         # digits typed in one block: 0 and ten digits is a British and an Indian number
         (
             ["07400123456", "07824123456", "02071234567", "07700123456"],
-            "the sample does not point to one country (GB 4 and IN 4 of the 4 national "
-            "numbers fit)",
+            "the sample does not point to one country: 4 of the 4 national numbers fit GB; "
+            "4 fit IN, counting digits that do once a leading 0 is put back",
         ),
         (INTERNATIONAL, "the numbers in the sample carry + and their country code"),
         (["12", "n/a", "call me"], "no number in the sample is a valid national number"),

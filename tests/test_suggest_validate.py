@@ -23,10 +23,11 @@ SAME_PERSON = {"duplicate-in-file"}
 """A second row of a person the file already holds: a person imports the first one only."""
 REFUSED = {"empty.csv", "blank_lines_only.csv", "unclosed_quote.csv"}
 """Fixtures refused as a whole (exit 2): nothing to read, or a quote that swallows the rest."""
-NO_VALUE_AT_ALL = {"precision-lost", "invalid-phone", "invalid-date"}
-"""Codes the suggested mapping still gives a cell that is no such value at all: digits Excel
-already destroyed (4.47701E+11), text without a digit in a phone (which ``on_invalid: keep``
-does not keep) or a hire date (which the suggested mapping does not drop)."""
+NO_VALUE_AT_ALL = {"invalid-date", "precision-lost"}
+"""Codes the suggested mapping still gives a cell that is no such value at all: a hire date
+without a digit (``next Tuesday``), or digits Excel destroyed (4.47701E+11) in a column it sends
+as a custom field, neither of which it drops. Phones it keeps, and what is no phone at all (no
+digits, digits Excel destroyed) it leaves out with a warning."""
 SPREADSHEETS = {".csv", ".tsv", ".txt", ".xlsx"}
 FIXTURES = sorted(
     path

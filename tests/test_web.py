@@ -35,7 +35,7 @@ from importer.web.workspace import page_words
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "candidates.csv"
 SECRET = "sk-live-web-s3cret-0123456789"
-REJECTED = {4: "invalid-email", 9: "invalid-date", 10: "duplicate-in-file", 20: "invalid-phone"}
+REJECTED = {4: "invalid-email", 9: "invalid-date", 10: "duplicate-in-file"}
 
 
 class FakeClock:
@@ -307,7 +307,7 @@ def test_the_check_reports_the_clis_codes_and_messages(api: Api, tmp_path: Path)
     check = api.check(upload, {"columns": {"11": None}})
     summary = check["summary"]
     assert summary["dry_run"] is True
-    assert summary["by_status"] == {"created": 0, "rejected": 4, "skipped": 1, "not_attempted": 14}
+    assert summary["by_status"] == {"created": 0, "rejected": 3, "skipped": 1, "not_attempted": 15}
     assert summary["by_error_code"]["duplicate-in-file"] == 1
     assert summary["input"] == "candidates.csv"
     rows = {row["row_number"]: row for row in api.checked_rows(check)}
@@ -320,20 +320,23 @@ def test_the_check_reports_the_clis_codes_and_messages(api: Api, tmp_path: Path)
     }
     assert check["checked"]["counts"] == {
         "rows": 19,
-        "ready": 14,
-        "rejected": 4,
+        "ready": 15,
+        "rejected": 3,
         "skipped": 1,
         "duplicates": 1,
-        "warnings": 1,
+        "warnings": 2,
         "edited_cells": 0,
     }
     assert check["checked"]["by_code"] == {code: 1 for code in REJECTED.values()}
-    # a phone kept as typed is sent, with a warning on its cell, as results.csv says
-    [warned] = api.checked_rows(check, "warnings")
-    assert warned["status"] == "ready"
-    assert [(w["code"], w["positions"]) for w in warned["warnings"]] == [("kept-as-typed", [3])]
-    [result] = [r for r in results if int(r["row_number"]) == warned["row_number"]]
-    assert result["warnings"].startswith("kept-as-typed")
+    # a phone kept as typed is sent, and text that is no phone left out, each with a warning on
+    # its cell, as results.csv says
+    warned = {row["row_number"]: row for row in api.checked_rows(check, "warnings")}
+    assert sorted(warned) == [14, 20]
+    for number, code in ((14, "kept-as-typed"), (20, "value-dropped")):
+        assert warned[number]["status"] == "ready"
+        assert [(w["code"], w["positions"]) for w in warned[number]["warnings"]] == [(code, [3])]
+        [result] = [r for r in results if int(r["row_number"]) == number]
+        assert result["warnings"].startswith(code)
     assert rows[2]["status"] == "ready"
     assert rows[2]["body"]["email"] == "ada.lovelace@example.com"
     assert ["E-mail", "ada.lovelace@example.com"] in rows[2]["sends"]
@@ -359,7 +362,7 @@ def test_the_check_reports_the_clis_codes_and_messages(api: Api, tmp_path: Path)
 def test_a_corrected_cell_is_checked_again_with_the_importers_rules(api: Api) -> None:
     upload = api.upload_ok()
     check = api.check(upload, {"columns": {}})
-    assert [r["row_number"] for r in api.checked_rows(check, "problems")] == [4, 9, 10, 20]
+    assert [r["row_number"] for r in api.checked_rows(check, "problems")] == [4, 9, 10]
 
     fixed = api.edit(check, 4, 2, "alan.turing@example.com")
     [row] = fixed["rows"]
@@ -367,7 +370,7 @@ def test_a_corrected_cell_is_checked_again_with_the_importers_rules(api: Api) ->
     assert row["edited"] == {"2": "alan.turing@example"}
     assert row["body"]["email"] == "alan.turing@example.com"
     counts = fixed["checked"]["counts"]
-    assert (counts["ready"], counts["rejected"], counts["edited_cells"]) == (15, 3, 1)
+    assert (counts["ready"], counts["rejected"], counts["edited_cells"]) == (16, 2, 1)
     assert "invalid-email" not in fixed["checked"]["by_code"]
     assert fixed["edited_cells"] == 1
     assert [r["row_number"] for r in api.checked_rows(check, "edited")] == [4]
@@ -544,13 +547,13 @@ def test_import_into_the_sandbox_and_download_the_reports(api: Api) -> None:
     job = api.wait(answer.json()["id"])
     assert job["state"] == "done"
     assert job["summary"]["by_status"] == {
-        "created": 14,
-        "rejected": 4,
+        "created": 15,
+        "rejected": 3,
         "skipped": 1,
         "not_attempted": 0,
     }
     assert job["progress"]["rows_done"] == job["rows_total"] == 19
-    assert api.server.sandbox.stats()["candidates"] == 14
+    assert api.server.sandbox.stats()["candidates"] == 15
     assert job["files"] == [
         "results.csv",
         "rejects.csv",
@@ -579,7 +582,7 @@ def test_import_into_the_sandbox_and_download_the_reports(api: Api) -> None:
     recheck = api.check(again.json(), {"columns": {}})
     # Alan is fixed; the second Ada is no longer a duplicate within this file
     assert recheck["summary"]["by_status"]["not_attempted"] == 2
-    assert recheck["summary"]["by_error_code"] == {"invalid-date": 1, "invalid-phone": 1}
+    assert recheck["summary"]["by_error_code"] == {"invalid-date": 1}
 
     # so does rejects.xlsx, a workbook of text cells, as it was downloaded
     workbook = api.get(f"/api/jobs/{job['id']}/files/rejects.xlsx")
@@ -588,11 +591,7 @@ def test_import_into_the_sandbox_and_download_the_reports(api: Api) -> None:
     columns = {c["header"]: c for c in again.json()["columns"]}
     assert columns["error_code"]["target"] is None
     recheck = api.check(again.json(), {"columns": {}})
-    assert recheck["summary"]["by_error_code"] == {
-        "invalid-date": 1,
-        "invalid-email": 1,
-        "invalid-phone": 1,
-    }
+    assert recheck["summary"]["by_error_code"] == {"invalid-date": 1, "invalid-email": 1}
 
 
 def test_stackone_imports_use_the_servers_key_which_never_reaches_the_page(
@@ -610,8 +609,8 @@ def test_stackone_imports_use_the_servers_key_which_never_reaches_the_page(
             assert api.import_(check, target="stackone", account_id=" ").status_code == 400
             job = api.wait(api.import_(check, target="stackone", account_id="acc-7").json()["id"])
             assert job["state"] == "done", job["error"]
-            assert job["summary"]["by_status"]["created"] == 14
-            assert stackone.stats()["candidates"] == 14
+            assert job["summary"]["by_status"]["created"] == 15
+            assert stackone.stats()["candidates"] == 15
             seen = json.dumps([settings, check, job])
             for name in job["files"]:
                 seen += api.get(f"/api/jobs/{job['id']}/files/{name}").text

@@ -421,8 +421,12 @@ def _regional(
 
 def _lenient(spec: ValueSpec, convert: Convert) -> Convert:
     """``convert`` as the spec's ``on_invalid`` says: a value it refuses is a reject (as is),
-    sent as typed with a warning (keep; only values that may be, see ``RuleError``), or left
-    out with a warning (drop)."""
+    sent as typed with a warning (keep), or left out with a warning (drop).
+
+    Under keep, a value that must not be sent as typed (see ``RuleError.keepable``: text with no
+    digits in a phone, digits Excel already destroyed) is left out instead: the mapping asked
+    for the candidate to go ahead despite an unreadable value, and the rest of the record is
+    as usable as with any other such value."""
     policy = getattr(spec, "on_invalid", "reject")
     if policy == "reject":
         return convert
@@ -432,12 +436,9 @@ def _lenient(spec: ValueSpec, convert: Convert) -> Convert:
         try:
             return convert(text)
         except rules.RuleError as error:
-            if not keep:
-                return rules.Flagged(
-                    NO_VALUE, WarningCode.VALUE_DROPPED, f"{error.message}; left out"
-                )
-            if not error.keepable:
-                raise
-            return rules.Flagged(text, WarningCode.KEPT_AS_TYPED, f"{error.message}; sent as typed")
+            if keep and error.keepable:
+                message = f"{error.message}; sent as typed"
+                return rules.Flagged(text, WarningCode.KEPT_AS_TYPED, message)
+            return rules.Flagged(NO_VALUE, WarningCode.VALUE_DROPPED, f"{error.message}; left out")
 
     return lenient

@@ -59,20 +59,23 @@ class RegionGuess:
             return "the numbers in the sample carry + and their country code"
         if self.national == 0:
             return "no number in the sample is a valid national number of any country"
-        counts = " and ".join(f"{region} {count}" for region, count in self.ranked)
+        best, fits = self.ranked[0]
+        # A rival's count includes numbers that fit it only once a dropped trunk 0 is put back,
+        # which are not among the national numbers that fit: say so, or it reads as "3 of 1".
+        rival = ""
+        if len(self.ranked) > 1:
+            name, count = self.ranked[1]
+            rival = f"{count} fit {name}, counting digits that do once a leading 0 is put back"
         if self.region is None:
             return (
-                f"the sample does not point to one country ({counts} of the "
-                f"{self.national} national numbers fit)"
+                f"the sample does not point to one country: {fits} of the {self.national} "
+                f"national numbers fit {best}" + (f"; {rival}" if rival else "")
             )
-        fits = self.ranked[0][1]
         text = (
             f"{fits} of the {self.national} national numbers in the sample are valid there and "
             f"written as {self.region} writes them"
         )
-        if len(self.ranked) > 1:
-            text += f" (next: {self.ranked[1][0]}, {self.ranked[1][1]})"
-        return text
+        return text + (f" (next: {rival})" if rival else "")
 
 
 def guess_region(numbers: Iterable[str]) -> RegionGuess:
