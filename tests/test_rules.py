@@ -351,6 +351,16 @@ def test_phone_validity_is_phonenumbers_is_valid_number():
                 example = phonenumbers.example_number_for_type(region, kind)
                 if example is not None:
                     numbers.append(example)
+                    # Its region's leading digits with other endings: of the regions sharing
+                    # a code, the one _valid must pick, or none of them.
+                    head = str(example.national_number)[:-4]
+                    for _ in range(3):
+                        tail = "".join(generator.choice(string.digits) for _ in range(4))
+                        numbers.append(
+                            phonenumbers.PhoneNumber(
+                                country_code=code, national_number=int(head + tail)
+                            )
+                        )
         for _ in range(12):
             national = "".join(
                 generator.choice(string.digits) for _ in range(generator.randint(4, 13))
