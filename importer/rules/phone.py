@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, ValidationResult
@@ -39,7 +40,29 @@ def phone_e164(text: str, region: str | None, country: str | None = None) -> str
     " ext. 123", since E.164 has no place for it.
     """
     plain = _plain_e164(text, region, country)
-    return plain if plain is not None else _read(text, region, country)
+    if plain is not None:
+        return plain
+    read = _remembered(text, region, country)
+    if isinstance(read, _Refused):
+        raise RuleError(read.code, read.message, keepable=read.keepable)
+    return read
+
+
+class _Refused(NamedTuple):
+    """A ``RuleError`` as ``_remembered`` keeps it: an exception is not a return value, so an
+    lru_cache would parse the same unreadable cell ("n/a", "12") again on every row."""
+
+    code: Code
+    message: str
+    keepable: bool
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered(text: str, region: str | None, country: str | None) -> str | Flagged | _Refused:
+    try:
+        return _read(text, region, country)
+    except RuleError as error:
+        return _Refused(error.code, error.message, error.keepable)
 
 
 # Digits grouped by spaces, dashes, dots or brackets, "+" first or not: nearly every cell.
@@ -291,7 +314,6 @@ def _valid(code: int, national: str) -> bool:
 _DIGITS_ONLY = re.compile(r"[1-9]\d{6,14}")
 
 
-@functools.lru_cache(maxsize=4096)
 def _read(text: str, region: str | None, country: str | None) -> str | Flagged:
     check_precision(text)
     if FLOAT_ARTEFACT.fullmatch(text):
