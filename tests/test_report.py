@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import random
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from importer.read.escape import REJECTS_EXTRA_COLUMNS
 from importer.read.tables import open_table
 from importer.record import workbook
 from importer.record.outcomes import RowOutcome, Status
-from importer.record.report import RESULTS_COLUMNS, Recorder
+from importer.record.report import RESULTS_COLUMNS, Recorder, csv_line
 from tests.test_fuzz import SPECIAL as fuzz_special
 
 HEADERS = ["First Name", "Email", "Notes"]
@@ -312,3 +313,26 @@ def test_a_fixed_rejects_xlsx_imports_again_through_the_same_mapping_as_typed(
         with open_table(tmp_path / "two" / name) as table:
             again = [(row.values[: len(header)], row.values[-3]) for row in table.rows]
         assert again == [(tuple(rows[1]), "invalid-email"), (tuple(rows[2]), "invalid-email")]
+
+
+def _writer_line(fields: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(fields)
+    return out.getvalue()
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(fields=st.lists(st.text(alphabet=',"\r\n ;|=é\x00\u2028ab'), max_size=12))
+def test_results_lines_are_the_lines_csv_writer_writes(fields: list[str]) -> None:
+    line = csv_line(fields)
+    if line is None:
+        assert fields in ([], [""]), fields
+    else:
+        assert line == _writer_line(fields), fields
+
+
+def test_results_lines_of_rows_with_warnings_are_csv_writers() -> None:
+    warning = 'kept-as-typed: column "Phone": "(599) 555-3288" is not valid, nor "1,2"; sent'
+    fields = ["2", "not_attempted", "", "0", "", "", "", "", "dry-run", "a@b.c", warning]
+    assert csv_line(fields) == _writer_line(fields)
+    assert csv_line(["1", 2]) is None  # type: ignore[list-item]

@@ -29,7 +29,6 @@ RESULTS_COLUMNS = [
     "key",
     "warnings",
 ]
-_RESULTS_COMMAS = len(RESULTS_COLUMNS) - 1
 # Excel runs a cell that starts like a formula: every cell the reports write is escaped, and
 # reading rejects.csv back unescapes the user's cells (importer.read.escape).
 _safe = escape_formula
@@ -37,6 +36,28 @@ _safe = escape_formula
 
 def _as_typed(text: str) -> str:
     return text
+
+
+def csv_line(fields: Sequence[str]) -> str | None:
+    """The line ``csv.writer`` (excel dialect) writes for ``fields``, or None to let it write
+    one: a value that is not text, or a lone empty field (which it writes as "")."""
+    try:
+        line = ",".join(fields)
+    except TypeError:  # a value that is not text (an id from elsewhere): csv.writer spells it
+        return None
+    # csv.writer tests one character at a time against every special character: joining the
+    # fields (and quoting the few that hold a comma, a quote or a line break, as rows with
+    # warnings do) writes the same line in half the time. The tests compare the two.
+    plain = '"' not in line and "\n" not in line and "\r" not in line
+    if plain and line.count(",") == len(fields) - 1:
+        return line + "\r\n" if line or len(fields) > 1 else None
+    quoted = (
+        '"' + cell.replace('"', '""') + '"'
+        if "," in cell or '"' in cell or "\n" in cell or "\r" in cell
+        else cell
+        for cell in fields
+    )
+    return ",".join(quoted) + "\r\n"
 
 
 def join_codes(rejects: Sequence[Reject]) -> str:
@@ -75,7 +96,8 @@ class Counts:
             self.notes[outcome.note] += 1
         if outcome.warnings:
             self.warned += 1
-            self.by_warning.update(w.code for w in outcome.warnings)
+            for warning in outcome.warnings:
+                self.by_warning[warning.code] += 1
 
     @property
     def created(self) -> int:
@@ -143,7 +165,6 @@ class Recorder:
         self.rejects_delimiter = delimiter if delimiter in (",", ";") else ","
         self._rejects = csv.writer(rejects_file, delimiter=self.rejects_delimiter)
         self._account_column = account_column
-        self._commas = _RESULTS_COMMAS + (account_column is not None)
         self._results.writerow(
             RESULTS_COLUMNS if account_column is None else [*RESULTS_COLUMNS, "account"]
         )
@@ -192,21 +213,9 @@ class Recorder:
         if self._account_column is not None:
             account = values[self._account_column] if self._account_column < len(values) else ""
             fields.append(_safe(account.strip()))
-        try:
-            line: str | None = ",".join(fields)
-        except TypeError:  # a value that is not text (an id from elsewhere): csv.writer spells it
-            line = None
-        # Without a comma inside a field, a quote or a line break, the joined fields are the
-        # very line csv.writer writes: skipping it (it tests one character at a time) halves
-        # the cost of the line that every row gets.
-        if (
-            line is not None
-            and line.count(",") == self._commas
-            and '"' not in line
-            and "\n" not in line
-            and "\r" not in line
-        ):
-            self._results_file.write(line + "\r\n")
+        line = csv_line(fields)
+        if line is not None:
+            self._results_file.write(line)
         else:
             self._results.writerow(fields)
         if outcome.warnings and len(self.first_warnings) < 50:

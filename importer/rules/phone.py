@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, ValidationResult
@@ -39,7 +40,29 @@ def phone_e164(text: str, region: str | None, country: str | None = None) -> str
     " ext. 123", since E.164 has no place for it.
     """
     plain = _plain_e164(text, region, country)
-    return plain if plain is not None else _read(text, region, country)
+    if plain is not None:
+        return plain
+    read = _remembered(text, region, country)
+    if isinstance(read, _Refused):
+        raise RuleError(read.code, read.message, keepable=read.keepable)
+    return read
+
+
+class _Refused(NamedTuple):
+    """A ``RuleError`` as ``_remembered`` keeps it: an exception is not a return value, so an
+    lru_cache would parse the same unreadable cell ("n/a", "12") again on every row."""
+
+    code: Code
+    message: str
+    keepable: bool
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered(text: str, region: str | None, country: str | None) -> str | Flagged | _Refused:
+    try:
+        return _read(text, region, country)
+    except RuleError as error:
+        return _Refused(error.code, error.message, error.keepable)
 
 
 # Digits grouped by spaces, dashes, dots or brackets, "+" first or not: nearly every cell.
@@ -189,8 +212,8 @@ def _plain_e164(text: str, region: str | None, country: str | None = None) -> st
 
 class _Types:
     """``_number_type_helper(number, metadata) != UNKNOWN`` (the test ``is_valid_number``
-    makes) as two regex matches: the general pattern, then the patterns of every number type
-    that allows the number's length, joined into one."""
+    makes) as one regex match: the general pattern, as a lookahead, then the patterns of every
+    number type that allows the number's length, joined."""
 
     __slots__ = ("by_length", "general", "general_lengths", "leading", "types")
 
@@ -221,14 +244,18 @@ class _Types:
         size = len(number)
         if self.general is None or (self.general_lengths and size not in self.general_lengths):
             return False
-        if not self.general.fullmatch(number):
-            return False
         if size not in self.by_length:
-            allowed = [pattern for lengths, pattern in self.types if not lengths or size in lengths]
-            joined = "|".join(f"(?:{pattern})" for pattern in allowed)
-            self.by_length[size] = re.compile(joined) if joined else None
+            self.by_length[size] = self._either(size)
         either = self.by_length[size]
         return either is not None and either.fullmatch(number) is not None
+
+    def _either(self, size: int) -> re.Pattern[str] | None:
+        assert self.general is not None
+        allowed = [pattern for lengths, pattern in self.types if not lengths or size in lengths]
+        if not allowed:
+            return None
+        either = "|".join(f"(?:{pattern})" for pattern in allowed)
+        return re.compile(rf"(?=(?:{self.general.pattern})\Z)(?:{either})")
 
 
 @functools.cache
@@ -242,26 +269,51 @@ def _types_of(code: int) -> list[tuple[str, _Types]]:
     return found
 
 
+@functools.cache
+def _steps_of(code: int) -> tuple[tuple[re.Pattern[str] | None, tuple[_Types, ...]], ...]:
+    """``_types_of(code)`` with each run of regions told apart by their leading digits behind
+    one regex of all their leading digits: a number of none of them (any invalid number of
+    the +1 zone, which has 23 such regions) is then turned away in one call, not in 23."""
+    steps: list[tuple[re.Pattern[str] | None, tuple[_Types, ...]]] = []
+    run: list[_Types] = []
+    for _, types in _types_of(code):
+        if types.leading is not None:
+            run.append(types)
+            continue
+        if run:
+            steps.append((_any_leading(run), tuple(run)))
+            run = []
+        steps.append((None, (types,)))
+    if run:
+        steps.append((_any_leading(run), tuple(run)))
+    return tuple(steps)
+
+
+def _any_leading(run: list[_Types]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{types.leading.pattern})" for types in run if types.leading))
+
+
 def _valid(code: int, national: str) -> bool:
     """``phonenumbers.is_valid_number`` for +<code><national> (the tests compare the two)."""
-    regions = _types_of(code)
-    if len(regions) == 1:
-        return regions[0][1].known(national)
-    for _, types in regions:
+    steps = _steps_of(code)
+    if len(steps) == 1 and steps[0][0] is None:
+        return steps[0][1][0].known(national)
+    for leading, run in steps:
         # As region_code_for_number: the first region whose leading digits match, or that
         # knows the number's type, is the number's region.
-        if types.leading is not None:
-            if types.leading.match(national):
-                return types.known(national)
-        elif types.known(national):
-            return True
+        if leading is None:
+            if run[0].known(national):
+                return True
+        elif leading.match(national):
+            for types in run:
+                if types.leading is not None and types.leading.match(national):
+                    return types.known(national)
     return False
 
 
 _DIGITS_ONLY = re.compile(r"[1-9]\d{6,14}")
 
 
-@functools.lru_cache(maxsize=4096)
 def _read(text: str, region: str | None, country: str | None) -> str | Flagged:
     check_precision(text)
     if FLOAT_ARTEFACT.fullmatch(text):

@@ -7,6 +7,20 @@ registry (``jobs.py``) starts, follows and stops like Ctrl-C; the page is plain 
 JavaScript in ``static/``.
 """
 
-from importer.web.server import WebConfig, WebServer, start_server_thread
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importer.web.server import WebConfig, WebServer, start_server_thread
 
 __all__ = ["WebConfig", "WebServer", "start_server_thread"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: every command builds the `serve` flags from importer.web.cli, and
+    # the server (aiohttp's web half, openpyxl, numpy) would add a fifth of a second to each.
+    if name in __all__:
+        return getattr(importlib.import_module("importer.web.server"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
