@@ -341,11 +341,18 @@ def test_auto_finds_any_limiter_within_seconds(
     )
     bound = rows / limit
     assert done.inside_windows() == []
-    assert done.elapsed <= 1.2 * bound
+    # measured: at most 1.112 (fixed windows), 1.096 (sliding), 0.998 (bucket, gcra)
+    assert done.elapsed <= 1.15 * bound
     # converged: the second half of the run gets through at the limit, give or take a few %
-    # (a bucket lets its burst through once more after each pause)
+    # (a bucket lets its burst through once more after each pause; measured: at least 0.92,
+    # at 16.7/s, whose windows hold 16 requests in 0.96 s, which a second's count reads as 16)
     assert 0.9 * limit <= done.admitted_per_second(bound / 2, bound * 0.95)
-    assert done.refused <= 20
+    assert done.refused <= 15  # measured: at most 12
+
+
+# The slowest ``--rate auto`` run of scenario 1 over the window phases, per limiter: measured
+# (see the test below) plus about 1 %.
+_SCENARIO_1_AUTO_WORST = {"bucket": 1.01, "gcra": 1.01, "sliding": 1.08, "fixed": 1.14}
 
 
 @pytest.mark.parametrize("kind", list(LIMITERS))
@@ -368,15 +375,19 @@ def test_scenario_1_meets_its_goals_against_every_limiter_whatever_the_window_ph
                 start=phase,
             )
             assert done.inside_windows() == []
-            assert done.refused <= (0.01 if told else 0.02) * len(done.sent)
+            assert done.refused <= 0.01 * len(done.sent)
             ratios.append(done.elapsed / bound)
         if told:
-            assert max(ratios) <= 1.03
+            assert max(ratios) <= 1.03  # measured: 1.020 against every limiter
         else:
-            # A fixed window whose boundary falls in the first second's climb can take a second
-            # 429 (and its pause) to find: the worst phase is slower than the usual one.
-            assert sorted(ratios)[len(ratios) // 2] <= 1.10
-            assert max(ratios) <= 1.15
+            # Measured: a bucket and GCRA 0.993 whatever the phase, a sliding log 1.062 (the
+            # first 429's pause, then 4 % under the limit). A fixed window whose boundary falls
+            # in the first second's climb counts part of the window before as the limit, which
+            # the rate held after the pause then overruns: one or two more 429s (and pauses)
+            # to find, so the worst phase is slower than the usual one (median 1.062, worst
+            # 1.129 over the ten phases).
+            assert sorted(ratios)[len(ratios) // 2] <= 1.08
+            assert max(ratios) <= _SCENARIO_1_AUTO_WORST[kind]
 
 
 # -- registry ---------------------------------------------------------------------------------

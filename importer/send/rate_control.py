@@ -57,6 +57,14 @@ _MISCOUNT_SECONDS = 0.02
 # Otherwise everything sent in that second got through (a bucket's burst was draining), which
 # only says the limit is below the rate: cut to what got through since the last cut, pause
 # included, but not below this share of the rate, and aim just under it.
+# Fixed windows land here too, when the first 429's second straddled the window that filled and
+# the tail of the one before, which also got through: the estimate runs over by that tail, and
+# the rate held at it is refused a window or two after the pause. At a steady rate any second
+# holds as many requests as the rate, and where the window that filled began is not seen, so
+# this refusal cannot say how far over the rate is: it is trimmed a step at a time. (Placing
+# the windows from both refusals' counts was tried: a few milliseconds' jitter in when requests
+# reach the limiter, or between the clocks of processes sharing a pacer, moved them enough to
+# aim too low about as often as it helped, and without another 429 a target stays put.)
 _DRAINED_CUT = 0.85
 # A rate over a window's limit is refused within two windows of sending at it; a refusal after
 # the rate was held that long, with everything before it let through, is a stray (requests that
