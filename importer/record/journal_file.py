@@ -37,14 +37,7 @@ class Store:
         self._closed = False
 
     def _write(self, sql: str, params: Sequence[object]) -> None:
-        self._check()
-        try:
-            if not self._db.in_transaction:
-                self._db.execute("BEGIN")
-            self._db.execute(sql, params)
-        except sqlite3.Error as error:
-            self._failure = error
-            self._check()
+        self._write_many(sql, (params,))
 
     def _write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         self._check()
