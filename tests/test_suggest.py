@@ -76,8 +76,8 @@ def test_unmatched_columns_are_offered_as_custom_fields_named_after_the_column()
     assert suggestion.fields == {"name": ["Full name"], "email": ["E-mail"]}
     assert suggestion.unmatched == ["Stage", "Years of experience"]
     assert suggestion.to_mapping_dict()["fields"]["custom_fields"] == [
-        {"name": "Stage", "column": "Stage"},
-        {"name": "Years of experience", "column": "Years of experience"},
+        {"name": "Stage", "column": "Stage", "on_invalid": "drop"},
+        {"name": "Years of experience", "column": "Years of experience", "on_invalid": "drop"},
     ]
 
 
@@ -133,8 +133,8 @@ def test_lists_get_one_entry_per_column_with_type_and_split() -> None:
         {"column": "Work phone", "split": split, "type": "work", "phone": region, **keep},
     ]
     assert fields["social_links"] == [
-        {"column": "LinkedIn URL", "type": "linkedin"},
-        {"column": "Links", "split": [",", ";", " "], "type": "from_domain"},
+        {"column": "LinkedIn URL", "type": "linkedin", "on_invalid": "drop"},
+        {"column": "Links", "split": [",", ";", " "], "type": "from_domain", "on_invalid": "drop"},
     ]
     assert fields["country"] == {"column": "Country"}
 
@@ -159,6 +159,10 @@ def test_without_a_country_column_phones_have_no_region_and_the_yaml_says_how_to
         (["01/02/2024", "03/04/2024"], None),  # ambiguous: the YAML asks
         (["31/12/2023", "12/31/2023"], None),  # contradictory
         (["45292", ""], None),
+        # dots are written day first wherever they are written, with no month-first date beside
+        (["08.02.2023", "02/05/2023"], True),
+        (["05/01/2024 10.30", "02/05/2023"], None),  # a dot in the time says nothing
+        (["08.02.2023", "12/31/2023"], None),
     ],
 )
 def test_date_order_comes_from_the_sample_rows(dates: list[str], day_first: bool | None) -> None:
@@ -331,7 +335,7 @@ def test_cli_header_row_and_sheet(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["suggest-mapping", str(DATA / "hidden_sheet.xlsx"), "--sheet", "archive"]) == 0
     out = capsys.readouterr().out
     assert 'from hidden_sheet.xlsx, sheet "Archive".' in out
-    assert "- {name: Left, column: Left}" in out
+    assert "- {name: Left, column: Left, on_invalid: drop}" in out
 
 
 def test_cli_unreadable_input_is_exit_2_without_traceback(

@@ -23,11 +23,10 @@ SAME_PERSON = {"duplicate-in-file"}
 """A second row of a person the file already holds: a person imports the first one only."""
 REFUSED = {"empty.csv", "blank_lines_only.csv", "unclosed_quote.csv"}
 """Fixtures refused as a whole (exit 2): nothing to read, or a quote that swallows the rest."""
-NO_VALUE_AT_ALL = {"invalid-date", "precision-lost"}
-"""Codes the suggested mapping still gives a cell that is no such value at all: a hire date
-without a digit (``next Tuesday``), or digits Excel destroyed (4.47701E+11) in a column it sends
-as a custom field, neither of which it drops. Phones it keeps, and what is no phone at all (no
-digits, digits Excel destroyed) it leaves out with a warning."""
+NO_VALUE_AT_ALL = {"invalid-date"}
+"""The code the suggested mapping still gives a cell that is no such value at all: a hire date
+without a digit (``next Tuesday``), which it does not drop. Phones it keeps; what is no phone, no
+web address or a custom value Excel destroyed (4.47701E+11) it leaves out with a warning."""
 SPREADSHEETS = {".csv", ".tsv", ".txt", ".xlsx"}
 FIXTURES = sorted(
     path
@@ -113,6 +112,11 @@ def test_messy_exports_lose_no_one_a_person_would_import(tmp_path: Path, name: s
     unusable = {e.row_number for e in expected if not e.importable}
     assert set(rejected(results)) == unusable
     assert set().union(*rejected(results).values()) <= IDENTITY
+    # a cell with no usable value costs that value, with a warning naming its column
+    for e, result in zip(expected, results, strict=True):
+        if e.importable:
+            dropped = set(re.findall(r'value-dropped: column "([^"]+)"', result["warnings"]))
+            assert dropped == e.unusable_cells, (e, result["warnings"])
 
     # into the sandbox: each phone sent is the one typed, but for formatting and country code
     imported = import_file(source, tmp_path / "sandbox", tmp_path / "mapping.yaml")

@@ -15,14 +15,19 @@ from importer.suggest.regions import RegionGuess, guess_region
 SAMPLE_ROWS = 200
 """Data rows ``suggest_for_file`` reads: for day-first dates and the phone numbers' country."""
 
-_NUMERIC_DATE = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?:\s.*)?")
+_NUMERIC_DATE = re.compile(r"\s*(\d{1,2})([/.-])(\d{1,2})[/.-]\d{2,4}(?:\s.*)?")
 
 
 def day_first(rows: Iterable[Sequence[str]], positions: list[int]) -> bool | None:
-    """True when a date has a day above 12 first, False when second; None if unclear."""
+    """True when a date has a day above 12 first, False when second; None if unclear.
+
+    Without such a date, dates written with dots (08.02.2023) say day first: the countries
+    that write dates with dots all put the day first. A month-first date beside them makes
+    the order unclear again."""
     if not positions:
         return None
     seen: set[bool] = set()
+    dotted = False
     for row in rows:
         for position in positions:
             if position >= len(row):
@@ -30,11 +35,14 @@ def day_first(rows: Iterable[Sequence[str]], positions: list[int]) -> bool | Non
             match = _NUMERIC_DATE.fullmatch(row[position])
             if match is None:
                 continue
-            first, second = int(match[1]), int(match[2])
+            dotted = dotted or match[2] == "."
+            first, second = int(match[1]), int(match[3])
             if first > 12 >= second:
                 seen.add(True)
             elif second > 12 >= first:
                 seen.add(False)
+    if dotted:
+        seen.add(True)
     return seen.pop() if len(seen) == 1 else None
 
 

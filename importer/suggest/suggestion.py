@@ -198,7 +198,12 @@ class Suggestion:
         links = [self._link(c.header, c.target) for c in self._of("social_links")]
         if links:
             fields["social_links"] = links
-        customs = [{"name": header, "column": header} for header in self.custom_fields]
+        # A custom value Excel already destroyed (4.47701E+11) is left out with a warning:
+        # a column nobody has checked yet is no reason to turn a candidate away.
+        customs = [
+            {"name": header, "column": header, "on_invalid": "drop"}
+            for header in self.custom_fields
+        ]
         if customs:
             fields["custom_fields"] = customs
         return fields
@@ -228,6 +233,9 @@ class Suggestion:
     @staticmethod
     def _link(header: str, target: Target | None) -> dict[str, Any]:
         kind = "from_domain" if target is None or target.type is None else target.type
+        entry: dict[str, Any] = {"column": header}
         if kind == "from_domain":
-            return {"column": header, "split": list(_LINK_SPLIT), "type": kind}
-        return {"column": header, "type": kind}
+            entry["split"] = list(_LINK_SPLIT)
+        # What is no web address ("see CV") is left out with a warning rather than sent into a
+        # field the ATS may check as a URL, and the candidate is created.
+        return entry | {"type": kind, "on_invalid": "drop"}

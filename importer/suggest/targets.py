@@ -88,7 +88,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "country": names("Country | Country code | Country name | candidateCountry | Land"),
     "hired_at": names(
-        "Hired at | Hired on | Hired | Hire date | Hired date | Date hired | Application hire date"
+        "Hired at | Hired on | Hired | Hire date | Hired date | Date hired | "
+        "Application hire date | Eintrittsdatum | Einstellungsdatum"
     ),
     "social_links": names(
         "Links | Social links | Social media | Social media links | Social profiles | "

@@ -7,8 +7,10 @@ title line, a logo row (one cell) and blank lines above the header, a byte-order
 semicolon delimiter, phones stored as Excel numbers (the + and the leading 0 gone), national
 numbers with no country column, countries written in English, in their own language or as
 codes, hire dates in several forms, stray whitespace around cells, and a few e-mails that are
-not e-mail addresses or rows with no name. Every phone number is valid for its country, and a
-row is importable unless its name or e-mail is unusable. The same seed gives the same file.
+not e-mail addresses or rows with no name. In every file, a few LinkedIn cells are no address
+("see CV") and a few long employee ids were shortened by Excel (4.47701E+11). Every phone
+number is valid for its country, and a row is importable unless its name or e-mail is
+unusable. The same seed gives the same file.
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ from pathlib import Path
 
 import openpyxl
 
-HEADERS = ["First Name", "Last Name", "Email", "Phone", "Country", "Hired on", "Notes"]
+HEADERS = [
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone",
+    "Country",
+    "Hired on",
+    "LinkedIn",
+    "Employee ID",
+    "Notes",
+]
 
 # region → (country cells people write, national numbers' form, international form); a form
 # takes a serial number 0-9999 and its digits as 0-9, 0-99 and 0-99.
@@ -87,6 +99,8 @@ class Row:
     """The country of the row's phone number."""
     phone: str
     """The phone cell as written (digits only when stored as a number)."""
+    unusable_cells: frozenset[str] = frozenset()
+    """Columns whose cell holds no usable value, which a person would leave out."""
 
 
 def messy_file(path: Path, habits: Habits, *, rows: int = 40, seed: int = 0) -> list[Row]:
@@ -138,6 +152,7 @@ def _candidate(
     elif spoil < habits.unusable:
         first = last = ""
         importable = False
+    junk = {column for column in ("LinkedIn", "Employee ID") if rng.random() < 0.1}
     hired = datetime(2020, 1, 1) + timedelta(days=rng.randrange(1500))
     date: object = hired.strftime(rng.choice(habits.dates))
     if habits.kind == "xlsx" and rng.random() < 0.5:
@@ -149,9 +164,14 @@ def _candidate(
         "Phone": cell,
         "Country": rng.choice(names),
         "Hired on": date if rng.random() < 0.7 else "",
+        "LinkedIn": rng.choice(["see CV", "on request"])
+        if "LinkedIn" in junk
+        else f"linkedin.com/in/{first}-{last}-{i}".lower().replace("'", ""),
+        # Excel shows a long number it was given as a number in scientific notation.
+        "Employee ID": "4.47701E+11" if "Employee ID" in junk else f"E{serial:05d}",
         "Notes": rng.choice(["", "", "met at a fair", "referred by Jo", "5'11\" tall"]),
     }
-    return cells, Row(row_number, importable, region, phone)
+    return cells, Row(row_number, importable, region, phone, frozenset(junk))
 
 
 def _padded(rng: random.Random, cell: object) -> object:
