@@ -241,17 +241,22 @@ class _Types:
         self.by_length: dict[int, re.Pattern[str] | None] = {}
 
     def known(self, number: str) -> bool:
-        size = len(number)
-        if self.general is None or (self.general_lengths and size not in self.general_lengths):
-            return False
-        if size not in self.by_length:
-            self.by_length[size] = self._either(size)
-        either = self.by_length[size]
+        # One lookup a number: the length tests are made once per length, in _either.
+        try:
+            either = self.by_length[len(number)]
+        except KeyError:
+            either = self.by_length[len(number)] = self._either(len(number))
         return either is not None and either.fullmatch(number) is not None
 
     def _either(self, size: int) -> re.Pattern[str] | None:
-        assert self.general is not None
-        allowed = [pattern for lengths, pattern in self.types if not lengths or size in lengths]
+        """The one regex for numbers of ``size`` digits; None when no such number is valid."""
+        if self.general is None or (self.general_lengths and size not in self.general_lengths):
+            return None
+        # Types often share a pattern (fixed line and mobile, across the +1 zone): once is
+        # enough for a yes or no, and halves what an invalid number is tried against.
+        allowed = dict.fromkeys(
+            pattern for lengths, pattern in self.types if not lengths or size in lengths
+        )
         if not allowed:
             return None
         either = "|".join(f"(?:{pattern})" for pattern in allowed)
@@ -295,10 +300,7 @@ def _any_leading(run: list[_Types]) -> re.Pattern[str]:
 
 def _valid(code: int, national: str) -> bool:
     """``phonenumbers.is_valid_number`` for +<code><national> (the tests compare the two)."""
-    steps = _steps_of(code)
-    if len(steps) == 1 and steps[0][0] is None:
-        return steps[0][1][0].known(national)
-    for leading, run in steps:
+    for leading, run in _steps_of(code):
         # As region_code_for_number: the first region whose leading digits match, or that
         # knows the number's type, is the number's region.
         if leading is None:
