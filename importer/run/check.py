@@ -21,7 +21,8 @@ from importer.run.keys import RowKey
 
 
 class Checked(NamedTuple):
-    """A row ready to send: its body as JSON, its e-mail, its key and its warnings."""
+    """A row ready to send: its body as JSON (empty when the checker does not serialise), its
+    e-mail, its key and its warnings."""
 
     body: bytes
     email: str | None
@@ -47,11 +48,22 @@ def screen(row: SourceRow, width: int) -> RowOutcome | None:
 class Checker:
     """Checks each row of one file, in file order: the duplicate checks remember earlier rows."""
 
-    def __init__(self, mapper: RowMapper, keys: RowKey, width: int, accounts: RowAccount) -> None:
+    def __init__(
+        self,
+        mapper: RowMapper,
+        keys: RowKey,
+        width: int,
+        accounts: RowAccount,
+        *,
+        serialise: bool = True,
+    ) -> None:
+        """``serialise``: give each row's body as the JSON to send; without it (a dry run, which
+        sends none) ``Checked.body`` is empty, and no row pays for the encoding."""
         self.mapper = mapper
         self.keys = keys
         self.width = width
         self.accounts = accounts
+        self.serialise = serialise
         # Compact tables rather than dicts of strings: a million e-mails in a dict take ~150 MB.
         self.first_row_of = FirstRows()
         self.first_row_of_key = FirstRows()
@@ -94,7 +106,8 @@ class Checker:
                 )
                 reject = self.keys.reject(row.row_number, Code.DUPLICATE_IN_FILE, message, row_key)
                 return rejected(row, reject)
-        return Checked(orjson.dumps(prepared.body), prepared.email, row_key, prepared.warnings)
+        body = orjson.dumps(prepared.body) if self.serialise else b""
+        return Checked(body, prepared.email, row_key, prepared.warnings)
 
     def _in(self, account: str) -> str:
         return f" for account {account}" if self.accounts.routed else ""
