@@ -220,8 +220,9 @@ class _Types:
     def __init__(self, metadata: PhoneMetadata) -> None:
         general = metadata.general_desc
         self.general_lengths = frozenset(general.possible_length) if general else frozenset()
-        pattern = general.national_number_pattern if general is not None else None
-        self.general = re.compile(pattern) if pattern else None
+        # Only ever a part of _either's regex: compiling it alone would be work thrown away (for
+        # each of the +1 zone's 25 regions, whose metadata the first +1 number loads).
+        self.general = (general.national_number_pattern or None) if general is not None else None
         self.leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
         self.types: list[tuple[frozenset[int], str]] = []
         for desc in (
@@ -260,7 +261,7 @@ class _Types:
         if not allowed:
             return None
         either = "|".join(f"(?:{pattern})" for pattern in allowed)
-        return re.compile(rf"(?=(?:{self.general.pattern})\Z)(?:{either})")
+        return re.compile(rf"(?=(?:{self.general})\Z)(?:{either})")
 
 
 @functools.cache
