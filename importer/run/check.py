@@ -81,21 +81,25 @@ class Checker:
             if screened is not None:
                 return screened
             prepared = self.mapper.prepare(row)
+        _, body, email, rejects, warnings = prepared  # one unpacking, not six lookups by name
         # The same person may be a candidate of two accounts: duplicates are per account.
         account, scope = "", ""
         if self.accounts.routed:
             routed_to = self.accounts.of(row)
             if routed_to is None:
-                rejects = (*prepared.rejects, self.accounts.reject(row.row_number))
-                return RowOutcome(row.row_number, Status.REJECTED, rejects=rejects)
+                return RowOutcome(
+                    row.row_number,
+                    Status.REJECTED,
+                    rejects=(*rejects, self.accounts.reject(row.row_number)),
+                )
             account, scope = routed_to, f"{routed_to}\x00"
-        if prepared.body is None:
-            return RowOutcome(row.row_number, Status.REJECTED, rejects=prepared.rejects)
-        if prepared.email:
-            duplicate = self._duplicate_email(row, prepared.email, scope, account)
+        if body is None:
+            return RowOutcome(row.row_number, Status.REJECTED, rejects=rejects)
+        if email:
+            duplicate = self._duplicate_email(row, email, scope, account)
             if duplicate is not None:
                 return rejected(row, duplicate)
-        row_key = self.keys.of(row, prepared.body)
+        row_key = self.keys.of(row, body)
         if row_key is not None and not self.keys.fold:
             first = self.first_row_of_key.first(scope + row_key, row.row_number)
             if first != row.row_number:
@@ -106,8 +110,8 @@ class Checker:
                 )
                 reject = self.keys.reject(row.row_number, Code.DUPLICATE_IN_FILE, message, row_key)
                 return rejected(row, reject)
-        body = orjson.dumps(prepared.body) if self.serialise else b""
-        return Checked(body, prepared.email, row_key, prepared.warnings)
+        sent = orjson.dumps(body) if self.serialise else b""
+        return Checked(sent, email, row_key, warnings)
 
     def _in(self, account: str) -> str:
         return f" for account {account}" if self.accounts.routed else ""
