@@ -4,6 +4,7 @@ does: every row once, in order, with the same statuses, codes, messages and keys
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -13,6 +14,7 @@ from typing import cast
 import pytest
 
 from importer import ImportOptions, run_import
+from importer.errors import Code, Reject, RowWarning, WarningCode
 from importer.mapping import RowMapper, load_mapping
 from importer.read.tables import SourceRow, open_table
 from importer.run import dry, parallel
@@ -225,3 +227,13 @@ def test_where_processes_cannot_fork_the_workers_are_spawned(
     assert worker.exitcode == 0
     expected = [None if row.is_blank else mapper.prepare(row).email for _, row in rows]
     assert [None if p is None else p.email for _, _, p in out] == expected
+
+
+def test_warnings_and_rejects_come_back_from_a_worker_as_they_went() -> None:
+    warning = RowWarning(7, WarningCode.KEPT_AS_TYPED, "kept", "phone_numbers[0].phone", "P", "1")
+    reject = Reject(8, Code.INVALID_EMAIL, "not an e-mail", "email", None, "x@")
+    for sent in (warning, reject, RowWarning(9, WarningCode.VALUE_DROPPED, "dropped")):
+        back = pickle.loads(pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == sent
+        assert type(back) is type(sent)
+        assert back.code is sent.code

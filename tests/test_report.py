@@ -336,3 +336,16 @@ def test_results_lines_of_rows_with_warnings_are_csv_writers() -> None:
     fields = ["2", "not_attempted", "", "0", "", "", "", "", "dry-run", "a@b.c", warning]
     assert csv_line(fields) == _writer_line(fields)
     assert csv_line(["1", 2]) is None  # type: ignore[list-item]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(cells=st.lists(st.text(alphabet="&<>_x0Aa1\x00\x1f\r\n\ufffe é"), max_size=8))
+def test_rejects_xlsx_rows_escape_each_cell_only_when_the_row_needs_it(cells: list[str]) -> None:
+    letters = ["A", "B", "C", "D", "E", "F"]
+    each = "".join(
+        f'<c r="{column}7" s="1" t="inlineStr"><is><t xml:space="preserve">'
+        f"{workbook._cell_xml(cell)}</t></is></c>"
+        for column, cell in zip(letters, cells, strict=False)
+        if cell
+    )
+    assert workbook.row_xml(letters, 7, cells) == f'<row r="7">{each}</row>', cells

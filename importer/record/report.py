@@ -87,16 +87,19 @@ class Counts:
     """Rows with at least one warning."""
 
     def add(self, outcome: RowOutcome) -> None:
+        # Unpacked at once: Python 3.11 reads a named tuple's fields each by a slow attribute
+        # lookup, and this runs for every row.
+        _, status, _, _, _, _, rejects, note, warnings = outcome
         self.rows += 1
-        self.by_status[outcome.status] += 1
-        if outcome.rejects:
-            for code in dict.fromkeys(r.code for r in outcome.rejects):
+        self.by_status[status] += 1
+        if rejects:
+            for code in dict.fromkeys(r.code for r in rejects):
                 self.by_code[code] += 1
-        if outcome.note:
-            self.notes[outcome.note] += 1
-        if outcome.warnings:
+        if note:
+            self.notes[note] += 1
+        if warnings:
             self.warned += 1
-            for warning in outcome.warnings:
+            for warning in warnings:
                 self.by_warning[warning.code] += 1
 
     @property
@@ -195,20 +198,19 @@ class Recorder:
 
     def _write(self, outcome: RowOutcome, values: tuple[str, ...], key: str | None) -> None:
         self.counts.add(outcome)
-        rejects = outcome.rejects
-        http_status = outcome.http_status
+        number, status, http_status, attempts, id_, remote_id, rejects, note, warnings = outcome
         fields = [
-            str(outcome.row_number),
-            outcome.status,
+            str(number),
+            status,
             "" if http_status is None else str(http_status),
-            str(outcome.attempts),
-            outcome.id or "",
-            outcome.remote_id or "",
+            str(attempts),
+            id_ or "",
+            remote_id or "",
             join_codes(rejects) if rejects else "",
             _safe(join_messages(rejects)) if rejects else "",
-            outcome.note or "",
+            note or "",
             "" if key is None else _safe(key),
-            _safe(join_warnings(outcome.warnings)) if outcome.warnings else "",
+            _safe(join_warnings(warnings)) if warnings else "",
         ]
         if self._account_column is not None:
             account = values[self._account_column] if self._account_column < len(values) else ""
@@ -218,15 +220,15 @@ class Recorder:
             self._results_file.write(line)
         else:
             self._results.writerow(fields)
-        if outcome.warnings and len(self.first_warnings) < 50:
-            self.first_warnings.extend(outcome.warnings[: 50 - len(self.first_warnings)])
-        if outcome.status is Status.REJECTED:
+        if warnings and len(self.first_warnings) < 50:
+            self.first_warnings.extend(warnings[: 50 - len(self.first_warnings)])
+        if status is Status.REJECTED:
             if len(self.first_rejects) < 50:
                 self.first_rejects.extend(rejects[: 50 - len(self.first_rejects)])
             self._rejects.writerow(self._row_and_why(outcome, values, _safe))
             if not self._workbook_full:
                 self._add_to_workbook(self._row_and_why(outcome, values, _as_typed))
-        elif outcome.status is Status.NOT_ATTEMPTED and outcome.note is not Note.DRY_RUN:
+        elif status is Status.NOT_ATTEMPTED and note is not Note.DRY_RUN:
             self._remaining_writer().writerow(self._row_and_why(outcome, values, _safe))
 
     def _row_and_why(

@@ -220,8 +220,9 @@ class _Types:
     def __init__(self, metadata: PhoneMetadata) -> None:
         general = metadata.general_desc
         self.general_lengths = frozenset(general.possible_length) if general else frozenset()
-        pattern = general.national_number_pattern if general is not None else None
-        self.general = re.compile(pattern) if pattern else None
+        # Only ever a part of _either's regex: compiling it alone would be work thrown away (for
+        # each of the +1 zone's 25 regions, whose metadata the first +1 number loads).
+        self.general = (general.national_number_pattern or None) if general is not None else None
         self.leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
         self.types: list[tuple[frozenset[int], str]] = []
         for desc in (
@@ -241,21 +242,26 @@ class _Types:
         self.by_length: dict[int, re.Pattern[str] | None] = {}
 
     def known(self, number: str) -> bool:
-        size = len(number)
-        if self.general is None or (self.general_lengths and size not in self.general_lengths):
-            return False
-        if size not in self.by_length:
-            self.by_length[size] = self._either(size)
-        either = self.by_length[size]
+        # One lookup a number: the length tests are made once per length, in _either.
+        try:
+            either = self.by_length[len(number)]
+        except KeyError:
+            either = self.by_length[len(number)] = self._either(len(number))
         return either is not None and either.fullmatch(number) is not None
 
     def _either(self, size: int) -> re.Pattern[str] | None:
-        assert self.general is not None
-        allowed = [pattern for lengths, pattern in self.types if not lengths or size in lengths]
+        """The one regex for numbers of ``size`` digits; None when no such number is valid."""
+        if self.general is None or (self.general_lengths and size not in self.general_lengths):
+            return None
+        # Types often share a pattern (fixed line and mobile, across the +1 zone): once is
+        # enough for a yes or no, and halves what an invalid number is tried against.
+        allowed = dict.fromkeys(
+            pattern for lengths, pattern in self.types if not lengths or size in lengths
+        )
         if not allowed:
             return None
         either = "|".join(f"(?:{pattern})" for pattern in allowed)
-        return re.compile(rf"(?=(?:{self.general.pattern})\Z)(?:{either})")
+        return re.compile(rf"(?=(?:{self.general})\Z)(?:{either})")
 
 
 @functools.cache
@@ -295,10 +301,7 @@ def _any_leading(run: list[_Types]) -> re.Pattern[str]:
 
 def _valid(code: int, national: str) -> bool:
     """``phonenumbers.is_valid_number`` for +<code><national> (the tests compare the two)."""
-    steps = _steps_of(code)
-    if len(steps) == 1 and steps[0][0] is None:
-        return steps[0][1][0].known(national)
-    for leading, run in steps:
+    for leading, run in _steps_of(code):
         # As region_code_for_number: the first region whose leading digits match, or that
         # knows the number's type, is the number's region.
         if leading is None:

@@ -21,7 +21,8 @@ from importer.run.keys import RowKey
 
 
 class Checked(NamedTuple):
-    """A row ready to send: its body as JSON, its e-mail, its key and its warnings."""
+    """A row ready to send: its body as JSON (empty when the checker does not serialise), its
+    e-mail, its key and its warnings."""
 
     body: bytes
     email: str | None
@@ -47,11 +48,22 @@ def screen(row: SourceRow, width: int) -> RowOutcome | None:
 class Checker:
     """Checks each row of one file, in file order: the duplicate checks remember earlier rows."""
 
-    def __init__(self, mapper: RowMapper, keys: RowKey, width: int, accounts: RowAccount) -> None:
+    def __init__(
+        self,
+        mapper: RowMapper,
+        keys: RowKey,
+        width: int,
+        accounts: RowAccount,
+        *,
+        serialise: bool = True,
+    ) -> None:
+        """``serialise``: give each row's body as the JSON to send; without it (a dry run, which
+        sends none) ``Checked.body`` is empty, and no row pays for the encoding."""
         self.mapper = mapper
         self.keys = keys
         self.width = width
         self.accounts = accounts
+        self.serialise = serialise
         # Compact tables rather than dicts of strings: a million e-mails in a dict take ~150 MB.
         self.first_row_of = FirstRows()
         self.first_row_of_key = FirstRows()
@@ -69,21 +81,25 @@ class Checker:
             if screened is not None:
                 return screened
             prepared = self.mapper.prepare(row)
+        _, body, email, rejects, warnings = prepared  # one unpacking, not six lookups by name
         # The same person may be a candidate of two accounts: duplicates are per account.
         account, scope = "", ""
         if self.accounts.routed:
             routed_to = self.accounts.of(row)
             if routed_to is None:
-                rejects = (*prepared.rejects, self.accounts.reject(row.row_number))
-                return RowOutcome(row.row_number, Status.REJECTED, rejects=rejects)
+                return RowOutcome(
+                    row.row_number,
+                    Status.REJECTED,
+                    rejects=(*rejects, self.accounts.reject(row.row_number)),
+                )
             account, scope = routed_to, f"{routed_to}\x00"
-        if prepared.body is None:
-            return RowOutcome(row.row_number, Status.REJECTED, rejects=prepared.rejects)
-        if prepared.email:
-            duplicate = self._duplicate_email(row, prepared.email, scope, account)
+        if body is None:
+            return RowOutcome(row.row_number, Status.REJECTED, rejects=rejects)
+        if email:
+            duplicate = self._duplicate_email(row, email, scope, account)
             if duplicate is not None:
                 return rejected(row, duplicate)
-        row_key = self.keys.of(row, prepared.body)
+        row_key = self.keys.of(row, body)
         if row_key is not None and not self.keys.fold:
             first = self.first_row_of_key.first(scope + row_key, row.row_number)
             if first != row.row_number:
@@ -94,7 +110,8 @@ class Checker:
                 )
                 reject = self.keys.reject(row.row_number, Code.DUPLICATE_IN_FILE, message, row_key)
                 return rejected(row, reject)
-        return Checked(orjson.dumps(prepared.body), prepared.email, row_key, prepared.warnings)
+        sent = orjson.dumps(body) if self.serialise else b""
+        return Checked(sent, email, row_key, warnings)
 
     def _in(self, account: str) -> str:
         return f" for account {account}" if self.accounts.routed else ""

@@ -13,7 +13,7 @@ import asyncio
 from asyncio import FIRST_COMPLETED
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from importer.errors import Code, FatalApiError, ImporterError, Reject
@@ -194,7 +194,7 @@ class _Pool:
         digest = await self.sink.sending(work.row, work.key, lane.backlog)
         outcome = await self._send_one(lane, work)
         if work.warnings:
-            outcome = replace(outcome, warnings=work.warnings)
+            outcome = outcome._replace(warnings=work.warnings)
         del self.in_flight[work.seq]
         self.sink.record(work.seq, outcome, work.row, work.key, sent=True, digest=digest)
         self.sink.sent(work.email)

@@ -194,7 +194,9 @@ class _Run:
         sink = Sink(options, recorder, keys, journal, opened.ledger, run_id, self.input_name, total)
         stages = Stages(
             rows=enumerate(table.rows),
-            checker=Checker(opened.mapper, keys, table.width, opened.accounts),
+            checker=Checker(
+                opened.mapper, keys, table.width, opened.accounts, serialise=not options.dry_run
+            ),
             settler=Settler(
                 keys, journal, opened.ledger, run_id, self.input_name, reimport=options.reimport
             ),

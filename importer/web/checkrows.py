@@ -133,7 +133,7 @@ class RowChecker:
 
         ``rows`` are the ready rows in file order: number, cells and the body each sends.
         """
-        checker = Checker(self.mapper, self.keys, len(self.headers), self.accounts)
+        checker = Checker(self.mapper, self.keys, len(self.headers), self.accounts, serialise=False)
         for number, cells, body in rows:
             prepared = Prepared(number, body, body.get("email"), ())
             outcome = checker.check(SourceRow(number, cells), prepared)
