@@ -81,11 +81,11 @@ _COMPANY_KINDS = ("Ltd", "Inc", "GmbH", "AB", "Labs", "Systems", "Health", "Robo
 # says is a warning, which belongs to the spoilt rows. (Before version 3, area codes were drawn
 # from 201-989 and mobile prefixes at random: 14 % of the phones were not valid anywhere.)
 _GB_MOBILE = "01234578"  # 07 then this digit: 076 is pagers, mostly unassigned
-_US_AREAS = (
+_US_AREAS = _words(
     "201 202 203 205 206 210 212 213 214 215 216 217 301 302 303 305 310 312 313 314 315 404 "
     "405 407 408 410 412 415 469 503 504 505 512 513 602 612 614 615 617 619 646 650 702 703 "
     "704 713 718 720 801 808 813 818 904 916 917 919 949 971 972"
-).split()
+)
 _FR_UNASSIGNED = {"39", "90", "91", "92", "93", "94", "96", "97"}  # after +33 6
 
 

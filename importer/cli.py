@@ -17,7 +17,7 @@ from importer.errors import ConfigError, RunFailedError
 from importer.read.limits import add_limit_arguments, limits_from_args
 from importer.read.records import MAX_CELL_MB
 from importer.record.outdir import default_out_dir
-from importer.send.client import DEFAULT_BASE_URL
+from importer.send import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
 if TYPE_CHECKING:

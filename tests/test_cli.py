@@ -232,3 +232,20 @@ def test_the_mappings_header_row_is_honoured_and_the_flag_overrides_it(
     assert "pass --header-row N" in capsys.readouterr().err
     assert main(["validate", data, "--mapping", str(pinned), "--header-row", "3", *out]) == 0
     assert main(["validate", data, "--mapping", MAPPING, *out]) == 0
+
+
+@pytest.mark.parametrize("command", ["validate", "suggest-mapping"])
+def test_commands_that_send_nothing_do_not_load_the_http_client(
+    tmp_path: Path, command: str
+) -> None:
+    # aiohttp is a fifth of a second of every start-up; only sending and serving need it.
+    argv = [command, SAMPLE, "--mapping", "default", "--out", str(tmp_path / "out"), "--quiet"]
+    if command == "suggest-mapping":
+        argv = [command, SAMPLE, "-o", str(tmp_path / "mapping.yaml")]
+    code = (
+        "import sys\nfrom importer.cli import main\n"
+        f"code = main({argv!r})\n"
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] == 'aiohttp'))\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert ran.stdout.split() == ["1" if command == "validate" else "0", "[]"]

@@ -18,7 +18,7 @@ from importer.record.ledger import (
     location,
     when,
 )
-from importer.send.client import DEFAULT_BASE_URL
+from importer.send import DEFAULT_BASE_URL
 
 EXPORT_COLUMNS = [
     "target",

@@ -11,7 +11,7 @@ from importer.mapping import Mapping
 from importer.read.edits import Edits
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.records import MAX_CELL_MB
-from importer.send.client import DEFAULT_BASE_URL
+from importer.send import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.errors import ConfigError, RunFailedError
 from importer.mapping import Mapping, RowMapper, load_mapping
@@ -34,7 +34,6 @@ from importer.record.report import ImportSummary, Recorder
 from importer.record.run_identity import RunIdentity, file_sha256
 from importer.run.accounts import RowAccount, RowLedgers
 from importer.run.check import Checker
-from importer.run.dispatch import describe, send_rows
 from importer.run.dry import dry_run
 from importer.run.keys import RowKey
 from importer.run.options import ImportOptions, Progress
@@ -44,7 +43,9 @@ from importer.run.sink import Sink
 from importer.run.stages import Stages
 from importer.run.stop import Stop
 from importer.send.pacing import Pacers, open_pacers
-from importer.send.sender import SendStats
+
+if TYPE_CHECKING:
+    from importer.send.sender import SendStats
 
 __all__ = ["ImportOptions", "Progress", "run_import", "run_import_async"]
 
@@ -82,6 +83,8 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
         if not run.sending or isinstance(error, RunFailedError):
             raise
         # Candidates may exist by now: "nothing sent" (exit 2) would be a lie.
+        from importer.run.dispatch import describe  # loaded by then: the run was sending
+
         raise RunFailedError(
             f"{describe(error)}; requests were sent before this, so candidates may have been "
             f"created: {run.out_dir} keeps what could be written (results.csv, the journal); "
@@ -209,6 +212,10 @@ class _Run:
                 pool = self._pool(opened.mapper, keys, table)
                 dry_run(stages, options.workers, pool, options.handle_signals)
             else:
+                # Only a run that sends loads the HTTP client (aiohttp): a dry run's start-up
+                # is a fifth of a second shorter without it.
+                from importer.run.dispatch import send_rows
+
                 assert opened.pacers is not None
                 self.sending = True
                 base_url, api_key = opened.credentials

@@ -11,7 +11,6 @@ import sys
 
 from importer.sandbox.config import ACCOUNT_FAILURES, SandboxConfig
 from importer.sandbox.limits import LIMITERS
-from importer.sandbox.server import Sandbox
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -208,6 +207,8 @@ def banner(url: str, config: SandboxConfig) -> str:
 
 
 async def _serve(config: SandboxConfig, host: str, port: int) -> None:
+    from importer.sandbox.server import Sandbox  # aiohttp: only for the command that serves
+
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

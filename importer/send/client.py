@@ -25,8 +25,6 @@ from importer.errors import (
 )
 from importer.send.retry import parse_retry_after
 
-DEFAULT_BASE_URL = "https://api.stackone.com"
-
 CANDIDATES_PATH = "/unified/ats/candidates"
 
 # No total timeout: a heartbeat request may legitimately run for minutes. sock_read applies per

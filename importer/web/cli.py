@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from importer.loopback import is_loopback
 from importer.read.limits import add_limit_arguments, limits_from_args
-from importer.send.client import DEFAULT_BASE_URL
+from importer.send import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from importer.web.server import WebConfig

@@ -41,7 +41,7 @@ from importer.mapping.shipped import mappings_in, shipped_mappings
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.record.ledger import WEB_LEDGER_FILE, default_data_dir
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.send.client import DEFAULT_BASE_URL
+from importer.send import DEFAULT_BASE_URL
 from importer.web.check_routes import CheckRoutes
 from importer.web.guard import Guard
 from importer.web.job_routes import JobRoutes

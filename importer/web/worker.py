@@ -24,7 +24,7 @@ from importer.read.edits import edited
 from importer.read.limits import WorkbookLimits
 from importer.read.tables import open_table
 from importer.run.pipeline import ImportOptions, Progress, run_import
-from importer.send.client import DEFAULT_BASE_URL
+from importer.send import DEFAULT_BASE_URL
 from importer.web.checkrows import ROWS_FILE, CheckRows, RowChecker
 from importer.web.workspace import page_words
 
