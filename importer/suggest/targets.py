@@ -94,7 +94,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "social_links": names(
         "Links | Social links | Social media | Social media links | Social profiles | "
         "Website | Websites | Personal website | Homepage | Portfolio | URL | URLs | "
-        "Profile URL"
+        "Profile URL | Webseite"
     ),
     "social_links.linkedin": names(
         "LinkedIn | LinkedIn URL | LinkedIn profile | LinkedIn profile URL | linkedin_url"
