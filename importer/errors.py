@@ -107,7 +107,7 @@ WARNING_TITLES: dict[WarningCode, str] = {
 def _by_fields(self: RowWarning | Reject) -> tuple[Any, ...]:
     """Pickle as a call with the fields. Worker processes send back every row's warnings and
     rejects; a frozen slots dataclass's own pickling calls ``dataclasses.fields`` and sets the
-    fields one ``object.__setattr__`` at a time (6.8 us a warning, there and back)."""
+    fields one ``object.__setattr__`` at a time (3.0 us a warning there and back; 1.0 us so)."""
     fields = (self.row_number, self.code, self.message, self.field, self.column, self.value)
     return type(self), fields
 
