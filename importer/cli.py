@@ -64,7 +64,10 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", "-o", type=Path, help="folder for the reports (default: out/<input name>)"
     )
-    p.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
+    p.add_argument(
+        "--sheet",
+        help="XLSX sheet to read (default: the mapping's sheet, else the first visible one)",
+    )
     p.add_argument("--encoding", help="CSV encoding, when detection guesses wrong (e.g. cp1252)")
     p.add_argument(
         "--header-row",
@@ -249,7 +252,10 @@ def _ledger_place(value: str) -> str | Path:
 def _add_suggest_arguments(p: argparse.ArgumentParser) -> None:
     """suggest-mapping: the file to read and where the YAML goes."""
     p.add_argument("input", type=Path, help="CSV or XLSX file of candidates")
-    p.add_argument("--sheet", help="XLSX sheet to read (default: the first visible one)")
+    p.add_argument(
+        "--sheet",
+        help="XLSX sheet to read (default: the first visible one whose columns give a name)",
+    )
     p.add_argument("--encoding", help="CSV encoding, when detection guesses wrong")
     p.add_argument(
         "--header-row",

@@ -172,10 +172,14 @@ class MissingColumnError(ConfigError):
         headers: Sequence[str],
         source: str = "",
         alternatives: Sequence[Sequence[str]] = (),
+        other_sheets: Sequence[str] = (),
     ) -> None:
-        """``alternatives``: groups of ``missing`` of which any one column would have done."""
+        """``alternatives``: groups of ``missing`` of which any one column would have done;
+        ``other_sheets``: the workbook's visible sheets besides the one read."""
         self.missing = list(missing)
         self.headers = list(headers)
+        self.source = source
+        self.alternatives = [list(group) for group in alternatives]
         group_of = {name: tuple(group) for group in alternatives for name in group}
         parts: dict[tuple[str, ...], str] = {}
         for name in self.missing:
@@ -191,6 +195,12 @@ class MissingColumnError(ConfigError):
         hint = ""
         if looks_like_title(self.headers):
             hint = "; if the headers are on a later row, pass --header-row N"
+        if other_sheets:
+            sheets = ", ".join(f'"{name}"' for name in other_sheets)
+            hint += (
+                f"; the workbook's other sheets: {sheets}: to read one, pass --sheet NAME "
+                "(or put sheet: NAME in the mapping)"
+            )
         super().__init__(
             f"mapped column{'s' if len(self.missing) > 1 else ''} {names} not found{where}; "
             f"the headers are: {existing}{hint}"

@@ -845,7 +845,7 @@ def test_unknown_key_lists_the_allowed_keys():
     assert path == "zzz"
     assert (
         message == "unknown key; the keys allowed here are: "
-        "version, header_row, empty_values, key, account, link_types, fields"
+        "version, header_row, sheet, empty_values, key, account, link_types, fields"
     )
 
 

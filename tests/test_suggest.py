@@ -3,6 +3,7 @@ that validates and imports the file it was made from."""
 
 from pathlib import Path
 
+import openpyxl
 import pytest
 import yaml
 
@@ -335,7 +336,102 @@ def test_cli_header_row_and_sheet(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["suggest-mapping", str(DATA / "hidden_sheet.xlsx"), "--sheet", "archive"]) == 0
     out = capsys.readouterr().out
     assert 'from hidden_sheet.xlsx, sheet "Archive".' in out
+    assert '# the workbook sheet to read\nsheet: "Archive"\n' in out
     assert "- {name: Left, column: Left, on_invalid: drop}" in out
+
+
+def cover_sheet_workbook(path: Path) -> Path:
+    """A template as people get them: instructions first, a hidden list sheet, then the
+    candidates below a title line and a blank row."""
+    workbook = openpyxl.Workbook()
+    cover = workbook.active
+    assert cover is not None
+    cover.title = "Read me"
+    cover.append(["How to fill in this template"])
+    cover.append(["One candidate per row on the Candidates sheet."])
+    lists = workbook.create_sheet("Lists")
+    lists.append(["First Name", "Last Name", "Email"])
+    lists.sheet_state = "hidden"
+    candidates = workbook.create_sheet("Candidates")
+    candidates.append(["Candidate export, March 2024"])
+    candidates.append([])
+    candidates.append(["First Name", "Last Name", "Email"])
+    candidates.append(["Ada", "Lovelace", "ada@example.org"])
+    candidates.append(["Alan", "Turing", "alan@example.org"])
+    workbook.save(path)
+    return path
+
+
+def test_candidates_after_a_cover_sheet_are_found_and_the_mapping_names_their_sheet(
+    tmp_path: Path,
+) -> None:
+    path = cover_sheet_workbook(tmp_path / "template.xlsx")
+    suggestion = suggest_for_file(path)
+    assert (suggestion.sheet, suggestion.passed_sheets) == ("Candidates", ("Read me",))
+    assert suggestion.header_row == 3
+    text = suggestion.to_yaml()
+    assert text.startswith(
+        '# Suggested by `importer suggest-mapping` from template.xlsx, sheet "Candidates".\n'
+    )
+    assert (
+        '# the candidates are on sheet "Candidates": "Read me" before it has no name column\n'
+        'sheet: "Candidates"\n'
+    ) in text
+    assert 'the candidates are on sheet "Candidates"' in suggestion.describe()
+    target = tmp_path / "template.yaml"
+    target.write_text(text, encoding="utf-8")
+    assert load_mapping(target).sheet == "Candidates"
+    # the run reads the sheet the mapping names, without --sheet
+    imported = import_file(path, tmp_path / "out", target)
+    assert imported.outcomes() == {4: ("created", ""), 5: ("created", "")}
+
+
+def test_a_workbook_whose_first_sheet_has_the_candidates_is_not_named() -> None:
+    suggestion = suggest_for_file(SAMPLES / "candidates.xlsx")
+    assert (suggestion.sheet, suggestion.passed_sheets) == (None, ())
+    assert "\nsheet:" not in suggestion.to_yaml()
+
+
+def test_a_workbook_with_no_sheet_of_candidates_keeps_its_first_sheet(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Notes"
+    sheet.append(["Remarks"])
+    workbook.create_sheet("Totals").append(["Total", "Open"])
+    workbook.save(tmp_path / "notes.xlsx")
+    suggestion = suggest_for_file(tmp_path / "notes.xlsx")
+    assert (suggestion.sheet, suggestion.passed_sheets) == (None, ())
+    assert suggestion.source == 'notes.xlsx, sheet "Notes"'
+    assert "# WARNING: no column gives a name" in suggestion.to_yaml()
+
+
+def test_a_mapping_that_finds_no_columns_on_the_sheet_names_the_other_sheets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = cover_sheet_workbook(tmp_path / "template.xlsx")
+    argv = ["validate", str(path), "--mapping", str(MAPPINGS / "default.yaml")]
+    assert main([*argv, "--out", str(tmp_path / "first")]) == 2
+    err = capsys.readouterr().err
+    assert f'not found in {path}, sheet "Read me"; the headers are: How to fill in' in err
+    # the hidden sheet is not offered: the user cannot see it in Excel
+    assert (
+        'the workbook\'s other sheets: "Candidates": to read one, pass --sheet NAME '
+        "(or put sheet: NAME in the mapping)"
+    ) in err
+    assert "Traceback" not in err
+    assert main([*argv, "--out", str(tmp_path / "second"), "--sheet", "Candidates", "-q"]) == 0
+
+
+def test_a_csv_file_is_read_whatever_sheet_the_mapping_names(tmp_path: Path) -> None:
+    mapping = tmp_path / "from-a-workbook.yaml"
+    mapping.write_text(
+        "version: 1\nsheet: Candidates\nfields:\n"
+        "  first_name: {column: First Name}\n  last_name: {column: Last Name}\n",
+        encoding="utf-8",
+    )
+    imported = import_file(DATA / "header_row_3.csv", tmp_path / "out", mapping)
+    assert imported.outcomes() == {4: ("created", ""), 5: ("created", "")}
 
 
 def test_cli_unreadable_input_is_exit_2_without_traceback(

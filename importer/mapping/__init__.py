@@ -6,6 +6,8 @@ The full reference with examples is docs/mapping.md; in short::
     version: 1                    required; the schema version of this file
     header_row: 3                 the row holding the column names (default: found in the file;
                                   --header-row overrides it)
+    sheet: Candidates             the workbook sheet to read (default: the first visible one;
+                                  --sheet overrides it; CSV files ignore it)
     empty_values: ["", "N/A"]     cells that count as empty after stripping (exact, case-sensitive;
                                   "" is always empty); default [""]; a field may override it
     key: email                    the field or column that identifies a row across runs

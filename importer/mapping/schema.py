@@ -332,6 +332,9 @@ class Mapping(_Spec):
     version: Literal[1]
     header_row: int | None = Field(None, ge=1)
     """The spreadsheet row holding the column names; None: found in the file."""
+    sheet: str | None = Field(None, min_length=1)
+    """The workbook sheet to read; None: the first visible one. A CSV file has no sheets: it
+    is read whatever this says, as a mapping made from a workbook serves its CSV export too."""
     empty_values: list[str] = Field(default_factory=lambda: [""])
     key: str = "email"
     account: AccountSpec | None = None

@@ -22,7 +22,7 @@ from typing import Any
 
 from importer.errors import ConfigError
 from importer.read.limits import WorkbookLimits
-from importer.read.tables import XLSX_SUFFIXES, open_table
+from importer.read.tables import is_workbook, open_table
 from importer.read.xlsx import list_sheets
 
 MB = 1024 * 1024
@@ -142,7 +142,7 @@ def read(spec: dict[str, Any]) -> dict[str, Any]:
     path = Path(spec["path"])
     limits = WorkbookLimits(**spec["limits"])
     try:
-        sheets = list_sheets(path, limits) if path.suffix.lower() in XLSX_SUFFIXES else []
+        sheets = list_sheets(path, limits) if is_workbook(path) else []
         with open_table(
             path, sheet=spec["sheet"], header_row=spec.get("header_row"), limits=limits
         ) as table:

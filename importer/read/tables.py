@@ -149,11 +149,16 @@ def _unescaped(rows: Iterator[SourceRow]) -> Iterator[SourceRow]:
         yield SourceRow(row.row_number, values, row.problem)
 
 
+def is_workbook(path: Path) -> bool:
+    """Whether ``path`` is read as a workbook (whose sheets ``--sheet`` chooses from)."""
+    return path.suffix.lower() in XLSX_SUFFIXES
+
+
 def _kind(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         return "csv"
-    if suffix in XLSX_SUFFIXES:
+    if is_workbook(path):
         return "xlsx"
     if suffix == ".xls":
         raise ConfigError(

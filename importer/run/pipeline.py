@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from importer.errors import ConfigError, RunFailedError
+from importer.errors import ConfigError, MissingColumnError, RunFailedError
 from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.edits import edited
-from importer.read.tables import Table, open_table
+from importer.read.tables import Table, is_workbook, open_table
+from importer.read.xlsx import list_sheets
 from importer.record.journal import Journal
 from importer.record.journal_file import JOURNAL_FILE, unfinished_run
 from importer.record.ledger import (
@@ -132,9 +133,12 @@ class _Run:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         start = self.options.clock.now()
         options, mapping = self.options, self.mapping
+        sheet = options.sheet
+        if sheet is None and is_workbook(Path(self.input_path)):
+            sheet = mapping.sheet
         with open_table(
             self.input_path,
-            sheet=options.sheet,
+            sheet=sheet,
             encoding=options.encoding,
             header_row=options.header_row or mapping.header_row,
             limits=options.limits,
@@ -155,7 +159,7 @@ class _Run:
             table.check_complete()  # a file cut inside a quoted cell: refused before sending
         if options.edits:
             table.rows = edited(table.rows, options.edits)
-        mapper = mapping.bind(table.headers, source=input_name)
+        mapper = _bound(mapping, table, input_name, options)
         keys = RowKey(mapping, table.headers)
         account_column = options.account_column or (
             mapping.account.column if mapping.account is not None else None
@@ -294,6 +298,25 @@ def _destination(options: ImportOptions, accounts: RowAccount) -> tuple[str, str
     """Where rows go, as the journal and the state name it: a named target, or URL and account."""
     account = f"per row, column {accounts.column}" if accounts.routed else options.account_id
     return options.target or options.base_url.rstrip("/"), account
+
+
+def _bound(mapping: Mapping, table: Table, input_name: str, options: ImportOptions) -> RowMapper:
+    """The mapping bound to the table's headers; when a mapped column is missing from a
+    workbook's sheet, the error names the sheet and the workbook's other sheets (the candidates
+    are often on a sheet after a cover or instructions sheet)."""
+    if table.sheet is None:
+        return mapping.bind(table.headers, source=input_name)
+    where = f'{input_name}, sheet "{table.sheet}"'
+    try:
+        return mapping.bind(table.headers, source=where)
+    except MissingColumnError as error:
+        sheets = list_sheets(table.path, options.limits)
+        others = [name for name, visible in sheets if visible and name != table.sheet]
+        if not others:
+            raise
+        raise MissingColumnError(
+            error.missing, error.headers, where, error.alternatives, others
+        ) from None
 
 
 def _open_ledger(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from importer.errors import ConfigError
 from importer.mapping import normalise_header
 from importer.read.headers import header_label, repeated_at
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
-from importer.read.tables import open_table
+from importer.read.tables import is_workbook, open_table
+from importer.read.xlsx import list_sheets
 from importer.suggest.layouts import detect_layout
 from importer.suggest.sample import SAMPLE_ROWS
 from importer.suggest.suggestion import ColumnChoice, Suggestion
@@ -80,7 +83,40 @@ def suggest_for_file(
     limits: WorkbookLimits = DEFAULT_LIMITS,
 ) -> Suggestion:
     """``suggest_mapping`` for a file's header row (found below any title lines unless given)
-    and its first ``SAMPLE_ROWS`` rows."""
+    and its first ``SAMPLE_ROWS`` rows.
+
+    In a workbook, without ``sheet``: the first visible sheet whose columns give a name, as a
+    cover, instructions or summary sheet often comes before the candidates (the suggestion
+    then names the sheet, and the ones passed over); the first visible sheet if none does.
+    """
+    path = Path(path)
+    first = _suggest_for_sheet(path, sheet, encoding, header_row, limits)
+    if sheet is not None:
+        return first
+    if first.has_name or not is_workbook(path):
+        return replace(first, sheet=None)
+    passed = [first.sheet]
+    for name, visible in list_sheets(path, limits):
+        if not visible or name == first.sheet:
+            continue
+        try:
+            other = _suggest_for_sheet(path, name, None, header_row, limits)
+        except ConfigError:
+            continue  # a sheet that cannot be read (an empty one) holds no candidates
+        if other.has_name:
+            return replace(other, passed_sheets=tuple(s for s in passed if s is not None))
+        passed.append(name)
+    return replace(first, sheet=None)
+
+
+def _suggest_for_sheet(
+    path: Path,
+    sheet: str | None,
+    encoding: str | None,
+    header_row: int | None,
+    limits: WorkbookLimits,
+) -> Suggestion:
+    """The suggestion for one sheet (or a CSV file), naming the sheet it read."""
     with open_table(
         path, sheet=sheet, encoding=encoding, header_row=header_row, limits=limits
     ) as table:
@@ -90,4 +126,5 @@ def suggest_for_file(
             if len(rows) == SAMPLE_ROWS:
                 break
         where = f'{table.path.name}, sheet "{table.sheet}"' if table.sheet else table.path.name
-        return suggest_mapping(table.headers, rows, source=where, header_row=table.header_row)
+        suggestion = suggest_mapping(table.headers, rows, source=where, header_row=table.header_row)
+        return replace(suggestion, sheet=table.sheet)

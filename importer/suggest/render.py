@@ -19,6 +19,9 @@ def yaml_lines(suggestion: Suggestion) -> Iterator[str]:
     yield from _preamble(suggestion)
     mapping = suggestion.to_mapping_dict()
     yield "version: 1"
+    if suggestion.sheet is not None:
+        yield from _comment(suggestion.sheet_note or "the workbook sheet to read")
+        yield f"sheet: {json.dumps(suggestion.sheet, ensure_ascii=False)}"
     if suggestion.header_row > 1:
         row = suggestion.header_row
         skipped = "row 1" if row == 2 else f"rows 1-{row - 1}"

@@ -56,6 +56,11 @@ class Suggestion:
     """What the suggestion was made from, for the YAML's first comment."""
     header_row: int = 1
     """The spreadsheet row the headers were read from."""
+    sheet: str | None = None
+    """The workbook sheet the mapping names: one given, or the one found holding candidates
+    after ``passed_sheets``; None when it is the first visible sheet, read without naming it."""
+    passed_sheets: tuple[str, ...] = ()
+    """Visible sheets before ``sheet`` whose columns give no name (a cover or notes sheet)."""
     sample: tuple[tuple[str, ...], ...] = ()
     """The data rows the dates and ``phone_region`` were told from, for ``choose``."""
     phone_region: RegionGuess | None = None
@@ -125,7 +130,19 @@ class Suggestion:
             text += f"; numbers without + read as {self.phone_region.region} numbers (the sample's)"
         if self.layout is not None:
             text += f"; {self.layout.describe()}"
+        if self.sheet_note is not None:
+            text += f"; {self.sheet_note}"
         return text
+
+    @property
+    def sheet_note(self) -> str | None:
+        """Why the mapping names a sheet other than the first, when it was found, not given."""
+        if not self.passed_sheets:
+            return None
+        names = ", ".join(f'"{name}"' for name in self.passed_sheets)
+        verb = "has" if len(self.passed_sheets) == 1 else "have"
+        found = f'the candidates are on sheet "{self.sheet}"'
+        return f"{found}: {names} before it {verb} no name column"
 
     def column(self, column: int | str) -> ColumnChoice:
         """A column by 0-based position or by header (compared like mapping headers)."""
@@ -157,6 +174,7 @@ class Suggestion:
         """The mapping as the data ``parse_mapping`` takes (what ``to_yaml`` writes)."""
         return {
             "version": 1,
+            **({} if self.sheet is None else {"sheet": self.sheet}),
             "header_row": self.header_row,
             "empty_values": list(EMPTY_VALUES),
             "fields": self._fields(),
