@@ -476,3 +476,29 @@ def test_a_50000_row_upload_pages_and_edits_at_once(browser: Browser, tmp_path: 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     timings = {"rows": 50_000, "first_page_ms": round(shown), "edit_rechecked_ms": round(edit)}
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings) + "\n", encoding="utf-8")
+
+
+def test_a_long_custom_field_name_leaves_its_value_room(
+    browser: Browser, server: WebServer, tmp_path: Path
+) -> None:
+    """Each value the check step shows is at least 8em wide, however long its field's name: a
+    value squeezed to nothing used to be written one character a line."""
+    path = tmp_path / "long-names.csv"
+    path.write_text(
+        "First Name,Last Name,Email,Personalnummer aus dem Altsystem (bitte nicht ändern)\n"
+        "Ada,Lovelace,ada@example.org,44770100000012345678901234\n",
+        encoding="utf-8",
+    )
+    page = open_page(browser, server)
+    page.set_input_files("#file", path)
+    page.click("#m-check")
+    values = page.locator("dl.sends dd")
+    expect(values).to_have_count(4)
+    expect(values.nth(3)).to_have_text("44770100000012345678901234")
+    shot(page, "8-long-custom-field-name", full=True)
+    font_px = 13
+    for index in range(4):
+        box = values.nth(index).bounding_box()
+        assert box is not None
+        assert box["width"] >= 8 * font_px - 1, (index, box)
+        assert box["height"] < 10 * font_px * 1.5, (index, box)
