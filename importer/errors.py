@@ -94,12 +94,14 @@ class WarningCode(StrEnum):
     KEPT_AS_TYPED = "kept-as-typed"  # a value that could not be read with certainty, sent as typed
     VALUE_DROPPED = "value-dropped"  # a value that could not be read, left out (on_invalid: drop)
     PHONE_PLUS_RESTORED = "phone-plus-restored"  # digits read as +<country code> (Excel's lost +)
+    EMAIL_EXTRACTED = "email-extracted"  # the address out of "Name <address>" or "mailto:address"
 
 
 WARNING_TITLES: dict[WarningCode, str] = {
     WarningCode.KEPT_AS_TYPED: "Sent as typed: could not be read with certainty",
     WarningCode.VALUE_DROPPED: "Left out: could not be read",
     WarningCode.PHONE_PLUS_RESTORED: "Phone read with the + that Excel dropped",
+    WarningCode.EMAIL_EXTRACTED: "E-mail address read out of a name or a link",
 }
 """Each warning code in plain words, as ``TITLES`` for the codes of rejects."""
 

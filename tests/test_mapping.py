@@ -379,6 +379,16 @@ def test_a_phone_read_with_its_lost_plus_is_sent_with_a_warning():
     assert (warning.code, warning.field) == ("phone-plus-restored", "phone_numbers[0].phone")
 
 
+def test_an_address_written_with_a_name_is_sent_alone_with_a_warning():
+    mapper = bind({**NAME, "email": {"column": "Email", "lower": True}}, ["Email"])
+    prepared = prepare(mapper, "Ada Lovelace <Ada@Example.org>")
+    assert prepared.rejects == ()
+    assert (prepared.body["email"], prepared.email) == ("ada@example.org", "ada@example.org")
+    (warning,) = prepared.warnings
+    assert (warning.code, warning.field, warning.column) == ("email-extracted", "email", "Email")
+    assert warning.value == "Ada Lovelace <Ada@Example.org>"
+
+
 @pytest.mark.parametrize(
     ("entry", "problem"),
     [

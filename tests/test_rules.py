@@ -161,7 +161,6 @@ def test_email_normalises_the_domain_and_keeps_the_local_part(text, expected):
         "a..b@x.com",
         "a@localhost",
         "a@x.test",
-        "Jane <j@x.com>",
         "a b@x.com",
     ],
 )
@@ -169,6 +168,43 @@ def test_invalid_email_names_the_reason(text):
     error = rejected(rules.email_address, text)
     assert error.code == Code.INVALID_EMAIL
     assert f'"{text}" is not a valid e-mail address (' in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "address", "how"),
+    [
+        ("Jane Doe <jane@example.com>", "jane@example.com", "between < and >"),
+        ('"Doe, Jane" <Jane@Example.COM>', "Jane@example.com", "between < and >"),
+        ("<jane@example.com>", "jane@example.com", "between < and >"),
+        ("Jane Doe < jane@example.com >", "jane@example.com", "between < and >"),
+        ("mailto:jane@example.com", "jane@example.com", "a mailto: link's address"),
+        ("MailTo:jane@example.com", "jane@example.com", "a mailto: link's address"),
+    ],
+)
+def test_an_address_inside_a_name_or_a_link_is_read_with_a_warning(text, address, how):
+    read = rules.email_address(text)
+    assert isinstance(read, rules.Flagged)
+    assert (read.value, read.code) == (address, WarningCode.EMAIL_EXTRACTED)
+    assert read.message.startswith(f'"{text}" read as {address} (')
+    assert how in read.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jane <j@x>",
+        "Jane <Bob <b@x.com>>",
+        "mailto:",
+        "mailto:bob",
+        "Jane <j@x.test>",
+        "<<a@b.com>>",
+    ],
+)
+def test_a_wrapped_address_that_is_none_is_invalid(text):
+    error = rejected(rules.email_address, text)
+    assert error.code == Code.INVALID_EMAIL
+    assert error.message.startswith(f'"{text}"')
+    assert error.message.endswith("correct the address")
 
 
 def _email_validator_form(text):

@@ -8,8 +8,8 @@ import unicodedata
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from importer.errors import Code
-from importer.rules.text import RuleError
+from importer.errors import Code, WarningCode
+from importer.rules.text import Flagged, RuleError
 
 _ATEXT = r"a-zA-Z0-9_!#$%&'*+\-/=?^`{|}~"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
@@ -23,8 +23,12 @@ _PLAIN_EMAIL = re.compile(
 _SPECIAL_USE = tuple("." + domain for domain in SPECIAL_USE_DOMAIN_NAMES)
 
 
-def email_address(text: str) -> str:
+def email_address(text: str) -> str | Flagged:
     """Check an e-mail address's syntax (no DNS) and return its normalised form.
+
+    An address written the way mail programs and web pages show it, ``Ada Lovelace
+    <ada@example.org>`` or ``mailto:ada@example.org``, is read as the address it holds, with an
+    ``email-extracted`` warning: the address is there as typed, only what surrounds it is left.
 
     The domain is normalised (lower case, IDNA) as email-validator does. The part before the @
     keeps the case it was typed in: mailbox names may be case-sensitive, and email-validator's
@@ -43,7 +47,31 @@ def email_address(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _validated_email(text: str) -> str:
+def _validated_email(text: str) -> str | Flagged:
+    if text[:7].casefold() == "mailto:" and "?" not in text:
+        return _extracted(text, text[7:], "a mailto: link's address")
+    if text.endswith(">") and "<" in text:
+        inner = text[text.rindex("<") + 1 : -1]
+        if "@" in inner:
+            return _extracted(text, inner, "the address between < and >; the name is not sent")
+    return _plain_validated(text)
+
+
+def _extracted(text: str, inner: str, how: str) -> Flagged:
+    """``inner``, the address that ``text`` holds, read as an address of its own."""
+    inner = inner.strip()
+    try:
+        address = email_address(inner)
+    except RuleError as error:
+        raise RuleError(error.code, f'"{text}": {error.message}') from None
+    if isinstance(address, Flagged):  # a wrapped address inside a wrapped address
+        raise RuleError(
+            Code.INVALID_EMAIL, f'"{text}" is not a valid e-mail address; correct the address'
+        )
+    return Flagged(address, WarningCode.EMAIL_EXTRACTED, f'"{text}" read as {address} ({how})')
+
+
+def _plain_validated(text: str) -> str:
     try:
         validated = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
