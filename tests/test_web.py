@@ -482,6 +482,16 @@ def test_a_workbook_keeps_its_other_sheets_and_a_title_line_keeps_its_row(
     ).json()
     assert "--" not in mapping["error"]
     assert "enter it under “Column names on row”" in mapping["error"]
+    # the mapping offered for download names the sheet, so the command line reads the same one
+    mapping = api.post(
+        f"/api/uploads/{upload['id']}/mapping",
+        json={"sheet": "Candidates", "header_row": 3, "mapping": {"columns": {}}},
+    ).json()
+    assert mapping["error"] is None
+    assert (
+        '# the candidates are on sheet "Candidates": "Summary" before it has no name column\n'
+        'sheet: "Candidates"\n'
+    ) in mapping["yaml"]
     answer = api.get(
         f"/api/uploads/{upload['id']}", params={"sheet": "Candidates", "header_row": 3}
     )

@@ -72,19 +72,21 @@ class UploadRoutes:
         except UploadError as error:
             self.server.workspace.forget(upload)
             return json_error(error.status, str(error))
-        passed = []
+        passed: list[str] = []
         if not await asyncio.to_thread(self._readable, upload, view):
             # A summary or a cover sheet first: look for the sheet that holds the candidates.
+            passed.append(view.sheet or "")
             for sheet in upload.sheets:
                 if not sheet.visible or sheet.name == view.sheet:
                     continue
                 with suppress(UploadError):
                     other = await self._view(upload, sheet.name, None)
                     if await asyncio.to_thread(self._readable, upload, other):
-                        passed.append(view.sheet)
-                        upload.candidates_sheet = other.sheet
-                        view = other
+                        view = upload.found_candidates(other, passed)
                         break
+                passed.append(sheet.name)
+            else:
+                passed = []  # no sheet names a candidate: the first is shown, none passed
         answer = self._upload_json(upload, view)
         answer["passed_sheets"] = passed
         return web.json_response(answer)

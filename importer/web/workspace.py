@@ -13,8 +13,8 @@ import shutil
 import tempfile
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from importer.read.escape import REJECTS_EXTRA_COLUMNS
@@ -103,6 +103,16 @@ class Upload:
         if self.candidates_sheet is not None:
             return self.candidates_sheet
         return next((s.name for s in self.sheets if s.visible), None) if self.sheets else None
+
+    def found_candidates(self, view: View, passed: Sequence[str]) -> View:
+        """``view``'s sheet holds the candidates, after ``passed`` sheets that name none: it is
+        shown first, and its mapping says which sheets were passed over."""
+        self.candidates_sheet = view.sheet
+        found = replace(view, suggestion=replace(view.suggestion, passed_sheets=tuple(passed)))
+        for key, cached in list(self.views.items()):
+            if cached is view:
+                self.views[key] = found
+        return found
 
     def public(self, message: str) -> str:
         """A reader's message for the page: the user's file name instead of the server's path,
@@ -288,6 +298,10 @@ def view_of(
     a thread)."""
     source = f'{upload.name}, sheet "{sheet}"' if sheet else upload.name
     suggestion = suggest_mapping(headers, rows, source=source, header_row=header_row)
+    first = next((info.name for info in upload.sheets if info.visible), None)
+    if sheet is not None and sheet != first:
+        # the mapping offered for download names the sheet, so the command line reads it too
+        suggestion = replace(suggestion, sheet=sheet)
     notes = {}
     for choice in suggestion.columns:
         # A fixed rejects.csv comes back with these: they describe the last run, not the person.
