@@ -498,7 +498,7 @@ def test_formulas_give_their_cached_values(tmp_path: Path) -> None:
     assert imported.body(2) == {
         "name": "Ann Lee",
         "phone_numbers": [{"phone": "+447700112233"}],
-        "custom_fields": [{"name": "Senior", "value": True}],  # Uncached has no value
+        "custom_fields": [{"name": "Senior", "value": True}],
     }
     assert customs(imported.body(3)) == {"Senior": False}
 

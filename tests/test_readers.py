@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 
 from importer.errors import ConfigError
+from importer.read.limits import _FastScan
 from importer.read.tables import Table, open_table
 from importer.read.xlsx import cell_text
 
@@ -530,9 +531,51 @@ def test_dates_read_as_iso_8601(options: dict[str, int]) -> None:
 def test_formulas_read_as_their_cached_values(options: dict[str, int]) -> None:
     _, rows = read(DATA / "formulas.xlsx", **options)
     assert rows == [
-        (2, ("Ann", "Lee", "Ann Lee", "447700112233", "447700112233", "TRUE", "")),
-        (3, ("Bob", "Ray", "Bob Ray", "447700112234", "447700112234", "FALSE", "")),
+        (2, ("Ann", "Lee", "Ann Lee", "447700112233", "447700112233", "TRUE")),
+        (3, ("Bob", "Ray", "Bob Ray", "447700112234", "447700112234", "FALSE")),
     ]
+
+
+def test_a_formula_without_its_result_is_refused_naming_the_cell(tmp_path: Path) -> None:
+    """openpyxl, like other libraries, writes formulas without calculating them: every reader
+    would read such a cell as empty, though Excel shows a value."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Candidates"
+    sheet.append(["First Name", "Last Name", "Email"])
+    sheet.append(["Ann", "Lee", "ann@example.com"])
+    sheet.append(["Bob", "Ray", '=LOWER("BOB@EXAMPLE.COM")'])
+    workbook.save(tmp_path / "scripted.xlsx")
+    with pytest.raises(ConfigError) as refused:
+        read(tmp_path / "scripted.xlsx")
+    assert str(refused.value) == (
+        f'{tmp_path / "scripted.xlsx"}, sheet "Candidates": cell C3 holds a formula whose result '
+        "was never stored (the program that wrote the file does not calculate formulas), so no "
+        "reader can tell its value: open the file in Excel or LibreOffice and save it, which "
+        "stores every result"
+    )
+
+
+@pytest.mark.parametrize(
+    ("xml", "found"),
+    [
+        (b'<c r="C3"><f>A1*2</f><v /></c>', "C3"),  # openpyxl
+        (b'<c r="C3"><f>A1*2</f></c>', "C3"),  # no result at all
+        (b'<c r="AB12" s="1"><f t="shared" si="0"/></c>', "AB12"),
+        (b'<c r="C3"><f>A1*2</f><v>4</v></c>', None),  # Excel
+        (b'<c r="C3" t="str"><f>IF(A1,"","")</f><v></v></c>', None),  # Excel: an empty text
+        (b'<c r="C3"><v/></c>', None),  # no formula
+    ],
+)
+def test_the_sheet_scan_finds_a_formula_without_a_result(xml: bytes, found: str | None) -> None:
+    # the cell cut at each of its tags, as a chunk of the stream may end at any tag
+    cuts = [0] + [i for i in range(1, len(xml)) if xml[i : i + 1] == b"<"]
+    for cut in cuts:
+        scan = _FastScan()
+        scan.feed(b'<sheetData><row r="3">' + xml[:cut])
+        scan.feed(xml[cut:] + b"</row></sheetData>")
+        assert scan.uncomputed_formula == found, cut
 
 
 def test_error_cells_read_as_their_error_text_even_below_the_threshold() -> None:

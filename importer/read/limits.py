@@ -114,6 +114,9 @@ class SheetScan:
     writes: when False, the range was worked out tag by tag."""
     error_cells: bool
     """A cell of type "e" (#N/A, #REF!...), which calamine reads as ""."""
+    uncomputed_formula: str | None = None
+    """The first cell holding a formula with no stored result ("" when its reference was not
+    seen), which every reader reads as empty; None when there is none."""
 
     @property
     def cells(self) -> int:
@@ -304,6 +307,11 @@ _ESCAPED_REFERENCE = re.compile(rb"""\sr\s*=\s*["'][^"']*&""")
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(c|row)(?=[\s/>])([^>]*)>")
 _R_ATTRIBUTE = re.compile(rb"""(?:^|\s)r\s*=\s*(["'])(.*?)\1""", re.DOTALL)
 _REF_TEXT = re.compile(r"\$?([A-Za-z]*)\$?([0-9]*)")
+# A formula followed by no result, or by an empty one with no type, then the cell's end: what
+# programs that do not calculate write (openpyxl: <f>A1*2</f><v /></c>). Excel stores every
+# result, an empty text one as t="str" with <v></v>, which this does not match.
+_UNCOMPUTED = re.compile(rb"(?:</f>|<f\b[^>]*/>)(?:<v\s*/>)?</c>")
+_FORMULA_TAIL = 4096  # bytes of a chunk looked at again with the next: a cell and its formula
 
 
 def scan_sheet(path: Path, archive: zipfile.ZipFile, part: str) -> SheetScan:
@@ -316,8 +324,12 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, part: str) -> SheetScan:
         slow = _TagScan()
         for chunk in _whole_tags(path, archive, part):
             slow.feed(chunk)
-        return SheetScan(slow.last_row, slow.last_column, False, fast.error_cells)
-    return SheetScan(fast.last_row, fast.last_column, True, fast.error_cells)
+        return SheetScan(
+            slow.last_row, slow.last_column, False, fast.error_cells, fast.uncomputed_formula
+        )
+    return SheetScan(
+        fast.last_row, fast.last_column, True, fast.error_cells, fast.uncomputed_formula
+    )
 
 
 def _whole_tags(path: Path, archive: zipfile.ZipFile, part: str) -> Iterator[bytes]:
@@ -345,12 +357,16 @@ class _FastScan:
         self.last_row = self.last_column = 0
         self.odd = False
         self.error_cells = False
+        self.uncomputed_formula: str | None = None
+        self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
         cells = _CELL_REF.findall(chunk)
         rows = _ROW_REF.findall(chunk)
         if not self.odd:
             self.odd = _is_odd(chunk, len(cells), len(rows))
+        if self.uncomputed_formula is None:
+            self._find_uncomputed(chunk)
         # Each single byte first: found at memchr's speed, where a pair of bytes costs a slower
         # search through the whole chunk; sheets Excel did not save mostly hold neither.
         if not self.error_cells and b"e" in chunk and (b'"e' in chunk or b"'e" in chunk):
@@ -365,6 +381,21 @@ class _FastScan:
         if rows:
             # an empty row element still makes openpyxl yield every row up to it
             self.last_row = max(self.last_row, max(map(int, rows)))
+
+    def _find_uncomputed(self, chunk: bytes) -> None:
+        """Look for a formula cell without a result: a tag can end a chunk, so the end of the
+        last chunk is looked at again with this one."""
+        seen = self._tail + chunk
+        self._tail = chunk[-_FORMULA_TAIL:]
+        # the closing tags first, at C speed: a sheet Excel saved never has them so
+        if b"/></c>" not in seen and b"</f></c>" not in seen:
+            return
+        found = _UNCOMPUTED.search(seen)
+        if found is None:
+            return
+        opened = seen.rfind(b"<c ", 0, found.start())
+        reference = _CELL_REF.match(seen, opened) if opened >= 0 else None
+        self.uncomputed_formula = "" if reference is None else b"".join(reference.groups()).decode()
 
 
 def _is_odd(chunk: bytes, cells: int, rows: int) -> bool:

@@ -98,6 +98,14 @@ def open_sheet(
         where = f'{path}, sheet "{chosen.name}"'
         scan = scan_sheet(path, archive, chosen.part)
         check_range(scan, where, limits)
+        if scan.uncomputed_formula is not None:
+            cell = f"cell {scan.uncomputed_formula}" if scan.uncomputed_formula else "a cell"
+            raise ConfigError(
+                f"{where}: {cell} holds a formula whose result was never stored (the program "
+                "that wrote the file does not calculate formulas), so no reader can tell its "
+                "value: open the file in Excel or LibreOffice and save it, which stores every "
+                "result"
+            )
     # Error cells carry t="e", which calamine reads as "": openpyxl keeps their text. An odd
     # sheet (references written unusually) is streamed: openpyxl never allocates its range.
     stream = (
