@@ -5,7 +5,8 @@ Exceptions steer control flow; ``Reject`` records are what reaches the reports::
     ImporterError
     ├── ConfigError            nothing can be sent (usage, unreadable input, bad mapping) → exit 2
     │   ├── MappingError       the mapping YAML is invalid; carries the key path of each problem
-    │   └── MissingColumnError a mapped column is not in the file's header row
+    │   ├── MissingColumnError a mapped column is not in the file's header row
+    │   └── MissingSheetError  the workbook has no sheet of the name asked for
     └── ApiError               an answer (or a failure to get one) from the API
         ├── RetriableApiError  408/429: not processed, safe to resend after ``retry_after``
         ├── AmbiguousApiError  5xx, read timeout, dropped connection: may have been created
@@ -207,6 +208,15 @@ class MissingColumnError(ConfigError):
             f"mapped column{'s' if len(self.missing) > 1 else ''} {names} not found{where}; "
             f"the headers are: {existing}{hint}"
         )
+
+
+class MissingSheetError(ConfigError):
+    """The workbook has no sheet of the name asked for (``sheets``: the names it has)."""
+
+    def __init__(self, message: str, sheet: str, sheets: str) -> None:
+        super().__init__(message)
+        self.sheet = sheet
+        self.sheets = sheets
 
 
 class RunFailedError(ImporterError):

@@ -423,6 +423,29 @@ def test_a_mapping_that_finds_no_columns_on_the_sheet_names_the_other_sheets(
     assert main([*argv, "--out", str(tmp_path / "second"), "--sheet", "Candidates", "-q"]) == 0
 
 
+def test_a_sheet_the_mapping_names_and_the_workbook_lacks_is_traced_to_the_mapping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = cover_sheet_workbook(tmp_path / "template.xlsx")
+    mapping = tmp_path / "renamed.yaml"
+    mapping.write_text(
+        "version: 1\nsheet: Kandidaten\nfields:\n"
+        "  first_name: {column: First Name}\n  last_name: {column: Last Name}\n",
+        encoding="utf-8",
+    )
+    argv = ["validate", str(path), "--mapping", str(mapping)]
+    assert main([*argv, "--out", str(tmp_path / "first")]) == 2
+    assert capsys.readouterr().err == (
+        f'importer: error: {path} has no sheet "Kandidaten", the sheet the mapping {mapping} '
+        'names; its sheets are: "Read me", "Lists" (hidden), "Candidates": pass --sheet NAME, '
+        "or change the mapping's sheet:\n"
+    )
+    # --sheet wins over the mapping's
+    assert main([*argv, "--out", str(tmp_path / "second"), "--sheet", "candidates", "-q"]) == 0
+    assert main([*argv, "--out", str(tmp_path / "third"), "--sheet", "Kandidat"]) == 2
+    assert f'{path} has no sheet "Kandidat"; its sheets are: ' in capsys.readouterr().err
+
+
 def test_a_csv_file_is_read_whatever_sheet_the_mapping_names(tmp_path: Path) -> None:
     mapping = tmp_path / "from-a-workbook.yaml"
     mapping.write_text(

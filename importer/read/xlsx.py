@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 
 import python_calamine
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, MissingSheetError
 from importer.read.limits import (
     DEFAULT_LIMITS,
     WorkbookLimits,
@@ -333,7 +333,10 @@ def _pick_sheet(path: Path, sheets: list[_SheetInfo], requested: str | None) -> 
     for info in sheets:
         if info.name.casefold() == requested.casefold():
             return info
-    raise ConfigError(f'{path} has no sheet "{requested}"; its sheets are: {_names(sheets)}')
+    names = _names(sheets)
+    raise MissingSheetError(
+        f'{path} has no sheet "{requested}"; its sheets are: {names}', requested, names
+    )
 
 
 def _names(sheets: list[_SheetInfo]) -> str:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from importer.errors import ConfigError, MissingColumnError, RunFailedError
+from importer.errors import ConfigError, MissingColumnError, MissingSheetError, RunFailedError
 from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.edits import edited
 from importer.read.tables import Table, is_workbook, open_table
@@ -136,15 +136,24 @@ class _Run:
         sheet = options.sheet
         if sheet is None and is_workbook(Path(self.input_path)):
             sheet = mapping.sheet
-        with open_table(
-            self.input_path,
-            sheet=sheet,
-            encoding=options.encoding,
-            header_row=options.header_row or mapping.header_row,
-            limits=options.limits,
-            max_cell_mb=options.max_cell_mb,
-        ) as table:
-            ran = await self._run_table(table)
+        try:
+            with open_table(
+                self.input_path,
+                sheet=sheet,
+                encoding=options.encoding,
+                header_row=options.header_row or mapping.header_row,
+                limits=options.limits,
+                max_cell_mb=options.max_cell_mb,
+            ) as table:
+                ran = await self._run_table(table)
+        except MissingSheetError as error:
+            if options.sheet is not None:
+                raise
+            raise ConfigError(
+                f'{self.input_name} has no sheet "{error.sheet}", the sheet the mapping '
+                f"{mapping.source} names; its sheets are: {error.sheets}: pass --sheet NAME, "
+                "or change the mapping's sheet:"
+            ) from None
         summary = self._summary(ran, started_at, options.clock.now() - start)
         (self.out_dir / "summary.json").write_text(
             json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
