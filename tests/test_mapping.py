@@ -387,6 +387,15 @@ def test_an_address_written_with_a_name_is_sent_alone_with_a_warning():
     (warning,) = prepared.warnings
     assert (warning.code, warning.field, warning.column) == ("email-extracted", "email", "Email")
     assert warning.value == "Ada Lovelace <Ada@Example.org>"
+    assert warning.message.startswith('column "Email": "Ada Lovelace <Ada@Example.org>" read as ')
+
+
+def test_an_address_lower_cased_by_the_mapping_is_quoted_as_typed_in_its_reject():
+    mapper = bind({**NAME, "email": {"column": "Email", "lower": True}}, ["Email"])
+    (reject,) = prepare(mapper, "Alan.Turing@Example").rejects
+    assert (reject.code, reject.value) == ("invalid-email", "Alan.Turing@Example")
+    assert reject.message.startswith('column "Email": "Alan.Turing@Example" is not a valid e-mail')
+    assert prepare(mapper, "Alan.Turing@Example.ORG").body["email"] == "alan.turing@example.org"
 
 
 @pytest.mark.parametrize(

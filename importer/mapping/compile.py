@@ -211,7 +211,11 @@ def _finisher(spec: ValueSpec, convert: Convert) -> Convert:
     if isinstance(spec, FieldSpec) and spec.name_part is not None:
         part = 0 if spec.name_part == "first" else 1
         steps.append(lambda text: rules.split_full_name(text)[part])
-    if spec.lower:
+    if spec.lower and convert is rules.email_address:
+        # An address is checked as typed and lower-cased after: a message about it quotes the
+        # cell as the user wrote it, and the address sent is the same.
+        convert = _lowered_email
+    elif spec.lower:
         steps.append(str.lower)
     elif spec.upper:
         steps.append(str.upper)
@@ -244,6 +248,13 @@ def _finisher(spec: ValueSpec, convert: Convert) -> Convert:
         return convert(text) if text else NO_VALUE
 
     return finish
+
+
+def _lowered_email(text: str) -> str | rules.Flagged:
+    address = rules.email_address(text)
+    if isinstance(address, str):
+        return address.lower()
+    return address._replace(value=address.value.lower())
 
 
 def compile_entry(
