@@ -118,6 +118,11 @@ def test_messy_exports_lose_no_one_a_person_would_import(tmp_path: Path, name: s
             dropped = set(re.findall(r'value-dropped: column "([^"]+)"', result["warnings"]))
             assert dropped == e.unusable_cells, (e, result["warnings"])
 
+    if HABITS[name].cover:  # the instructions sheet is passed over, and the mapping says so
+        assert '\nsheet: "Candidates"\n' in (tmp_path / "mapping.yaml").read_text(encoding="utf-8")
+    if HABITS[name].named_emails:
+        assert any("email-extracted" in result["warnings"] for result in results)
+
     # into the sandbox: each phone sent is the one typed, but for formatting and country code
     imported = import_file(source, tmp_path / "sandbox", tmp_path / "mapping.yaml")
     for e in expected:

@@ -6,8 +6,9 @@ row number and whether a person importing by hand would import it. Habits, each 
 title line, a logo row (one cell) and blank lines above the header, a byte-order mark, a
 semicolon delimiter, phones stored as Excel numbers (the + and the leading 0 gone), national
 numbers with no country column, countries written in English, in their own language or as
-codes, hire dates in several forms, stray whitespace around cells, and a few e-mails that are
-not e-mail addresses or rows with no name. In every file, a few LinkedIn cells are no address
+codes, hire dates in several forms, stray whitespace around cells, e-mails written with the
+name as mail programs copy them, an instructions sheet before the candidates, and a few e-mails
+that are not e-mail addresses or rows with no name. In every file, a few LinkedIn cells are no address
 ("see CV") and a few long employee ids were shortened by Excel (4.47701E+11). Every phone
 number is valid for its country, and a row is importable unless its name or e-mail is
 unusable. The same seed gives the same file.
@@ -72,10 +73,15 @@ class Habits:
     """Spaces around cells and headers."""
     unusable: float = 0.05
     """Share of rows whose e-mail is no e-mail address or that have no name."""
+    named_emails: float = 0.0
+    """Share of e-mails written with the name, "Ann Lee <ann.lee@example.com>", as a mail
+    program copies them."""
+    cover: bool = False
+    """An instructions sheet before the candidates' (xlsx only), as import templates have."""
 
 
 HABITS: dict[str, Habits] = {
-    "excel_title_bom.csv": Habits(title=True, bom=True, whitespace=True),
+    "excel_title_bom.csv": Habits(title=True, bom=True, whitespace=True, named_emails=0.2),
     "european_semicolon.csv": Habits(delimiter=";", bom=True, region="DE", dates=DATE_FORMS[1:3]),
     "national_gb.csv": Habits(region="GB", dates=("%d/%m/%Y",)),
     "national_fr.csv": Habits(region="FR", title=True, delimiter=";"),
@@ -84,7 +90,7 @@ HABITS: dict[str, Habits] = {
     "national_at.xlsx": Habits(kind="xlsx", region="AT", title=True),
     "countries_dates.csv": Habits(dates=DATE_FORMS, whitespace=True),
     "excel_numbers.xlsx": Habits(kind="xlsx", numbers=True, title=True, dates=DATE_FORMS),
-    "excel_numbers_gb.xlsx": Habits(kind="xlsx", numbers=True, region="GB"),
+    "excel_numbers_gb.xlsx": Habits(kind="xlsx", numbers=True, region="GB", cover=True),
 }
 """One file per combination the tests run suggest-mapping and validate on."""
 
@@ -117,7 +123,7 @@ def messy_file(path: Path, habits: Habits, *, rows: int = 40, seed: int = 0) -> 
     if habits.whitespace:
         lines = [[_padded(rng, c) for c in line] for line in lines]
     if habits.kind == "xlsx":
-        _write_xlsx(path, lines)
+        _write_xlsx(path, lines, habits)
     else:
         _write_csv(path, lines, habits)
     return expected
@@ -152,6 +158,8 @@ def _candidate(
     elif spoil < habits.unusable:
         first = last = ""
         importable = False
+    elif habits.named_emails and rng.random() < habits.named_emails:
+        email = f"{first} {last} <{email}>"
     junk = {column for column in ("LinkedIn", "Employee ID") if rng.random() < 0.1}
     hired = datetime(2020, 1, 1) + timedelta(days=rng.randrange(1500))
     date: object = hired.strftime(rng.choice(habits.dates))
@@ -186,10 +194,15 @@ def _write_csv(path: Path, lines: list[list[object]], habits: Habits) -> None:
         csv.writer(f, delimiter=habits.delimiter).writerows(lines)
 
 
-def _write_xlsx(path: Path, lines: list[list[object]]) -> None:
+def _write_xlsx(path: Path, lines: list[list[object]], habits: Habits) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
+    if habits.cover:
+        sheet.title = "Instructions"
+        sheet.append(["How to fill in this template"])
+        sheet.append(["One candidate per row on the Candidates sheet; do not rename columns."])
+        sheet = book.create_sheet("Candidates")
     sheet.title = "Candidates"
     for line in lines:
         sheet.append(line)
