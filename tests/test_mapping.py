@@ -390,6 +390,18 @@ def test_an_address_written_with_a_name_is_sent_alone_with_a_warning():
     assert warning.message.startswith('column "Email": "Ada Lovelace <Ada@Example.org>" read as ')
 
 
+def test_an_outlook_address_with_a_last_first_name_is_read_in_a_column_split_on_commas():
+    email = {"column": "Email", "split": [",", ";"], "lower": True}
+    mapper = bind({**NAME, "email": email}, ["Email"])
+    prepared = prepare(mapper, "Lovelace, Ada <Ada@Example.org>; Turing, Alan <alan@x.org>")
+    assert (prepared.rejects, prepared.body["email"]) == ((), "ada@example.org")
+    (warning,) = prepared.warnings
+    assert warning.message == (
+        'column "Email": "Lovelace, Ada <Ada@Example.org>" read as Ada@example.org '
+        "(the address between < and >; the name is not sent)"
+    )
+
+
 def test_an_address_lower_cased_by_the_mapping_is_quoted_as_typed_in_its_reject():
     mapper = bind({**NAME, "email": {"column": "Email", "lower": True}}, ["Email"])
     (reject,) = prepare(mapper, "Alan.Turing@Example").rejects

@@ -89,6 +89,38 @@ def test_split_values_still_splits_lists_of_numbers(text, pieces):
     assert rules.split_values(text, rules.separator_pattern([","])) == pieces
 
 
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        # Outlook writes "Last, First" names and separates recipients with ";"
+        ("Lovelace, Ada <ada@x.org>", ["Lovelace, Ada <ada@x.org>"]),
+        (
+            "Lovelace, Ada <ada@x.org>; Turing, Alan <alan@y.org>",
+            ["Lovelace, Ada <ada@x.org>", "Turing, Alan <alan@y.org>"],
+        ),
+        # Gmail: "First Last" names separated by ","
+        ("Ada L <ada@x.org>, Alan T <alan@y.org>", ["Ada L <ada@x.org>", "Alan T <alan@y.org>"]),
+        ('"Doe, Jane" <jane@x.org>;', ['"Doe, Jane" <jane@x.org>']),
+        # a bare address before a name is a value of its own, and so is what follows the last
+        (
+            "b@z.org, Lovelace, Ada <ada@x.org>, c@d.org",
+            ["b@z.org", "Lovelace, Ada <ada@x.org>", "c@d.org"],
+        ),
+        ("x < y, a@b.org", ["x < y", "a@b.org"]),  # no address in brackets: split as always
+    ],
+)
+def test_split_values_keeps_an_address_with_its_name(text, pieces):
+    assert rules.split_values(text, rules.separator_pattern([",", ";"])) == pieces
+
+
+def test_split_values_on_spaces_keeps_a_name_with_its_address():
+    pattern = rules.separator_pattern([",", ";", " "])
+    assert rules.split_values("Ada Lovelace <ada@x.org> Alan <a@y.org>", pattern) == [
+        "Ada Lovelace <ada@x.org>",
+        "Alan <a@y.org>",
+    ]
+
+
 def test_separator_pattern_prefers_the_longest_separator():
     pattern = rules.separator_pattern([";", "; "])
     assert pattern.split("a; b") == ["a", "b"]

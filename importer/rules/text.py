@@ -66,7 +66,9 @@ def separator_pattern(separators: Sequence[str]) -> re.Pattern[str]:
 def split_values(text: str, separators: re.Pattern[str]) -> list[str]:
     """Split a multi-value cell; the pieces are stripped and empty ones dropped.
 
-    A cell that is one number ("4,47701E+11", "1.234,50") is one value whatever the separators.
+    A cell that is one number ("4,47701E+11", "1.234,50") is one value whatever the separators,
+    and an address written with its name ("Lovelace, Ada <ada@example.org>", as Outlook
+    copies it) is one value with its name.
 
     >>> split_values("a@x.com, b@y.com;", separator_pattern([",", ";"]))
     ['a@x.com', 'b@y.com']
@@ -76,7 +78,36 @@ def split_values(text: str, separators: re.Pattern[str]) -> list[str]:
         return pieces
     if _ONE_NUMBER.fullmatch(text.strip()):
         return [text.strip()]
+    if "<" in text and "@" in text:
+        return _with_named_addresses(text, separators)
     return [piece for piece in (part.strip() for part in pieces) if piece]
+
+
+# An address in angle brackets and, before it, up to the previous one, the name it goes with.
+_NAMED_ADDRESS = re.compile(r"[^<>]*<[^<>@]*@[^<>]*>")
+
+
+def _with_named_addresses(text: str, separators: re.Pattern[str]) -> list[str]:
+    """``split_values`` for a cell holding "name <address>" values: a separator inside a name
+    does not cut it; a piece before the name that holds an @ is an address of its own."""
+    values: list[str] = []
+    end = 0
+    for found in _NAMED_ADDRESS.finditer(text):
+        head = found.group()[: found.group().rindex("<")]
+        name_starts = 0
+        for separator in separators.finditer(head):
+            before = head[name_starts : separator.start()]
+            if "@" in before or not before.strip():
+                values.extend(_pieces(before, separators))
+                name_starts = separator.end()
+        values.append(text[found.start() + name_starts : found.end()].strip())
+        end = found.end()
+    values.extend(_pieces(text[end:], separators))
+    return values
+
+
+def _pieces(text: str, separators: re.Pattern[str]) -> list[str]:
+    return [piece for piece in (part.strip() for part in separators.split(text)) if piece]
 
 
 def split_full_name(text: str) -> tuple[str, str]:

@@ -8,9 +8,9 @@ semicolon delimiter, phones stored as Excel numbers (the + and the leading 0 gon
 numbers with no country column, countries written in English, in their own language or as
 codes, hire dates in several forms, stray whitespace around cells, e-mails written with the
 name as mail programs copy them, an instructions sheet before the candidates, and a few e-mails
-that are not e-mail addresses or rows with no name. In every file, a few LinkedIn cells are no address
-("see CV") and a few long employee ids were shortened by Excel (4.47701E+11). Every phone
-number is valid for its country, and a row is importable unless its name or e-mail is
+that are not e-mail addresses or rows with no name. In every file, a few LinkedIn cells are no
+address ("see CV") and a few long employee ids were shortened by Excel (4.47701E+11). Every
+phone number is valid for its country, and a row is importable unless its name or e-mail is
 unusable. The same seed gives the same file.
 """
 
@@ -74,8 +74,8 @@ class Habits:
     unusable: float = 0.05
     """Share of rows whose e-mail is no e-mail address or that have no name."""
     named_emails: float = 0.0
-    """Share of e-mails written with the name, "Ann Lee <ann.lee@example.com>", as a mail
-    program copies them."""
+    """Share of e-mails written with the name, "Ann Lee <ann.lee@example.com>" or "Lee, Ann
+    <ann.lee@example.com>", as mail programs copy them."""
     cover: bool = False
     """An instructions sheet before the candidates' (xlsx only), as import templates have."""
 
@@ -159,7 +159,8 @@ def _candidate(
         first = last = ""
         importable = False
     elif habits.named_emails and rng.random() < habits.named_emails:
-        email = f"{first} {last} <{email}>"
+        # Outlook writes "Last, First"; most other programs "First Last"
+        email = f"{last}, {first} <{email}>" if rng.random() < 0.5 else f"{first} {last} <{email}>"
     junk = {column for column in ("LinkedIn", "Employee ID") if rng.random() < 0.1}
     hired = datetime(2020, 1, 1) + timedelta(days=rng.randrange(1500))
     date: object = hired.strftime(rng.choice(habits.dates))
