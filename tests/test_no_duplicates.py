@@ -135,6 +135,31 @@ def test_the_same_file_twice_creates_nobody_the_second_time_and_says_why(
     assert sandbox.stats()["posts"] == 30
 
 
+def test_a_row_without_an_e_mail_is_sent_with_a_warning_that_a_rerun_sends_it_again(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    source = tmp_path / "keyless.csv"
+    source.write_text(
+        "First Name,Last Name,Email\nAda,Lovelace,ada@example.org\nNo,Email,\n", encoding="utf-8"
+    )
+    for out in ("first", "again"):
+        run_into(sandbox, source, tmp_path / out)
+    first, again = (read_csv(tmp_path / out / "results.csv") for out in ("first", "again"))
+    assert [(r["status"], r["warnings"][:7]) for r in first] == [
+        ("created", ""),
+        ("created", "no-key:"),
+    ]
+    assert [(r["status"], r["error_code"]) for r in again] == [
+        ("skipped", "already-imported"),
+        ("created", ""),
+    ]
+    assert again[1]["warnings"] == (
+        "no-key: no e-mail, so the ledger cannot recognise this candidate: importing this row "
+        "again creates it again, even with the e-mail filled in then"
+    )
+    assert sandbox.stats()["posts"] == 3
+
+
 def test_no_state_and_reimport_send_rows_the_ledger_holds(sandbox: Sandbox, tmp_path: Path) -> None:
     assert run_into(sandbox, SAMPLE, tmp_path / "first") == 1
     assert run_into(sandbox, SAMPLE, tmp_path / "blind", "--no-state") == 1

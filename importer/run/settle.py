@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from importer.errors import Code, Note, RowWarning
+from importer.errors import Code, Note, RowWarning, WarningCode
 from importer.read.tables import SourceRow
 from importer.record.journal import Journal, JournalRow
 from importer.record.ledger import Imported, now_iso
@@ -71,8 +71,20 @@ class Settler:
                 return self._resumed_from_ledger(row, earlier), key
             if earlier is not None and not self.reimport:
                 return self.already_imported(row, key, earlier), key
+        if self.ledgers is not None and key is None:
+            warnings = (*warnings, self._unremembered(row))
         verify = previous is not None and previous.in_doubt
         return Work(seq, row, body, email, key, verify=verify, warnings=warnings)
+
+    def _unremembered(self, row: SourceRow) -> RowWarning:
+        """A row the ledger cannot remember: without its key, a later import cannot tell the
+        candidate from a new one, and creates it again."""
+        name = "e-mail" if self.keys.fold else f"{self.keys.name} (the mapping's key)"
+        message = (
+            f"no {name}, so the ledger cannot recognise this candidate: importing this row "
+            f"again creates it again, even with the {name} filled in then"
+        )
+        return RowWarning(row.row_number, WarningCode.NO_KEY, message, self.keys.name)
 
     def _resumed(self, row: SourceRow, previous: JournalRow) -> RowOutcome:
         if self.ledgers is not None and previous.key is not None:
