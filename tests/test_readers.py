@@ -82,6 +82,38 @@ def test_a_non_utf8_byte_far_into_the_file_is_detected_before_any_row(tmp_path: 
     assert rows[-1] == (5002, ("5000", "Chloé"))
 
 
+def test_a_utf8_file_with_a_windows_line_pasted_in_is_refused_naming_both(tmp_path: Path) -> None:
+    """Read as Windows-1252 (the guess for a file that is not all UTF-8), "José" would become
+    "JosÃ©"; read as UTF-8, "René" has no letter: either way names are silently changed."""
+    path = write(
+        tmp_path / "mixed.csv",
+        "Name,Email\nJosé Müller,jose@example.org\n".encode() + b"Ren\xe9,rene@example.org\n",
+    )
+    with pytest.raises(ConfigError) as refused:
+        read(path)
+    assert str(refused.value) == (
+        f'{path} mixes two encodings: line 2 holds a letter written in UTF-8 ("é"), but byte '
+        "0xE9 on line 3 is not UTF-8 (perhaps pasted from a Windows file): read either way, the "
+        "accented letters of one of them would be read as other letters. Correct line 3 in a "
+        "text editor that saves UTF-8, or pass --encoding to read the whole file one way"
+    )
+    # the user's choice is read as asked
+    _, rows = read(path, encoding="cp1252")
+    assert rows[0] == (2, ("JosÃ© MÃ¼ller", "jose@example.org"))
+
+
+def test_windows_text_with_the_capitals_utf8_starts_with_is_windows_text(tmp_path: Path) -> None:
+    # Ã, Ä, Å start a UTF-8 letter only when a byte from 0x80 to 0xBF follows: in Windows-1252 a
+    # symbol (’, «, °...), which in names and addresses follows no capital letter
+    text = "Name,City,Note\r\nSÃO PAULO,ÄRZTEHAUS,«Åsa» Öberg\r\nJoão,Malmö,25 °C\r\n"
+    table, rows = read(write(tmp_path / "w.csv", text.encode("cp1252")))
+    assert table.encoding == "cp1252"
+    assert rows == [
+        (2, ("SÃO PAULO", "ÄRZTEHAUS", "«Åsa» Öberg")),
+        (3, ("João", "Malmö", "25 °C")),
+    ]
+
+
 def test_a_non_latin_guess_is_kept(tmp_path: Path) -> None:
     text = "Имя,Фамилия,Email\r\nИван,Петров,ivan@example.com\r\nМария,Сидорова,m@example.com\r\n"
     table, rows = read(write(tmp_path / "ru.csv", text.encode("cp1251")))

@@ -7,6 +7,7 @@ rather than halfway through an import.
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,10 @@ _BOMS = (
 )
 _SAMPLE = 64 * 1024
 _CHUNK = 1024 * 1024
+# A Latin letter written in UTF-8 (U+00C0-U+017F: é, ü, ñ, č, ł, ő...): read byte by byte as
+# Windows-1252 it is two characters ("Ã©"), a pair Windows-1252 text itself almost never holds
+# (a capital Â-Å followed by a symbol such as ’ or «).
+_UTF8_LETTER = re.compile(rb"[\xc3-\xc5][\x80-\xbf]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,8 @@ def detect_encoding(path: Path) -> str:
                 raw.seek(bad.offset - 1024)
                 sample += b"\n" + raw.read(_SAMPLE)
         encoding = _guess_encoding(sample)
+        if encoding in ("cp1252", "latin-1"):  # in other code pages such pairs are letters
+            _refuse_mixed(path, bad)
     bad = _first_undecodable(path, encoding)
     if bad is None:
         return encoding
@@ -59,6 +66,30 @@ def detect_encoding(path: Path) -> str:
         f"cannot tell which encoding {path} uses: it looks like {encoding}, but byte "
         f"0x{bad.byte:02X} on line {bad.line} is not {encoding}: save it from Excel as "
         '"CSV UTF-8", or pass --encoding (for example cp1252 or latin-1)'
+    )
+
+
+def _refuse_mixed(path: Path, bad: _Undecodable) -> None:
+    """Refuse a file that is UTF-8 but for some bytes (a line pasted from a Windows-1252 file):
+    read either way, the letters of one part would come out as other letters."""
+    with open(path, "rb") as raw:
+        line = 0
+        # (a letter cut in two by the end of a chunk is missed; the file's others are not)
+        while chunk := raw.read(_CHUNK):
+            found = _UTF8_LETTER.search(chunk)
+            if found is not None:
+                line += chunk.count(b"\n", 0, found.start()) + 1
+                letter = found.group().decode("utf-8")
+                break
+            line += chunk.count(b"\n")
+        else:
+            return
+    raise ConfigError(
+        f"{path} mixes two encodings: line {line} holds a letter written in UTF-8 "
+        f'("{letter}"), but byte 0x{bad.byte:02X} on line {bad.line} is not UTF-8 (perhaps pasted '
+        "from a Windows file): read either way, the accented letters of one of them would be "
+        f"read as other letters. Correct line {bad.line} in a text editor that saves UTF-8, or "
+        "pass --encoding to read the whole file one way"
     )
 
 
