@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 
 from importer.errors import ConfigError
+from importer.read.encoding import detect_encoding
 from importer.read.limits import _FastScan
 from importer.read.tables import Table, open_table
 from importer.read.xlsx import cell_text
@@ -112,6 +113,17 @@ def test_windows_text_with_the_capitals_utf8_starts_with_is_windows_text(tmp_pat
         (2, ("SÃO PAULO", "ÄRZTEHAUS", "«Åsa» Öberg")),
         (3, ("João", "Malmö", "25 °C")),
     ]
+
+
+def test_code_pages_whose_letters_look_like_utf8_now_and_then_are_not_mixed(
+    tmp_path: Path,
+) -> None:
+    # "Гі", "Её" (Windows-1251) and "ĂŞ" (Windows-1250) are each two bytes UTF-8 would read as
+    # one letter; every other letter of such files is a byte UTF-8 cannot read
+    ukrainian = "Прізвище,Ім'я\r\nГірник,Олена\r\nЕёлкин,Дмитро\r\n".encode("cp1251")
+    assert detect_encoding(write(tmp_path / "uk.csv", ukrainian)) == "cp1251"
+    romanian = "Nazwisko,Imię\r\nŁukasiewicz,Józef\r\nBĂŞESCU,Traian\r\n".encode("cp1250")
+    detect_encoding(write(tmp_path / "ro.csv", romanian))  # raises no "mixes two encodings"
 
 
 def test_a_non_latin_guess_is_kept(tmp_path: Path) -> None:

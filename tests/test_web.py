@@ -746,6 +746,11 @@ def reader_messages(tmp_path: Path) -> list[str]:
     ):
         check_archive(Path("x.xlsx"), archive, WorkbookLimits(max_unpacked_mb=0))
     messages.append(str(large.value))
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes("Name\nJosé\n".encode() + b"Ren\xe9\n")
+    with pytest.raises(ConfigError) as encodings, open_table(mixed):
+        pass
+    messages.append(str(encodings.value))
     return messages
 
 

@@ -55,8 +55,7 @@ def detect_encoding(path: Path) -> str:
                 raw.seek(bad.offset - 1024)
                 sample += b"\n" + raw.read(_SAMPLE)
         encoding = _guess_encoding(sample)
-        if encoding in ("cp1252", "latin-1"):  # in other code pages such pairs are letters
-            _refuse_mixed(path, bad)
+        _refuse_mixed(path, bad)
     bad = _first_undecodable(path, encoding)
     if bad is None:
         return encoding
@@ -71,21 +70,33 @@ def detect_encoding(path: Path) -> str:
 
 def _refuse_mixed(path: Path, bad: _Undecodable) -> None:
     """Refuse a file that is UTF-8 but for some bytes (a line pasted from a Windows-1252 file):
-    read either way, the letters of one part would come out as other letters."""
+    read either way, the letters of one part would come out as other letters.
+
+    It is taken for UTF-8 with odd bytes when it holds a UTF-8 Latin letter and, read as UTF-8,
+    at least as many characters beyond ASCII as bytes that are not UTF-8. Text in a single-byte
+    code page, where two letters now and then look like one UTF-8 letter (Romanian "ĂŞ" in
+    Windows-1250, Ukrainian "Гі" in Windows-1251), is nearly all bytes that are not UTF-8.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    first: tuple[int, str] | None = None
+    line = wide = odd = 0
     with open(path, "rb") as raw:
-        line = 0
-        # (a letter cut in two by the end of a chunk is missed; the file's others are not)
-        while chunk := raw.read(_CHUNK):
-            found = _UTF8_LETTER.search(chunk)
-            if found is not None:
-                line += chunk.count(b"\n", 0, found.start()) + 1
-                letter = found.group().decode("utf-8")
-                break
+        while True:
+            chunk = raw.read(_CHUNK)
+            if first is None and (found := _UTF8_LETTER.search(chunk)) is not None:
+                first = line + chunk.count(b"\n", 0, found.start()) + 1, found.group().decode()
             line += chunk.count(b"\n")
-        else:
-            return
+            text = decoder.decode(chunk, final=not chunk)
+            replaced = text.count("\ufffd")
+            odd += replaced
+            wide += len(text) - len(text.encode("ascii", "ignore")) - replaced
+            if not chunk:
+                break
+    if first is None or wide < odd:
+        return
+    at, letter = first
     raise ConfigError(
-        f"{path} mixes two encodings: line {line} holds a letter written in UTF-8 "
+        f"{path} mixes two encodings: line {at} holds a letter written in UTF-8 "
         f'("{letter}"), but byte 0x{bad.byte:02X} on line {bad.line} is not UTF-8 (perhaps pasted '
         "from a Windows file): read either way, the accented letters of one of them would be "
         f"read as other letters. Correct line {bad.line} in a text editor that saves UTF-8, or "

@@ -264,6 +264,7 @@ _PAGE_ADVICE = (
     ),
     (re.compile(r" \(--header-row\)"), " (the row of column names)"),
     (re.compile(r", or pass --encoding \([^)]*\)"), ""),
+    (re.compile(r", or pass --encoding to read the whole file one way"), ""),
     (
         re.compile(r"raise the limit with --[a-z-]+ [\d.,]+"),
         "ask whoever runs the server to raise the limit",
