@@ -126,6 +126,29 @@ def test_code_pages_whose_letters_look_like_utf8_now_and_then_are_not_mixed(
     detect_encoding(write(tmp_path / "ro.csv", romanian))  # raises no "mixes two encodings"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Name\nRené\n",  # guessed cp1006 (Urdu): "Renﻠ"
+        "Name,Email\nÅsa,x@y.org\n",  # big5: "彎a"
+        "Name\nHélène\nAnna\n",  # big5: "H幨鋝e"
+        "Name\nÍñigo\n",  # shift_jis_2004
+        "Name\nŒuvre\n",  # cp1125 (Ukrainian DOS): "Мuvre"
+        "Name,City\nNiño,São Paulo\n",
+    ],
+)
+def test_a_few_accented_names_from_windows_are_not_read_as_another_script(
+    tmp_path: Path, text: str
+) -> None:
+    """On a file this small charset-normalizer guesses a code page in which the accented
+    letters become letters of another script inside Latin words: Windows-1252 is taken."""
+    table, rows = read(write(tmp_path / "few.csv", text.encode("cp1252")))
+    assert table.encoding == "cp1252"
+    assert [table.headers, *[list(values) for _, values in rows]] == [
+        line.split(",") for line in text.splitlines()
+    ]
+
+
 def test_a_non_latin_guess_is_kept(tmp_path: Path) -> None:
     text = "Имя,Фамилия,Email\r\nИван,Петров,ivan@example.com\r\nМария,Сидорова,m@example.com\r\n"
     table, rows = read(write(tmp_path / "ru.csv", text.encode("cp1251")))

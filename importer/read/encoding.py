@@ -112,9 +112,28 @@ def _guess_encoding(sample: bytes) -> str:
     # when the guess reads as Latin script anyway, take cp1252, or latin-1 where cp1252 has a
     # hole (0x81, 0x8D, 0x8F, 0x90, 0x9D).
     text = sample.decode(guess, errors="replace")
+    windows = "cp1252" if _decodes(sample, "cp1252") else "latin-1"
     if len(text) == len(sample) and _is_latin_script(text):
-        return "cp1252" if _decodes(sample, "cp1252") else "latin-1"
+        return windows
+    # A few accented names read as letters of another script inside Latin words: Windows too.
+    if _letters_glued_to_latin(text) and not _letters_glued_to_latin(sample.decode(windows)):
+        return windows
     return guess
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+
+
+def _letters_glued_to_latin(text: str) -> bool:
+    """Whether most words holding letters beyond ASCII hold letters of another script beside
+    ASCII ones, as a few accented Latin names read in a guessed Asian or Arabic code page do
+    ("Renﻠ", "H幨鋝e"): charset-normalizer guesses so on small files, where a real Cyrillic or
+    Japanese file has whole words of its script."""
+    words = [word for word in _WORD.findall(text) if not word.isascii()]
+    # the ordinal indicators of "Nº 5" and "1ª" are letters, but of no script
+    glued = [w for w in words if _ASCII_LETTER.search(w) and not _is_latin_script(w.strip("ªº"))]
+    return bool(words) and len(glued) * 2 >= len(words)
 
 
 def _is_latin_script(text: str) -> bool:
