@@ -149,6 +149,36 @@ def test_a_few_accented_names_from_windows_are_not_read_as_another_script(
     ]
 
 
+def test_polish_from_windows_is_read_in_its_own_code_page(tmp_path: Path) -> None:
+    """Read as Windows-1252, Windows-1250's ł, ą, Ł, Ż become ³, ¹, £, ¯ inside the names."""
+    text = (
+        "Imię,Nazwisko,Email\r\nJózef,Łukasiewicz,jl@example.pl\r\n"
+        "Anna,Kowalczyk-Wąsowska,ak@example.pl\r\nŚwiętosław,Żółkiewski,sz@example.pl\r\n"
+    )
+    table, rows = read(write(tmp_path / "pl.csv", text.encode("cp1250")))
+    assert table.encoding == "cp1250"
+    assert table.headers == ["Imię", "Nazwisko", "Email"]
+    assert [values[:2] for _, values in rows] == [
+        ("Józef", "Łukasiewicz"),
+        ("Anna", "Kowalczyk-Wąsowska"),
+        ("Świętosław", "Żółkiewski"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Prénom,Nom,Prix\r\nFrançois,Lefèvre,£5\r\nHélène,Núñez,¿Qué?\r\n",
+        "Name,Note\r\nBjørn,m² 50 – 5¼ Zoll\r\nJürgen,Köln\r\n",
+    ],
+)
+def test_western_text_with_pounds_and_superscripts_stays_windows_1252(
+    tmp_path: Path, text: str
+) -> None:
+    table, _ = read(write(tmp_path / "west.csv", text.encode("cp1252")))
+    assert table.encoding == "cp1252"
+
+
 def test_a_non_latin_guess_is_kept(tmp_path: Path) -> None:
     text = "Имя,Фамилия,Email\r\nИван,Петров,ivan@example.com\r\nМария,Сидорова,m@example.com\r\n"
     table, rows = read(write(tmp_path / "ru.csv", text.encode("cp1251")))

@@ -108,17 +108,36 @@ def _guess_encoding(sample: bytes) -> str:
     best = from_bytes(sample).best()
     guess = best.encoding if best is not None else "cp1252"
     # On a few accented names charset-normalizer picks almost at random among look-alike
-    # single-byte code pages (cp1250, cp1257, mac_latin2...). Excel on Windows writes cp1252:
-    # when the guess reads as Latin script anyway, take cp1252, or latin-1 where cp1252 has a
-    # hole (0x81, 0x8D, 0x8F, 0x90, 0x9D).
+    # single-byte code pages (cp1250, cp1257, mac_latin2...). Excel on Windows writes its own:
+    # when the guess reads as Latin script anyway, take Windows' (_windows_code_page).
     text = sample.decode(guess, errors="replace")
-    windows = "cp1252" if _decodes(sample, "cp1252") else "latin-1"
+    windows = _windows_code_page(sample)
     if len(text) == len(sample) and _is_latin_script(text):
         return windows
     # A few accented names read as letters of another script inside Latin words: Windows too.
     if _letters_glued_to_latin(text) and not _letters_glued_to_latin(sample.decode(windows)):
         return windows
     return guess
+
+
+# What Windows-1252 makes of Central European letters of Windows-1250: a digit or a symbol
+# inside a word ("W¹sowska" for Wąsowska, "Œwiêtos³aw" for Świętosław), or a word starting with
+# a pound or macron sign ("£ukasiewicz", "¯ó³kiewski" for Łukasiewicz, Żółkiewski).
+_CENTRAL_EUROPEAN = re.compile(r"[^\W\d_][¹²³¼½¾£¥¯¿]+[^\W\d_]|(?<![^\W\d_])[£¥¯][^\W\d_]")
+
+
+def _windows_code_page(sample: bytes) -> str:
+    """The code page Excel on Windows wrote a Latin-script sample in: Windows-1250 (Polish,
+    Czech, Hungarian...) when Windows-1252 would put symbols inside its words and 1250 none,
+    else Windows-1252, or latin-1 where 1252 has a hole (0x81, 0x8D, 0x8F, 0x90, 0x9D)."""
+    western = "cp1252" if _decodes(sample, "cp1252") else "latin-1"
+    if (
+        _decodes(sample, "cp1250")
+        and _CENTRAL_EUROPEAN.search(sample.decode(western))
+        and not _CENTRAL_EUROPEAN.search(sample.decode("cp1250"))
+    ):
+        return "cp1250"
+    return western
 
 
 _WORD = re.compile(r"[^\W\d_]+")
