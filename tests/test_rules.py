@@ -566,8 +566,21 @@ def test_date_time(text, formats, serial, expected):
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["1 March 2024", "1 mar 2024", "March 1, 2024", "Mar 1 2024", "01-Mar-2024", "1-Mar-24"],
+)
+def test_a_date_with_the_months_name_is_read_without_formats(text):
+    """The month's name says which number is the day, so no mapping has to ask for it."""
+    assert rules.date_time(text) == "2024-03-01T00:00:00.000Z"
+    # after the mapping's own formats, which may read the same text another way
+    assert rules.date_time("01-Mar-24", ("%y-%b-%d",)) == "2001-03-24T00:00:00.000Z"
+
+
+@pytest.mark.parametrize(
     ("text", "formats", "serial"),
     [
+        ("31 Feb 2024", (), False),
+        ("Mar 2024", (), False),  # no day
         ("31/02/2024", rules.DAY_FIRST_FORMATS, False),
         ("01/03/2024", (), False),  # ambiguous without day_first or formats
         ("45292", (), False),  # serials only when asked

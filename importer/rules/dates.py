@@ -23,6 +23,19 @@ def _numeric_formats(first: str, second: str) -> tuple[str, ...]:
 
 DAY_FIRST_FORMATS = _numeric_formats("%d", "%m")
 MONTH_FIRST_FORMATS = _numeric_formats("%m", "%d")
+# A date with the month's English name says which number is the day: read it whatever the
+# mapping's formats, after them ("1 March 2024", "Mar 1, 2024", Excel's "1-Mar-24").
+MONTH_NAME_FORMATS = (
+    "%d %B %Y",
+    "%d %b %Y",
+    "%B %d %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%b %d, %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d-%B-%Y",
+)
 
 _EXCEL_SERIAL = re.compile(r"\d+(?:\.\d+)?")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
@@ -33,8 +46,9 @@ def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = Fal
     """Convert a date or date-time to the API's ISO 8601 UTC form ``2024-03-01T00:00:00.000Z``.
 
     Tried in order: an Excel serial number (when ``excel_serial``; 45292 is 2024-01-01, the
-    fraction is the time of day), ISO 8601 (always), then each strptime format. A value without
-    a time zone is taken as UTC, so a calendar date never moves to the previous day.
+    fraction is the time of day), ISO 8601 (always), each strptime format, then the forms with
+    the month's English name (always). A value without a time zone is taken as UTC, so a
+    calendar date never moves to the previous day.
     """
     parsed: datetime | None = None
     if excel_serial and _EXCEL_SERIAL.fullmatch(text):
@@ -44,6 +58,8 @@ def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = Fal
             parsed = datetime.fromisoformat(text)
         except ValueError:
             parsed = _strptime_any(text, formats)
+            if parsed is None and not text.isdigit():
+                parsed = _strptime_any(text, MONTH_NAME_FORMATS)
     if parsed is None:
         accepted = _accepted(formats, excel_serial)
         raise RuleError(
