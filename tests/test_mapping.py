@@ -455,6 +455,22 @@ def test_a_link_that_cannot_be_read_is_dropped_with_a_warning():
     assert [w.code for w in prepared.warnings] == ["value-dropped"]
 
 
+def test_a_cell_of_words_split_on_spaces_is_one_warning_not_one_a_word():
+    link = {"column": "Links", "split": [",", " "], "type": "from_domain", "on_invalid": "drop"}
+    mapper = bind({**NAME, "social_links": [link]}, ["Links"])
+    (warning,) = prepare(mapper, "see CV on request").warnings
+    assert (warning.code, warning.column, warning.value) == (
+        "value-dropped",
+        "Links",
+        "see CV on request",
+    )
+    assert warning.message.startswith('column "Links": "see CV on request" is not a web address')
+    # a cell with an address in it keeps it, and a warning for each word that is none
+    prepared = prepare(mapper, "https://github.com/ada see CV")
+    assert prepared.body["social_links"] == [{"type": "github", "url": "https://github.com/ada"}]
+    assert [w.message.split('"')[3] for w in prepared.warnings] == ["see", "CV"]
+
+
 def test_a_custom_number_that_cannot_be_read_is_kept_as_typed():
     custom = {"name": "Score", "column": "Score", "as": "number", "on_invalid": "keep"}
     prepared = prepare(bind({**NAME, "custom_fields": [custom]}, ["Score"]), "about 7")

@@ -250,6 +250,10 @@ def _finisher(spec: ValueSpec, convert: Convert) -> Convert:
     return finish
 
 
+def _dropped(value: Any) -> bool:
+    return type(value) is Warned and value.value is NO_VALUE
+
+
 def _lowered_email(text: str) -> str | rules.Flagged:
     address = rules.email_address(text)
     if isinstance(address, str):
@@ -379,6 +383,11 @@ def compile_entry(
                     value = warned(row, position, value)
                 if value is not NO_VALUE:
                     values.append(value)
+            if len(values) > 1 and all(_dropped(value) for value in values):
+                # "see CV" split on spaces: one warning about the cell, not one a word
+                whole = finish_row(text)
+                if type(whole) is rules.Flagged and whole.value is NO_VALUE:
+                    values = [warned(row, position, whole)]
         if not values and (blank_fails or default is not NO_VALUE):
             values.append(missing(row, position) if blank_fails else default)
         return values
