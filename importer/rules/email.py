@@ -35,6 +35,12 @@ def email_address(text: str) -> str | Flagged:
     lower-casing of role names such as "Info@" would change what the user typed. Use the
     mapping's ``lower`` rule to lower-case whole addresses on purpose.
     """
+    plain = _plain_email(text)
+    return plain if plain is not None else _validated_email(text)
+
+
+def _plain_email(text: str) -> str | None:
+    """The usual shape, normalised as email-validator would; None for anything else."""
     match = _PLAIN_EMAIL.fullmatch(text)
     if match is not None and len(text) <= 254:
         domain = match.group(1).lower()
@@ -43,7 +49,7 @@ def email_address(text: str) -> str | Flagged:
         if len(domain) <= 253 and "--" not in domain and not ("." + domain).endswith(_SPECIAL_USE):
             # The domain is the end of the text: most are typed in lower case already.
             return text if text.endswith(domain) else text[: match.start(1)] + domain
-    return _validated_email(text)
+    return None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -52,22 +58,21 @@ def _validated_email(text: str) -> str | Flagged:
         return _extracted(text, text[7:], "a mailto: link's address")
     if text.endswith(">") and "<" in text:
         inner = text[text.rindex("<") + 1 : -1]
+        if inner[:7].casefold() == "mailto:":  # Outlook's "ada@example.org <mailto:ada@...>"
+            inner = inner[7:]
         if "@" in inner:
             return _extracted(text, inner, "the address between < and >; the name is not sent")
     return _plain_validated(text)
 
 
 def _extracted(text: str, inner: str, how: str) -> Flagged:
-    """``inner``, the address that ``text`` holds, read as an address of its own."""
+    """``inner``, the address that ``text`` holds, read as a plain address: one wrapped again
+    ("mailto:mailto:...") is no address, and is not unwrapped once more."""
     inner = inner.strip()
     try:
-        address = email_address(inner)
+        address = _plain_email(inner) or _plain_validated(inner)
     except RuleError as error:
         raise RuleError(error.code, f'"{text}": {error.message}') from None
-    if isinstance(address, Flagged):  # a wrapped address inside a wrapped address
-        raise RuleError(
-            Code.INVALID_EMAIL, f'"{text}" is not a valid e-mail address; correct the address'
-        )
     return Flagged(address, WarningCode.EMAIL_EXTRACTED, f'"{text}" read as {address} ({how})')
 
 

@@ -83,8 +83,10 @@ def split_values(text: str, separators: re.Pattern[str]) -> list[str]:
     return [piece for piece in (part.strip() for part in pieces) if piece]
 
 
-# An address in angle brackets and, before it, up to the previous one, the name it goes with.
-_NAMED_ADDRESS = re.compile(r"[^<>]*<[^<>@]*@[^<>]*>")
+# An address in angle brackets. Found from its "<", so the search costs one pass over the
+# cell: a pattern taking the name before it too would be tried from every character of a cell
+# holding a "<" and an "@" but no address (quadratic: 49 s for 160 KB).
+_BRACKETED_ADDRESS = re.compile(r"<[^<>@]*@[^<>]*>")
 
 
 def _with_named_addresses(text: str, separators: re.Pattern[str]) -> list[str]:
@@ -92,15 +94,15 @@ def _with_named_addresses(text: str, separators: re.Pattern[str]) -> list[str]:
     does not cut it; a piece before the name that holds an @ is an address of its own."""
     values: list[str] = []
     end = 0
-    for found in _NAMED_ADDRESS.finditer(text):
-        head = found.group()[: found.group().rindex("<")]
+    for found in _BRACKETED_ADDRESS.finditer(text):
+        head = text[end : found.start()]  # the name, after the values before it
         name_starts = 0
         for separator in separators.finditer(head):
             before = head[name_starts : separator.start()]
             if "@" in before or not before.strip():
                 values.extend(_pieces(before, separators))
                 name_starts = separator.end()
-        values.append(text[found.start() + name_starts : found.end()].strip())
+        values.append(text[end + name_starts : found.end()].strip())
         end = found.end()
     values.extend(_pieces(text[end:], separators))
     return values
