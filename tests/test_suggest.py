@@ -12,6 +12,7 @@ from importer.mapping import Mapping, load_mapping, parse_mapping
 from importer.mapping.shipped import shipped_mappings
 from importer.suggest import (
     ALIASES,
+    SHEETS_SEARCHED,
     TARGETS,
     TARGETS_BY_KEY,
     header_key,
@@ -404,6 +405,23 @@ def test_a_workbook_with_no_sheet_of_candidates_keeps_its_first_sheet(tmp_path: 
     assert (suggestion.sheet, suggestion.passed_sheets) == (None, ())
     assert suggestion.source == 'notes.xlsx, sheet "Notes"'
     assert "# WARNING: no column gives a name" in suggestion.to_yaml()
+
+
+@pytest.mark.parametrize(("position", "found"), [(5, True), (SHEETS_SEARCHED + 2, False)])
+def test_the_candidates_are_looked_for_on_the_first_sheets_only(
+    tmp_path: Path, position: int, found: bool
+) -> None:
+    """A workbook of thousands of sheets is not read thousands of times."""
+    workbook = openpyxl.Workbook()
+    for number in range(1, SHEETS_SEARCHED + 5):
+        sheet = workbook.active if number == 1 else workbook.create_sheet()
+        assert sheet is not None
+        sheet.title = f"Sheet {number}"
+        sheet.append(["First Name", "Last Name"] if number == position else ["Remarks"])
+    workbook.save(tmp_path / "many.xlsx")
+    suggestion = suggest_for_file(tmp_path / "many.xlsx")
+    assert suggestion.sheet == (f"Sheet {position}" if found else None)
+    assert suggestion.has_name == found
 
 
 def test_a_mapping_that_finds_no_columns_on_the_sheet_names_the_other_sheets(

@@ -16,7 +16,7 @@ proposal and the mapping data it makes), ``render`` (the commented YAML), ``buil
 header row or a file to a suggestion).
 """
 
-from importer.suggest.build import suggest_for_file, suggest_mapping
+from importer.suggest.build import SHEETS_SEARCHED, suggest_for_file, suggest_mapping
 from importer.suggest.layouts import LAYOUTS, Layout, LayoutMatch, detect_layout
 from importer.suggest.sample import SAMPLE_ROWS
 from importer.suggest.suggestion import EMPTY_VALUES, ColumnChoice, Suggestion
@@ -34,6 +34,7 @@ __all__ = [
     "EMPTY_VALUES",
     "LAYOUTS",
     "SAMPLE_ROWS",
+    "SHEETS_SEARCHED",
     "TARGETS",
     "TARGETS_BY_KEY",
     "ColumnChoice",

@@ -74,6 +74,11 @@ def _choose(position: int, label: str, counts: dict[str, list[int]]) -> ColumnCh
     return ColumnChoice(position, label, TARGETS_BY_KEY["custom_fields"])
 
 
+SHEETS_SEARCHED = 20
+"""Visible sheets looked through for the one holding the candidates: real workbooks have it
+among the first few, and a workbook of thousands of sheets would be read thousands of times."""
+
+
 def suggest_for_file(
     path: str | Path,
     *,
@@ -87,7 +92,8 @@ def suggest_for_file(
 
     In a workbook, without ``sheet``: the first visible sheet whose columns give a name, as a
     cover, instructions or summary sheet often comes before the candidates (the suggestion
-    then names the sheet, and the ones passed over); the first visible sheet if none does.
+    then names the sheet, and the ones passed over); the first visible sheet if none of the
+    first ``SHEETS_SEARCHED`` does.
     """
     path = Path(path)
     first = _suggest_for_sheet(path, sheet, encoding, header_row, limits)
@@ -96,8 +102,9 @@ def suggest_for_file(
     if first.has_name or not is_workbook(path):
         return replace(first, sheet=None)
     passed = [first.sheet]
-    for name, visible in list_sheets(path, limits):
-        if not visible or name == first.sheet:
+    others = [name for name, visible in list_sheets(path, limits) if visible]
+    for name in others[:SHEETS_SEARCHED]:
+        if name == first.sheet:
             continue
         try:
             other = _suggest_for_sheet(path, name, None, header_row, limits)

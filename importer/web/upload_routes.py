@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import BodyPartReader, web
 
 from importer.read.sample import Sample, SampleError, read_sample
-from importer.suggest import SAMPLE_ROWS
+from importer.suggest import SAMPLE_ROWS, SHEETS_SEARCHED
 from importer.web.choices import ChoiceError, Chosen, choose
 from importer.web.job_routes import busy
 from importer.web.replies import bad_request, json_error, not_found, read_json
@@ -76,8 +76,9 @@ class UploadRoutes:
         if not await asyncio.to_thread(self._readable, upload, view):
             # A summary or a cover sheet first: look for the sheet that holds the candidates.
             passed.append(view.sheet or "")
-            for sheet in upload.sheets:
-                if not sheet.visible or sheet.name == view.sheet:
+            visible = [sheet for sheet in upload.sheets if sheet.visible]
+            for sheet in visible[:SHEETS_SEARCHED]:
+                if sheet.name == view.sheet:
                     continue
                 with suppress(UploadError):
                     other = await self._view(upload, sheet.name, None)
