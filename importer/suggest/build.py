@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -101,17 +102,16 @@ def suggest_for_file(
         return first
     if first.has_name or not is_workbook(path):
         return replace(first, sheet=None)
-    passed = [first.sheet]
-    others = [name for name, visible in list_sheets(path, limits) if visible]
-    for name in others[:SHEETS_SEARCHED]:
+    passed = [first.sheet or ""]
+    visible = [name for name, shown in list_sheets(path, limits) if shown]
+    for name in visible[:SHEETS_SEARCHED]:
         if name == first.sheet:
             continue
-        try:
+        # a sheet that cannot be read (an empty one) holds no candidates: passed over too
+        with contextlib.suppress(ConfigError):
             other = _suggest_for_sheet(path, name, None, header_row, limits)
-        except ConfigError:
-            continue  # a sheet that cannot be read (an empty one) holds no candidates
-        if other.has_name:
-            return replace(other, passed_sheets=tuple(s for s in passed if s is not None))
+            if other.has_name:
+                return replace(other, passed_sheets=tuple(passed))
         passed.append(name)
     return replace(first, sheet=None)
 
