@@ -74,10 +74,13 @@ def pacing(runs: int) -> Section:
         with SandboxServer(
             "--rate", told_rate, "--limiter", limiter, "--retry-after-date"
         ) as server:
-            loads["auto, HTTP-date"].append(_load())
-            groups["auto, HTTP-date"].append(
-                run_importer(server, csv, rate="auto", concurrency=10, name=f"pacing-{limiter}-d")
-            )
+            for i in range(runs):
+                loads["auto, HTTP-date"].append(_load())
+                groups["auto, HTTP-date"].append(
+                    run_importer(
+                        server, csv, rate="auto", concurrency=10, name=f"pacing-{limiter}-d-{i}"
+                    )
+                )
         for label, group in groups.items():
             walls = spread([r.duration for r in group])
             table.append(
@@ -96,6 +99,7 @@ def pacing(runs: int) -> Section:
         told_wall = spread([r.duration for r in told])
         told_429 = max(r.status_count("429") / max(1, r.stats["posts"]) for r in told)
         auto_wall = spread([r.duration for r in groups["auto"]])
+        dated_wall = spread([r.duration for r in groups["auto, HTTP-date"]])
         violations = max(r.stats["retry_after_violations"] for r in told + auto)
         goals += [
             Goal(
@@ -114,6 +118,11 @@ def pacing(runs: int) -> Section:
                 auto_wall.median <= 1.10 * bound,
             ),
             Goal(
+                f"{limiter}, auto, Retry-After as an HTTP-date: wall ≤ 1.10 × {bound:.0f} s",
+                f"{dated_wall.median:.2f} s = {dated_wall.median / bound:.3f} × bound",
+                dated_wall.median <= 1.10 * bound,
+            ),
+            Goal(
                 f"{limiter}: zero Retry-After violations, told and auto, seconds and HTTP-date",
                 f"{violations} in the worst run",
                 violations == 0,
@@ -128,9 +137,10 @@ def pacing(runs: int) -> Section:
         f"no faults; importer at its default concurrency 10, told the limit (`--rate "
         f"{told_rate}`, which it paces {HEADROOM:.0%} under) or not (`--rate auto`); once more "
         "with `auto` against a sandbox answering Retry-After as an HTTP date "
-        f"(`--retry-after-date`). Bound: {ROWS:,} / {LIMIT} = {bound:.0f} s. *Import wall* is "
-        f"summary.json's duration. {_runs(runs)} each, the HTTP-date one once; *load* is the "
-        "1-minute load average before each run (2 cores).",
+        "(`--retry-after-date`: whole seconds, the fraction dropped, so the client waits to the "
+        f"end of the second named). Bound: {ROWS:,} / {LIMIT} = {bound:.0f} s. *Import wall* is "
+        f"summary.json's duration. {_runs(runs)} each; *load* is the 1-minute load average "
+        "before each run (2 cores).",
         table,
         goals,
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from importer.sandbox.limits import Limiter
 from importer.send.pacer import Pacer
+from importer.send.retry import HTTP_DATE_MARGIN, HTTP_DATE_RESOLUTION
 from tests.fakes import FakeClock
 
 
@@ -64,11 +65,14 @@ def import_through(
     service: tuple[float, float] = (0.0, 0.0),
     seed: int = 0,
     start: float = 0.0,
+    retry_after_date: bool = False,
 ) -> Imported:
     """Import ``rows`` through a fresh pacer.
 
     Each request takes ``transit`` seconds to reach the gateway's limiter (and as long back), and
     an admitted one ``service`` seconds more at the provider, both drawn uniformly per request.
+    ``retry_after_date``: the server sends Retry-After as an HTTP-date, as the sandbox does with
+    ``--retry-after-date`` (the clock's time standing for the wall clock's).
     """
     clock = FakeClock()
     clock.advance(start)  # where the server's fixed windows fall relative to the first request
@@ -92,7 +96,7 @@ def import_through(
                     await asyncio.sleep(draw.uniform(*service) + way)
                     break
                 await asyncio.sleep(way)
-                retry_after = float(max(1, math.ceil(wait)))
+                retry_after = _retry_after(wait, clock.now() - way, clock.now(), retry_after_date)
                 result.refused += 1
                 result.windows.append((clock.now(), clock.now() + retry_after))
                 pacer.pause_for(retry_after)
@@ -108,3 +112,17 @@ def import_through(
     rate = pacer.rate_per_minute
     result.final_rate_per_second = None if rate is None else rate / 60
     return result
+
+
+def _retry_after(wait: float, refused_at: float, now: float, http_date: bool) -> float:
+    """What the client waits after a refusal at ``refused_at`` whose answer arrives at ``now``.
+
+    Whole seconds, at least one, as the sandbox announces them. As an HTTP-date the server drops
+    the fraction of the second, as the sandbox does, and the client waits to the end of the
+    second named plus its margin (``importer.send.retry.parse_retry_after``).
+    """
+    seconds = float(max(1, math.ceil(wait)))
+    if not http_date:
+        return seconds
+    named = math.floor(refused_at + seconds)
+    return named + HTTP_DATE_RESOLUTION + HTTP_DATE_MARGIN - now

@@ -365,12 +365,21 @@ def test_retry_after_can_be_an_http_date() -> None:
     async def main() -> None:
         clock = ManualClock()
         config = SandboxConfig(rate_limit_per_minute=60, burst=1, retry_after_http_date=True)
-        async with sandbox_client(config, clock) as (_, session):
+        async with sandbox_client(config, clock) as (sandbox, session):
             await post(session)
             status, _, headers = await post(session)
-        assert status == 429
-        retry_at = parsedate_to_datetime(headers["Retry-After"]).timestamp()
-        assert retry_at == math.ceil(clock.wall() + 1)
+            assert status == 429
+            # the second the window ends in, its fraction dropped as servers commonly do
+            retry_at = parsedate_to_datetime(headers["Retry-After"]).timestamp()
+            assert retry_at == math.floor(clock.wall() + 1)
+            # coming back at that instant is early: the window ends within the second it names
+            clock.t += retry_at - clock.wall()
+            assert (await post(session))[0] == 429
+            assert sandbox.stats()["retry_after_violations"] == 1
+            # at the end of that second it is not
+            clock.t += 1.0
+            assert (await post(session))[0] == 201
+            assert sandbox.stats()["retry_after_violations"] == 1
 
     run(main)
 

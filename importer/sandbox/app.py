@@ -365,10 +365,11 @@ class SandboxApp:
         now = self.clock.now()
         if not self.config.retry_after_http_date:
             return {"Retry-After": str(seconds)}, now + seconds
-        # An HTTP-date has whole seconds: round up so the client never comes back early.
-        wall = self.clock.wall()
-        target = math.ceil(wall + seconds)
-        return {"Retry-After": formatdate(target, usegmt=True)}, now + (target - wall)
+        # An HTTP-date has whole seconds. Servers commonly drop the fraction (Python's
+        # formatdate, Go's http.TimeFormat, JavaScript's toUTCString all do), naming a second
+        # that may begin before the window ends, so the sandbox does too: a client that comes
+        # back at the instant named, rather than at the end of that second, is counted a violation.
+        return {"Retry-After": formatdate(self.clock.wall() + seconds, usegmt=True)}, now + seconds
 
     def _error(
         self,

@@ -64,7 +64,7 @@ def _add_limit_arguments(parser: argparse.ArgumentParser, defaults: SandboxConfi
     add(
         "--retry-after-date",
         action="store_true",
-        help="send Retry-After as an HTTP-date instead of seconds",
+        help="send Retry-After as an HTTP-date (its fraction of a second dropped)",
     )
     add(
         "--retry-after-grace",

@@ -73,6 +73,15 @@ _DRAINED_CUT = 0.85
 _STRAY_AFTER_SECONDS = 2.0
 # ... held: not risen by more than this factor since it settled (a cut, or the last rise).
 _SETTLED = 1.01
+# The premise fails for a token bucket: a pause refills its burst, which then lets a rate over
+# the limit through for burst / (rate - limit) seconds, and the refusal looks like a stray. While
+# the pause is no longer than the burst takes to refill, running over costs nothing (the burst
+# is spent, then refilled by the pause). A longer pause (an HTTP-date Retry-After names a whole
+# second and is waited out to that second's end: 0.1 to 1.1 s more) is time the limit goes unused
+# every few seconds, so such a refusal aims at what got through since the pause ended, less a
+# burst of this many seconds of it (the usual burst: the sandbox's, and a second's worth of a
+# window's limit).
+_BURST_SECONDS = 1.0
 # After a cut, the rate closes this share of the gap to its target each second the pacer binds:
 # a cut that went too deep is undone within seconds instead of at 1 % a second.
 _CLOSE_GAP_PER_SECOND = 0.8
@@ -107,7 +116,8 @@ class RateState:
     overlapping stretches of waiting grow the rate once. ``settled_*``: the rate last held and
     since when (after a cut, from the end of the pause). ``counted_*``: the second a cut from a
     full window counted as got through; refusals that come in later for requests sent in it
-    lower the target, since it had counted them as admitted.
+    lower the target, since it had counted them as admitted. ``first_estimate``: the target is
+    still the one the first 429 gave, nothing sent since that pause having been refused.
     """
 
     rate: float
@@ -119,6 +129,7 @@ class RateState:
     grown_to: float = -math.inf
     settled_rate: float = 0.0
     settled_at: float = -math.inf
+    first_estimate: bool = False
 
     def to_fields(self) -> dict[str, str]:
         return {name: repr(float(value)) for name, value in asdict(self).items()}
@@ -130,7 +141,8 @@ class RateState:
             values = {f.name: float(found[f.name]) for f in fields(cls)}
         except (KeyError, ValueError):
             return None
-        return cls(**{**values, "slow_start": bool(values["slow_start"])})  # type: ignore[arg-type]
+        flags = {name: bool(values[name]) for name in ("slow_start", "first_estimate")}
+        return cls(**{**values, **flags})  # type: ignore[arg-type]
 
 
 def initial(config: RateConfig) -> RateState:
@@ -156,6 +168,10 @@ class History:
 
     def first_sent(self) -> float:
         return self._sent[0] if self._sent else math.inf
+
+    def first_from(self, start: float) -> float:
+        """When the first request granted at or after ``start`` was sent (inf: none)."""
+        return next((t for t in self._sent if t >= start), math.inf)
 
     def through(self, start: float, end: float) -> int:
         """Requests sent in [start, end) that were not refused (so far as is known)."""
@@ -200,14 +216,20 @@ def refused(
     ``resume_at``: when the pause this refusal announced ends. None when it changes nothing: no
     rate, or a request sent before the last cut, which says nothing about the rate since.
     """
-    changed = _refused(config, state, history, sent_at, now)
+    changed = _refused(config, state, history, sent_at, now, pause=resume_at - now)
     if changed is None or changed.last_cut != now:
         return changed
     return replace(changed, settled_rate=changed.rate, settled_at=max(now, resume_at))
 
 
 def _refused(
-    config: RateConfig, state: RateState, history: History, sent_at: float, now: float
+    config: RateConfig,
+    state: RateState,
+    history: History,
+    sent_at: float,
+    now: float,
+    *,
+    pause: float,
 ) -> RateState | None:
     if math.isinf(state.rate):
         return None
@@ -221,7 +243,9 @@ def _refused(
         target = state.target - (1 - HEADROOM) / _LOOKBACK_SECONDS
         return replace(state, target=target, rate=clamp(config, min(state.rate, target)))
     began = history.first_sent() if state.slow_start else max(state.last_cut, now - HISTORY_SECONDS)
-    cut = replace(state, slow_start=False, last_cut=now)
+    # Refusals of requests sent before the first pause ended belong to the first estimate.
+    first = state.slow_start or (state.first_estimate and sent_at < state.settled_at)
+    cut = replace(state, slow_start=False, last_cut=now, first_estimate=first)
     window = sent_at - _LOOKBACK_SECONDS
     recent = history.through(window, sent_at) / _LOOKBACK_SECONDS
     counted = recent * (1 - _MISCOUNT_SECONDS / _LOOKBACK_SECONDS)
@@ -232,13 +256,27 @@ def _refused(
         )
     cut = replace(cut, counted_from=math.inf, counted_to=math.inf)
     if not state.slow_start and sent_at - state.settled_at > _STRAY_AFTER_SECONDS:
-        target = min(state.rate, state.target) * (1 - HEADROOM)
+        target = _stray_target(state, history, sent_at, pause)
         return replace(cut, target=target, rate=clamp(config, target))
     ceiling = min(state.rate, counted)
     since_cut = history.through(began, sent_at) / max(now - began, 1e-9)
     target = ceiling * (1 - HEADROOM)
     rate = min(target, max(since_cut, _DRAINED_CUT * ceiling))
     return replace(cut, target=target, rate=clamp(config, rate))
+
+
+def _stray_target(state: RateState, history: History, sent_at: float, pause: float) -> float:
+    """The target after a refusal long after the rate settled, everything before it let through."""
+    stepped = min(state.rate, state.target) * (1 - HEADROOM)
+    # A stray after a later estimate is taken for one: only the first estimate can have counted
+    # a burst, so a genuine stray soon after a long pause costs a deep cut at most once a run.
+    if not state.first_estimate or pause <= _BURST_SECONDS * _SETTLED:
+        return stepped
+    # From the first request after the pause: a pause extended after the cut (a later refusal
+    # with a later date) ends after ``settled_at``.
+    resumed = min(history.first_from(state.settled_at), sent_at)
+    spent = history.through(resumed, sent_at) / (sent_at - resumed + _BURST_SECONDS)
+    return min(stepped, spent * (1 - HEADROOM))
 
 
 def _grown(config: RateConfig, state: RateState, seconds: float) -> float:
