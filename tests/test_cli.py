@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -249,3 +250,31 @@ def test_commands_that_send_nothing_do_not_load_the_http_client(
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert ran.stdout.split() == ["1" if command == "validate" else "0", "[]"]
+
+
+def test_a_run_that_sends_loads_the_http_client_before_the_import_starts(tmp_path: Path) -> None:
+    # summary.json's duration is the import's: loading aiohttp is start-up, as the CLI's own
+    # modules are, and a paced run's wall is compared with its rate's bound. The spy stops each
+    # run before it reads a row, so nothing is sent.
+    code = (
+        "import sys\nimport importer.run.pipeline as pipeline\nfrom importer.cli import main\n"
+        "def spy(*args, **kwargs):\n"
+        "    print('aiohttp' in sys.modules)\n"
+        "    raise KeyboardInterrupt\n"
+        "pipeline.run_import = spy\n"
+        "for extra in (['--dry-run'], ['--base-url', 'http://127.0.0.1:9']):\n"
+        "    try:\n"
+        f"        main(['run', {SAMPLE!r}, '--mapping', 'default', '--quiet', *extra])\n"
+        "    except KeyboardInterrupt:\n"
+        "        pass\n"
+    )
+    env = {**os.environ, "STACKONE_API_KEY": "test-key"}
+    ran = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert ran.stdout.split() == ["False", "True"]
