@@ -33,7 +33,7 @@ def converter(
         if phone.keep:
             return rules.check_precision
         region, cell = (phone.region, None) if country is None else country
-        return lambda text: rules.phone_e164(text, region, cell)
+        return rules.phone_reader(region, cell)
     if kind == "date-time":
         date = getattr(spec, "date", None) or DateOptions()
         formats = tuple(date.formats)

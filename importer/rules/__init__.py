@@ -10,7 +10,7 @@ from importer.rules.countries import country_key, country_regions, region_of_cou
 from importer.rules.dates import DAY_FIRST_FORMATS, MONTH_FIRST_FORMATS, date_converter, date_time
 from importer.rules.email import email_address
 from importer.rules.links import LINK_TYPES, host_of, link_type, web_address
-from importer.rules.phone import phone_e164
+from importer.rules.phone import phone_e164, phone_reader
 from importer.rules.text import (
     Flagged,
     RuleError,
@@ -41,6 +41,7 @@ __all__ = [
     "link_type",
     "number",
     "phone_e164",
+    "phone_reader",
     "region_of_country",
     "separator_pattern",
     "split_full_name",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 import phonenumbers
@@ -39,9 +40,21 @@ def phone_e164(text: str, region: str | None, country: str | None = None) -> str
     country the importer does not know). An extension is kept after the number as
     " ext. 123", since E.164 has no place for it.
     """
-    plain = _plain_e164(text, region, country)
-    if plain is not None:
-        return plain
+    return _plain_e164(text, region, country) or _unplain(text, region, country)
+
+
+def phone_reader(region: str | None, country: str | None = None) -> Callable[[str], str | Flagged]:
+    """``phone_e164`` with ``region`` and ``country`` fixed, as a mapping converts a column's
+    cells: one call a cell where a lambda calling ``phone_e164`` would be two."""
+
+    def read(text: str) -> str | Flagged:
+        return _plain_e164(text, region, country) or _unplain(text, region, country)
+
+    return read
+
+
+def _unplain(text: str, region: str | None, country: str | None) -> str | Flagged:
+    """``phone_e164`` for a cell that ``_plain_e164`` leaves to ``_read``."""
     read = _remembered(text, region, country)
     if isinstance(read, _Refused):
         raise RuleError(read.code, read.message, keepable=read.keepable)
