@@ -283,7 +283,12 @@ def compile_entry(
         return None
     read, describe, only = reader
     finish = _finisher(spec, convert)
-    finish_for = _regional(spec, kind, headers)
+    # With no step before the conversion, every refusal is the conversion's: the run's except
+    # clause applies on_invalid (``excuse``), which spares each cell converted a wrapper's call.
+    excuse = None
+    if finish is convert and convert is not strict:
+        finish, excuse = strict, _excuse(spec)
+    finish_for = _regional(spec, kind, headers, lenient=excuse is None)
     default = NO_VALUE if spec.default is None else constant(kind, spec.default, strict)
     constants = [
         value
@@ -325,7 +330,9 @@ def compile_entry(
                 try:
                     value = finish(text)
                 except rules.RuleError as error:
-                    return failure(row, only, error)
+                    if excuse is None:
+                        return failure(row, only, error)
+                    value = excuse(text, error)
                 if type(value) is rules.Flagged:
                     return warned(row, only, value)
                 if value is not NO_VALUE:
@@ -352,7 +359,9 @@ def compile_entry(
                 try:
                     value = (finish if finish_for is None else finish_for(row))(text)
                 except rules.RuleError as error:
-                    return failure(row, position, error)
+                    if excuse is None:
+                        return failure(row, position, error)
+                    value = excuse(text, error)
                 if type(value) is rules.Flagged:
                     return warned(row, position, value)
                 if value is not NO_VALUE:
@@ -377,15 +386,22 @@ def compile_entry(
                 try:
                     value = finish_row(piece)
                 except rules.RuleError as error:
-                    values.append(failure(row, position, error))
-                    continue
+                    if excuse is None:
+                        values.append(failure(row, position, error))
+                        continue
+                    value = excuse(piece, error)
                 if type(value) is rules.Flagged:
                     value = warned(row, position, value)
                 if value is not NO_VALUE:
                     values.append(value)
             if len(values) > 1 and all(_dropped(value) for value in values):
                 # "see CV" split on spaces: one warning about the cell, not one a word
-                whole = finish_row(text)
+                try:
+                    whole = finish_row(text)
+                except rules.RuleError as error:
+                    if excuse is None:
+                        raise
+                    whole = excuse(text, error)
                 if type(whole) is rules.Flagged and whole.value is NO_VALUE:
                     values = [warned(row, position, whole)]
         if not values and (blank_fails or default is not NO_VALUE):
@@ -401,10 +417,11 @@ _REGION_CELLS = 1024
 
 
 def _regional(
-    spec: ValueSpec, kind: Kind, headers: Headers
+    spec: ValueSpec, kind: Kind, headers: Headers, lenient: bool
 ) -> Callable[[Sequence[str]], Convert] | None:
     """For ``phone: {region_column: Country}``: the finisher for the region a row's country
-    names; None when the spec has no region column or the file lacks it (``region`` applies)."""
+    names; None when the spec has no region column or the file lacks it (``region`` applies).
+    ``lenient``: the finisher applies on_invalid itself (else the run's except clause does)."""
     if kind != "phone" or not isinstance(spec, PhoneFieldSpec) or not spec.phone.region_column:
         return None
     found = [headers.find(name) for name in spec.phone.region_column]
@@ -425,7 +442,9 @@ def _regional(
             region = default if country is None else rules.region_of_country(country)
             finish = finishers.get((region, country))
             if finish is None:
-                convert = _lenient(spec, converter(kind, spec, (region, country)))
+                convert = converter(kind, spec, (region, country))
+                if lenient:
+                    convert = _lenient(spec, convert)
                 finish = finishers[region, country] = _finisher(spec, convert)
             if len(by_cell) < _REGION_CELLS:
                 by_cell[cell] = finish
@@ -442,18 +461,31 @@ def _lenient(spec: ValueSpec, convert: Convert) -> Convert:
     digits in a phone, digits Excel already destroyed) is left out instead: the mapping asked
     for the candidate to go ahead despite an unreadable value, and the rest of the record is
     as usable as with any other such value."""
-    policy = getattr(spec, "on_invalid", "reject")
-    if policy == "reject":
+    excuse = _excuse(spec)
+    if excuse is None:
         return convert
-    keep = policy == "keep"
 
     def lenient(text: str) -> Any:
         try:
             return convert(text)
         except rules.RuleError as error:
-            if keep and error.keepable:
-                message = f"{error.message}; sent as typed"
-                return rules.Flagged(text, WarningCode.KEPT_AS_TYPED, message)
-            return rules.Flagged(NO_VALUE, WarningCode.VALUE_DROPPED, f"{error.message}; left out")
+            return excuse(text, error)
 
     return lenient
+
+
+def _excuse(spec: ValueSpec) -> Callable[[str, rules.RuleError], rules.Flagged] | None:
+    """What ``on_invalid`` makes of a value ``text`` that the conversion refused with
+    ``error``; None under reject (the refusal is a reject)."""
+    policy = getattr(spec, "on_invalid", "reject")
+    if policy == "reject":
+        return None
+    keep = policy == "keep"
+
+    def excuse(text: str, error: rules.RuleError) -> rules.Flagged:
+        if keep and error.keepable:
+            message = f"{error.message}; sent as typed"
+            return rules.Flagged(text, WarningCode.KEPT_AS_TYPED, message)
+        return rules.Flagged(NO_VALUE, WarningCode.VALUE_DROPPED, f"{error.message}; left out")
+
+    return excuse
