@@ -238,7 +238,11 @@ class _Types:
         self.general = (general.national_number_pattern or None) if general is not None else None
         self.leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
         self.types: list[tuple[frozenset[int], str]] = []
+        # Only whether some type matches counts, not which: the types most numbers are (mobile,
+        # then fixed line) come first in the alternation, which the regex tries in order.
         for desc in (
+            metadata.mobile,
+            metadata.fixed_line,
             metadata.premium_rate,
             metadata.toll_free,
             metadata.shared_cost,
@@ -247,8 +251,6 @@ class _Types:
             metadata.pager,
             metadata.uan,
             metadata.voicemail,
-            metadata.fixed_line,
-            metadata.mobile,
         ):
             if desc is not None and desc.national_number_pattern:
                 self.types.append((frozenset(desc.possible_length), desc.national_number_pattern))
