@@ -229,16 +229,17 @@ class RowMapper:
         body: dict[str, Any] = {}
         for name, run, program in self._scalars:
             value = run(row)
-            if value is NO_VALUE:
-                continue
-            if type(value) is Failure:
-                problems.append((name, value))
-                continue
-            if type(value) is Warned:
-                cautions.append((name, value))
-                value = value.value
+            if type(value) is not str:  # nearly every value is: one test instead of three
                 if value is NO_VALUE:
                     continue
+                if type(value) is Failure:
+                    problems.append((name, value))
+                    continue
+                if type(value) is Warned:
+                    cautions.append((name, value))
+                    value = value.value
+                    if value is NO_VALUE:
+                        continue
             body[name] = value
             if trace is not None:
                 trace[name] = program.origin(row)
@@ -296,16 +297,17 @@ class RowMapper:
                 continue
             kind = NO_VALUE if type_program is None else type_program.run(row)
             for value in values:
-                if type(value) is Failure:
-                    problems.append((f"{field}[{len(items)}].{value_key}", value))
-                    items.append({})
-                    continue
-                if type(value) is Warned:
-                    if value.value is NO_VALUE:
-                        cautions.append((field, value))
+                if type(value) is not str:  # nearly every value is: one test instead of two
+                    if type(value) is Failure:
+                        problems.append((f"{field}[{len(items)}].{value_key}", value))
+                        items.append({})
                         continue
-                    cautions.append((f"{field}[{len(items)}].{value_key}", value))
-                    value = value.value
+                    if type(value) is Warned:
+                        if value.value is NO_VALUE:
+                            cautions.append((field, value))
+                            continue
+                        cautions.append((f"{field}[{len(items)}].{value_key}", value))
+                        value = value.value
                 item = {value_key: value}
                 if type_program is None:
                     if derive_link_type:
@@ -328,7 +330,9 @@ class RowMapper:
     ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for program, base, multi in self._custom:
-            value = _settle(_unwarned(program.run(row), "custom_fields", cautions), multi)
+            value = program.run(row)
+            if type(value) is not str:  # text, the usual value, needs neither step
+                value = _settle(_unwarned(value, "custom_fields", cautions), multi)
             if value is NO_VALUE:
                 continue
             if type(value) is _Failed:
