@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 
 from importer.read.tables import SourceRow
 
@@ -24,5 +23,5 @@ def edited(rows: Iterator[SourceRow], edits: Edits) -> Iterator[SourceRow]:
             for position, text in changes.items():
                 if position < len(values):
                     values[position] = text
-            row = replace(row, values=tuple(values))
+            row = row._replace(values=tuple(values))
         yield row
