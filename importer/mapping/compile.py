@@ -352,7 +352,8 @@ def compile_entry(
                 text, position = row[only].strip(), only
                 if text in empty:
                     text = ""
-            if text and separators is not None:
+            # A cell with no separator (nearly all) is its own one value: not split, no call.
+            if text and separators is not None and separators.search(text):
                 pieces = rules.split_values(text, separators)
                 text = pieces[0] if pieces else ""
                 if text in empty:
@@ -384,7 +385,10 @@ def compile_entry(
         values: list[Any] = []
         if text:
             finish_row = finish if finish_for is None else finish_for(row)
-            for piece in (text,) if separators is None else rules.split_values(text, separators):
+            pieces: Sequence[str] = (text,)
+            if separators is not None and separators.search(text):  # as in run
+                pieces = rules.split_values(text, separators)
+            for piece in pieces:
                 if piece in empty:
                     continue
                 try:
