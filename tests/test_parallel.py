@@ -15,7 +15,7 @@ import pytest
 
 from importer import ImportOptions, run_import
 from importer.errors import Code, Reject, RowWarning, WarningCode
-from importer.mapping import RowMapper, load_mapping
+from importer.mapping import Prepared, RowMapper, load_mapping
 from importer.read.tables import SourceRow, open_table
 from importer.run import dry, parallel
 from importer.run.parallel import PreparePool
@@ -122,8 +122,8 @@ def test_a_stopped_run_sends_no_more_rows_to_the_workers(monkeypatch: pytest.Mon
     assert [seq for seq, _, _ in out] == list(range(19))
     prepared = [seq for seq, _, p in out if p is not None]
     assert prepared == [0, 1, 2, 3]
-    first = out[0][2]
-    assert first is not None
+    assert out[0][2] is not None
+    first = Prepared(*out[0][2])
     assert first.body == {"email": first.email}
     assert first.rejects == ()
 
@@ -142,6 +142,7 @@ def test_with_every_worker_busy_the_main_process_maps_the_chunk_itself() -> None
             continue
         expected = mapper.prepare(row)
         assert prepared is not None
+        prepared = Prepared(*prepared)
         assert (prepared.email, prepared.rejects) == (expected.email, expected.rejects)
         assert prepared.body == (None if expected.body is None else {"email": expected.email})
 
@@ -208,7 +209,7 @@ def test_an_answer_that_comes_late_goes_to_the_chunk_it_answers(
             out = list(pool.prepared(iter(rows), stopped=lambda: False))
     assert late.late
     expected = [None if row.is_blank else mapper.prepare(row).email for _, row in rows]
-    assert [None if p is None else p.email for _, _, p in out] == expected
+    assert [None if p is None else Prepared(*p).email for _, _, p in out] == expected
 
 
 def test_where_processes_cannot_fork_the_workers_are_spawned(
@@ -226,7 +227,7 @@ def test_where_processes_cannot_fork_the_workers_are_spawned(
             out = list(pool.prepared(iter(rows), stopped=lambda: False))
     assert worker.exitcode == 0
     expected = [None if row.is_blank else mapper.prepare(row).email for _, row in rows]
-    assert [None if p is None else p.email for _, _, p in out] == expected
+    assert [None if p is None else Prepared(*p).email for _, _, p in out] == expected
 
 
 def test_warnings_and_rejects_come_back_from_a_worker_as_they_went() -> None:

@@ -47,13 +47,14 @@ already done so and the model is not run.
 """
 
 from importer.mapping.load import load_mapping, load_mapping_text, parse_mapping
-from importer.mapping.rows import Prepared, RowMapper
+from importer.mapping.rows import Prepared, PreparedFields, RowMapper
 from importer.mapping.schema import Mapping, template_parts
 from importer.read.headers import normalise_header
 
 __all__ = [
     "Mapping",
     "Prepared",
+    "PreparedFields",
     "RowMapper",
     "load_mapping",
     "load_mapping_text",

@@ -2,7 +2,8 @@
 
 Blank and ragged rows are decided before mapping; a mapped row then passes the in-file duplicate
 checks (the same e-mail, or the same mapping key, as an earlier row). Worker processes of a
-long dry run map rows too: they skip the rows ``screen`` decides, and hand back ``Prepared``.
+long dry run map rows too: they skip the rows ``screen`` decides, and hand back ``Prepared``'s
+fields.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import NamedTuple
 import orjson
 
 from importer.errors import Code, Reject, RowWarning
-from importer.mapping import Prepared, RowMapper
+from importer.mapping import PreparedFields, RowMapper
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome, Status
 from importer.run.accounts import RowAccount
@@ -71,7 +72,7 @@ class Checker:
         self.first_row_of = FirstRows()
         self.first_row_of_key = FirstRows()
 
-    def check(self, row: SourceRow, prepared: Prepared | None = None) -> RowOutcome | Checked:
+    def check(self, row: SourceRow, prepared: PreparedFields | None = None) -> RowOutcome | Checked:
         """A final outcome for a row that cannot be sent, or what to send.
 
         ``prepared`` is the row already mapped and validated elsewhere (a worker process);

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Iterator
 
 from importer.errors import Note
-from importer.mapping import Prepared
+from importer.mapping import PreparedFields
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome, Status
 from importer.run.parallel import SERIAL_ROWS, PreparePool, default_workers
@@ -49,7 +49,7 @@ def dry_run(
 
 def _mapped_rows(
     stages: Stages, workers: int | None, pool: Callable[[int], PreparePool]
-) -> Iterator[tuple[int, SourceRow, Prepared | None]]:
+) -> Iterator[tuple[int, SourceRow, PreparedFields | None]]:
     """The rows, mapped and validated by worker processes once the file proves long."""
     rows = stages.rows
     for seq, row in itertools.islice(rows, SERIAL_ROWS):

@@ -18,7 +18,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from importer.errors import Reject, RowWarning
-from importer.mapping import Mapping, Prepared, RowMapper
+from importer.mapping import Mapping, PreparedFields, RowMapper
 from importer.read.tables import SourceRow
 from importer.run.check import needs_mapping
 
@@ -92,10 +92,10 @@ def _prepare(mapper: RowMapper, keep: str | None, width: int, rows: _Rows) -> li
         if not needs_mapping(row, width):
             results.append(None)
             continue
-        body = (prepared := prepare(row)).body
+        _, body, email, rejects, warnings = prepare(row)  # at once: named fields are slow to read
         if body is not None:
             body = {keep: body[keep]} if keep is not None and keep in body else {}
-        results.append((body, prepared.email, prepared.rejects, prepared.warnings))
+        results.append((body, email, rejects, warnings))
     return results
 
 
@@ -175,9 +175,9 @@ class PreparePool:
 
     def prepared(
         self, rows: Iterator[tuple[int, SourceRow]], stopped: Callable[[], bool]
-    ) -> Iterator[tuple[int, SourceRow, Prepared | None]]:
-        """Each row with its Prepared, or None for a blank or ragged row and for every row read
-        once ``stopped()`` is true (none are prepared then).
+    ) -> Iterator[tuple[int, SourceRow, PreparedFields | None]]:
+        """Each row with its Prepared's fields, or None for a blank or ragged row and for every
+        row read once ``stopped()`` is true (none are prepared then).
 
         At most a few chunks are held at once, so memory stays flat however long the file.
         """
@@ -249,7 +249,7 @@ def _receive(chunk: _Chunk) -> Connection:
     return worker
 
 
-def _settle(chunk: _Chunk) -> Iterator[tuple[int, SourceRow, Prepared | None]]:
+def _settle(chunk: _Chunk) -> Iterator[tuple[int, SourceRow, PreparedFields | None]]:
     if chunk.results is None:
         for seq, row in chunk.rows:
             yield seq, row, None
@@ -259,4 +259,4 @@ def _settle(chunk: _Chunk) -> Iterator[tuple[int, SourceRow, Prepared | None]]:
             yield seq, row, None
         else:
             body, email, rejects, warnings = result
-            yield seq, row, Prepared(row.row_number, body, email, rejects, warnings)
+            yield seq, row, (row.row_number, body, email, rejects, warnings)

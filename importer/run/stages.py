@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from importer.mapping import Prepared
+from importer.mapping import PreparedFields
 from importer.read.tables import SourceRow
 from importer.run.check import Checker
 from importer.run.settle import Settled, Settler, Work
@@ -22,7 +22,9 @@ class Stages:
     sink: Sink
     stop: Stop
 
-    def decide(self, seq: int, row: SourceRow, prepared: Prepared | None = None) -> Work | Settled:
+    def decide(
+        self, seq: int, row: SourceRow, prepared: PreparedFields | None = None
+    ) -> Work | Settled:
         """Check a row, then settle it by what earlier sessions and earlier runs did with it."""
         return self.settler.settle(seq, row, self.checker.check(row, prepared))
 
