@@ -141,6 +141,10 @@ def _archive(path: Path, limits: WorkbookLimits) -> Iterator[zipfile.ZipFile]:
         ) from None
 
 
+# A tuple: ``int | float`` in an isinstance call builds the union anew for every number cell.
+_NUMBERS = (int, float)
+
+
 def cell_text(value: CellValue) -> str:
     """A cell as the text a person sees typed, never in scientific notation or with ``.0``."""
     if isinstance(value, str):
@@ -149,7 +153,7 @@ def cell_text(value: CellValue) -> str:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
+    if isinstance(value, _NUMBERS):
         # XLSX numbers are doubles: calamine gives floats, openpyxl ints for integral XML text.
         # Going through float makes both readers spell huge integers alike.
         return _number_text(float(value))
