@@ -32,6 +32,9 @@ RESULTS_COLUMNS = [
 # Excel runs a cell that starts like a formula: every cell the reports write is escaped, and
 # reading rejects.csv back unescapes the user's cells (importer.read.escape).
 _safe = escape_formula
+# Read once: Python 3.11 looks a class's attribute up in full each time (~900 instructions),
+# and _write tests these on every row.
+_REJECTED, _NOT_ATTEMPTED, _DRY_RUN = Status.REJECTED, Status.NOT_ATTEMPTED, Note.DRY_RUN
 
 
 def _as_typed(text: str) -> str:
@@ -222,13 +225,13 @@ class Recorder:
             self._results.writerow(fields)
         if warnings and len(self.first_warnings) < 50:
             self.first_warnings.extend(warnings[: 50 - len(self.first_warnings)])
-        if status is Status.REJECTED:
+        if status is _REJECTED:
             if len(self.first_rejects) < 50:
                 self.first_rejects.extend(rejects[: 50 - len(self.first_rejects)])
             self._rejects.writerow(self._row_and_why(outcome, values, _safe))
             if not self._workbook_full:
                 self._add_to_workbook(self._row_and_why(outcome, values, _as_typed))
-        elif status is Status.NOT_ATTEMPTED and note is not Note.DRY_RUN:
+        elif status is _NOT_ATTEMPTED and note is not _DRY_RUN:
             self._remaining_writer().writerow(self._row_and_why(outcome, values, _safe))
 
     def _row_and_why(

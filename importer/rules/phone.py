@@ -87,6 +87,8 @@ _SHORT_ANSWERS = (
     ValidationResult.INVALID_LENGTH,
 )
 _CALLING_CODES = frozenset(str(code) for code in COUNTRY_CODE_TO_REGION_CODE)
+# Read once: Python 3.11 looks a class's attribute up in full each time, for every phone here.
+_IS_POSSIBLE = ValidationResult.IS_POSSIBLE
 
 
 class _Plan:
@@ -213,7 +215,7 @@ def _plain_e164(text: str, region: str | None, country: str | None = None) -> st
             length = possible.length(national)
     else:
         length = possible.length(national)
-    if length != ValidationResult.IS_POSSIBLE:
+    if length != _IS_POSSIBLE:
         return None
     if _valid(code, national):
         return f"+{code}{national}"
