@@ -67,6 +67,8 @@ class Checker:
         self.keys = keys
         self.width = width
         self.accounts = accounts
+        # Fixed once the header is read; a property call on every row costs more than the test.
+        self.routed = accounts.routed
         self.serialise = serialise
         # Compact tables rather than dicts of strings: a million e-mails in a dict take ~150 MB.
         self.first_row_of = FirstRows()
@@ -88,7 +90,7 @@ class Checker:
         _, body, email, rejects, warnings = prepared  # one unpacking, not six lookups by name
         # The same person may be a candidate of two accounts: duplicates are per account.
         account, scope = "", ""
-        if self.accounts.routed:
+        if self.routed:
             routed_to = self.accounts.of(row)
             if routed_to is None:
                 return RowOutcome(
@@ -118,7 +120,7 @@ class Checker:
         return Checked(sent, email, row_key, warnings)
 
     def _in(self, account: str) -> str:
-        return f" for account {account}" if self.accounts.routed else ""
+        return f" for account {account}" if self.routed else ""
 
     def _duplicate_email(
         self, row: SourceRow, email: str, scope: str, account: str
