@@ -65,14 +65,16 @@ def import_through(
     service: tuple[float, float] = (0.0, 0.0),
     seed: int = 0,
     start: float = 0.0,
-    retry_after_date: bool = False,
+    retry_after_date: float | None = None,
 ) -> Imported:
     """Import ``rows`` through a fresh pacer.
 
     Each request takes ``transit`` seconds to reach the gateway's limiter (and as long back), and
     an admitted one ``service`` seconds more at the provider, both drawn uniformly per request.
     ``retry_after_date``: the server sends Retry-After as an HTTP-date, as the sandbox does with
-    ``--retry-after-date`` (the clock's time standing for the wall clock's).
+    ``--retry-after-date``; the value is the wall clock's time when the fake clock reads 0, so
+    that whole wall seconds fall anywhere in the limiter's windows, as they do on a machine.
+    None: delay-seconds.
     """
     clock = FakeClock()
     clock.advance(start)  # where the server's fixed windows fall relative to the first request
@@ -114,15 +116,16 @@ def import_through(
     return result
 
 
-def _retry_after(wait: float, refused_at: float, now: float, http_date: bool) -> float:
+def _retry_after(wait: float, refused_at: float, now: float, wall_at_zero: float | None) -> float:
     """What the client waits after a refusal at ``refused_at`` whose answer arrives at ``now``.
 
-    Whole seconds, at least one, as the sandbox announces them. As an HTTP-date the server drops
-    the fraction of the second, as the sandbox does, and the client waits to the end of the
-    second named plus its margin (``importer.send.retry.parse_retry_after``).
+    Whole seconds, at least one, as the sandbox announces them. As an HTTP-date (the wall clock
+    reading ``wall_at_zero`` at the fake clock's 0) the server drops the fraction of the second,
+    as the sandbox does, and the client waits to the end of the second named plus its margin
+    (``importer.send.retry.parse_retry_after``).
     """
     seconds = float(max(1, math.ceil(wait)))
-    if not http_date:
+    if wall_at_zero is None:
         return seconds
-    named = math.floor(refused_at + seconds)
+    named = math.floor(wall_at_zero + refused_at + seconds) - wall_at_zero
     return named + HTTP_DATE_RESOLUTION + HTTP_DATE_MARGIN - now
