@@ -9,7 +9,7 @@ from typing import Any
 
 from importer import rules
 from importer.errors import Code, WarningCode
-from importer.mapping.convert import Convert, constant, converter
+from importer.mapping.convert import NO_VALUE, Convert, constant, converter, excuse_for, lenient
 from importer.mapping.schema import (
     FieldSpec,
     Kind,
@@ -49,13 +49,6 @@ class Headers:
                 where = f"{len(positions):,} columns: {', '.join(shown)}, …"
             self.ambiguous[normalise_header(name)] = f'"{name}" matches {where}'
         return positions[0]
-
-
-class _Empty:
-    """No value: the field is left out of the body."""
-
-
-NO_VALUE = _Empty()
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +268,7 @@ def compile_entry(
     if spec.const is not None:
         value = constant(kind, spec.const, strict)
         return _constant_program(value, multi, _proven(kind, spec, [value]))
-    convert = _lenient(spec, strict)
+    convert = lenient(spec, strict)
     listed = spec.empty_values if spec.empty_values is not None else empty_values
     empty = frozenset(value.strip() for value in listed) | {""}
     reader = _reader(spec, headers, empty)
@@ -287,8 +280,8 @@ def compile_entry(
     # clause applies on_invalid (``excuse``), which spares each cell converted a wrapper's call.
     excuse = None
     if finish is convert and convert is not strict:
-        finish, excuse = strict, _excuse(spec)
-    finish_for = _regional(spec, kind, headers, lenient=excuse is None)
+        finish, excuse = strict, excuse_for(spec)
+    finish_for = _regional(spec, kind, headers, applies_policy=excuse is None)
     default = NO_VALUE if spec.default is None else constant(kind, spec.default, strict)
     constants = [
         value
@@ -427,11 +420,12 @@ _REGION_CELLS = 1024
 
 
 def _regional(
-    spec: ValueSpec, kind: Kind, headers: Headers, lenient: bool
+    spec: ValueSpec, kind: Kind, headers: Headers, applies_policy: bool
 ) -> Callable[[Sequence[str]], Convert] | None:
     """For ``phone: {region_column: Country}``: the finisher for the region a row's country
     names; None when the spec has no region column or the file lacks it (``region`` applies).
-    ``lenient``: the finisher applies on_invalid itself (else the run's except clause does)."""
+    ``applies_policy``: the finisher applies on_invalid itself (else the run's except clause
+    does)."""
     if kind != "phone" or not isinstance(spec, PhoneFieldSpec) or not spec.phone.region_column:
         return None
     found = [headers.find(name) for name in spec.phone.region_column]
@@ -453,49 +447,11 @@ def _regional(
             finish = finishers.get((region, country))
             if finish is None:
                 convert = converter(kind, spec, (region, country))
-                if lenient:
-                    convert = _lenient(spec, convert)
+                if applies_policy:
+                    convert = lenient(spec, convert)
                 finish = finishers[region, country] = _finisher(spec, convert)
             if len(by_cell) < _REGION_CELLS:
                 by_cell[cell] = finish
         return finish
 
     return finish_for
-
-
-def _lenient(spec: ValueSpec, convert: Convert) -> Convert:
-    """``convert`` as the spec's ``on_invalid`` says: a value it refuses is a reject (as is),
-    sent as typed with a warning (keep), or left out with a warning (drop).
-
-    Under keep, a value that must not be sent as typed (see ``RuleError.keepable``: text with no
-    digits in a phone, digits Excel already destroyed) is left out instead: the mapping asked
-    for the candidate to go ahead despite an unreadable value, and the rest of the record is
-    as usable as with any other such value."""
-    excuse = _excuse(spec)
-    if excuse is None:
-        return convert
-
-    def lenient(text: str) -> Any:
-        try:
-            return convert(text)
-        except rules.RuleError as error:
-            return excuse(text, error)
-
-    return lenient
-
-
-def _excuse(spec: ValueSpec) -> Callable[[str, rules.RuleError], rules.Flagged] | None:
-    """What ``on_invalid`` makes of a value ``text`` that the conversion refused with
-    ``error``; None under reject (the refusal is a reject)."""
-    policy = getattr(spec, "on_invalid", "reject")
-    if policy == "reject":
-        return None
-    keep = policy == "keep"
-
-    def excuse(text: str, error: rules.RuleError) -> rules.Flagged:
-        if keep and error.keepable:
-            message = f"{error.message}; sent as typed"
-            return rules.Flagged(text, WarningCode.KEPT_AS_TYPED, message)
-        return rules.Flagged(NO_VALUE, WarningCode.VALUE_DROPPED, f"{error.message}; left out")
-
-    return excuse

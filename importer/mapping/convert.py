@@ -1,4 +1,5 @@
-"""The conversion each kind of value gets, and constants checked as they will be sent."""
+"""The conversion each kind of value gets, what ``on_invalid`` makes of a value it refuses, and
+constants checked as they will be sent."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from importer import rules
+from importer.errors import WarningCode
 from importer.mapping.models import PHONE_TYPES
 from importer.mapping.schema import (
     DateOptions,
@@ -19,6 +21,13 @@ from importer.mapping.schema import (
 # -- value conversion ----------------------------------------------------------------------
 
 Convert = Callable[[str], Any]
+
+
+class _Empty:
+    """No value: the field is left out of the body."""
+
+
+NO_VALUE = _Empty()
 
 
 def converter(
@@ -61,3 +70,41 @@ def constant(kind: Kind, value: Scalar, convert: Convert) -> Any:
     if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
         return value
     raise ValueError("must be text (put it in quotes)")
+
+
+def lenient(spec: ValueSpec, convert: Convert) -> Convert:
+    """``convert`` as the spec's ``on_invalid`` says: a value it refuses is a reject (as is),
+    sent as typed with a warning (keep), or left out with a warning (drop).
+
+    Under keep, a value that must not be sent as typed (see ``RuleError.keepable``: text with no
+    digits in a phone, digits Excel already destroyed) is left out instead: the mapping asked
+    for the candidate to go ahead despite an unreadable value, and the rest of the record is
+    as usable as with any other such value."""
+    excuse = excuse_for(spec)
+    if excuse is None:
+        return convert
+
+    def leniently(text: str) -> Any:
+        try:
+            return convert(text)
+        except rules.RuleError as error:
+            return excuse(text, error)
+
+    return leniently
+
+
+def excuse_for(spec: ValueSpec) -> Callable[[str, rules.RuleError], rules.Flagged] | None:
+    """What ``on_invalid`` makes of a value ``text`` that the conversion refused with
+    ``error``; None under reject (the refusal is a reject)."""
+    policy = getattr(spec, "on_invalid", "reject")
+    if policy == "reject":
+        return None
+    keep = policy == "keep"
+
+    def excuse(text: str, error: rules.RuleError) -> rules.Flagged:
+        if keep and error.keepable:
+            message = f"{error.message}; sent as typed"
+            return rules.Flagged(text, WarningCode.KEPT_AS_TYPED, message)
+        return rules.Flagged(NO_VALUE, WarningCode.VALUE_DROPPED, f"{error.message}; left out")
+
+    return excuse

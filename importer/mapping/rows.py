@@ -14,7 +14,6 @@ from pydantic import (
 from importer import rules
 from importer.errors import Code, ConfigError, MissingColumnError, Reject, RowWarning
 from importer.mapping.compile import (
-    NO_VALUE,
     Failure,
     Headers,
     Origin,
@@ -23,6 +22,7 @@ from importer.mapping.compile import (
     Warned,
     compile_entry,
 )
+from importer.mapping.convert import NO_VALUE
 from importer.mapping.models import MAX_REQUEST_BYTES, CandidateCreate, field_errors
 from importer.mapping.schema import (
     AS_KINDS,
