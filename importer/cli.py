@@ -87,7 +87,7 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=_count,
         help="processes that map and validate the rows of a long dry run besides the main one "
-        "(default: one per core beyond the first; 0: none)",
+        "(default: one per core beyond the first; 0: none, everything in this process)",
     )
     p.add_argument(
         "--account-column",
@@ -319,6 +319,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
 
 
 def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
+    _check_workbook_ahead(args)
     # Imported here: the pipeline's modules (pydantic, phonenumbers...) would slow every other
     # command's start, `importer sandbox` and `importer serve` included.
     from importer.record.report import render_summary
@@ -351,6 +352,20 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     return summary.exit_code
+
+
+def _check_workbook_ahead(args: argparse.Namespace) -> None:
+    """A large workbook's checks (a pass over its sheet) start in a child process now, on a core
+    that would wait for the pipeline's modules to load; ``--workers 0`` keeps the whole import in
+    this process."""
+    from importer.read.tables import is_workbook
+    from importer.run.cores import default_workers
+
+    workers = default_workers() if args.workers is None else args.workers
+    if workers > 0 and is_workbook(args.input):
+        from importer.read.xlsx import check_ahead
+
+        check_ahead(args.input, args.sheet, limits_from_args(args))
 
 
 def _into_sandbox(options: ImportOptions, stack: ExitStack) -> None:

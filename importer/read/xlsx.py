@@ -19,8 +19,10 @@ from xml.etree import ElementTree
 import python_calamine
 
 from importer.errors import ConfigError, MissingSheetError
+from importer.read import ahead
 from importer.read.limits import (
     DEFAULT_LIMITS,
+    SheetScan,
     WorkbookLimits,
     check_archive,
     check_range,
@@ -76,6 +78,22 @@ class Sheet:
     rows: Iterator[RawRow]
 
 
+AHEAD_FROM_BYTES = 1024 * 1024
+"""Workbooks from this size have their checks started ahead (``check_ahead``): below it the
+checks take less time than starting a process."""
+
+
+def check_ahead(path: Path, sheet: str | None, limits: WorkbookLimits = DEFAULT_LIMITS) -> bool:
+    """Start ``open_sheet``'s checks of ``path`` in a child process, for the ``open_sheet`` with
+    the same arguments to take up (``importer.read.ahead``); False when not started."""
+    try:
+        if path.stat().st_size < AHEAD_FROM_BYTES:
+            return False
+    except OSError:
+        return False  # open_sheet says what is wrong with it
+    return ahead.start(("open_sheet", path, sheet, limits), path, _checked, path, sheet, limits)
+
+
 @contextmanager
 def open_sheet(
     path: Path,
@@ -90,6 +108,26 @@ def open_sheet(
     reads as "" (that is how the file stores them, and what both readers return). A workbook
     past ``limits`` is refused (``ConfigError``) before either reader loads any of it.
     """
+    checked = ahead.take(("open_sheet", path, sheet, limits), path)
+    chosen, scan = checked if checked is not None else _checked(path, sheet, limits)
+    # Error cells carry t="e", which calamine reads as "": openpyxl keeps their text. An odd
+    # sheet (references written unusually) is streamed: openpyxl never allocates its range.
+    stream = (
+        chosen.xml_size > streaming_threshold
+        or scan.error_cells
+        or not scan.all_referenced
+        or scan.cells > CALAMINE_CELLS
+    )
+    if stream:
+        with _openpyxl_rows(path, chosen.name) as rows:
+            yield Sheet(chosen.name, "openpyxl", rows)
+    else:
+        yield Sheet(chosen.name, "calamine", _calamine_rows(path, chosen.name))
+
+
+def _checked(path: Path, sheet: str | None, limits: WorkbookLimits) -> tuple[_SheetInfo, SheetScan]:
+    """The sheet ``open_sheet`` reads and what a pass over its XML found, once the workbook has
+    passed every check that can be made before a reader loads it."""
     with _archive(path, limits) as archive:
         check_archive(path, archive, limits)
         workbook_part, sheets = _list_sheets(path, archive)
@@ -106,19 +144,7 @@ def open_sheet(
                 "value: open the file in Excel or LibreOffice and save it, which stores every "
                 "result"
             )
-    # Error cells carry t="e", which calamine reads as "": openpyxl keeps their text. An odd
-    # sheet (references written unusually) is streamed: openpyxl never allocates its range.
-    stream = (
-        chosen.xml_size > streaming_threshold
-        or scan.error_cells
-        or not scan.all_referenced
-        or scan.cells > CALAMINE_CELLS
-    )
-    if stream:
-        with _openpyxl_rows(path, chosen.name) as rows:
-            yield Sheet(chosen.name, "openpyxl", rows)
-    else:
-        yield Sheet(chosen.name, "calamine", _calamine_rows(path, chosen.name))
+    return chosen, scan
 
 
 def list_sheets(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> list[tuple[str, bool]]:

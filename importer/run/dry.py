@@ -9,7 +9,8 @@ from importer.errors import Note
 from importer.mapping import PreparedFields
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome, Status
-from importer.run.parallel import SERIAL_ROWS, PreparePool, default_workers
+from importer.run.cores import default_workers
+from importer.run.parallel import SERIAL_ROWS, PreparePool
 from importer.run.settle import Work
 from importer.run.stages import Stages
 from importer.run.stop import stopped_by_signals

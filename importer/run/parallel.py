@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import queue
 import signal
 import threading
@@ -38,16 +37,6 @@ _Rows = list[tuple[int, tuple[str, ...]]]
 _Result = (
     tuple[dict[str, Any] | None, str | None, tuple[Reject, ...], tuple[RowWarning, ...]] | None
 )
-
-
-def default_workers() -> int:
-    """One worker per core this process may run on, but for the one the main process needs:
-    reading, duplicate checks and the reports take it about as long as a row's mapping."""
-    if hasattr(os, "sched_getaffinity"):
-        cores = len(os.sched_getaffinity(0))
-    else:
-        cores = os.cpu_count() or 1
-    return cores - 1
 
 
 def _serve(
