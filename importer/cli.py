@@ -21,6 +21,7 @@ from importer.send import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from importer.record.report import ImportSummary
     from importer.run.options import ImportOptions
 
 EXIT_CONFIG = 2
@@ -319,10 +320,28 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
 
 
 def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
+    try:
+        summary = _summary_of_import(args, dry_run=dry_run)
+    except KeyboardInterrupt:
+        # Ctrl-C while the import starts: once rows are under way, the run's own handler stops
+        # it and writes the reports, and one that has sent says how to finish it.
+        nothing = "no row was checked" if dry_run else "nothing was sent"
+        raise RunFailedError(f"interrupted before the import was under way: {nothing}") from None
+    if not args.quiet:
+        from importer.record.report import render_summary
+
+        print(render_summary(summary), file=sys.stderr)
+        if summary.stopped_early and not summary.dry_run:
+            print(f"to finish this import: {resume_command(args.argv)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    return summary.exit_code
+
+
+def _summary_of_import(args: argparse.Namespace, *, dry_run: bool) -> ImportSummary:
     _check_workbook_ahead(args)
     # Imported here: the pipeline's modules (pydantic, phonenumbers...) would slow every other
     # command's start, `importer sandbox` and `importer serve` included.
-    from importer.record.report import render_summary
     from importer.run.pipeline import run_import
     from importer.run.progress import ProgressBar, ProgressLog
 
@@ -341,17 +360,10 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
         with ExitStack() as stack:
             if getattr(args, "sandbox", False) and not dry_run:
                 _into_sandbox(options, stack)
-            summary = run_import(args.input, options)
+            return run_import(args.input, options)
     finally:
         if show is not None:
             show.close()
-    if not args.quiet:
-        print(render_summary(summary), file=sys.stderr)
-        if summary.stopped_early and not summary.dry_run:
-            print(f"to finish this import: {resume_command(args.argv)}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
-    return summary.exit_code
 
 
 def _check_workbook_ahead(args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -263,10 +264,7 @@ def test_a_run_that_sends_loads_the_http_client_before_the_import_starts(tmp_pat
         "    raise KeyboardInterrupt\n"
         "pipeline.run_import = spy\n"
         "for extra in (['--dry-run'], ['--base-url', 'http://127.0.0.1:9']):\n"
-        "    try:\n"
-        f"        main(['run', {SAMPLE!r}, '--mapping', 'default', '--quiet', *extra])\n"
-        "    except KeyboardInterrupt:\n"
-        "        pass\n"
+        f"    main(['run', {SAMPLE!r}, '--mapping', 'default', '--quiet', *extra])\n"
     )
     env = {**os.environ, "STACKONE_API_KEY": "test-key"}
     ran = subprocess.run(
@@ -278,3 +276,93 @@ def test_a_run_that_sends_loads_the_http_client_before_the_import_starts(tmp_pat
         cwd=tmp_path,
     )
     assert ran.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["validate"], "no row was checked"),
+        (["run", "--dry-run"], "no row was checked"),
+        (["run", "--base-url", "http://127.0.0.1:9"], "nothing was sent"),
+    ],
+    ids=["validate", "dry-run", "run"],
+)
+def test_ctrl_c_while_the_import_starts_stops_with_exit_3_and_no_traceback(
+    tmp_path: Path,
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    said: str,
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # what Python raises for Ctrl-C before a handler of ours is set
+
+    env.setattr("importer.run.pipeline.open_table", interrupted)
+    argv = [*command, SAMPLE, "--mapping", MAPPING, "--out", str(tmp_path / "out")]
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert err == f"importer: stopped: interrupted before the import was under way: {said}\n"
+
+
+def test_ctrl_c_as_a_run_that_has_sent_closes_says_how_to_finish_it(
+    tmp_path: Path,
+    sandbox: Sandbox,
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from importer.run import dispatch
+
+    send_rows = dispatch.send_rows
+
+    async def sent_then_interrupted(*args: Any, **kwargs: Any) -> object:
+        await send_rows(*args, **kwargs)
+        raise KeyboardInterrupt  # the stages' handler is gone: Python's raises
+
+    env.setattr(dispatch, "send_rows", sent_then_interrupted)
+    out = tmp_path / "out"
+    assert run_cli("--base-url", sandbox.url, "--out", str(out), "--quiet") == 3
+    err = capsys.readouterr().err
+    assert err.startswith("importer: stopped: interrupted; requests were sent before this")
+    assert err.endswith("then finish with the same command and --resume\n")
+    assert sandbox.stats()["candidates"] == 15
+
+
+def test_a_real_ctrl_c_while_the_import_starts_stops_it_there(tmp_path: Path) -> None:
+    # Python's own SIGINT, delivered while the file is opened: asyncio.run alone would only
+    # cancel the run at its next await, after every row was checked, then print a traceback.
+    code = (
+        "import os, signal, sys\nimport importer.run.pipeline as pipeline\n"
+        "from importer.cli import main\n"
+        "open_table = pipeline.open_table\n"
+        "def interrupted(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return open_table(*args, **kwargs)\n"
+        "pipeline.open_table = interrupted\n"
+        f"sys.exit(main(['validate', {SAMPLE!r}, '--mapping', 'default', '--out', 'out']))\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert ran.returncode == 3
+    message = "importer: stopped: interrupted before the import was under way: no row was checked"
+    assert ran.stderr.strip() == message
+    assert not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_ctrl_c_as_a_dry_run_closes_says_its_reports_may_be_incomplete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importer.run import pipeline
+
+    dry_run = pipeline.dry_run
+
+    def then_interrupted(*args: Any, **kwargs: Any) -> None:
+        dry_run(*args, **kwargs)
+        raise KeyboardInterrupt  # the stages' handler is gone: Python's raises
+
+    monkeypatch.setattr(pipeline, "dry_run", then_interrupted)
+    out = tmp_path / "out"
+    assert main(["validate", SAMPLE, "--mapping", MAPPING, "--out", str(out), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert err == (
+        f"importer: stopped: interrupted as the dry run ended: the reports in {out} may be "
+        "incomplete; run it again\n"
+    )

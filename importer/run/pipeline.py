@@ -42,7 +42,7 @@ from importer.run.parallel import PreparePool
 from importer.run.settle import Settler
 from importer.run.sink import Sink
 from importer.run.stages import Stages
-from importer.run.stop import Stop
+from importer.run.stop import Stop, interrupted_at_once
 from importer.send.pacing import Pacers, open_pacers
 
 if TYPE_CHECKING:
@@ -62,11 +62,24 @@ def run_import(input_path: str | Path, options: ImportOptions) -> ImportSummary:
     ...                                    api_key=key))
     >>> summary.counts.created
     """
-    return asyncio.run(run_import_async(input_path, options))
+    run = _prepared(input_path, options)
+    try:
+        with interrupted_at_once(enabled=options.handle_signals):
+            return asyncio.run(_to_the_end(run))
+    except KeyboardInterrupt:
+        # Ctrl-C outside the stages' own handler: before they began (the caller says nothing
+        # was done), or as the run closed
+        if not run.under_way:
+            raise
+        raise RunFailedError(_interrupted(run, "interrupted")) from None
 
 
 async def run_import_async(input_path: str | Path, options: ImportOptions) -> ImportSummary:
     """``run_import`` for callers that already run an event loop."""
+    return await _to_the_end(_prepared(input_path, options))
+
+
+def _prepared(input_path: str | Path, options: ImportOptions) -> _Run:
     mapping = (
         options.mapping
         if isinstance(options.mapping, Mapping)
@@ -77,20 +90,33 @@ async def run_import_async(input_path: str | Path, options: ImportOptions) -> Im
     if options.resume and not options.journal:
         raise ConfigError("resume=True continues a journaled run: it needs journal=True")
     check_out_dir(Path(options.out_dir), Path(input_path))
-    run = _Run(input_path, options, mapping)
+    return _Run(input_path, options, mapping)
+
+
+async def _to_the_end(run: _Run) -> ImportSummary:
     try:
         return await run.run()
     except Exception as error:
         if not run.sending or isinstance(error, RunFailedError):
             raise
-        # Candidates may exist by now: "nothing sent" (exit 2) would be a lie.
         from importer.run.dispatch import describe  # loaded by then: the run was sending
 
-        raise RunFailedError(
-            f"{describe(error)}; requests were sent before this, so candidates may have been "
-            f"created: {run.out_dir} keeps what could be written (results.csv, the journal); "
-            "fix the cause, then finish with the same command and --resume"
-        ) from error
+        raise RunFailedError(_interrupted(run, describe(error))) from error
+
+
+def _interrupted(run: _Run, cause: str) -> str:
+    """Why a run under way ended before its summary, and what to do about it."""
+    if not run.sending:
+        return (
+            f"{cause} as the dry run ended: the reports in {run.out_dir} may be incomplete; "
+            "run it again"
+        )
+    # Candidates may exist by now: "nothing sent" (exit 2) would be a lie.
+    return (
+        f"{cause}; requests were sent before this, so candidates may have been created: "
+        f"{run.out_dir} keeps what could be written (results.csv, the journal); fix the cause, "
+        "then finish with the same command and --resume"
+    )
 
 
 @dataclass(frozen=True)
@@ -128,6 +154,8 @@ class _Run:
         self.out_dir = Path(options.out_dir)
         self.sending = False
         """Requests may have left: a failure from here on is not 'nothing sent'."""
+        self.under_way = False
+        """Rows are being checked: Ctrl-C no longer means that none was."""
 
     async def run(self) -> ImportSummary:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -220,6 +248,7 @@ class _Run:
             stop=Stop(),
         )
         stats = None
+        self.under_way = True
         try:
             if options.dry_run:
                 pool = self._pool(opened.mapper, keys, table)

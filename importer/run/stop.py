@@ -71,3 +71,29 @@ def stopped_by_signals(stop: Stop, *, enabled: bool, blocking: bool = False) -> 
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+
+
+@contextmanager
+def interrupted_at_once(*, enabled: bool) -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt where the code is, until ``stopped_by_signals`` takes over.
+
+    ``asyncio.run`` would turn it into a cancellation of the run, which lands only at the run's
+    next await: for a dry run, which never awaits, after every row was checked, as if Ctrl-C had
+    not been pressed. A start-up (reading a large workbook, opening the ledger) stops at once.
+    """
+    if (
+        not enabled
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
