@@ -450,6 +450,23 @@ def test_scientific_notation_with_a_decimal_comma_is_precision_lost_not_split(
     ]
 
 
+def test_excel_text_formulas_arrive_as_the_text_excel_shows(tmp_path: Path) -> None:
+    # an export that wrapped cells in ="..." so that Excel keeps their leading zeros
+    imported = run(tmp_path, "excel_text_formulas.csv")
+    assert imported.outcomes() == {2: CREATED, 3: CREATED, 4: CREATED}
+    assert imported.result(4)["warnings"].startswith('kept-as-typed: column "Phone": "0207946095"')
+    ada = imported.body(2)
+    assert ada["phone_numbers"] == [
+        {"phone": "+447911123123", "type": "mobile"},
+        {"phone": "+442079460958"},
+    ]
+    assert ada["hired_at"].startswith("2024-03-01")
+    assert imported.body(3)["email"] == "grace@example.com"
+    assert imported.body(3)["phone_numbers"] == [{"phone": "+12025550199"}]
+    # one digit short: kept as the person sees it, not as the formula they never typed
+    assert imported.body(4)["phone_numbers"] == [{"phone": "0207946095"}]
+
+
 def test_phones_stored_as_numbers_arrive_whole(tmp_path: Path) -> None:
     imported = run(tmp_path, "phones_as_numbers.xlsx", "phones_as_numbers.yaml")
     assert imported.outcomes() == {2: CREATED, 3: CREATED}

@@ -361,6 +361,35 @@ def test_notes_whose_lines_do_not_look_like_rows_stay_one_cell(tmp_path: Path) -
     assert rows[0][1][2].count("\n") == 3
 
 
+def test_excel_text_formulas_are_read_as_the_text_excel_shows(tmp_path: Path) -> None:
+    # How exports keep leading zeros and long digit strings when Excel opens the CSV: bare, or
+    # quoted the way a CSV quotes a cell holding quotes; semicolons as European Excel writes.
+    text = (
+        "Name;Phone;Id;Notes\n"
+        'Ann;="07700900123";"=""000123""";="He said ""hi"""\n'
+        'Bob;="";=A1;="a"b"\n'
+        'Cy; ="0044";="0044" ;"=""x"";y"\n'
+    )
+    _, rows = read(write(tmp_path / "export.csv", text.encode()))
+    assert rows == [
+        (2, ("Ann", "07700900123", "000123", 'He said "hi"')),
+        # an empty text, a real formula, and a quote that is not doubled: only the first is text
+        (3, ("Bob", "", "=A1", '="a"b"')),
+        # not the whole cell: kept as typed
+        (4, ("Cy", ' ="0044"', '="0044" ', '="x";y')),
+    ]
+
+
+def test_excel_text_formulas_in_a_notes_cell_are_left_alone(tmp_path: Path) -> None:
+    notes = '"Call on\n=""0044"" first"'
+    text = f'Name,Email,Notes\nAnn,ann@example.com,{notes}\nBob,="bob@example.com",\n'
+    _, rows = read(write(tmp_path / "notes.csv", text.encode()))
+    assert rows == [
+        (2, ("Ann", "ann@example.com", 'Call on\n="0044" first')),
+        (3, ("Bob", "bob@example.com", "")),
+    ]
+
+
 # -- CSV: shape ---------------------------------------------------------------------------------
 
 

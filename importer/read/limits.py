@@ -17,7 +17,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from operator import itemgetter
 from pathlib import Path
@@ -275,20 +275,20 @@ def stream_part(
         ) from None
 
 
-def narrow_lines(path: Path, lines: Iterable[str], delimiter: str) -> Iterator[str]:
-    """CSV ``lines``, refusing one with more cells than a spreadsheet can have before a CSV
-    reader builds them all (a line of 10 million cells is 1.7 GB of cells)."""
-    for number, line in enumerate(lines, 1):
-        if len(line) > MAX_COLUMNS and line.count(delimiter) >= MAX_COLUMNS:
-            # a delimiter between quotes is text: count those outside, every other piece
-            cells = sum(piece.count(delimiter) for piece in line.split('"')[::2]) + 1
-            if cells > MAX_COLUMNS:
-                raise ConfigError(
-                    f"{path}: line {number} has {cells:,} cells, more than the {MAX_COLUMNS:,} "
-                    "a spreadsheet can have: check the delimiter, or save the file again from "
-                    "Excel as CSV UTF-8"
-                )
-        yield line
+def check_line_width(path: Path, number: int, line: str, delimiter: str) -> None:
+    """Refuse CSV line ``number`` if it has more cells than a spreadsheet can have, before a CSV
+    reader builds them all (a line of 10 million cells is 1.7 GB of cells). Worth calling only
+    for a line longer than ``MAX_COLUMNS`` characters."""
+    if line.count(delimiter) < MAX_COLUMNS:
+        return
+    # a delimiter between quotes is text: count those outside, every other piece
+    cells = sum(piece.count(delimiter) for piece in line.split('"')[::2]) + 1
+    if cells > MAX_COLUMNS:
+        raise ConfigError(
+            f"{path}: line {number} has {cells:,} cells, more than the {MAX_COLUMNS:,} "
+            "a spreadsheet can have: check the delimiter, or save the file again from "
+            "Excel as CSV UTF-8"
+        )
 
 
 # -- the used range -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from importer.errors import Code, ConfigError, Reject
-from importer.read.limits import narrow_lines
+from importer.read.limits import MAX_COLUMNS, check_line_width
 
 Record = tuple[int, list[str]]
 """A row number and the row's cells."""
@@ -35,6 +35,10 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _EOF_MARK = "\ufdd0"
 _EOF_LINES = ('"' + _EOF_MARK + "\n", _EOF_MARK + '"\n')
 _EOF_RECORD = [_EOF_MARK + "\n" + _EOF_MARK]
+# ="00123": how exports (old ATS and CRM systems among them) keep a value's leading zeros, or a
+# long number's digits, when Excel opens the CSV: a formula whose result is that text, which is
+# what Excel shows and what a person means. Quotes inside are doubled, as in every formula.
+_EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')
 
 
 class CsvRecords:
@@ -65,16 +69,31 @@ class CsvRecords:
         self.problems: dict[int, Reject] = {}
         # The limit is process-wide in the stdlib; set it before each file is read.
         csv.field_size_limit(max_cell_mb * 1024 * 1024)
-        lines = narrow_lines(path, lines, delimiter)
-        self._reader = csv.reader(itertools.chain(lines, _EOF_LINES), delimiter=delimiter)
+        self._excel_text_lines = 0
+        self._reader = csv.reader(
+            itertools.chain(self._lines(lines), _EOF_LINES), delimiter=delimiter
+        )
+
+    def _lines(self, lines: Iterable[str]) -> Iterator[str]:
+        """``lines``, each checked for width and counted when it may hold Excel's ="text"."""
+        for number, line in enumerate(lines, 1):
+            if len(line) > MAX_COLUMNS:
+                check_line_width(self.path, number, line, self.delimiter)
+            if '="' in line:
+                self._excel_text_lines += 1
+            yield line
 
     def __iter__(self) -> Iterator[Record]:
         reader = self._reader
         number = line = 0  # the last row number given, and the lines read before this record
+        excel_text = 0  # lines holding =" read before this record
         try:
             for cells in reader:
                 number += 1
                 end = reader.line_num
+                if self._excel_text_lines != excel_text:  # a line of this record holds ="
+                    excel_text = self._excel_text_lines
+                    cells = list(map(_shown, cells))
                 if end - line > 1:  # a quoted cell holds a line break, or this is the end mark
                     if cells == _EOF_RECORD:
                         return
@@ -183,6 +202,12 @@ class CsvRecords:
             f"{self.path}: row {number} has a cell longer than {limit} (the longest cell the "
             f"importer reads); {cause}. Nothing was sent"
         )
+
+
+def _shown(cell: str) -> str:
+    """A cell as Excel shows it: ="00123" is 00123; any other cell is itself."""
+    found = _EXCEL_TEXT.fullmatch(cell)
+    return cell if found is None else found[1].replace('""', '"')
 
 
 def _fits(cells: Sequence[str], width: int) -> bool:
