@@ -166,6 +166,57 @@ def test_polish_from_windows_is_read_in_its_own_code_page(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (
+            "Czech",
+            "Jméno,Příjmení,Město\r\nAntonín,Dvořák,Praha\r\nKarel,Čapek,Malé Svatoňovice\r\n"
+            "Božena,Němcová,Česká Skalice\r\nJiří,Šťastný,Brno\r\n",
+        ),
+        ("Slovak", "Meno,Priezvisko\r\nĽudovít,Štúr\r\nMilan,Štefánik\r\nĎurko,Ťažký\r\n"),
+        (
+            "Hungarian",
+            "Név,Város\r\nErdős Pál,Budapest\r\nSzűcs Anikó,Győr\r\nKőműves Kelemen,Déva\r\n",
+        ),
+        ("Romanian", "Nume,Prenume\r\nBăsescu,Traian\r\nŢiriac,Ion\r\nŞtefănescu,Ana\r\n"),
+    ],
+)
+def test_central_european_names_from_windows_are_read_in_its_code_page(
+    tmp_path: Path, language: str, text: str
+) -> None:
+    """Read as Windows-1252 these are letters, but spelt as no Western language spells a word:
+    "Dvoøák", "Kõmûves", "Stãnescu"; Czech's ť becomes a control character."""
+    table, rows = read(write(tmp_path / "ce.csv", text.encode("cp1250")))
+    assert table.encoding == "cp1250", language
+    assert [table.headers, *[list(values) for _, values in rows]] == [
+        line.split(",") for line in text.splitlines()
+    ]
+
+
+WESTERN_NAMES = {
+    "French": "Hélène Lefèvre, François Mûre, Noël Sûreté, Agnès Orléans, Zoë Chloé, Benoît Cœur",
+    "German": "Jürgen Müller, Käthe Größ, Björn Öztürk, Straße Königsallee",
+    "Spanish": "Íñigo Núñez, María José Gómez, Begoña Peñalver, Ángel Ibáñez",
+    "Portuguese": "João Simões, Inês Camões, Conceição Magalhães, Luís Gonçalves, Mãe Irmã",
+    "Italian": "Niccolò Paganini, Lucía Benedetti, Perù Così, Caffè Città",
+    "Dutch": "Anaïs Ruïne, Zeeën Coöperatie, Café Één",
+    "Danish and Norwegian": "Bjørn Århus, Søren Kierkegaard, Ærø Økonomi, Ålesund Tromsø",
+    "Swedish and Finnish": "Åsa Öberg, Mäkinen Hämäläinen, Västerås Jönköping",
+    "Icelandic": "Guðrún Ósvífursdóttir, Þórður Sigurðsson, Aðalsteinn Jónsdóttir",
+    "Catalan": "Josep Lluís, Mercè Rodoreda, Joan Miró, Ramon Llull Pagès",
+    "Estonian": "Tõnis Mägi, Põldsäär Õun, Jüri Ratas",
+}
+
+
+@pytest.mark.parametrize("language", sorted(WESTERN_NAMES))
+def test_western_names_stay_windows_1252(tmp_path: Path, language: str) -> None:
+    names = [name.split(" ", 1) for name in WESTERN_NAMES[language].split(", ")]
+    text = "First,Last\r\n" + "".join(f"{first},{last}\r\n" for first, last in names)
+    table, _ = read(write(tmp_path / "west.csv", text.encode("cp1252")))
+    assert table.encoding == "cp1252"
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Prénom,Nom,Prix\r\nFrançois,Lefèvre,£5\r\nHélène,Núñez,¿Qué?\r\n",

@@ -129,15 +129,77 @@ _CENTRAL_EUROPEAN = re.compile(r"[^\W\d_][¹²³¼½¾£¥¯¿]+[^\W\d_]|(?<![^\
 def _windows_code_page(sample: bytes) -> str:
     """The code page Excel on Windows wrote a Latin-script sample in: Windows-1250 (Polish,
     Czech, Hungarian...) when Windows-1252 would put symbols inside its words and 1250 none,
-    else Windows-1252, or latin-1 where 1252 has a hole (0x81, 0x8D, 0x8F, 0x90, 0x9D)."""
+    or when more of its words are spelt as no Western language spells them than in 1250; else
+    Windows-1252, or latin-1 where 1252 has a hole (0x81, 0x8D, 0x8F, 0x90, 0x9D)."""
     western = "cp1252" if _decodes(sample, "cp1252") else "latin-1"
-    if (
-        _decodes(sample, "cp1250")
-        and _CENTRAL_EUROPEAN.search(sample.decode(western))
-        and not _CENTRAL_EUROPEAN.search(sample.decode("cp1250"))
-    ):
+    if not _decodes(sample, "cp1250"):
+        return western
+    west, central = sample.decode(western), sample.decode("cp1250")
+    if _CENTRAL_EUROPEAN.search(west) and not _CENTRAL_EUROPEAN.search(central):
+        return "cp1250"
+    if _misspelt(central, _CENTRAL_ALPHABETS) < _misspelt(west, _WESTERN_ALPHABETS):
         return "cp1250"
     return western
+
+
+# The letters beyond ASCII of the languages written in each code page, and where a letter
+# cannot stand in a word of that language. Czech "Dvořák" read as Windows-1252 is "Dvoøák",
+# Hungarian "Kőműves" "Kõmûves", Romanian "Stănescu" "Stãnescu" (Portuguese writes ã before
+# o, e or s or at a word's end, õ before e): spellings no one language has. Only a strict
+# majority of such words switches a file to 1250: a file whose words fit both (Danish "Bjørn" is
+# Czech "Bjřrn") stays Western, as most files from Windows are.
+_Alphabet = tuple[frozenset[str], "re.Pattern[str] | None"]
+
+
+def _alphabet(letters: str, misplaced: str | None = None) -> _Alphabet:
+    return frozenset(letters), None if misplaced is None else re.compile(misplaced)
+
+
+_WESTERN_ALPHABETS = (
+    _alphabet("äöüß"),  # German
+    _alphabet("àâæçéèêëîïôœùûüÿ"),  # French
+    _alphabet("áéíñóúü"),  # Spanish
+    _alphabet("áâãàçéêíóôõúü", r"ã(?![oes]|$)|õ(?!e)"),  # Portuguese
+    _alphabet("àèéìíîòóùú"),  # Italian
+    _alphabet("áéíóúëïöüèà"),  # Dutch
+    _alphabet("æøåéóòô"),  # Danish, Norwegian
+    _alphabet("åäöé"),  # Swedish
+    _alphabet("äöåšž"),  # Finnish
+    _alphabet("áðéíóúýþæö"),  # Icelandic
+    _alphabet("áðíóúýæø"),  # Faroese
+    _alphabet("àçéèíïòóúü"),  # Catalan
+    _alphabet("õäöüšž"),  # Estonian
+    _alphabet("çë"),  # Albanian
+)
+_CENTRAL_ALPHABETS = (
+    _alphabet("áčďéěíňóřšťúůýž"),  # Czech
+    _alphabet("áäčďéíĺľňóôŕšťúýž"),  # Slovak
+    _alphabet("ąćęłńóśźż"),  # Polish
+    _alphabet("áéíóöőúüű"),  # Hungarian
+    _alphabet("čćđšž"),  # Croatian, Bosnian, Slovenian
+    _alphabet("ăâîşţ"),  # Romanian
+    _alphabet("äöüß"),  # German
+    _alphabet("çë"),  # Albanian
+)
+# A byte Windows-1252 leaves undefined, which latin-1 reads as an invisible control character,
+# beside a letter: Windows-1250's ť, Ť or Ź in a word ("Š\x9dastný" for Šťastný).
+_UNDEFINED_IN_WORD = re.compile(r"[^\W\d_][\x80-\x9f]|[\x80-\x9f][^\W\d_]")
+
+
+def _misspelt(text: str, alphabets: tuple[_Alphabet, ...]) -> int:
+    """Words that no one of ``alphabets`` spells: a letter beyond ASCII it lacks, or one where
+    it never writes it."""
+    misspelt = len(_UNDEFINED_IN_WORD.findall(text))
+    for word in _WORD.findall(text.lower()):
+        # ² and ¼ are alphanumeric, so in words, but letters of no alphabet
+        letters = {char for char in word if not char.isascii() and char.isalpha()}
+        if not letters:
+            continue
+        misspelt += not any(
+            letters <= alphabet and (misplaced is None or not misplaced.search(word))
+            for alphabet, misplaced in alphabets
+        )
+    return misspelt
 
 
 _WORD = re.compile(r"[^\W\d_]+")
