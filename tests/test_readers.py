@@ -135,6 +135,8 @@ def test_code_pages_whose_letters_look_like_utf8_now_and_then_are_not_mixed(
         "Name\nÍñigo\n",  # shift_jis_2004
         "Name\nŒuvre\n",  # cp1125 (Ukrainian DOS): "Мuvre"
         "Name,City\nNiño,São Paulo\n",
+        "Name,Note\nAnn,Ça va\n",  # big5: "ド va"
+        "Name,Floor\nAnn,1ª planta\n",  # cp932: "1ｪ planta"
     ],
 )
 def test_a_few_accented_names_from_windows_are_not_read_as_another_script(
@@ -228,6 +230,35 @@ def test_western_text_with_pounds_and_superscripts_stays_windows_1252(
 ) -> None:
     table, _ = read(write(tmp_path / "west.csv", text.encode("cp1252")))
     assert table.encoding == "cp1252"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("cp932", "名前,都市\r\n田中太郎,東京\r\n山田花子,大阪\r\n"),
+        ("big5", "姓名,城市\r\n張偉,台北\r\n王芳,高雄\r\n"),
+        ("cp949", "이름,도시\r\n김민수,서울\r\n이영희,부산\r\n"),
+        # one sign a cell, which Windows reads as no letters in words ("’j", "Ź—")
+        ("cp932", "Name,Gender\r\nTanaka,男\r\nYamada,女\r\n"),
+    ],
+)
+def test_east_asian_text_keeps_its_guessed_code_page(
+    tmp_path: Path, encoding: str, text: str
+) -> None:
+    table, rows = read(write(tmp_path / "cjk.csv", text.encode(encoding)))
+    assert [table.headers, *[list(values) for _, values in rows]] == [
+        line.split(",") for line in text.splitlines()
+    ]
+
+
+def test_turkish_from_windows_is_read_in_its_own_code_page(tmp_path: Path) -> None:
+    """Read as Windows-1252, Windows-1254's ğ, ş, ı become ð, þ, ý: "Çaðla" is no one's word."""
+    text = "Ad,Soyad,Şehir\r\nÇağla,Yılmaz,İstanbul\r\nŞükrü,Doğan,Muğla\r\nIşık,Öztürk,Iğdır\r\n"
+    table, rows = read(write(tmp_path / "tr.csv", text.encode("cp1254")))
+    assert table.encoding == "cp1254"
+    assert [table.headers, *[list(values) for _, values in rows]] == [
+        line.split(",") for line in text.splitlines()
+    ]
 
 
 def test_a_non_latin_guess_is_kept(tmp_path: Path) -> None:

@@ -117,7 +117,26 @@ def _guess_encoding(sample: bytes) -> str:
     # A few accented names read as letters of another script inside Latin words: Windows too.
     if _letters_glued_to_latin(text) and not _letters_glued_to_latin(sample.decode(windows)):
         return windows
+    # A guess with no two characters beyond ASCII side by side, where Windows reads letters
+    # inside words: a Latin letter taken for a sign of another script, alone or with the letter
+    # after it ("Ça va" as "ド va", "1ª planta" as "1ｪ planta"). Words in those scripts are
+    # mostly two signs or more; a lone sign that Windows reads as no letter in a word (男 and 女
+    # in a gender column) stays what it was guessed.
+    if not _WIDE_PAIR.search(text) and _accents_in_words(sample.decode(windows)):
+        return windows
     return guess
+
+
+_WIDE_PAIR = re.compile(r"[^\x00-\x7f]{2}")
+_WIDE_ALONE = re.compile(r"(?<![A-Za-z0-9])[^\x00-\x7f](?![A-Za-z0-9])")
+
+
+def _accents_in_words(text: str) -> bool:
+    """Every character beyond ASCII is a Latin letter (or the ordinal ª, º) beside an ASCII
+    letter or digit."""
+    wide = {char for char in text if char > "\x7f"}
+    latin = all(char in _ORDINALS or (char.isalpha() and _is_latin_script(char)) for char in wide)
+    return bool(wide) and latin and not _WIDE_ALONE.search(text)
 
 
 # What Windows-1252 makes of Central European letters of Windows-1250: a digit or a symbol
@@ -128,26 +147,31 @@ _CENTRAL_EUROPEAN = re.compile(r"[^\W\d_][¹²³¼½¾£¥¯¿]+[^\W\d_]|(?<![^\
 
 def _windows_code_page(sample: bytes) -> str:
     """The code page Excel on Windows wrote a Latin-script sample in: Windows-1250 (Polish,
-    Czech, Hungarian...) when Windows-1252 would put symbols inside its words and 1250 none,
-    or when more of its words are spelt as no Western language spells them than in 1250; else
-    Windows-1252, or latin-1 where 1252 has a hole (0x81, 0x8D, 0x8F, 0x90, 0x9D)."""
+    Czech, Hungarian...) when Windows-1252 would put symbols inside its words and 1250 none;
+    else the one of 1252, 1250 and 1254 (Turkish) that spells the fewest of its words as none
+    of its languages does, 1252 on a tie; latin-1 for 1252 where 1252 has a hole (0x81, 0x8D,
+    0x8F, 0x90, 0x9D)."""
     western = "cp1252" if _decodes(sample, "cp1252") else "latin-1"
-    if not _decodes(sample, "cp1250"):
-        return western
-    west, central = sample.decode(western), sample.decode("cp1250")
-    if _CENTRAL_EUROPEAN.search(west) and not _CENTRAL_EUROPEAN.search(central):
-        return "cp1250"
-    if _misspelt(central, _CENTRAL_ALPHABETS) < _misspelt(west, _WESTERN_ALPHABETS):
-        return "cp1250"
-    return western
+    west = sample.decode(western)
+    if _decodes(sample, "cp1250"):
+        central = sample.decode("cp1250")
+        if _CENTRAL_EUROPEAN.search(west) and not _CENTRAL_EUROPEAN.search(central):
+            return "cp1250"
+    best, fewest = western, _misspelt(west, _WESTERN_ALPHABETS)
+    for code_page, alphabets in (("cp1250", _CENTRAL_ALPHABETS), ("cp1254", _TURKISH_ALPHABETS)):
+        if fewest and _decodes(sample, code_page):
+            misspelt = _misspelt(sample.decode(code_page), alphabets)
+            if misspelt < fewest:
+                best, fewest = code_page, misspelt
+    return best
 
 
 # The letters beyond ASCII of the languages written in each code page, and where a letter
 # cannot stand in a word of that language. Czech "Dvořák" read as Windows-1252 is "Dvoøák",
 # Hungarian "Kőműves" "Kõmûves", Romanian "Stănescu" "Stãnescu" (Portuguese writes ã before
-# o, e or s or at a word's end, õ before e): spellings no one language has. Only a strict
-# majority of such words switches a file to 1250: a file whose words fit both (Danish "Bjørn" is
-# Czech "Bjřrn") stays Western, as most files from Windows are.
+# o, e or s or at a word's end, õ before e), Turkish "Çağla" "Çaðla": spellings no one language
+# has. Only fewer such words switch a file from 1252: a file whose words fit both (Danish "Bjørn"
+# is Czech "Bjřrn") stays Western, as most files from Windows are.
 _Alphabet = tuple[frozenset[str], "re.Pattern[str] | None"]
 
 
@@ -171,6 +195,10 @@ _WESTERN_ALPHABETS = (
     _alphabet("õäöüšž"),  # Estonian
     _alphabet("çë"),  # Albanian
 )
+_TURKISH_ALPHABETS = (
+    _alphabet("çğıöşüâîû"),  # Turkish
+    _alphabet("äöüß"),  # German
+)
 _CENTRAL_ALPHABETS = (
     _alphabet("áčďéěíňóřšťúůýž"),  # Czech
     _alphabet("áäčďéíĺľňóôŕšťúýž"),  # Slovak
@@ -186,13 +214,17 @@ _CENTRAL_ALPHABETS = (
 _UNDEFINED_IN_WORD = re.compile(r"[^\W\d_][\x80-\x9f]|[\x80-\x9f][^\W\d_]")
 
 
+_ORDINALS = frozenset("ªº")  # letters, but of no script or alphabet: "1ª", "Nº 5"
+_NOT_LETTERS = _ORDINALS | frozenset(chr(code) for code in range(128))
+
+
 def _misspelt(text: str, alphabets: tuple[_Alphabet, ...]) -> int:
     """Words that no one of ``alphabets`` spells: a letter beyond ASCII it lacks, or one where
     it never writes it."""
     misspelt = len(_UNDEFINED_IN_WORD.findall(text))
     for word in _WORD.findall(text.lower()):
-        # ² and ¼ are alphanumeric, so in words, but letters of no alphabet
-        letters = {char for char in word if not char.isascii() and char.isalpha()}
+        # ² and ¼ are alphanumeric, so in words, and ª and º letters, but of no alphabet
+        letters = {char for char in word if char.isalpha() and char not in _NOT_LETTERS}
         if not letters:
             continue
         misspelt += not any(
