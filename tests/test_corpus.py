@@ -467,6 +467,23 @@ def test_excel_text_formulas_arrive_as_the_text_excel_shows(tmp_path: Path) -> N
     assert imported.body(4)["phone_numbers"] == [{"phone": "0207946095"}]
 
 
+def test_control_characters_are_taken_out_with_a_warning(tmp_path: Path) -> None:
+    # NUL padding from a fixed-width export, a vertical tab (a space), a DEL: never sent; a
+    # notes-style line break inside quotes is text and stays
+    imported = run(tmp_path, "control_characters.csv")
+    assert imported.outcomes() == {2: CREATED, 3: CREATED}
+    ada = imported.body(2)
+    names = (ada["first_name"], ada["last_name"], ada["title"])
+    assert names == ("Ada", "Lovelace", "Principal Engineer")
+    assert "company" not in ada  # nothing but NULs: left out, as an empty cell is
+    warnings = imported.result(2)["warnings"].split(" | ")
+    assert [w.split(":")[0] for w in warnings] == ["control-removed"] * 4
+    assert 'column "Company": "\\x00\\x00\\x00\\x00"' in warnings[2]
+    grace = imported.body(3)
+    assert (grace["company"], grace["title"]) == ("US Navy", "Rear Admiral\r\n(retired)")
+    assert imported.summary.counts.by_warning == {"control-removed": 5}
+
+
 def test_phones_stored_as_numbers_arrive_whole(tmp_path: Path) -> None:
     imported = run(tmp_path, "phones_as_numbers.xlsx", "phones_as_numbers.yaml")
     assert imported.outcomes() == {2: CREATED, 3: CREATED}

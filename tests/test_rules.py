@@ -41,6 +41,49 @@ def test_text_that_is_not_excel_scientific_notation_is_kept(text):
     assert rules.check_precision(text) == text
 
 
+# -- control characters -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "sent", "found"),
+    [
+        ("Love\x00lace", "Lovelace", "U+0000"),
+        ("Ada\x00\x00", "Ada", "U+0000"),
+        ("Acme\x7f Ltd\x01", "Acme Ltd", "U+0001, U+007F"),
+        ("Caf\x85e", "Cafe", "U+0085"),  # C1, as latin-1 reads a byte Windows-1252 leaves out
+        ("\x0bChief\x0cEngineer", "Chief Engineer", "U+000B, U+000C"),  # separators: a space
+        ("Principal\x1fEngineer\x00", "Principal Engineer", "U+0000, U+001F"),
+    ],
+)
+def test_control_characters_are_taken_out_of_text_with_a_warning(text, sent, found):
+    flagged = rules.plain_text(text)
+    assert isinstance(flagged, rules.Flagged)
+    assert flagged.value == sent
+    assert flagged.code == WarningCode.CONTROL_REMOVED
+    assert f"({found})" in flagged.message
+    assert f'sent as "{sent}"' in flagged.message
+    assert "\x00" not in flagged.message  # shown escaped, not as the invisible character
+
+
+def test_text_of_control_characters_alone_is_left_out():
+    flagged = rules.plain_text("\x00\x00")
+    assert isinstance(flagged, rules.Flagged)
+    assert flagged.value is rules.NO_VALUE
+    assert flagged.message.endswith("nothing else, so left out")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Ada Lovelace", "Line one\nline two\r\nthree", "Tab\there", "1\u00a0000 €", "Zoë", "日本"],
+)
+def test_text_without_control_characters_is_sent_as_it_is(text):
+    assert rules.plain_text(text) == text
+
+
+def test_text_with_control_characters_is_still_refused_for_lost_precision():
+    assert rejected(rules.plain_text, "4.47701E+11").code == Code.PRECISION_LOST
+
+
 # -- split --------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from importer import rules
 from importer.errors import Code, WarningCode
-from importer.mapping.convert import NO_VALUE, Convert, constant, converter, excuse_for, lenient
+from importer.mapping.convert import Convert, constant, converter, excuse_for, lenient
 from importer.mapping.schema import (
     FieldSpec,
     Kind,
@@ -18,6 +18,7 @@ from importer.mapping.schema import (
     template_parts,
 )
 from importer.read.headers import SHOWN_TWINS, column_letter, header_label, normalise_header
+from importer.rules.text import NO_VALUE
 
 # -- binding: compile the mapping against a header row ---------------------------------------
 

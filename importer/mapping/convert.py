@@ -17,17 +17,11 @@ from importer.mapping.schema import (
     Scalar,
     ValueSpec,
 )
+from importer.rules.text import NO_VALUE
 
 # -- value conversion ----------------------------------------------------------------------
 
 Convert = Callable[[str], Any]
-
-
-class _Empty:
-    """No value: the field is left out of the body."""
-
-
-NO_VALUE = _Empty()
 
 
 def converter(
@@ -40,7 +34,7 @@ def converter(
     if kind == "phone":
         phone = spec.phone if isinstance(spec, PhoneFieldSpec) else PhoneOptions()
         if phone.keep:
-            return rules.check_precision
+            return rules.plain_text
         region, cell = (phone.region, None) if country is None else country
         return rules.phone_reader(region, cell)
     if kind == "date-time":
@@ -55,7 +49,7 @@ def converter(
         return rules.number
     if kind == "boolean":
         return rules.boolean
-    return rules.check_precision
+    return rules.plain_text
 
 
 def constant(kind: Kind, value: Scalar, convert: Convert) -> Any:

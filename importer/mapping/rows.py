@@ -22,7 +22,6 @@ from importer.mapping.compile import (
     Warned,
     compile_entry,
 )
-from importer.mapping.convert import NO_VALUE
 from importer.mapping.models import MAX_REQUEST_BYTES, CandidateCreate, field_errors
 from importer.mapping.schema import (
     AS_KINDS,
@@ -35,6 +34,7 @@ from importer.mapping.schema import (
 )
 from importer.read.headers import normalise_header
 from importer.read.tables import SourceRow
+from importer.rules.text import NO_VALUE
 
 
 class Prepared(NamedTuple):

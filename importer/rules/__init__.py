@@ -12,10 +12,12 @@ from importer.rules.email import email_address
 from importer.rules.links import LINK_TYPES, host_of, link_type, web_address
 from importer.rules.phone import phone_e164, phone_reader
 from importer.rules.text import (
+    NO_VALUE,
     Flagged,
     RuleError,
     Translation,
     check_precision,
+    plain_text,
     separator_pattern,
     split_full_name,
     split_values,
@@ -27,6 +29,7 @@ __all__ = [
     "DAY_FIRST_FORMATS",
     "LINK_TYPES",
     "MONTH_FIRST_FORMATS",
+    "NO_VALUE",
     "Flagged",
     "RuleError",
     "Translation",
@@ -42,6 +45,7 @@ __all__ = [
     "number",
     "phone_e164",
     "phone_reader",
+    "plain_text",
     "region_of_country",
     "separator_pattern",
     "split_full_name",

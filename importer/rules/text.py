@@ -25,9 +25,16 @@ class RuleError(ValueError):
         self.keepable = keepable
 
 
+class _Empty:
+    """No value: the field is left out of the body."""
+
+
+NO_VALUE = _Empty()
+
+
 class Flagged(NamedTuple):
-    """A value to send together with a warning about it (``value`` may be the mapping's "no
-    value", for a value dropped)."""
+    """A value to send together with a warning about it (``value`` may be ``NO_VALUE``, for a
+    value dropped)."""
 
     value: Any
     code: WarningCode
@@ -55,6 +62,34 @@ def check_precision(text: str) -> str:
             "lost; format the column as Text in Excel and type the full value again",
         )
     return text
+
+
+# C0 controls but tab, line feed and carriage return (the layout of a notes cell), DEL and the
+# C1 controls: invisible, typed by no one (a fixed-width export's NUL padding, a decoding gone
+# wrong), and refused by many systems (PostgreSQL's text cannot hold U+0000).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# ... of which these separate what is on either side (a vertical tab is FileMaker's line break
+# inside a cell, "Principal\vEngineer"): a space, where the others go without a trace.
+_SEPARATING = re.compile(r"[\x0b\x0c\x1c-\x1f]")
+
+
+def plain_text(text: str) -> str | Flagged:
+    """A text value as sent: refused if Excel shortened it to scientific notation (see
+    ``check_precision``), and without control characters, with a warning when it held any."""
+    check_precision(text)
+    # isprintable() at C speed first: it is false for tabs, line breaks and spaces beyond ASCII
+    # too, so the search decides
+    if text.isprintable() or not _CONTROL.search(text):
+        return text
+    found = ", ".join(sorted({f"U+{ord(char):04X}" for char in _CONTROL.findall(text)}))
+    shown = _CONTROL.sub(lambda control: f"\\x{ord(control[0]):02x}", text)
+    cleaned = _CONTROL.sub("", _SEPARATING.sub(" ", text)).strip()
+    said = (
+        f'"{shown}" holds control characters ({found}), which no one types and many systems refuse'
+    )
+    if not cleaned:
+        return Flagged(NO_VALUE, WarningCode.CONTROL_REMOVED, f"{said}: nothing else, so left out")
+    return Flagged(cleaned, WarningCode.CONTROL_REMOVED, f'{said}: sent as "{cleaned}"')
 
 
 def separator_pattern(separators: Sequence[str]) -> re.Pattern[str]:
