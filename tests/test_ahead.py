@@ -26,18 +26,23 @@ def every_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(xlsx, "AHEAD_FROM_BYTES", 0)
 
 
-@pytest.fixture
-def parent_checks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Record each time this process checks a workbook itself (after the child was forked)."""
+def calls_of(monkeypatch: pytest.MonkeyPatch, name: str) -> list[Path]:
+    """The paths ``xlsx.<name>`` is called with in this process from now on."""
     calls: list[Path] = []
-    checked = xlsx._checked
+    function = getattr(xlsx, name)
 
     def spy(path: Path, sheet: str | None, limits: WorkbookLimits) -> object:
         calls.append(path)
-        return checked(path, sheet, limits)
+        return function(path, sheet, limits)
 
-    monkeypatch.setattr(xlsx, "_checked", spy)
+    monkeypatch.setattr(xlsx, name, spy)
     return calls
+
+
+@pytest.fixture
+def parent_checks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Each time this process checks a workbook itself (the child's calls are its own)."""
+    return calls_of(monkeypatch, "_checked")
 
 
 def read(path: Path, sheet: str | None = None) -> tuple[str, str, list[xlsx.RawRow]]:
@@ -150,14 +155,7 @@ def test_the_command_line_starts_the_checks_ahead_unless_told_to_use_one_process
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], started: list[Path]
 ) -> None:
     monkeypatch.setattr("importer.run.cores.default_workers", lambda: 1)
-    calls: list[Path] = []
-    check_ahead = xlsx.check_ahead
-
-    def spy(path: Path, sheet: str | None, limits: WorkbookLimits) -> bool:
-        calls.append(path)
-        return check_ahead(path, sheet, limits)
-
-    monkeypatch.setattr(xlsx, "check_ahead", spy)
+    calls = calls_of(monkeypatch, "check_ahead")
     args = ["validate", str(SAMPLE), "--mapping", "mappings/default.yaml"]
     code = main([*args, "--out", str(tmp_path / "out"), "--quiet", *flags])
     assert code == 1  # the sample's rejects
