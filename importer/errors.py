@@ -96,7 +96,7 @@ class WarningCode(StrEnum):
     VALUE_DROPPED = "value-dropped"  # a value that could not be read, left out (on_invalid: drop)
     PHONE_PLUS_RESTORED = "phone-plus-restored"  # digits read as +<country code> (Excel's lost +)
     EMAIL_EXTRACTED = "email-extracted"  # the address out of "Name <address>" or "mailto:address"
-    CONTROL_REMOVED = "control-removed"  # invisible control characters (NUL...) taken out of text
+    INVISIBLE_REMOVED = "invisible-removed"  # NUL, zero-width spaces... taken out of a value
     NO_KEY = (
         "no-key"  # sent with no key (e-mail) for the ledger: importing it again creates it again
     )
@@ -107,7 +107,7 @@ WARNING_TITLES: dict[WarningCode, str] = {
     WarningCode.VALUE_DROPPED: "Left out: could not be read",
     WarningCode.PHONE_PLUS_RESTORED: "Phone read with the + that Excel dropped",
     WarningCode.EMAIL_EXTRACTED: "E-mail address read out of a name or a link",
-    WarningCode.CONTROL_REMOVED: "Sent without invisible control characters",
+    WarningCode.INVISIBLE_REMOVED: "Sent without invisible characters",
     WarningCode.NO_KEY: "Not remembered: no e-mail (or key) to recognise it by next time",
 }
 """Each warning code in plain words, as ``TITLES`` for the codes of rejects."""

@@ -467,21 +467,30 @@ def test_excel_text_formulas_arrive_as_the_text_excel_shows(tmp_path: Path) -> N
     assert imported.body(4)["phone_numbers"] == [{"phone": "0207946095"}]
 
 
-def test_control_characters_are_taken_out_with_a_warning(tmp_path: Path) -> None:
-    # NUL padding from a fixed-width export, a vertical tab (a space), a DEL: never sent; a
-    # notes-style line break inside quotes is text and stays
-    imported = run(tmp_path, "control_characters.csv")
-    assert imported.outcomes() == {2: CREATED, 3: CREATED}
+def test_invisible_characters_are_taken_out_with_a_warning(tmp_path: Path) -> None:
+    # NUL padding from a fixed-width export, a vertical tab (a space), a DEL, a zero-width space
+    # and a byte-order mark copied from web pages: never sent; a notes-style line break inside
+    # quotes is text and stays
+    imported = run(tmp_path, "invisible_characters.csv")
+    assert imported.outcomes() == {
+        2: CREATED,
+        3: CREATED,
+        4: CREATED,
+        5: ("rejected", "duplicate-in-file"),  # the same address as row 4's, as both are seen
+    }
     ada = imported.body(2)
     names = (ada["first_name"], ada["last_name"], ada["title"])
     assert names == ("Ada", "Lovelace", "Principal Engineer")
     assert "company" not in ada  # nothing but NULs: left out, as an empty cell is
     warnings = imported.result(2)["warnings"].split(" | ")
-    assert [w.split(":")[0] for w in warnings] == ["control-removed"] * 4
-    assert 'column "Company": "\\x00\\x00\\x00\\x00"' in warnings[2]
+    assert [w.split(":")[0] for w in warnings] == ["invisible-removed"] * 4
+    assert 'column "Company": "\\u0000\\u0000\\u0000\\u0000"' in warnings[2]
     grace = imported.body(3)
     assert (grace["company"], grace["title"]) == ("US Navy", "Rear Admiral\r\n(retired)")
-    assert imported.summary.counts.by_warning == {"control-removed": 5}
+    alan = imported.body(4)
+    assert alan["email"] == "alan@example.com"
+    assert alan["social_links"] == [{"url": "https://www.linkedin.com/in/alan", "type": "linkedin"}]
+    assert imported.summary.counts.by_warning == {"invisible-removed": 7}
 
 
 def test_phones_stored_as_numbers_arrive_whole(tmp_path: Path) -> None:

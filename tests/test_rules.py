@@ -41,7 +41,7 @@ def test_text_that_is_not_excel_scientific_notation_is_kept(text):
     assert rules.check_precision(text) == text
 
 
-# -- control characters -------------------------------------------------------------------
+# -- invisible characters -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -53,19 +53,22 @@ def test_text_that_is_not_excel_scientific_notation_is_kept(text):
         ("Caf\x85e", "Cafe", "U+0085"),  # C1, as latin-1 reads a byte Windows-1252 leaves out
         ("\x0bChief\x0cEngineer", "Chief Engineer", "U+000B, U+000C"),  # separators: a space
         ("Principal\x1fEngineer\x00", "Principal Engineer", "U+0000, U+001F"),
+        # copied from a web page: a zero-width space (no space to see), a soft hyphen, a BOM
+        ("\ufeffAda\u200bLove\u00adlace", "AdaLovelace", "U+00AD, U+200B, U+FEFF"),
     ],
 )
-def test_control_characters_are_taken_out_of_text_with_a_warning(text, sent, found):
+def test_invisible_characters_are_taken_out_of_text_with_a_warning(text, sent, found):
     flagged = rules.plain_text(text)
     assert isinstance(flagged, rules.Flagged)
     assert flagged.value == sent
-    assert flagged.code == WarningCode.CONTROL_REMOVED
+    assert flagged.code == WarningCode.INVISIBLE_REMOVED
     assert f"({found})" in flagged.message
     assert f'sent as "{sent}"' in flagged.message
     assert "\x00" not in flagged.message  # shown escaped, not as the invisible character
+    assert "\\u" in flagged.message
 
 
-def test_text_of_control_characters_alone_is_left_out():
+def test_text_of_invisible_characters_alone_is_left_out():
     flagged = rules.plain_text("\x00\x00")
     assert isinstance(flagged, rules.Flagged)
     assert flagged.value is rules.NO_VALUE
@@ -74,14 +77,61 @@ def test_text_of_control_characters_alone_is_left_out():
 
 @pytest.mark.parametrize(
     "text",
-    ["Ada Lovelace", "Line one\nline two\r\nthree", "Tab\there", "1\u00a0000 €", "Zoë", "日本"],
+    [
+        "Ada Lovelace",
+        "Line one\nline two\r\nthree",
+        "Tab\there",
+        "1\u00a0000 €",
+        "Zoë",
+        "日本",
+        "👩\u200d💻",  # a joiner inside an emoji, as in Persian and Indic names: part of the text
+        "\u05d3\u05d5\u05d3 (David)\u200f",  # a direction mark after Hebrew
+    ],
 )
-def test_text_without_control_characters_is_sent_as_it_is(text):
+def test_text_without_invisible_characters_is_sent_as_it_is(text):
     assert rules.plain_text(text) == text
 
 
-def test_text_with_control_characters_is_still_refused_for_lost_precision():
+def test_text_with_invisible_characters_is_still_refused_for_lost_precision():
     assert rejected(rules.plain_text, "4.47701E+11").code == Code.PRECISION_LOST
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ada@example.com\u200b",
+        "\ufeffada@example.com",
+        "ada@exam\u00adple.com",
+        "\u200eada@example.com",
+        "ada\u2060@example.com",
+    ],
+)
+def test_an_email_copied_with_invisible_characters_is_the_address_seen(text):
+    flagged = rules.email_address(text)
+    assert isinstance(flagged, rules.Flagged)
+    assert (flagged.value, flagged.code) == ("ada@example.com", WarningCode.INVISIBLE_REMOVED)
+    assert flagged.message.endswith("read as ada@example.com")
+
+
+def test_an_email_without_its_invisible_characters_is_still_checked():
+    assert rejected(rules.email_address, "ada@exa mple\u200b.com").code == Code.INVALID_EMAIL
+    extracted = rules.email_address("Ada <ada@example.com\u200b>")
+    assert isinstance(extracted, rules.Flagged)
+    assert (extracted.value, extracted.code) == ("ada@example.com", WarningCode.EMAIL_EXTRACTED)
+    assert "U+200B" in extracted.message
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        ("https://www.linkedin.com/in/ada\u200b", "https://www.linkedin.com/in/ada"),
+        ("\ufefflinkedin.com/in/ada", "https://linkedin.com/in/ada"),
+    ],
+)
+def test_a_link_copied_with_invisible_characters_is_the_link_seen(text, sent):
+    flagged = rules.web_address(text)
+    assert isinstance(flagged, rules.Flagged)
+    assert (flagged.value, flagged.code) == (sent, WarningCode.INVISIBLE_REMOVED)
 
 
 # -- split --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import unicodedata
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from importer.errors import Code, WarningCode
-from importer.rules.text import Flagged, RuleError
+from importer.rules.text import INVISIBLE_IN_ADDRESS, Flagged, RuleError, without_invisible
 
 _ATEXT = r"a-zA-Z0-9_!#$%&'*+\-/=?^`{|}~"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
@@ -36,7 +36,18 @@ def email_address(text: str) -> str | Flagged:
     mapping's ``lower`` rule to lower-case whole addresses on purpose.
     """
     plain = _plain_email(text)
-    return plain if plain is not None else _validated_email(text)
+    if plain is not None:
+        return plain
+    found = without_invisible(text, INVISIBLE_IN_ADDRESS)
+    if found is None:
+        return _validated_email(text)
+    # copied from a web page or a document with a zero-width space or a soft hyphen in it: the
+    # address the person sees, or the reject as it would be for that address
+    cleaned, said = found
+    address = email_address(cleaned)
+    if isinstance(address, Flagged):
+        return Flagged(address.value, address.code, f"{address.message}; {said}")
+    return Flagged(address, WarningCode.INVISIBLE_REMOVED, f"{said}: read as {address}")
 
 
 def _plain_email(text: str) -> str | None:

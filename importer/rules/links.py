@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from importer.errors import Code
-from importer.rules.text import RuleError
+from importer.errors import Code, WarningCode
+from importer.rules.text import INVISIBLE_IN_ADDRESS, Flagged, RuleError, without_invisible
 
 _URL = re.compile(
     r"(https?://)?"  # scheme, added when missing
@@ -23,8 +23,18 @@ _URL = re.compile(
 _USUAL_URL = re.compile(r"https?://(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)+[a-z]+(?:/\S*)?")
 
 
-def web_address(text: str) -> str:
-    """Check a web address; one typed without a scheme ("linkedin.com/in/jane") gets https://."""
+def web_address(text: str) -> str | Flagged:
+    """Check a web address; one typed without a scheme ("linkedin.com/in/jane") gets https://.
+    Invisible characters (a zero-width space copied with it) are taken out, with a warning."""
+    found = without_invisible(text, INVISIBLE_IN_ADDRESS)
+    if found is not None:
+        cleaned, said = found
+        address = _checked_address(cleaned)
+        return Flagged(address, WarningCode.INVISIBLE_REMOVED, f"{said}: read as {address}")
+    return _checked_address(text)
+
+
+def _checked_address(text: str) -> str:
     if _USUAL_URL.fullmatch(text):
         return text
     match = _URL.fullmatch(text)

@@ -67,29 +67,45 @@ def check_precision(text: str) -> str:
 # C0 controls but tab, line feed and carriage return (the layout of a notes cell), DEL and the
 # C1 controls: invisible, typed by no one (a fixed-width export's NUL padding, a decoding gone
 # wrong), and refused by many systems (PostgreSQL's text cannot hold U+0000).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+# Invisible format characters that web pages and word processors put into what is copied from
+# them: a soft hyphen, a zero-width space, a word joiner, a byte-order mark. (Text keeps the
+# joiners and direction marks that some scripts and emoji need.)
+_COPIED = "\u00ad\u200b\u2060\ufeff"
+# ... and every format character, none of which an e-mail address or a web address can hold.
+_FORMAT = "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
+INVISIBLE_IN_TEXT = re.compile(f"[{_CONTROLS}{_COPIED}]")
+INVISIBLE_IN_ADDRESS = re.compile(f"[{_CONTROLS}{_FORMAT}]")
 # ... of which these separate what is on either side (a vertical tab is FileMaker's line break
 # inside a cell, "Principal\vEngineer"): a space, where the others go without a trace.
 _SEPARATING = re.compile(r"[\x0b\x0c\x1c-\x1f]")
 
 
+def without_invisible(text: str, invisible: re.Pattern[str]) -> tuple[str, str] | None:
+    """``text`` without the characters ``invisible`` finds, and words saying which it held; None
+    when it holds none (the usual case, decided by ``isprintable`` at C speed: it is false for
+    tabs, line breaks and spaces beyond ASCII too, so the search decides)."""
+    if text.isprintable() or not invisible.search(text):
+        return None
+    found = ", ".join(sorted({f"U+{ord(char):04X}" for char in invisible.findall(text)}))
+    shown = invisible.sub(lambda char: f"\\u{ord(char[0]):04x}", text)
+    cleaned = invisible.sub("", _SEPARATING.sub(" ", text)).strip()
+    return cleaned, f'"{shown}" holds invisible characters ({found}), which no one means to type'
+
+
 def plain_text(text: str) -> str | Flagged:
     """A text value as sent: refused if Excel shortened it to scientific notation (see
-    ``check_precision``), and without control characters, with a warning when it held any."""
+    ``check_precision``), and without invisible characters, with a warning when it held any."""
     check_precision(text)
-    # isprintable() at C speed first: it is false for tabs, line breaks and spaces beyond ASCII
-    # too, so the search decides
-    if text.isprintable() or not _CONTROL.search(text):
+    found = without_invisible(text, INVISIBLE_IN_TEXT)
+    if found is None:
         return text
-    found = ", ".join(sorted({f"U+{ord(char):04X}" for char in _CONTROL.findall(text)}))
-    shown = _CONTROL.sub(lambda control: f"\\x{ord(control[0]):02x}", text)
-    cleaned = _CONTROL.sub("", _SEPARATING.sub(" ", text)).strip()
-    said = (
-        f'"{shown}" holds control characters ({found}), which no one types and many systems refuse'
-    )
+    cleaned, said = found
     if not cleaned:
-        return Flagged(NO_VALUE, WarningCode.CONTROL_REMOVED, f"{said}: nothing else, so left out")
-    return Flagged(cleaned, WarningCode.CONTROL_REMOVED, f'{said}: sent as "{cleaned}"')
+        return Flagged(
+            NO_VALUE, WarningCode.INVISIBLE_REMOVED, f"{said}: nothing else, so left out"
+        )
+    return Flagged(cleaned, WarningCode.INVISIBLE_REMOVED, f'{said}: sent as "{cleaned}"')
 
 
 def separator_pattern(separators: Sequence[str]) -> re.Pattern[str]:
