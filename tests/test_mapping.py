@@ -1394,3 +1394,12 @@ def test_values_not_proven_are_checked_by_the_model(fields, headers, cells, fiel
     assert mapper._check_model
     [reject] = prepare(mapper, *cells).rejects
     assert (reject.code, reject.field) == (Code.INVALID_VALUE, field)
+
+
+def test_an_extension_split_off_by_a_comma_is_sent_with_its_number():
+    # the shipped mappings' phone columns split on "," and ";"
+    headers = ["Name", "Email", "Phone", "Country"]
+    mapper = load_mapping(Path("mappings/default.yaml")).bind(headers)
+    prepared = prepare(mapper, "Ada", "ada@example.com", "+1 202 555 0143, ext 7", "United States")
+    assert prepared.warnings == ()
+    assert prepared.body["phone_numbers"] == [{"phone": "+12025550143 ext. 7"}]

@@ -185,6 +185,22 @@ def test_split_values_still_splits_lists_of_numbers(text, pieces):
 @pytest.mark.parametrize(
     ("text", "pieces"),
     [
+        ("+1 (202) 555-0143, ext 7", ["+1 (202) 555-0143 ext 7"]),
+        ("+44 20 7946 0958,Ext. 123", ["+44 20 7946 0958 Ext. 123"]),
+        ("0207 946 0958; x45; 07911 123123", ["0207 946 0958 x45", "07911 123123"]),
+        ("020 7946 0958 / #12", ["020 7946 0958 #12"]),
+        # not after a number: a value of its own, as before
+        ("a@x.org, x1", ["a@x.org", "x1"]),
+        ("ext 7, +44 20 7946 0958", ["ext 7", "+44 20 7946 0958"]),
+    ],
+)
+def test_split_values_keeps_an_extension_with_its_number(text, pieces):
+    assert rules.split_values(text, rules.separator_pattern([",", ";", "/"])) == pieces
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
         # Outlook writes "Last, First" names and separates recipients with ";"
         ("Lovelace, Ada <ada@x.org>", ["Lovelace, Ada <ada@x.org>"]),
         (

@@ -131,7 +131,22 @@ def split_values(text: str, separators: re.Pattern[str]) -> list[str]:
         return [text.strip()]
     if "<" in text and "@" in text:
         return _with_named_addresses(text, separators)
-    return [piece for piece in (part.strip() for part in pieces) if piece]
+    return _with_extensions([piece for piece in (part.strip() for part in pieces) if piece])
+
+
+# A phone number's extension written after a separator: "+1 202 555 0143, ext 7" is one number.
+_EXTENSION = re.compile(r"(?:ext(?:n|ension)?\.?|x|#)\s*\d{1,7}", re.IGNORECASE)
+
+
+def _with_extensions(pieces: list[str]) -> list[str]:
+    """``pieces`` with each one that is only an extension put back after the number before it."""
+    joined: list[str] = []
+    for piece in pieces:
+        if joined and joined[-1][-1].isdigit() and _EXTENSION.fullmatch(piece):
+            joined[-1] += " " + piece
+        else:
+            joined.append(piece)
+    return joined
 
 
 # An address in angle brackets. Found from its "<", so the search costs one pass over the
