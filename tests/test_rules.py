@@ -701,6 +701,33 @@ def test_a_date_with_the_months_name_is_read_without_formats(text):
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["2024/03/01", "2024.03.01", "2024.03.01.", "2024. 03. 01.", "2024/3/1"],
+)
+def test_a_date_with_the_year_first_is_read_without_formats(text):
+    """Japanese, Chinese, Korean and Hungarian exports: a four-digit year first, then the month."""
+    assert rules.date_time(text) == "2024-03-01T00:00:00.000Z"
+    assert rules.date_time(text, rules.MONTH_FIRST_FORMATS) == "2024-03-01T00:00:00.000Z"
+    assert rules.date_time(text + " 09:30") == "2024-03-01T09:30:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "formats", "reads", "fix"),
+    [
+        ("12/31/2023", rules.DAY_FIRST_FORMATS, "2023-12-31 with the month first", "false"),
+        ("31/12/2023", rules.MONTH_FIRST_FORMATS, "2023-12-31 with the day first", "true"),
+    ],
+)
+def test_a_date_that_reads_only_the_other_way_round_says_how_to_read_the_file(
+    text, formats, reads, fix
+):
+    # refused, not read: the file's dates that read both ways were read the mapping's way
+    error = rejected(rules.date_time, text, formats)
+    assert f"but reads as {reads}: " in error.message
+    assert f"set date: {{day_first: {fix}}} in the mapping" in error.message
+
+
+@pytest.mark.parametrize(
     ("text", "formats", "serial"),
     [
         ("31 Feb 2024", (), False),

@@ -37,6 +37,15 @@ MONTH_NAME_FORMATS = (
     "%d-%B-%Y",
 )
 
+# A four-digit year first says the order too: year, month, day, as ISO 8601 has it, with the
+# slashes or dots of Japanese, Chinese, Korean and Hungarian exports ("2024/03/01",
+# "2024.03.01", "2024. 03. 01."). Read whatever the mapping's formats, after them.
+YEAR_FIRST_FORMATS = tuple(
+    f"%Y{sep}%m{sep}%d{end}{time}"
+    for sep, end in (("/", ""), (".", ""), (".", "."), (". ", "."))
+    for time in ("", " %H:%M", " %H:%M:%S")
+)
+
 _EXCEL_SERIAL = re.compile(r"\d+(?:\.\d+)?")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_MAX_SERIAL = 2958465  # 9999-12-31
@@ -59,13 +68,13 @@ def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = Fal
         except ValueError:
             parsed = _strptime_any(text, formats)
             if parsed is None and not text.isdigit():
-                parsed = _strptime_any(text, MONTH_NAME_FORMATS)
+                parsed = _strptime_any(text, MONTH_NAME_FORMATS + YEAR_FIRST_FORMATS)
     if parsed is None:
         accepted = _accepted(formats, excel_serial)
         raise RuleError(
             Code.INVALID_DATE,
-            f'"{text}" is not a valid date in an accepted form ({accepted}); correct the date '
-            "or write it as YYYY-MM-DD",
+            f'"{text}" is not a valid date in an accepted form ({accepted})'
+            f"{_other_order(text, formats)}; correct the date or write it as YYYY-MM-DD",
         )
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
@@ -102,6 +111,26 @@ def date_converter(
         raise RuleError(*answer)
 
     return convert
+
+
+def _other_order(text: str, formats: tuple[str, ...]) -> str:
+    """Words for a date that reads only with day and month the other way round from the
+    mapping's ("12/31/2023" when the day comes first): the file may write every date so, and its
+    dates that read both ways were then read wrong. Never read so: that would be a guess."""
+    if "%d/%m/%Y" in formats:
+        other, first, day_first = MONTH_FIRST_FORMATS, "month", "false"
+    elif "%m/%d/%Y" in formats:
+        other, first, day_first = DAY_FIRST_FORMATS, "day", "true"
+    else:
+        return ""
+    parsed = _strptime_any(text, other)
+    if parsed is None:
+        return ""
+    return (
+        f", but reads as {parsed:%Y-%m-%d} with the {first} first: if the file writes its dates "
+        f"so, set date: {{day_first: {day_first}}} in the mapping (its dates that read both ways "
+        "were read the other way round)"
+    )
 
 
 def _accepted(formats: tuple[str, ...], excel_serial: bool) -> str:
