@@ -546,10 +546,15 @@ def test_formulas_give_their_cached_values(tmp_path: Path) -> None:
     assert customs(imported.body(3)) == {"Senior": False}
 
 
-def test_error_cells_arrive_as_their_text(tmp_path: Path) -> None:
+def test_error_cells_arrive_as_their_text_and_are_no_value(tmp_path: Path) -> None:
+    # #N/A is the mapping's empty value; #DIV/0! is no value either, whatever the field
     imported = run(tmp_path, "errors.xlsx", "errors.yaml")
-    assert imported.outcomes() == {2: ("rejected", "invalid-value"), 3: CREATED}
-    assert_rejected(imported, 2, "invalid-value", "Ratio", "#DIV/0!", "custom_fields[0].value")
+    assert imported.outcomes() == {2: CREATED, 3: CREATED}
+    assert "custom_fields" not in imported.body(2)
+    assert imported.result(2)["warnings"] == (
+        'value-dropped: column "Ratio": "#DIV/0!" is what Excel shows for a formula it could not '
+        "compute, not a value: left out"
+    )
     assert customs(imported.body(3)) == {"Recruiter": "Cy", "Ratio": 2}
 
 

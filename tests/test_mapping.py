@@ -1403,3 +1403,23 @@ def test_an_extension_split_off_by_a_comma_is_sent_with_its_number():
     prepared = prepare(mapper, "Ada", "ada@example.com", "+1 202 555 0143, ext 7", "United States")
     assert prepared.warnings == ()
     assert prepared.body["phone_numbers"] == [{"phone": "+12025550143 ext. 7"}]
+
+
+def test_excel_error_values_are_no_value_in_every_kind_of_field():
+    headers = ["First Name", "Last Name", "Email", "Hired On", "Phone", "Country", "LinkedIn"]
+    mapper = load_mapping(Path("mappings/default.yaml")).bind(headers)
+    row = ["Ada", "Lovelace", "#N/A", "#VALUE!", "#REF!", "United Kingdom", "#N/A"]
+    prepared = prepare(mapper, *row)
+    assert prepared.rejects == ()
+    assert prepared.body == {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "country": "United Kingdom",
+    }
+    dropped = [(w.code, w.column) for w in prepared.warnings]
+    assert ("value-dropped", "Email") in dropped
+    assert ("value-dropped", "Hired On") in dropped
+    assert ("value-dropped", "Phone") in dropped
+    # a name that is an Excel error is no name: the candidate cannot be created without one
+    no_surname = prepare(mapper, "Ada", "#N/A", "ada@example.com", "", "", "", "")
+    assert [r.code for r in no_surname.rejects] == ["missing-name"]

@@ -68,6 +68,20 @@ def test_invisible_characters_are_taken_out_of_text_with_a_warning(text, sent, f
     assert "\\u" in flagged.message
 
 
+@pytest.mark.parametrize("text", ["#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#n/a"])
+def test_an_excel_error_value_is_no_value(text):
+    flagged = rules.plain_text(text)
+    assert isinstance(flagged, rules.Flagged)
+    assert (flagged.value, flagged.code) == (rules.NO_VALUE, WarningCode.VALUE_DROPPED)
+    assert flagged.message.startswith(f'"{text}" is what Excel shows for a formula')
+
+
+@pytest.mark.parametrize("text", ["#1 fan", "#N/A please", "# N/A", "#hashtag"])
+def test_text_starting_with_a_hash_is_text(text):
+    assert rules.plain_text(text) == text
+    assert rules.excel_error(text) is None
+
+
 def test_text_of_invisible_characters_alone_is_left_out():
     flagged = rules.plain_text("\x00\x00")
     assert isinstance(flagged, rules.Flagged)

@@ -244,6 +244,19 @@ def _finisher(spec: ValueSpec, convert: Convert) -> Convert:
     return finish
 
 
+def _excused(
+    text: str,
+    error: rules.RuleError,
+    excuse: Callable[[str, rules.RuleError], rules.Flagged] | None,
+) -> rules.Flagged | None:
+    """What a value a conversion refused becomes instead of a reject (None): no value when it is
+    an Excel error value, else what ``on_invalid`` makes of it."""
+    dropped = rules.excel_error(text)
+    if dropped is not None or excuse is None:
+        return dropped
+    return excuse(text, error)
+
+
 def _dropped(value: Any) -> bool:
     return type(value) is Warned and value.value is NO_VALUE
 
@@ -324,9 +337,9 @@ def compile_entry(
                 try:
                     value = finish(text)
                 except rules.RuleError as error:
-                    if excuse is None:
+                    value = _excused(text, error, excuse)
+                    if value is None:
                         return failure(row, only, error)
-                    value = excuse(text, error)
                 if type(value) is str:  # nearly every value: one test instead of two
                     return value
                 if type(value) is rules.Flagged:
@@ -356,9 +369,9 @@ def compile_entry(
                 try:
                     value = (finish if finish_for is None else finish_for(row))(text)
                 except rules.RuleError as error:
-                    if excuse is None:
+                    value = _excused(text, error, excuse)
+                    if value is None:
                         return failure(row, position, error)
-                    value = excuse(text, error)
                 if type(value) is str:  # nearly every value: one test instead of two
                     return value
                 if type(value) is rules.Flagged:
@@ -388,10 +401,10 @@ def compile_entry(
                 try:
                     value = finish_row(piece)
                 except rules.RuleError as error:
-                    if excuse is None:
+                    value = _excused(piece, error, excuse)
+                    if value is None:
                         values.append(failure(row, position, error))
                         continue
-                    value = excuse(piece, error)
                 if type(value) is not str:  # nearly every value is: one test instead of two
                     if type(value) is rules.Flagged:
                         value = warned(row, position, value)
@@ -403,9 +416,9 @@ def compile_entry(
                 try:
                     whole = finish_row(text)
                 except rules.RuleError as error:
-                    if excuse is None:
+                    whole = _excused(text, error, excuse)
+                    if whole is None:
                         raise
-                    whole = excuse(text, error)
                 if type(whole) is rules.Flagged and whole.value is NO_VALUE:
                     values = [warned(row, position, whole)]
         if not values and (blank_fails or default is not NO_VALUE):

@@ -93,9 +93,47 @@ def without_invisible(text: str, invisible: re.Pattern[str]) -> tuple[str, str] 
     return cleaned, f'"{shown}" holds invisible characters ({found}), which no one means to type'
 
 
+# What Excel shows (and a CSV it saves holds) for a formula it could not compute: no value.
+_EXCEL_ERRORS = frozenset(
+    [
+        "#N/A",
+        "#VALUE!",
+        "#REF!",
+        "#DIV/0!",
+        "#NUM!",
+        "#NAME?",
+        "#NULL!",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+        "#EXTERNAL!",
+        "#PYTHON!",
+        "#GETTING_DATA",
+    ]
+)
+
+
+def excel_error(text: str) -> Flagged | None:
+    """An Excel error value as no value, with a warning; None for any other text."""
+    if text[:1] != "#" or text.upper() not in _EXCEL_ERRORS:
+        return None
+    return Flagged(
+        NO_VALUE,
+        WarningCode.VALUE_DROPPED,
+        f'"{text}" is what Excel shows for a formula it could not compute, not a value: left out',
+    )
+
+
 def plain_text(text: str) -> str | Flagged:
-    """A text value as sent: refused if Excel shortened it to scientific notation (see
-    ``check_precision``), and without invisible characters, with a warning when it held any."""
+    """A text value as sent: none for an Excel error value, refused if Excel shortened it to
+    scientific notation (see ``check_precision``), and without invisible characters, with a
+    warning when it held any."""
+    if text[:1] == "#" and (error := excel_error(text)) is not None:
+        return error
     check_precision(text)
     found = without_invisible(text, INVISIBLE_IN_TEXT)
     if found is None:
