@@ -1423,3 +1423,25 @@ def test_excel_error_values_are_no_value_in_every_kind_of_field():
     # a name that is an Excel error is no name: the candidate cannot be created without one
     no_surname = prepare(mapper, "Ada", "#N/A", "ada@example.com", "", "", "", "")
     assert [r.code for r in no_surname.rejects] == ["missing-name"]
+
+
+def test_a_key_cell_that_is_no_value_is_no_key():
+    from importer.run.keys import RowKey
+
+    mapping = parse_mapping(
+        {
+            "version": 1,
+            "key": "Candidate ID",
+            "empty_values": ["", "N/A"],
+            "fields": {
+                "name": {"column": "Name"},
+                "custom_fields": [{"name": "Legacy ID", "column": "Candidate ID"}],
+            },
+        },
+        "test.yaml",
+    )
+    keys = RowKey(mapping, ["Name", "Candidate ID"])
+    cells = {"L-1": "L-1", " L-2 ": "L-2", "": None, "N/A": None, "#N/A": None, "#REF!": None}
+    for cell, key in cells.items():
+        # rows sharing #N/A are not one person: no key, so no duplicate-in-file between them
+        assert keys.of(SourceRow(2, ("Ada", cell)), None) == key, cell

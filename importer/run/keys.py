@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from importer import rules
 from importer.errors import Code, ConfigError, Reject
 from importer.mapping import Mapping, normalise_header, template_parts
 from importer.read.tables import SourceRow
@@ -49,6 +50,9 @@ class RowKey:
             self.readable = False
         self.headers = headers
         self.fold = self.path == ("email",)
+        # A cell that is no value (the mapping's empty values, an Excel error such as #N/A) is
+        # no key, as it is no value of the field: rows sharing it are not the same person.
+        self.empty = frozenset(value.strip() for value in mapping.empty_values)
 
     def of(self, row: SourceRow, body: dict[str, Any] | None) -> str | None:
         """The row's key; a field's key needs the row's body (None for rejected rows)."""
@@ -62,7 +66,7 @@ class RowKey:
         if isinstance(value, bool) or not isinstance(value, _KEY_TYPES):
             return None
         text = str(value).strip()
-        if not text:
+        if not text or text in self.empty or rules.excel_error(text) is not None:
             return None
         return text.casefold() if self.fold else text
 
