@@ -10,7 +10,7 @@ from importer.send import rate_control
 from importer.send.pacer import DEFAULT_START_RATE_PER_MINUTE, HEADROOM, Pacer, pacer_for
 from importer.send.rate_control import History, RateConfig, RateState
 from tests.fakes import FakeClock
-from tests.pacing_model import import_through
+from tests.pacing_model import Imported, import_through
 
 
 def _grant_times(clock: FakeClock, pacer: Pacer, callers: int) -> list[float]:
@@ -327,20 +327,28 @@ def test_told_the_limit_no_limiter_refuses_and_the_run_takes_the_bound(
     assert done.elapsed <= 1.03 * rows / limit
 
 
-@pytest.mark.parametrize("kind", list(LIMITERS))
-@pytest.mark.parametrize("start", [0.0, 0.25, 0.5, 0.75])
-@pytest.mark.parametrize(("limit", "rows"), [(16.7, 400), (50.0, 1000), (200.0, 4000)])
-def test_auto_finds_any_limiter_within_seconds(
-    kind: str, start: float, limit: float, rows: int
-) -> None:
-    done = import_through(
+def _auto_import(
+    kind: str, limit: float, rows: int, start: float, retry_after_date: float | None = None
+) -> Imported:
+    """``rows`` through ``--rate auto`` and ten workers, against a limiter of ``limit`` a second."""
+    return import_through(
         make_limiter(kind, limit * 60, limit),
         rows=rows,
         workers=10,
         rate_per_minute=None,
         adaptive=True,
         start=start,
+        retry_after_date=retry_after_date,
     )
+
+
+@pytest.mark.parametrize("kind", list(LIMITERS))
+@pytest.mark.parametrize("start", [0.0, 0.25, 0.5, 0.75])
+@pytest.mark.parametrize(("limit", "rows"), [(16.7, 400), (50.0, 1000), (200.0, 4000)])
+def test_auto_finds_any_limiter_within_seconds(
+    kind: str, start: float, limit: float, rows: int
+) -> None:
+    done = _auto_import(kind, limit, rows, start)
     bound = rows / limit
     assert done.inside_windows() == []
     # measured: at most 1.112 (fixed windows), 1.096 (sliding), 0.998 (bucket, gcra)
@@ -415,15 +423,7 @@ def test_auto_pays_few_pauses_when_retry_after_is_an_http_date(kind: str) -> Non
     ratios = []
     for wall in [0.0, 0.2, 0.4, 0.6, 0.8]:
         for phase in [i / 10 for i in range(10)]:
-            done = import_through(
-                make_limiter(kind, limit * 60, limit),
-                rows=rows,
-                workers=10,
-                rate_per_minute=None,
-                adaptive=True,
-                start=phase,
-                retry_after_date=wall,
-            )
+            done = _auto_import(kind, limit, rows, phase, retry_after_date=wall)
             assert done.inside_windows() == []
             ratios.append(done.elapsed / bound)
     # Measured, median and worst: a bucket and GCRA 1.066 and 1.088 (1.126 and 1.148 when the
