@@ -91,7 +91,11 @@ def check_ahead(path: Path, sheet: str | None, limits: WorkbookLimits = DEFAULT_
             return False
     except OSError:
         return False  # open_sheet says what is wrong with it
-    return ahead.start(("open_sheet", path, sheet, limits), path, _checked, path, sheet, limits)
+    return ahead.start(_ahead_key(path, sheet, limits), path, _checked, path, sheet, limits)
+
+
+def _ahead_key(path: Path, sheet: str | None, limits: WorkbookLimits) -> tuple[object, ...]:
+    return ("open_sheet", path, sheet, limits)
 
 
 @contextmanager
@@ -108,7 +112,7 @@ def open_sheet(
     reads as "" (that is how the file stores them, and what both readers return). A workbook
     past ``limits`` is refused (``ConfigError``) before either reader loads any of it.
     """
-    checked = ahead.take(("open_sheet", path, sheet, limits), path)
+    checked = ahead.take(_ahead_key(path, sheet, limits), path)
     chosen, scan = checked if checked is not None else _checked(path, sheet, limits)
     # Error cells carry t="e", which calamine reads as "": openpyxl keeps their text. An odd
     # sheet (references written unusually) is streamed: openpyxl never allocates its range.

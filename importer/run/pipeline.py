@@ -71,7 +71,7 @@ def run_import(input_path: str | Path, options: ImportOptions) -> ImportSummary:
         # was done), or as the run closed
         if not run.under_way:
             raise
-        raise RunFailedError(_interrupted(run, "interrupted")) from None
+        raise RunFailedError(_unfinished(run, "interrupted")) from None
 
 
 async def run_import_async(input_path: str | Path, options: ImportOptions) -> ImportSummary:
@@ -101,10 +101,10 @@ async def _to_the_end(run: _Run) -> ImportSummary:
             raise
         from importer.run.dispatch import describe  # loaded by then: the run was sending
 
-        raise RunFailedError(_interrupted(run, describe(error))) from error
+        raise RunFailedError(_unfinished(run, describe(error))) from error
 
 
-def _interrupted(run: _Run, cause: str) -> str:
+def _unfinished(run: _Run, cause: str) -> str:
     """Why a run under way ended before its summary, and what to do about it."""
     if not run.sending:
         return (
