@@ -261,6 +261,35 @@ def test_turkish_from_windows_is_read_in_its_own_code_page(tmp_path: Path) -> No
     ]
 
 
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (
+            "Lithuanian",
+            "Vardas,Pavardė,Miestas\r\nGintarė,Stankevičius,Kaunas\r\nJonas,Gaižauskas,Vilnius\r\n"
+            "Rūta,Žukauskienė,Šiauliai\r\nKęstutis,Naujokas,Panevėžys\r\n",
+        ),
+        (
+            "Latvian",
+            "Vārds,Uzvārds,Pilsēta\r\nAmālija,Bērziņa,Rīga\r\nJānis,Krūmiņš,Liepāja\r\n"
+            "Ģirts,Ķēniņš,Daugavpils\r\n",
+        ),
+    ],
+    ids=["Lithuanian", "Latvian"],
+)
+def test_baltic_names_from_windows_are_read_in_its_code_page(
+    tmp_path: Path, language: str, text: str
+) -> None:
+    """Read as Windows-1252, Windows-1257's letters are Western ones in places no Western
+    language puts them: "Stankevièius" (è before a vowel), "Gaiþauskas" (þ inside a word),
+    "Krûmiòð"."""
+    table, rows = read(write(tmp_path / "baltic.csv", text.encode("cp1257")))
+    assert table.encoding == "cp1257", language
+    assert [table.headers, *[list(values) for _, values in rows]] == [
+        line.split(",") for line in text.splitlines()
+    ]
+
+
 def test_a_non_latin_guess_is_kept(tmp_path: Path) -> None:
     text = "Имя,Фамилия,Email\r\nИван,Петров,ivan@example.com\r\nМария,Сидорова,m@example.com\r\n"
     table, rows = read(write(tmp_path / "ru.csv", text.encode("cp1251")))

@@ -148,9 +148,9 @@ _CENTRAL_EUROPEAN = re.compile(r"[^\W\d_][¹²³¼½¾£¥¯¿]+[^\W\d_]|(?<![^\
 def _windows_code_page(sample: bytes) -> str:
     """The code page Excel on Windows wrote a Latin-script sample in: Windows-1250 (Polish,
     Czech, Hungarian...) when Windows-1252 would put symbols inside its words and 1250 none;
-    else the one of 1252, 1250 and 1254 (Turkish) that spells the fewest of its words as none
-    of its languages does, 1252 on a tie; latin-1 for 1252 where 1252 has a hole (0x81, 0x8D,
-    0x8F, 0x90, 0x9D)."""
+    else the one of 1252, 1250, 1254 (Turkish) and 1257 (Baltic) that spells the fewest of its
+    words as none of its languages does, 1252 on a tie; latin-1 for 1252 where 1252 has a hole
+    (0x81, 0x8D, 0x8F, 0x90, 0x9D)."""
     western = "cp1252" if _decodes(sample, "cp1252") else "latin-1"
     west = sample.decode(western)
     if _decodes(sample, "cp1250"):
@@ -158,7 +158,7 @@ def _windows_code_page(sample: bytes) -> str:
         if _CENTRAL_EUROPEAN.search(west) and not _CENTRAL_EUROPEAN.search(central):
             return "cp1250"
     best, fewest = western, _misspelt(west, _WESTERN_ALPHABETS)
-    for code_page, alphabets in (("cp1250", _CENTRAL_ALPHABETS), ("cp1254", _TURKISH_ALPHABETS)):
+    for code_page, alphabets in _OTHER_CODE_PAGES:
         if fewest and _decodes(sample, code_page):
             misspelt = _misspelt(sample.decode(code_page), alphabets)
             if misspelt < fewest:
@@ -169,9 +169,11 @@ def _windows_code_page(sample: bytes) -> str:
 # The letters beyond ASCII of the languages written in each code page, and where a letter
 # cannot stand in a word of that language. Czech "Dvořák" read as Windows-1252 is "Dvoøák",
 # Hungarian "Kőműves" "Kõmûves", Romanian "Stănescu" "Stãnescu" (Portuguese writes ã before
-# o, e or s or at a word's end, õ before e), Turkish "Çağla" "Çaðla": spellings no one language
-# has. Only fewer such words switch a file from 1252: a file whose words fit both (Danish "Bjørn"
-# is Czech "Bjřrn") stays Western, as most files from Windows are.
+# o, e or s or at a word's end, õ before e), Turkish "Çağla" "Çaðla", Lithuanian "Stankevičius"
+# "Stankevièius" and "Gaižauskas" "Gaiþauskas" (è before a vowel, þ inside a word), Latvian
+# "Krūmiņš" "Krûmiòð": spellings no one language has. Only fewer such words switch a file from
+# 1252: a file whose words fit both (Danish "Bjørn" is Czech "Bjřrn") stays Western, as most
+# files from Windows are.
 _Alphabet = tuple[frozenset[str], "re.Pattern[str] | None"]
 
 
@@ -181,22 +183,28 @@ def _alphabet(letters: str, misplaced: str | None = None) -> _Alphabet:
 
 _WESTERN_ALPHABETS = (
     _alphabet("äöüß"),  # German
-    _alphabet("àâæçéèêëîïôœùûüÿ"),  # French
+    _alphabet("àâæçéèêëîïôœùûüÿ", r"è[aeiouy]"),  # French
     _alphabet("áéíñóúü"),  # Spanish
     _alphabet("áâãàçéêíóôõúü", r"ã(?![oes]|$)|õ(?!e)"),  # Portuguese
-    _alphabet("àèéìíîòóùú"),  # Italian
-    _alphabet("áéíóúëïöüèà"),  # Dutch
+    _alphabet("àèéìíîòóùú", r"è[aeiou]"),  # Italian
+    _alphabet("áéíóúëïöüèà", r"è[aeiou]"),  # Dutch
     _alphabet("æøåéóòô"),  # Danish, Norwegian
     _alphabet("åäöé"),  # Swedish
     _alphabet("äöåšž"),  # Finnish
-    _alphabet("áðéíóúýþæö"),  # Icelandic
-    _alphabet("áðíóúýæø"),  # Faroese
-    _alphabet("àçéèíïòóúü"),  # Catalan
+    _alphabet("áðéíóúýþæö", r"^ð|.þ"),  # Icelandic
+    _alphabet("áðíóúýæø", r"^ð"),  # Faroese
+    _alphabet("àçéèíïòóúü", r"è[aeiou]"),  # Catalan
     _alphabet("õäöüšž"),  # Estonian
     _alphabet("çë"),  # Albanian
 )
 _TURKISH_ALPHABETS = (
     _alphabet("çğıöşüâîû"),  # Turkish
+    _alphabet("äöüß"),  # German
+)
+_BALTIC_ALPHABETS = (
+    _alphabet("ąčęėįšųūž"),  # Lithuanian
+    _alphabet("āčēģīķļņšūž"),  # Latvian
+    _alphabet("äõöüšž"),  # Estonian
     _alphabet("äöüß"),  # German
 )
 _CENTRAL_ALPHABETS = (
@@ -208,6 +216,11 @@ _CENTRAL_ALPHABETS = (
     _alphabet("ăâîşţ"),  # Romanian
     _alphabet("äöüß"),  # German
     _alphabet("çë"),  # Albanian
+)
+_OTHER_CODE_PAGES = (
+    ("cp1250", _CENTRAL_ALPHABETS),
+    ("cp1254", _TURKISH_ALPHABETS),
+    ("cp1257", _BALTIC_ALPHABETS),
 )
 # A byte Windows-1252 leaves undefined, which latin-1 reads as an invisible control character,
 # beside a letter: Windows-1250's ť, Ť or Ź in a word ("Š\x9dastný" for Šťastný).
