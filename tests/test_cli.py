@@ -171,6 +171,36 @@ def test_validate_reports_problems_without_sending(
     assert summary["by_warning_code"] == {"kept-as-typed": 1, "value-dropped": 1}
 
 
+def test_a_guessed_encoding_is_said_with_a_name_as_it_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bytes read in the wrong code page are still letters: only someone who knows the names can
+    tell "Krûmiòð" from "Krūmiņš", so the run says what it guessed and shows one."""
+    baltic = tmp_path / "baltic.csv"
+    baltic.write_bytes(
+        "First Name,Last Name,Email\r\nJānis,Krūmiņš,janis@example.lv\r\n"
+        "Gintarė,Stankevičius,g@example.lt\r\n".encode("cp1257")
+    )
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_text("First Name,Last Name,Email\nJānis,Krūmiņš,janis@example.lv\n", "utf-8")
+    out = tmp_path / "out"
+
+    assert main(["validate", str(baltic), "--mapping", MAPPING, "--out", str(out)]) == 0
+    said = capsys.readouterr().err
+    assert (
+        "note: baltic.csv is not UTF-8: it was read as cp1257, a guess from its text (line 2 reads "
+        '"Jānis"); if letters look wrong, pass --encoding'
+    ) in said
+    notices = json.loads((out / "summary.json").read_text(encoding="utf-8"))["notices"]
+    assert [notice.split(" (")[0] for notice in notices] == [
+        "baltic.csv is not UTF-8: it was read as cp1257, a guess from its text"
+    ]
+    # read, not guessed: nothing to say
+    assert main(["validate", str(utf8), "--mapping", MAPPING, "--out", str(out)]) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert "notices" not in json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
 def test_validate_workers_flag_reaches_the_dry_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -68,6 +68,33 @@ def detect_encoding(path: Path) -> str:
     )
 
 
+# Encodings that are read, not guessed: a byte-order mark names them, or every byte is UTF-8.
+_CERTAIN = frozenset({"utf-8", "utf-8-sig", "utf-16", "utf-32"})
+# A cell's worth of text around a character beyond ASCII, to show how the guess reads it.
+_SHOWN = re.compile(r'[^\s,;"]{0,30}[^\x00-\x7f][^\s,;"]{0,30}')
+
+
+def guess_note(path: Path, encoding: str) -> str | None:
+    """What to tell the user of a CSV whose encoding ``detect_encoding`` guessed (None: it did
+    not), showing the first text beyond ASCII as read: a guess can read the right bytes as the
+    wrong letters, which only someone who knows the names can see."""
+    if encoding in _CERTAIN:
+        return None
+    with open(path, "rb") as raw:
+        head = raw.read(_SAMPLE)
+    shown = ""
+    for number, line in enumerate(head.decode(encoding, errors="replace").split("\n"), 1):
+        found = _SHOWN.search(line)
+        if found is not None:
+            shown = f' (line {number} reads "{found.group()}")'
+            break
+    return (
+        f"{path.name} is not UTF-8: it was read as {encoding}, a guess from its text{shown}; "
+        "if letters look wrong, pass --encoding with the code page it was saved in, or save it "
+        'from Excel as "CSV UTF-8"'
+    )
+
+
 def _refuse_mixed(path: Path, bad: _Undecodable) -> None:
     """Refuse a file that is UTF-8 but for some bytes (a line pasted from a Windows-1252 file):
     read either way, the letters of one part would come out as other letters.

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from importer.errors import ConfigError, Reject
 from importer.read import xlsx
-from importer.read.encoding import check_encoding, detect_encoding
+from importer.read.encoding import check_encoding, detect_encoding, guess_note
 from importer.read.escape import (
     is_rejects_file,
     is_rejects_header,
@@ -70,6 +70,8 @@ class Table:
     """The spreadsheet row the headers were read from, given or found."""
     header_note: str | None = None
     """Why the headers were read from another row than the one given, for the run to say."""
+    encoding_note: str | None = None
+    """The encoding guessed, and how the file reads in it, for the run to say."""
     _check_complete: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
@@ -189,7 +191,12 @@ def _check_readable(path: Path) -> None:
 def _open_csv(
     path: Path, stack: ExitStack, encoding: str | None, header_row: int | None, max_cell_mb: int
 ) -> Table:
-    encoding = detect_encoding(path) if encoding is None else check_encoding(path, encoding)
+    guessed = None
+    if encoding is None:
+        encoding = detect_encoding(path)
+        guessed = guess_note(path, encoding)
+    else:
+        encoding = check_encoding(path, encoding)
     text = stack.enter_context(open(path, encoding=encoding, newline=""))  # noqa: SIM115
     note = None
     if header_row is not None and header_row > 1 and _csv_own_report(path, text, max_cell_mb):
@@ -231,6 +238,7 @@ def _open_csv(
         delimiter=delimiter,
         header_row=header_row,
         header_note=note,
+        encoding_note=guessed,
         _check_complete=check_complete,
     )
 

@@ -292,7 +292,7 @@ class _Run:
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
-            notices=[opened.table.header_note] if opened.table.header_note else [],
+            notices=[n for n in (opened.table.header_note, opened.table.encoding_note) if n],
         )
 
     def _pool(self, mapper: RowMapper, keys: RowKey, table: Table) -> Callable[[int], PreparePool]:
