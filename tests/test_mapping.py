@@ -1423,6 +1423,15 @@ def test_excel_error_values_are_no_value_in_every_kind_of_field():
     # a name that is an Excel error is no name: the candidate cannot be created without one
     no_surname = prepare(mapper, "Ada", "#N/A", "ada@example.com", "", "", "", "")
     assert [r.code for r in no_surname.rejects] == ["missing-name"]
+    # ... and the reject says why the cell that is there is no name, not only "fill in"
+    assert no_surname.rejects[0].message == (
+        'the row has no name; fill in both "First Name" and "Last Name"; column "Last Name": '
+        '"#N/A" is what Excel shows for a formula it could not compute, not a value: left out'
+    )
+    empty = prepare(mapper, "Ada", "", "ada@example.com", "", "", "", "")
+    assert (
+        empty.rejects[0].message == 'the row has no name; fill in both "First Name" and "Last Name"'
+    )
 
 
 def test_a_key_cell_that_is_no_value_is_no_key():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import orjson
@@ -180,7 +180,7 @@ class RowMapper:
             and ("first_name" not in body or "last_name" not in body)
             and not any(field in NAME_FIELDS for field, _ in problems)
         ):
-            problems.append(("name", self._missing_name))
+            problems.append(("name", _missing_name(self._missing_name, cautions)))
         if problems:
             number = row.row_number
             rejects = tuple(
@@ -414,6 +414,16 @@ def _origin_of(trace: Trace, field: str) -> Origin:
         cut = max(path.rfind("."), path.rfind("["))
         path = path[:cut] if cut > 0 else ""
     return None, None, field
+
+
+def _missing_name(failure: Failure, cautions: Cautions) -> Failure:
+    """The row's missing-name reject, saying why a name cell it has was no name (an Excel error
+    such as #N/A, nothing but invisible characters): the cell is not empty, so "fill in" alone
+    would not tell the user what to change."""
+    why = [w.message for field, w in cautions if field in NAME_FIELDS and w.value is NO_VALUE]
+    if not why:
+        return failure
+    return replace(failure, message="; ".join([failure.message, *why]))
 
 
 def _missing_name_failure(mapping: Mapping, headers: Headers) -> Failure:
