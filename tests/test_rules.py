@@ -726,6 +726,26 @@ def test_a_date_with_the_year_first_is_read_without_formats(text):
 
 
 @pytest.mark.parametrize(
+    ("text", "formats", "expected"),
+    [
+        # a date-time cell saved as text by an English-language Excel or ATS
+        ("3/1/2024 12:00:00 AM", rules.MONTH_FIRST_FORMATS, "2024-03-01T00:00:00.000Z"),
+        ("3/1/2024 1:05 PM", rules.MONTH_FIRST_FORMATS, "2024-03-01T13:05:00.000Z"),
+        ("01/03/2024 12:30:15 pm", rules.DAY_FIRST_FORMATS, "2024-03-01T12:30:15.000Z"),
+        ("Mar 1, 2024 9:30 AM", (), "2024-03-01T09:30:00.000Z"),
+        ("2024/03/01 11:59:59 PM", (), "2024-03-01T23:59:59.000Z"),
+    ],
+)
+def test_a_time_of_day_with_am_or_pm_is_read(text, formats, expected):
+    assert rules.date_time(text, formats) == expected
+
+
+def test_a_time_that_is_no_time_is_still_refused():
+    with pytest.raises(rules.RuleError):
+        rules.date_time("3/1/2024 13:00 PM", rules.MONTH_FIRST_FORMATS)
+
+
+@pytest.mark.parametrize(
     ("text", "formats", "reads", "fix"),
     [
         ("12/31/2023", rules.DAY_FIRST_FORMATS, "2023-12-31 with the month first", "false"),

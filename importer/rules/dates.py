@@ -11,13 +11,18 @@ from importer.errors import Code
 from importer.rules.text import RuleError
 
 
+# A date may carry the time of day, on a 24-hour clock or with AM/PM (what a date-time cell
+# becomes when an English-language Excel or ATS saves it as text: "3/1/2024 12:00:00 AM").
+_TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
+
+
 def _numeric_formats(first: str, second: str) -> tuple[str, ...]:
     """``first/second/year`` with / - or . between, 4- or 2-digit years, with or without a time."""
     return tuple(
         f"{first}{sep}{second}{sep}{year}{time}"
         for sep in "/-."
         for year in ("%Y", "%y")
-        for time in ("", " %H:%M", " %H:%M:%S")
+        for time in _TIMES
     )
 
 
@@ -25,16 +30,20 @@ DAY_FIRST_FORMATS = _numeric_formats("%d", "%m")
 MONTH_FIRST_FORMATS = _numeric_formats("%m", "%d")
 # A date with the month's English name says which number is the day: read it whatever the
 # mapping's formats, after them ("1 March 2024", "Mar 1, 2024", Excel's "1-Mar-24").
-MONTH_NAME_FORMATS = (
-    "%d %B %Y",
-    "%d %b %Y",
-    "%B %d %Y",
-    "%B %d, %Y",
-    "%b %d %Y",
-    "%b %d, %Y",
-    "%d-%b-%Y",
-    "%d-%b-%y",
-    "%d-%B-%Y",
+MONTH_NAME_FORMATS = tuple(
+    f"{date}{time}"
+    for date in (
+        "%d %B %Y",
+        "%d %b %Y",
+        "%B %d %Y",
+        "%B %d, %Y",
+        "%b %d %Y",
+        "%b %d, %Y",
+        "%d-%b-%Y",
+        "%d-%b-%y",
+        "%d-%B-%Y",
+    )
+    for time in _TIMES
 )
 
 # A four-digit year first says the order too: year, month, day, as ISO 8601 has it, with the
@@ -43,7 +52,7 @@ MONTH_NAME_FORMATS = (
 YEAR_FIRST_FORMATS = tuple(
     f"%Y{sep}%m{sep}%d{end}{time}"
     for sep, end in (("/", ""), (".", ""), (".", "."), (". ", "."))
-    for time in ("", " %H:%M", " %H:%M:%S")
+    for time in _TIMES
 )
 
 _EXCEL_SERIAL = re.compile(r"\d+(?:\.\d+)?")
