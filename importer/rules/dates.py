@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from importer.errors import Code
 from importer.rules.text import RuleError
 
-
 # A date may carry the time of day, on a 24-hour clock or with AM/PM (what a date-time cell
 # becomes when an English-language Excel or ATS saves it as text: "3/1/2024 12:00:00 AM").
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
