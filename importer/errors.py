@@ -97,6 +97,7 @@ class WarningCode(StrEnum):
     PHONE_PLUS_RESTORED = "phone-plus-restored"  # digits read as +<country code> (Excel's lost +)
     EMAIL_EXTRACTED = "email-extracted"  # the address out of "Name <address>" or "mailto:address"
     INVISIBLE_REMOVED = "invisible-removed"  # NUL, zero-width spaces... taken out of a value
+    EXTRA_VALUES_DROPPED = "extra-values-dropped"  # a field of one value: a cell's others not sent
     NO_KEY = (
         "no-key"  # sent with no key (e-mail) for the ledger: importing it again creates it again
     )
@@ -108,6 +109,7 @@ WARNING_TITLES: dict[WarningCode, str] = {
     WarningCode.PHONE_PLUS_RESTORED: "Phone read with the + that Excel dropped",
     WarningCode.EMAIL_EXTRACTED: "E-mail address read out of a name or a link",
     WarningCode.INVISIBLE_REMOVED: "Sent without invisible characters",
+    WarningCode.EXTRA_VALUES_DROPPED: "Only the first of the cell's values sent",
     WarningCode.NO_KEY: "Not remembered: no e-mail (or key) to recognise it by next time",
 }
 """Each warning code in plain words, as ``TITLES`` for the codes of rejects."""

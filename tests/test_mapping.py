@@ -396,10 +396,31 @@ def test_an_outlook_address_with_a_last_first_name_is_read_in_a_column_split_on_
     prepared = prepare(mapper, "Lovelace, Ada <Ada@Example.org>; Turing, Alan <alan@x.org>")
     assert (prepared.rejects, prepared.body["email"]) == ((), "ada@example.org")
     (warning,) = prepared.warnings
+    # the second address is not sent (the request has one e-mail), and the warning says so
     assert warning.message == (
         'column "Email": "Lovelace, Ada <Ada@Example.org>" read as Ada@example.org '
-        "(the address between < and >; the name is not sent)"
+        '(the address between < and >; the name is not sent); column "Email": the field takes '
+        'one value and the cell holds 2: "Lovelace, Ada <Ada@Example.org>" is sent, '
+        '"Turing, Alan <alan@x.org>" not; to keep it, map the column again as a custom field'
     )
+
+
+def test_a_field_of_one_value_names_the_values_of_its_cell_it_does_not_send():
+    email = {"column": "Email", "split": [",", ";"], "lower": True}
+    mapper = bind({**NAME, "email": email}, ["Email"])
+    two = prepare(mapper, "ada@example.org; ada.l@work.example")
+    assert two.body["email"] == "ada@example.org"
+    assert [(w.code, w.column, w.value) for w in two.warnings] == [
+        ("extra-values-dropped", "Email", "ada@example.org; ada.l@work.example")
+    ]
+    assert two.warnings[0].message == (
+        'column "Email": the field takes one value and the cell holds 2: "ada@example.org" is '
+        'sent, "ada.l@work.example" not; to keep it, map the column again as a custom field'
+    )
+    # nothing is lost: the same address twice, an empty piece
+    for cell in ("ada@example.org, ADA@example.org", "ada@example.org;", "; ada@example.org"):
+        same = prepare(mapper, cell)
+        assert (same.body["email"], same.warnings) == ("ada@example.org", ()), cell
 
 
 def test_an_address_lower_cased_by_the_mapping_is_quoted_as_typed_in_its_reject():

@@ -361,10 +361,37 @@ def compile_entry(
                     text = ""
             # A cell with no separator (nearly all) is its own one value: not split, no call.
             if text and separators is not None and separators.search(text):
-                pieces = rules.split_values(text, separators)
-                text = pieces[0] if pieces else ""
-                if text in empty:
-                    text = next((piece for piece in pieces if piece not in empty), "")
+                kept = [
+                    piece for piece in rules.split_values(text, separators) if piece not in empty
+                ]
+                text = kept[0] if kept else ""
+                others = [piece for piece in kept[1:] if piece.casefold() != text.casefold()]
+                if others:
+                    return left_out(row, position, value_of(row, text, position), text, others)
+            return value_of(row, text, position)
+
+        def left_out(
+            row: Sequence[str], position: int, value: Any, first: str, others: list[str]
+        ) -> Any:
+            """The field takes one value and the cell held more: the first is sent, and the
+            warning says which were not (a second e-mail address is not thrown away unseen)."""
+            if type(value) is Failure or value is NO_VALUE:
+                return value
+            column, cell, phrase = describe(row, position)
+            rest = ", ".join(f'"{other}"' for other in others)
+            sent = f"{rest} not sent either"
+            if type(value) is not Warned or value.value is not NO_VALUE:
+                sent = f'"{first}" is sent, {rest} not'
+            message = (
+                f"{phrase}: the field takes one value and the cell holds {len(others) + 1}: "
+                f"{sent}; to keep {'them' if len(others) > 1 else 'it'}, map the column again "
+                "as a custom field"
+            )
+            if type(value) is Warned:
+                value, message = value.value, f"{value.message}; {message}"
+            return Warned(value, WarningCode.EXTRA_VALUES_DROPPED, message, column, cell)
+
+        def value_of(row: Sequence[str], text: str, position: int) -> Any:
             if text:
                 try:
                     value = (finish if finish_for is None else finish_for(row))(text)
