@@ -201,6 +201,31 @@ def test_a_guessed_encoding_is_said_with_a_name_as_it_reads(
     assert "notices" not in json.loads((out / "summary.json").read_text(encoding="utf-8"))
 
 
+def test_columns_the_mapping_does_not_read_are_named_as_not_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A header the mapping lacks ("Mobile Number" is not one of the default's phone headers)
+    loses that column for every row: the run names it rather than leaving the user to find out
+    in the ATS. The importer's own report columns are not the file's data."""
+    source = tmp_path / "export.csv"
+    source.write_text(
+        "First Name,Last Name,Email,Mobile Number,Location,error_row,error_code,error_field,"
+        "error_message\nAda,Lovelace,ada@example.org,+44 7911 123456,London,2,x,y,z\n",
+        "utf-8",
+    )
+    out = tmp_path / "out"
+
+    assert main(["validate", str(source), "--mapping", MAPPING, "--out", str(out)]) == 0
+    notice = (
+        '2 columns of the file the mapping does not read, so not sent: "Mobile Number", '
+        '"Location"; if the ATS should have one, add it to a copy of the mapping (importer '
+        "suggest-mapping writes one from the file)"
+    )
+    assert f"note: {notice}" in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["notices"] == [notice]
+
+
 def test_validate_workers_flag_reaches_the_dry_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1475,3 +1475,23 @@ def test_a_key_cell_that_is_no_value_is_no_key():
     for cell, key in cells.items():
         # rows sharing #N/A are not one person: no key, so no duplicate-in-file between them
         assert keys.of(SourceRow(2, ("Ada", cell)), None) == key, cell
+
+
+def test_the_columns_a_mapping_does_not_read_are_every_other_header():
+    mapping = parse_mapping(
+        {
+            "version": 1,
+            "key": "Candidate ID",
+            "account": {"column": "Account"},
+            "fields": {
+                "name": {"template": "{First} {Last}"},
+                "phone_numbers": [{"column": "Phone", "phone": {"region_column": "Country"}}],
+                "custom_fields": [{"name": "Legacy ID", "column": "Candidate ID"}],
+            },
+        },
+        "test",
+    )
+    headers = ["First", "Last", "phone", "COUNTRY", "Candidate ID", "Account", "Email", "", "Zip"]
+    # "Email": the default key names a field this mapping does not give, not a column it reads
+    assert mapping.unread(headers) == ["Email", "Zip"]
+    assert mapping.unread(headers, also=["EMAIL"]) == ["Zip"]

@@ -377,6 +377,17 @@ class Mapping(_Spec):
                 seen.setdefault(normalise_header(name), name)
         return list(seen.values())
 
+    def unread(self, headers: Sequence[str], also: Sequence[str] = ()) -> list[str]:
+        """The headers no field reads (the key is one of them), nor the account column, nor
+        ``also``: in file order, blank headers left out."""
+        names = [*self.columns(), *also]
+        if self.account is not None:
+            names.append(self.account.column)
+        read = {normalise_header(name) for name in names}
+        return [
+            header for header in headers if header.strip() and normalise_header(header) not in read
+        ]
+
     def bind(self, headers: Sequence[str], source: str = "") -> RowMapper:
         """Compile the mapping against a header row.
 

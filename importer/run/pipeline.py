@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from importer.errors import ConfigError, MissingColumnError, MissingSheetError, RunFailedError
 from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.edits import edited
+from importer.read.escape import REJECTS_EXTRA_COLUMNS
 from importer.read.tables import Table, is_workbook, open_table
 from importer.read.xlsx import list_sheets
 from importer.record.journal import Journal
@@ -292,7 +293,7 @@ class _Run:
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
-            notices=[n for n in (opened.table.header_note, opened.table.encoding_note) if n],
+            notices=_notices(self.mapping, opened),
         )
 
     def _pool(self, mapper: RowMapper, keys: RowKey, table: Table) -> Callable[[int], PreparePool]:
@@ -303,6 +304,28 @@ class _Run:
             return PreparePool(self.mapping, mapper, table.headers, self.input_name, keep, workers)
 
         return pool
+
+
+def _notices(mapping: Mapping, opened: _Opened) -> list[str]:
+    """What the summary says about how the file was read and what of it was not sent."""
+    table = opened.table
+    notices = [note for note in (table.header_note, table.encoding_note) if note]
+    also = [*REJECTS_EXTRA_COLUMNS, *([opened.accounts.column] if opened.accounts.column else [])]
+    unread = mapping.unread(table.headers, also)
+    if unread:
+        shown = ", ".join(f'"{header}"' for header in unread[:_UNREAD_SHOWN])
+        if len(unread) > _UNREAD_SHOWN:
+            shown += f" and {len(unread) - _UNREAD_SHOWN} more"
+        notices.append(
+            f"{len(unread)} column{'s' if len(unread) > 1 else ''} of the file the mapping does "
+            f"not read, so not sent: {shown}; if the ATS should have one, add it to a copy of "
+            "the mapping (importer suggest-mapping writes one from the file)"
+        )
+    return notices
+
+
+# Columns named in the notice of columns not sent; the rest are counted.
+_UNREAD_SHOWN = 10
 
 
 def _send_figures(stats: SendStats | None) -> dict[str, Any]:
