@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from importer import __version__
 from importer.errors import ConfigError, RunFailedError
+from importer.read.hidden import HIDDEN_ROWS
 from importer.read.limits import add_limit_arguments, limits_from_args
 from importer.read.records import MAX_CELL_MB
 from importer.record.outdir import default_out_dir
@@ -75,6 +76,12 @@ def _add_input_arguments(p: argparse.ArgumentParser) -> None:
         type=_positive_int,
         help="spreadsheet row holding the headers (default: the mapping's header_row, else "
         "found in the file below any title lines)",
+    )
+    p.add_argument(
+        "--hidden-rows",
+        choices=HIDDEN_ROWS,
+        help="rows an XLSX sheet hides (a filter, rows hidden by hand): skip them, or import "
+        "them like the others (default: such a sheet is refused until you say which)",
     )
     p.add_argument(
         "--max-cell-mb",
@@ -296,6 +303,7 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
         workers=args.workers,
         max_cell_mb=args.max_cell_mb,
         account_column=args.account_column,
+        hidden_rows=args.hidden_rows,
         limits=limits_from_args(args),
     )
     if args.command == "run":

@@ -30,6 +30,7 @@ class Code(StrEnum):
     # reading
     RAGGED_ROW = "ragged-row"
     BLANK_ROW = "blank-row"
+    HIDDEN_ROW = "hidden-row"
     UNBALANCED_QUOTE = "unbalanced-quote"
     PRECISION_LOST = "precision-lost"
     # mapping and validation
@@ -57,6 +58,7 @@ class Code(StrEnum):
 TITLES: dict[Code, str] = {
     Code.RAGGED_ROW: "The row has more or fewer cells than there are columns",
     Code.BLANK_ROW: "Blank row",
+    Code.HIDDEN_ROW: "Hidden in the sheet",
     Code.PRECISION_LOST: "Excel already rounded this number",
     Code.REQUIRED_VALUE: "A required cell is empty",
     Code.MISSING_NAME: "No name",

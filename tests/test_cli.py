@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 from importer.cli import main
 from importer.sandbox import Sandbox, SandboxConfig, start_sandbox_thread
+from tests.hidden_sheet import filtered_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = str(ROOT / "samples" / "candidates.csv")
@@ -224,6 +226,65 @@ def test_columns_the_mapping_does_not_read_are_named_as_not_sent(
     assert f"note: {notice}" in capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["notices"] == [notice]
+
+
+def test_a_sheet_that_hides_rows_is_imported_only_as_the_user_says(
+    tmp_path: Path,
+    sandbox: Sandbox,
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A recruiter filters the sheet to the candidates to move and saves it: sending the rows
+    the filter hides, or leaving them out, is the user's call, never the importer's."""
+    book = str(filtered_workbook(tmp_path / "filtered.xlsx"))
+    refused = tmp_path / "refused"
+    assert (
+        main(["run", book, "--mapping", MAPPING, "--out", str(refused), "--base-url", sandbox.url])
+        == 2
+    )
+    error = capsys.readouterr().err
+    assert (
+        'sheet "Candidates": rows 4, 6 are hidden in the sheet (a filter, or rows hidden' in error
+    )
+    assert "pass --hidden-rows skip to import only the rows Excel shows, or --hidden-rows " in error
+    assert sandbox.stats()["candidates"] == 0
+    assert not refused.exists() or not any(refused.iterdir())
+
+    skipped = tmp_path / "skipped"
+    args = ["--mapping", MAPPING, "--base-url", sandbox.url, "--no-state", "--quiet"]
+    assert main(["run", book, *args, "--out", str(skipped), "--hidden-rows", "skip"]) == 0
+    summary = json.loads((skipped / "summary.json").read_text(encoding="utf-8"))
+    assert summary["by_status"] == {"created": 2, "rejected": 0, "skipped": 2, "not_attempted": 0}
+    assert summary["by_error_code"] == {"hidden-row": 2}
+    with (skipped / "results.csv").open(newline="", encoding="utf-8") as f:
+        results = {int(r["row_number"]): (r["status"], r["error_code"]) for r in csv.DictReader(f)}
+    assert results == {
+        3: ("created", ""),
+        4: ("skipped", "hidden-row"),
+        5: ("created", ""),
+        6: ("skipped", "hidden-row"),
+    }
+    assert sandbox.stats()["candidates"] == 2
+
+    everything = tmp_path / "everything"
+    assert (
+        main(
+            [
+                "validate",
+                book,
+                "--mapping",
+                MAPPING,
+                "--out",
+                str(everything),
+                "--hidden-rows",
+                "import",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads((everything / "summary.json").read_text(encoding="utf-8"))
+    assert summary["by_status"]["not_attempted"] == 4
 
 
 def test_validate_workers_flag_reaches_the_dry_run(

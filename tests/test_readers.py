@@ -1,4 +1,5 @@
 import shutil
+import zipfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from importer.read.encoding import detect_encoding
 from importer.read.limits import _FastScan
 from importer.read.tables import Table, open_table
 from importer.read.xlsx import cell_text
+from tests.hidden_sheet import HIDDEN, filtered_workbook
 
 DATA = Path(__file__).parent / "data"
 XLSX_FIXTURES = sorted(DATA.glob("*.xlsx"))
@@ -962,3 +964,28 @@ def test_a_header_loses_invisible_characters_and_matches_across_case_and_spacing
 
     assert header_label("\ufeff E-mail\u200b Address ") == "E-mail Address"
     assert normalise_header("\ufeffE-mail\u200b   ADDRESS ") == "e-mail address"
+
+
+@pytest.mark.parametrize("streaming_threshold", [0, 10**9], ids=["openpyxl", "calamine"])
+def test_the_rows_a_sheet_hides_are_known_and_read_like_the_others(
+    tmp_path: Path, streaming_threshold: int
+) -> None:
+    """Excel's filter hides rows both readers read: the table says which, below its header."""
+    book = filtered_workbook(tmp_path / "filtered.xlsx")
+    with open_table(book, streaming_threshold=streaming_threshold) as table:
+        numbers = [row.row_number for row in table.rows]
+        assert (table.header_row, sorted(table.hidden_rows)) == (2, list(HIDDEN))
+    assert numbers == [3, 4, 5, 6]
+    # LibreOffice writes hidden="true"
+    with zipfile.ZipFile(book) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
+        b'hidden="1"', b'hidden="true"'
+    )
+    with zipfile.ZipFile(book, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    with open_table(book, streaming_threshold=streaming_threshold) as table:
+        assert sorted(table.hidden_rows) == list(HIDDEN)
+    with open_table(DATA.parent.parent / "samples" / "candidates.xlsx") as plain:
+        assert plain.hidden_rows == frozenset()

@@ -31,6 +31,7 @@ from importer.sandbox import SandboxConfig, start_sandbox_thread
 from importer.web import WebConfig, WebServer, job_routes, start_server_thread
 from importer.web.guard import TOKEN_HEADER
 from importer.web.workspace import page_words
+from tests.hidden_sheet import filtered_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "candidates.csv"
@@ -547,6 +548,27 @@ def test_rows_come_in_pages_filtered(api: Api) -> None:
     assert api.get(url, params={"page": 9}).json()["page"] == 3
     problems = api.get(url, params={"show": "problems"}).json()
     assert [r["row_number"] for r in problems["rows"]] == [41, 81, 121]
+
+
+def test_the_rows_a_sheet_hides_are_listed_as_skipped_and_not_imported(
+    api: Api, tmp_path: Path
+) -> None:
+    """The page imports what Excel shows, and its check says so before anything is sent."""
+    book = filtered_workbook(tmp_path / "filtered.xlsx")
+    check = api.check(api.upload_ok(book), {"columns": {}})
+    rows = {row["row_number"]: row for row in api.checked_rows(check)}
+    assert {n: row["status"] for n, row in rows.items()} == {
+        3: "ready",
+        4: "skipped",
+        5: "ready",
+        6: "skipped",
+    }
+    assert [p["code"] for p in rows[4]["problems"]] == ["hidden-row"]
+    assert "--" not in rows[4]["problems"][0]["message"]
+    job = api.wait(api.import_(check, target="sandbox").json()["id"])
+    assert job["summary"]["by_status"]["created"] == 2
+    assert job["summary"]["by_error_code"] == {"hidden-row": 2}
+    assert api.server.sandbox.stats()["candidates"] == 2
 
 
 def test_import_into_the_sandbox_and_download_the_reports(api: Api) -> None:

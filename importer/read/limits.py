@@ -117,6 +117,8 @@ class SheetScan:
     uncomputed_formula: str | None = None
     """The first cell holding a formula with no stored result ("" when its reference was not
     seen), which every reader reads as empty; None when there is none."""
+    hidden_rows: frozenset[int] = frozenset()
+    """The rows Excel does not show: filtered out, hidden by hand, or in a collapsed group."""
 
     @property
     def cells(self) -> int:
@@ -298,6 +300,9 @@ def check_line_width(path: Path, number: int, line: str, delimiter: str) -> None
 # the sheet through the tag-by-tag pass.
 _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
 _ROW_REF = re.compile(rb'<row r="([0-9]{1,7})"')
+# Excel writes hidden="1" on a row a filter, a collapsed group or the user hides; some writers
+# "true". Only a row's own tag holds it.
+_HIDDEN_ROW = re.compile(rb'<row r="([0-9]{1,7})"[^>]*?\shidden="(?:1|true)"')
 _CELL_OPENINGS = (b"<c ", b"<c>", b"<c/", b"<c\t", b"<c\n", b"<c\r")
 _ROW_OPENINGS = (b"<row ", b"<row>", b"<row/", b"<row\t", b"<row\n", b"<row\r")
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row)[\s/>]")
@@ -325,10 +330,20 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, part: str) -> SheetScan:
         for chunk in _whole_tags(path, archive, part):
             slow.feed(chunk)
         return SheetScan(
-            slow.last_row, slow.last_column, False, fast.error_cells, fast.uncomputed_formula
+            slow.last_row,
+            slow.last_column,
+            False,
+            fast.error_cells,
+            fast.uncomputed_formula,
+            frozenset(fast.hidden_rows),
         )
     return SheetScan(
-        fast.last_row, fast.last_column, True, fast.error_cells, fast.uncomputed_formula
+        fast.last_row,
+        fast.last_column,
+        True,
+        fast.error_cells,
+        fast.uncomputed_formula,
+        frozenset(fast.hidden_rows),
     )
 
 
@@ -358,6 +373,7 @@ class _FastScan:
         self.odd = False
         self.error_cells = False
         self.uncomputed_formula: str | None = None
+        self.hidden_rows: list[int] = []
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
@@ -371,6 +387,8 @@ class _FastScan:
         # search through the whole chunk; sheets Excel did not save mostly hold neither.
         if not self.error_cells and b"e" in chunk and (b'"e' in chunk or b"'e" in chunk):
             self.error_cells = _ERROR_CELL.search(chunk) is not None
+        if b"hidden=" in chunk:
+            self.hidden_rows.extend(map(int, _HIDDEN_ROW.findall(chunk)))
         if cells:
             # a chunk holds a few thousand distinct rows and a few dozen columns: dedupe at C
             # speed, then convert

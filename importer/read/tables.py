@@ -72,6 +72,8 @@ class Table:
     """Why the headers were read from another row than the one given, for the run to say."""
     encoding_note: str | None = None
     """The encoding guessed, and how the file reads in it, for the run to say."""
+    hidden_rows: frozenset[int] = frozenset()
+    """The data rows a workbook's sheet hides (a filter, rows hidden by hand): read like any."""
     _check_complete: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
@@ -302,6 +304,7 @@ def _open_xlsx(
         engine=opened.engine,
         header_row=header_row,
         header_note=note,
+        hidden_rows=frozenset(row for row in opened.hidden_rows if row > header_row),
     )
 
 

@@ -76,6 +76,8 @@ class Sheet:
     name: str
     engine: str
     rows: Iterator[RawRow]
+    hidden_rows: frozenset[int] = frozenset()
+    """The rows Excel does not show (a filter, rows hidden by hand): both readers read them."""
 
 
 AHEAD_FROM_BYTES = 1024 * 1024
@@ -124,9 +126,9 @@ def open_sheet(
     )
     if stream:
         with _openpyxl_rows(path, chosen.name) as rows:
-            yield Sheet(chosen.name, "openpyxl", rows)
+            yield Sheet(chosen.name, "openpyxl", rows, scan.hidden_rows)
     else:
-        yield Sheet(chosen.name, "calamine", _calamine_rows(path, chosen.name))
+        yield Sheet(chosen.name, "calamine", _calamine_rows(path, chosen.name), scan.hidden_rows)
 
 
 def _checked(path: Path, sheet: str | None, limits: WorkbookLimits) -> tuple[_SheetInfo, SheetScan]:

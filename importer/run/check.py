@@ -60,10 +60,13 @@ class Checker:
         accounts: RowAccount,
         *,
         serialise: bool = True,
+        hidden: frozenset[int] = frozenset(),
     ) -> None:
         """``serialise``: give each row's body as the JSON to send; without it (a dry run, which
-        sends none) ``Checked.body`` is empty, and no row pays for the encoding."""
+        sends none) ``Checked.body`` is empty, and no row pays for the encoding. ``hidden``:
+        the rows to skip because the sheet hides them."""
         self.mapper = mapper
+        self.hidden = hidden
         self.keys = keys
         self.width = width
         self.accounts = accounts
@@ -82,6 +85,8 @@ class Checker:
         """
         if row.problem is not None:  # found by the reader; a worker is sent the cells only
             return rejected(row, row.problem)
+        if self.hidden and row.row_number in self.hidden:
+            return hidden_row(row.row_number)
         if prepared is None:
             screened = screen(row, self.width)
             if screened is not None:
@@ -139,6 +144,15 @@ class Checker:
             column=column,
             value=cell or email,
         )
+
+
+def hidden_row(number: int) -> RowOutcome:
+    """A row skipped because the sheet hides it and hidden rows were to be skipped."""
+    message = (
+        "the sheet hides this row (a filter, or rows hidden by hand), and hidden rows were to "
+        "be skipped: show it in Excel and import the file again to send it"
+    )
+    return RowOutcome(number, Status.SKIPPED, rejects=(Reject(number, Code.HIDDEN_ROW, message),))
 
 
 def rejected(row: SourceRow, reject: Reject) -> RowOutcome:

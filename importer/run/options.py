@@ -9,6 +9,7 @@ from pathlib import Path
 from importer.clock import Clock, SystemClock
 from importer.mapping import Mapping
 from importer.read.edits import Edits
+from importer.read.hidden import HiddenRows
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.records import MAX_CELL_MB
 from importer.send import DEFAULT_BASE_URL
@@ -93,3 +94,6 @@ class ImportOptions:
     pacer_url: str | None = None
     max_cell_mb: int = MAX_CELL_MB
     account_column: str | None = None
+    hidden_rows: HiddenRows | None = None
+    """Rows a workbook's sheet hides: "skip" them, or "import" them like the others. None:
+    a sheet that hides data rows is refused (``ConfigError``), as the choice is the user's."""

@@ -21,6 +21,7 @@ from importer.errors import ConfigError, MissingColumnError, MissingSheetError, 
 from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.edits import edited
 from importer.read.escape import REJECTS_EXTRA_COLUMNS
+from importer.read.hidden import hidden_rows_question
 from importer.read.tables import Table, is_workbook, open_table
 from importer.read.xlsx import list_sheets
 from importer.record.journal import Journal
@@ -193,6 +194,8 @@ class _Run:
         """Open the run's ledger, pacers and journal around the stages; close them whatever
         happens."""
         options, mapping, input_name = self.options, self.mapping, self.input_name
+        if table.hidden_rows and options.hidden_rows is None:
+            raise ConfigError(hidden_rows_question(table.path, table.sheet, table.hidden_rows))
         if not options.dry_run:
             table.check_complete()  # a file cut inside a quoted cell: refused before sending
         if options.edits:
@@ -240,7 +243,12 @@ class _Run:
         stages = Stages(
             rows=enumerate(table.rows),
             checker=Checker(
-                opened.mapper, keys, table.width, opened.accounts, serialise=not options.dry_run
+                opened.mapper,
+                keys,
+                table.width,
+                opened.accounts,
+                serialise=not options.dry_run,
+                hidden=table.hidden_rows if options.hidden_rows == "skip" else frozenset(),
             ),
             settler=Settler(
                 keys, journal, opened.ledger, run_id, self.input_name, reimport=options.reimport
@@ -440,6 +448,8 @@ def _open_journal(
         table.kind,
         *(f"{name} {value!r}" for name, value in _reading(table)),
         f"header row {table.header_row}",
+        # only a sheet that hides rows: the journals of every other file read as before
+        *([f"hidden rows {options.hidden_rows}"] if table.hidden_rows else []),
     ]
     identity = RunIdentity(
         input=str(input_path),

@@ -24,7 +24,7 @@ from importer.mapping import Mapping, Prepared, normalise_header
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome
 from importer.run.accounts import RowAccount
-from importer.run.check import Checker, screen
+from importer.run.check import Checker, hidden_row, screen
 from importer.run.keys import RowKey
 
 ROWS_FILE = "rows.sqlite"
@@ -91,7 +91,15 @@ class Checked:
 class RowChecker:
     """A mapping bound to a file's header row, checking rows with the import's own stages."""
 
-    def __init__(self, mapping: Mapping, headers: Sequence[str], source: str) -> None:
+    def __init__(
+        self,
+        mapping: Mapping,
+        headers: Sequence[str],
+        source: str,
+        hidden: frozenset[int] = frozenset(),
+    ) -> None:
+        """``hidden``: the rows the sheet hides, which the page's imports skip."""
+        self.hidden = hidden
         self.mapper = mapping.bind(headers, source=source)
         self.keys = RowKey(mapping, headers)
         column = mapping.account.column if mapping.account is not None else None
@@ -103,6 +111,9 @@ class RowChecker:
         """The row on its own: misread, blank, ragged, or mapped and validated."""
         if row.problem is not None:
             return Checked("rejected", [self.located(row.problem)], None, locked=True)
+        if row.row_number in self.hidden:
+            (reject,) = hidden_row(row.row_number).rejects
+            return Checked("skipped", [self.located(reject)], None, locked=True)
         screened = screen(row, len(self.headers))
         if screened is not None:
             problems = [self.located(reject) for reject in screened.rejects]

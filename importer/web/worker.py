@@ -91,6 +91,9 @@ def run(spec: dict[str, Any]) -> int:
         on_progress=_progress,
         progress_interval=spec.get("progress_interval", 0.25),
         limits=limits,
+        # The page imports what Excel shows: its check lists the rows a sheet hides as
+        # skipped, with the reason, before anything is sent.
+        hidden_rows="skip",
     )
     summary = run_import(spec["input"], options)
     # Stop clicked after the run ended: nothing left to stop, and no traceback.
@@ -125,7 +128,7 @@ def build_rows(spec: dict[str, Any], mapping: Mapping, edits: SpecEdits, path: P
         header_row=spec.get("header_row") or mapping.header_row,
         limits=WorkbookLimits(**spec.get("limits", {})),
     ) as table:
-        checker = RowChecker(mapping, table.headers, spec["name"])
+        checker = RowChecker(mapping, table.headers, spec["name"], table.hidden_rows)
         store = CheckRows.create(path, checker)
         try:
             store.fill(edited(table.rows, values), originals)
