@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from importer import __version__
 from importer.errors import ConfigError, RunFailedError
-from importer.read.hidden import HIDDEN_ROWS
 from importer.read.limits import add_limit_arguments, limits_from_args
 from importer.read.records import MAX_CELL_MB
+from importer.read.sheet_view import HIDDEN_ROWS
 from importer.record.outdir import default_out_dir
 from importer.send import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy

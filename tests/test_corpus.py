@@ -567,6 +567,12 @@ def test_merged_cells_hold_their_value_in_the_first_row_only(tmp_path: Path) -> 
     assert customs(imported.body(2)) == {"Team": "Sales"}
     assert "custom_fields" not in imported.body(3)
     assert_rejected(imported, 4, "invalid-email", "Email", "to be confirmed", "email")
+    # Excel shows "Sales" in row 3 too: the summary says that row is sent without it
+    assert imported.summary.notices == [
+        'the sheet merges cells over several rows: A2:A3 ("Team"); Excel shows a merge\'s value '
+        "in each of its rows, but the file holds it in the first row only, so the other rows are "
+        "sent without it: unmerge the cells and fill them in to send it with every row"
+    ]
 
 
 def test_the_first_visible_sheet_is_read_and_others_by_name(

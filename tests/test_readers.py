@@ -9,7 +9,7 @@ import pytest
 
 from importer.errors import ConfigError
 from importer.read.encoding import detect_encoding
-from importer.read.limits import _FastScan
+from importer.read.sheet_scan import _FastScan
 from importer.read.tables import Table, open_table
 from importer.read.xlsx import cell_text
 from tests.hidden_sheet import HIDDEN, filtered_workbook
@@ -989,3 +989,22 @@ def test_the_rows_a_sheet_hides_are_known_and_read_like_the_others(
         assert sorted(table.hidden_rows) == list(HIDDEN)
     with open_table(DATA.parent.parent / "samples" / "candidates.xlsx") as plain:
         assert plain.hidden_rows == frozenset()
+
+
+def test_cells_merged_over_several_data_rows_are_known(tmp_path: Path) -> None:
+    """Excel shows a merge's value in each of its rows; the file holds it in the first only."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Company", "First Name", "Last Name"])
+    for row in (("Acme", "Ada", "Lovelace"), (None, "Bob", "Smith"), ("Globex", "Cy", "Young")):
+        sheet.append(row)
+    sheet.merge_cells("A2:A3")  # two data rows: the second shows "Acme" and holds nothing
+    sheet.merge_cells("B1:C1")  # the header's own merge is no data
+    sheet.merge_cells("B4:C4")  # one row, two columns: each row still holds its value
+    path = tmp_path / "merged.xlsx"
+    book.save(path)
+    with open_table(path, header_row=1) as table:
+        values = [list(row.values) for row in table.rows]
+        assert table.merged == ("A2:A3",)
+    assert values[1][0] == ""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from importer.read import limits, xlsx
+from importer.read import limits, sheet_scan, xlsx
 from importer.read.xlsx import cell_text
 
 VALUES: list[Any] = ["", "Ann", " kept ", "_x000D_", 447700112233.0, 0.1, 1e-05, 7, True, False]
@@ -29,17 +29,17 @@ def test_rows_of_text_skip_cell_text_and_give_the_same_cells(lead: int) -> None:
     assert list(xlsx._texts(iter([list(row) for row in rows]), lead)) == expected
 
 
-def scan(xml: bytes, monkeypatch: pytest.MonkeyPatch, chunk: int) -> limits.SheetScan:
+def scan(xml: bytes, monkeypatch: pytest.MonkeyPatch, chunk: int) -> sheet_scan.SheetScan:
     monkeypatch.setattr(limits, "_CHUNK", chunk)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("sheet.xml", xml)
     with zipfile.ZipFile(buffer) as archive:
-        return limits.scan_sheet(Path("book.xlsx"), archive, "sheet.xml")
+        return sheet_scan.scan_sheet(Path("book.xlsx"), archive, "sheet.xml")
 
 
 def tag_by_tag(xml: bytes) -> tuple[int, int]:
-    slow = limits._TagScan()
+    slow = sheet_scan._TagScan()
     slow.feed(xml)
     return slow.last_row, slow.last_column
 
@@ -65,7 +65,7 @@ def test_the_error_cell_scan_agrees_with_the_pattern_on_the_whole_sheet(
     rng = random.Random(chunk)
     for _ in range(300):
         xml = b"<sheetData>" + b"".join(rng.choices(CELLS, k=rng.randint(0, 12))) + b"</sheetData>"
-        expected = limits._ERROR_CELL.search(xml) is not None
+        expected = sheet_scan._ERROR_CELL.search(xml) is not None
         assert scan(xml, monkeypatch, chunk).error_cells == expected, xml
 
 

@@ -74,6 +74,8 @@ class Table:
     """The encoding guessed, and how the file reads in it, for the run to say."""
     hidden_rows: frozenset[int] = frozenset()
     """The data rows a workbook's sheet hides (a filter, rows hidden by hand): read like any."""
+    merged: tuple[str, ...] = ()
+    """Cells merged over several data rows ("A2:A4"): only the first row holds the value."""
     _check_complete: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
@@ -305,7 +307,14 @@ def _open_xlsx(
         header_row=header_row,
         header_note=note,
         hidden_rows=frozenset(row for row in opened.hidden_rows if row > header_row),
+        # a merge that starts in the header shows the header's text, which is no one's data
+        merged=tuple(cells for cells in opened.merged if _first_row(cells) > header_row),
     )
+
+
+def _first_row(cells: str) -> int:
+    """The first row of a range such as "A2:A4"."""
+    return int(cells.split(":", 1)[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
 
 
 def _located_header(

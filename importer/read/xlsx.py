@@ -22,15 +22,14 @@ from importer.errors import ConfigError, MissingSheetError
 from importer.read import ahead
 from importer.read.limits import (
     DEFAULT_LIMITS,
-    SheetScan,
     WorkbookLimits,
     check_archive,
     check_range,
     check_shared_strings,
     check_zip_directory,
     read_metadata,
-    scan_sheet,
 )
+from importer.read.sheet_scan import SheetScan, scan_sheet
 
 STREAMING_THRESHOLD = 150 * 1024 * 1024
 """Sheets whose XML (uncompressed) is larger than this many bytes are streamed with openpyxl."""
@@ -78,6 +77,8 @@ class Sheet:
     rows: Iterator[RawRow]
     hidden_rows: frozenset[int] = frozenset()
     """The rows Excel does not show (a filter, rows hidden by hand): both readers read them."""
+    merged: tuple[str, ...] = ()
+    """Cells merged over several rows ("A2:A4"): both readers read the value in the first."""
 
 
 AHEAD_FROM_BYTES = 1024 * 1024
@@ -126,9 +127,10 @@ def open_sheet(
     )
     if stream:
         with _openpyxl_rows(path, chosen.name) as rows:
-            yield Sheet(chosen.name, "openpyxl", rows, scan.hidden_rows)
+            yield Sheet(chosen.name, "openpyxl", rows, scan.hidden_rows, scan.merged)
     else:
-        yield Sheet(chosen.name, "calamine", _calamine_rows(path, chosen.name), scan.hidden_rows)
+        rows = _calamine_rows(path, chosen.name)
+        yield Sheet(chosen.name, "calamine", rows, scan.hidden_rows, scan.merged)
 
 
 def _checked(path: Path, sheet: str | None, limits: WorkbookLimits) -> tuple[_SheetInfo, SheetScan]:

@@ -9,9 +9,9 @@ from pathlib import Path
 from importer.clock import Clock, SystemClock
 from importer.mapping import Mapping
 from importer.read.edits import Edits
-from importer.read.hidden import HiddenRows
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.records import MAX_CELL_MB
+from importer.read.sheet_view import HiddenRows
 from importer.send import DEFAULT_BASE_URL
 from importer.send.retry import RetryPolicy
 

@@ -21,7 +21,7 @@ from importer.errors import ConfigError, MissingColumnError, MissingSheetError, 
 from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.edits import edited
 from importer.read.escape import REJECTS_EXTRA_COLUMNS
-from importer.read.hidden import hidden_rows_question
+from importer.read.sheet_view import hidden_rows_question, merged_notice
 from importer.read.tables import Table, is_workbook, open_table
 from importer.read.xlsx import list_sheets
 from importer.record.journal import Journal
@@ -329,6 +329,8 @@ def _notices(mapping: Mapping, opened: _Opened) -> list[str]:
             f"not read, so not sent: {shown}; if the ATS should have one, add it to a copy of "
             "the mapping (importer suggest-mapping writes one from the file)"
         )
+    if table.merged:
+        notices.append(merged_notice(table.merged, table.headers))
     return notices
 
 
