@@ -292,6 +292,25 @@ def test_baltic_names_from_windows_are_read_in_its_code_page(
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Prénom,Nom,Ville\r\nJosé,Müller,Zürich\r\nFrançoise,Lefèvre,Besançon\r\n"
+        "Iñigo,Núñez,Logroño\r\nBjörn,Ångström,Göteborg\r\nHélène,Dubois,Orléans\r\n",
+        "First,Last\r\nJosé,Müller\r\nRené,Schön\r\n",
+    ],
+    ids=["Western names", "three rows"],
+)
+def test_names_from_excel_for_mac_are_read_in_mac_roman(tmp_path: Path, text: str) -> None:
+    """Excel for Mac's "Comma Separated Values" is Mac Roman. Read as Windows-1252 its é and ü
+    are "JosŽ" and "MŸller": a capital after a small letter, as no language writes a name."""
+    table, rows = read(write(tmp_path / "mac.csv", text.encode("mac_roman")))
+    assert table.encoding == "mac_roman"
+    assert [table.headers, *[list(values) for _, values in rows]] == [
+        line.split(",") for line in text.splitlines()
+    ]
+
+
 def test_a_non_latin_guess_is_kept(tmp_path: Path) -> None:
     text = "Имя,Фамилия,Email\r\nИван,Петров,ivan@example.com\r\nМария,Сидорова,m@example.com\r\n"
     table, rows = read(write(tmp_path / "ru.csv", text.encode("cp1251")))

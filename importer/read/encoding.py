@@ -248,6 +248,8 @@ _OTHER_CODE_PAGES = (
     ("cp1250", _CENTRAL_ALPHABETS),
     ("cp1254", _TURKISH_ALPHABETS),
     ("cp1257", _BALTIC_ALPHABETS),
+    # Excel for Mac's "Comma Separated Values" is Mac Roman: é, ü, ç are 0x8E, 0x9F, 0x8D
+    ("mac_roman", _WESTERN_ALPHABETS),
 )
 # A byte Windows-1252 leaves undefined, which latin-1 reads as an invisible control character,
 # beside a letter: Windows-1250's ť, Ť or Ź in a word ("Š\x9dastný" for Šťastný).
@@ -262,7 +264,15 @@ def _misspelt(text: str, alphabets: tuple[_Alphabet, ...]) -> int:
     """Words that no one of ``alphabets`` spells: a letter beyond ASCII it lacks, or one where
     it never writes it."""
     misspelt = len(_UNDEFINED_IN_WORD.findall(text))
-    for word in _WORD.findall(text.lower()):
+    for cased in _WORD.findall(text):
+        if cased.isascii():
+            continue
+        # a capital beyond ASCII after a small letter ("JosŽ", "MŸller": a Mac's é and ü read
+        # as Windows-1252) is how no language writes a name
+        if any(a.islower() and b.isupper() and b > "\x7f" for a, b in zip(cased, cased[1:])):
+            misspelt += 1
+            continue
+        word = cased.lower()
         # ² and ¼ are alphanumeric, so in words, and ª and º letters, but of no alphabet
         letters = {char for char in word if char.isalpha() and char not in _NOT_LETTERS}
         if not letters:
