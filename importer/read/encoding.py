@@ -10,6 +10,7 @@ import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -269,7 +270,7 @@ def _misspelt(text: str, alphabets: tuple[_Alphabet, ...]) -> int:
             continue
         # a capital beyond ASCII after a small letter ("JosŽ", "MŸller": a Mac's é and ü read
         # as Windows-1252) is how no language writes a name
-        if any(a.islower() and b.isupper() and b > "\x7f" for a, b in zip(cased, cased[1:])):
+        if any(a.islower() and b.isupper() and b > "\x7f" for a, b in pairwise(cased)):
             misspelt += 1
             continue
         word = cased.lower()
