@@ -565,10 +565,27 @@ def test_the_rows_a_sheet_hides_are_listed_as_skipped_and_not_imported(
     }
     assert [p["code"] for p in rows[4]["problems"]] == ["hidden-row"]
     assert "--" not in rows[4]["problems"][0]["message"]
+    assert check["checked"]["counts"]["skipped"] == 2
+    assert check["checked"]["by_skip"] == {"hidden-row": 2}
     job = api.wait(api.import_(check, target="sandbox").json()["id"])
     assert job["summary"]["by_status"]["created"] == 2
     assert job["summary"]["by_error_code"] == {"hidden-row": 2}
     assert api.server.sandbox.stats()["candidates"] == 2
+
+
+def test_the_check_says_how_the_file_was_read_in_the_pages_words(api: Api) -> None:
+    """A guessed encoding and a column no field takes are said on the page, with the page's
+    fix (upload a UTF-8 file, choose a field) rather than the command line's."""
+    text = "First Name,Last Name,Email,Mobile Number\r\nJosé,Müller,jm@example.org,0791\r\n"
+    upload = api.upload("mac.csv", text.encode("mac_roman")).json()
+    check = api.check(upload, {"columns": {"3": None}})
+    notices = check["summary"]["notices"]
+    assert notices == [
+        'mac.csv is not UTF-8: it was read as mac_roman, a guess from its text (line 2 reads '
+        '"José"); if letters look wrong, save it from Excel as “CSV UTF-8” and upload that file',
+        '1 column of the file the mapping does not read, so not sent: "Mobile Number"; if the '
+        "ATS should have one, choose its field under “Change the columns”",
+    ]
 
 
 def test_import_into_the_sandbox_and_download_the_reports(api: Api) -> None:

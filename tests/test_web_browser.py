@@ -103,8 +103,15 @@ def test_upload_match_check_import_and_download_the_rejects(
             "19rows in the file",
             "✓ 15ready to send",
             "✗ 3will be rejectedof which 1 duplicate",
-            "– 1blank rows, skipped",
+            "– 1skipped1 blank row",
             "⚠ 2of the ready, with warnings",
+        ]
+    )
+    # the column left out is said, with the page's way to send it
+    expect(page.locator("#c-notices li")).to_have_text(
+        [
+            '1 column of the file the mapping does not read, so not sent: "Source"; if the ATS '
+            "should have one, choose its field under “Change the columns”"
         ]
     )
     expect(page.locator("#c-reasons li").first).to_contain_text("Not a valid e-mail address: 1 row")

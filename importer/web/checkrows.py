@@ -325,8 +325,18 @@ class CheckRows:
             "headers": self.checker.headers,
             "counts": self.counts(),
             "by_code": self.by_code(),
+            "by_skip": self.by_skip(),
             "by_warning": self.by_warning(),
         }
+
+    def by_skip(self) -> dict[str, int]:
+        """Skipped rows by why: blank, or hidden in the sheet."""
+        found = self.db.execute(
+            "SELECT json_extract(p.value, '$.code') AS code, count(DISTINCT row_number)"
+            " FROM rows, json_each(rows.problems) AS p WHERE status = 'skipped'"
+            " GROUP BY code ORDER BY count(DISTINCT row_number) DESC, min(row_number)"
+        )
+        return dict(found)
 
     def by_warning(self) -> dict[str, int]:
         """Ready rows by the code of each warning (a row with two codes counts under both)."""

@@ -57,6 +57,9 @@ def public(message: str, spec: dict[str, Any]) -> str:
     """An error message with the private paths replaced by the names the user knows."""
     for private, known in (
         (spec["input"], spec["name"]),
+        # the reader names the file alone where it says how the file reads ("input.csv is
+        # not UTF-8"): the upload's stored name, which the user never gave
+        (f"{Path(spec['input']).name} ", f"{spec['name']} "),
         (spec["mapping"], spec["mapping_label"]),
         (spec["out_dir"], "the run's folder"),
     ):
@@ -108,6 +111,8 @@ def _publish_summary(path: Path, spec: dict[str, Any]) -> None:
     """summary.json is downloaded from the page: name the user's file, not the server's folders."""
     summary = json.loads(path.read_text(encoding="utf-8"))
     summary.update(input=spec["name"], mapping=spec["mapping_label"], out_dir="")
+    if summary.get("notices"):
+        summary["notices"] = [public(notice, spec) for notice in summary["notices"]]
     for key in ("journal", "state"):
         if isinstance(summary.get(key), str):
             summary[key] = Path(summary[key]).name

@@ -264,6 +264,20 @@ _PAGE_ADVICE = (
     ),
     (re.compile(r" \(--header-row\)"), " (the row of column names)"),
     (re.compile(r", or pass --encoding \([^)]*\)"), ""),
+    (
+        re.compile(
+            r"pass --encoding with the code page it was saved in, or save it from Excel as "
+            r"\"CSV UTF-8\""
+        ),
+        "save it from Excel as “CSV UTF-8” and upload that file",
+    ),
+    (
+        re.compile(
+            r"add it to a copy of the mapping \(importer suggest-mapping writes one from "
+            r"the file\)"
+        ),
+        "choose its field under “Change the columns”",
+    ),
     (re.compile(r", or pass --encoding to read the whole file one way"), ""),
     (
         re.compile(r"raise the limit with --[a-z-]+ [\d.,]+"),

@@ -392,6 +392,7 @@ function renderCheck(job) {
   status.textContent = `Checked all ${plural(job.checked.counts.rows, "row")} of ${where} with ` +
     `${job.mapping}. Nothing has been sent yet.`;
   renderCounts(job.checked, job.checked.counts.edited_cells);
+  renderNotices($("c-notices"), job.summary);
   $("c-rejects").href = fileUrl(job, "rejects.csv");
   $("c-rejects-xlsx").href = fileUrl(job, "rejects.xlsx");
   const stackone = state.config.stackone;
@@ -406,6 +407,14 @@ function renderCheck(job) {
   return loadRows();
 }
 
+// What the run says about how it read the file (an encoding it guessed, columns the mapping
+// does not read, merged cells): the summary's notices, worded for this page by the server.
+function renderNotices(box, summary) {
+  const notices = (summary && summary.notices) || [];
+  box.hidden = !notices.length;
+  box.replaceChildren(...notices.map((notice) => el("li", { text: notice })));
+}
+
 // The cards add up: ready + rejected + skipped = rows; duplicates are some of the rejected.
 function renderCounts(checked, editedCells) {
   const c = checked.counts;
@@ -415,7 +424,8 @@ function renderCounts(checked, editedCells) {
     card("ready to send", c.ready, "good", "✓"),
     card("will be rejected", c.rejected, c.rejected ? "bad" : "", "✗",
       c.duplicates ? `of which ${plural(c.duplicates, "duplicate")}` : null),
-    card("blank rows, skipped", c.skipped, "", "–"),
+    card("skipped", c.skipped, "", "–", Object.entries(checked.by_skip)
+      .map(([code, count]) => `${count} ${titleOf(code).toLowerCase()}`).join(", ") || null),
     card("of the ready, with warnings", c.warnings, c.warnings ? "warn" : "", "⚠"),
   );
   const reasons = Object.entries(checked.by_code);
