@@ -581,7 +581,7 @@ def test_the_check_says_how_the_file_was_read_in_the_pages_words(api: Api) -> No
     check = api.check(upload, {"columns": {"3": None}})
     notices = check["summary"]["notices"]
     assert notices == [
-        'mac.csv is not UTF-8: it was read as mac_roman, a guess from its text (line 2 reads '
+        "mac.csv is not UTF-8: it was read as mac_roman, a guess from its text (line 2 reads "
         '"José"); if letters look wrong, save it from Excel as “CSV UTF-8” and upload that file',
         '1 column of the file the mapping does not read, so not sent: "Mobile Number"; if the '
         "ATS should have one, choose its field under “Change the columns”",
