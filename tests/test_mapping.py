@@ -1495,3 +1495,27 @@ def test_the_columns_a_mapping_does_not_read_are_every_other_header():
     # "Email": the default key names a field this mapping does not give, not a column it reads
     assert mapping.unread(headers) == ["Email", "Zip"]
     assert mapping.unread(headers, also=["EMAIL"]) == ["Zip"]
+
+
+def test_values_on_lines_of_their_own_in_a_cell_are_several_values():
+    """Alt+Enter in Excel puts a second phone or address on a line of its own in the cell: the
+    shipped mappings split there too (an e-mail cell of two lines was invalid-email)."""
+    headers = ["First Name", "Last Name", "Email", "Phone", "Country", "Links"]
+    mapper = load_mapping(Path("mappings/default.yaml")).bind(headers)
+    row = (
+        "Ada",
+        "Lovelace",
+        "ada@example.org\nada@work.example",
+        "07911 123456\r\n020 7946 0958",
+        "UK",
+        "https://linkedin.com/in/ada\nhttps://github.com/ada",
+    )
+    prepared = prepare(mapper, *row)
+    assert prepared.rejects == ()
+    assert prepared.body["email"] == "ada@example.org"
+    assert prepared.body["phone_numbers"] == [
+        {"phone": "+447911123456"},
+        {"phone": "+442079460958"},
+    ]
+    assert [link["type"] for link in prepared.body["social_links"]] == ["linkedin", "github"]
+    assert [w.code for w in prepared.warnings] == ["extra-values-dropped"]

@@ -127,7 +127,7 @@ def test_lists_get_one_entry_per_column_with_type_and_split() -> None:
         ["Name", "Phone", "Mobile phone", "Work phone", "LinkedIn URL", "Links", "Country"]
     ).to_mapping_dict()["fields"]
     region = {"region_column": ["Country"]}
-    split = [",", ";", "/"]
+    split = [",", ";", "/", "\n"]
     keep = {"on_invalid": "keep"}
     assert fields["phone_numbers"] == [
         {"column": "Phone", "split": split, "phone": region, **keep},
@@ -136,7 +136,12 @@ def test_lists_get_one_entry_per_column_with_type_and_split() -> None:
     ]
     assert fields["social_links"] == [
         {"column": "LinkedIn URL", "type": "linkedin", "on_invalid": "drop"},
-        {"column": "Links", "split": [",", ";", " "], "type": "from_domain", "on_invalid": "drop"},
+        {
+            "column": "Links",
+            "split": [",", ";", " ", "\n"],
+            "type": "from_domain",
+            "on_invalid": "drop",
+        },
     ]
     assert fields["country"] == {"column": "Country"}
 
@@ -187,7 +192,7 @@ def test_choose_changes_one_column_and_the_mapping_follows() -> None:
     assert changed.unmatched == suggestion.unmatched == ["Stage"]
     fields = changed.to_mapping_dict()["fields"]
     assert fields["phone_numbers"] == [
-        {"column": "Tel", "split": [",", ";", "/"], "type": "mobile", "on_invalid": "keep"}
+        {"column": "Tel", "split": [",", ";", "/", "\n"], "type": "mobile", "on_invalid": "keep"}
     ]
     assert "custom_fields" not in fields
 

@@ -16,9 +16,10 @@ from importer.suggest.targets import TARGETS, TARGETS_BY_KEY, Target
 EMPTY_VALUES = ["", "N/A", "n/a", "-", "null", "NULL", "none", "None"]
 """The cells a suggested mapping treats as empty (as mappings/default.yaml does; not "NA")."""
 
-_EMAIL_SPLIT = [",", ";"]
-_PHONE_SPLIT = [",", ";", "/"]
-_LINK_SPLIT = [",", ";", " "]
+# A line break too: a cell with two values on two lines (Alt+Enter in Excel) is two values.
+_EMAIL_SPLIT = [",", ";", "\n"]
+_PHONE_SPLIT = [",", ";", "/", "\n"]
+_LINK_SPLIT = [",", ";", " ", "\n"]
 
 
 @dataclass(frozen=True, slots=True)
