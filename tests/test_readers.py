@@ -10,6 +10,7 @@ import pytest
 from importer.errors import ConfigError
 from importer.read.encoding import detect_encoding
 from importer.read.sheet_scan import _FastScan
+from importer.read.sheet_view import merged_notice
 from importer.read.tables import Table, open_table
 from importer.read.xlsx import cell_text
 from tests.hidden_sheet import HIDDEN, filtered_workbook
@@ -1027,3 +1028,12 @@ def test_cells_merged_over_several_data_rows_are_known(tmp_path: Path) -> None:
         values = [list(row.values) for row in table.rows]
         assert table.merged == ("A2:A3",)
     assert values[1][0] == ""
+
+
+def test_a_merge_in_a_column_the_mapping_does_not_read_is_not_said() -> None:
+    """Nothing of such a column is sent, merged or not: only merges in columns sent count."""
+    headers = ["Team", "Name"]
+    assert merged_notice(("A2:A3",), headers, unread=["Team"]) is None
+    notice = merged_notice(("A2:A3", "B2:B3"), headers, unread=["Team"])
+    assert notice is not None
+    assert notice.startswith('the sheet merges cells over several rows: B2:B3 ("Name"); Excel')

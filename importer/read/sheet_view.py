@@ -38,16 +38,22 @@ def hidden_rows_question(path: Path, sheet: str | None, hidden: Collection[int])
     )
 
 
-def merged_notice(merged: Sequence[str], headers: Sequence[str]) -> str:
-    """What the summary says of cells merged over several rows (``merged``: "A2:A4"...)."""
+def merged_notice(
+    merged: Sequence[str], headers: Sequence[str], unread: Collection[str]
+) -> str | None:
+    """What the summary says of cells merged over several rows (``merged``: "A2:A4"...), in
+    columns other than ``unread`` (the mapping's sends nothing of those anyway); None: none."""
     named = []
-    for cells in merged[:_SHOWN]:
+    for cells in merged:
         column = column_number(cells.split(":")[0].rstrip("0123456789")) - 1
         header = headers[column] if column < len(headers) else ""
-        named.append(f'{cells} ("{header}")' if header else cells)
-    shown = ", ".join(named)
-    if len(merged) > _SHOWN:
-        shown += f" and {len(merged) - _SHOWN} more"
+        if header not in unread:
+            named.append(f'{cells} ("{header}")' if header else cells)
+    if not named:
+        return None
+    shown = ", ".join(named[:_SHOWN])
+    if len(named) > _SHOWN:
+        shown += f" and {len(named) - _SHOWN} more"
     return (
         f"the sheet merges cells over several rows: {shown}; Excel shows a merge's value in "
         "each of its rows, but the file holds it in the first row only, so the other rows are "
