@@ -656,6 +656,42 @@ def test_unreadable_inputs_are_config_errors(tmp_path: Path, name: str, message:
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        # what old ATSs call an Excel export: an HTML table named .xls
+        (
+            "export.xls",
+            b"<html><body><table><tr><td>Name</td></tr></table></body></html>",
+            "export.xls is not a spreadsheet: it looks like a web page (HTML); a table an ATS "
+            "exported so opens in Excel, which saves it as .xlsx or CSV UTF-8",
+        ),
+        # an expired download link saves its sign-in page as the export
+        (
+            "export.csv",
+            b"\xef\xbb\xbf\n  <!DOCTYPE html>\n<html lang='en'><title>Sign in</title></html>",
+            "export.csv is not a spreadsheet: it looks like a web page (HTML); ",
+        ),
+        ("export.xls", b"Name\tEmail\r\nAnn\ta@example.com\r\n", "rename it to .tsv"),
+        ("export.xls", b"", "export.xls is empty"),
+    ],
+    ids=["html table .xls", "sign-in page .csv", "tab-separated .xls", "empty .xls"],
+)
+def test_what_a_file_named_xls_or_a_web_page_really_is_is_said(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        read(write(tmp_path / name, content))
+    assert message in str(caught.value)
+
+
+def test_a_workbook_named_xls_is_told_to_be_renamed(tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    shutil.copy(DATA.parent.parent / "samples" / "candidates.xlsx", path)
+    with pytest.raises(ConfigError, match=r"export\.xls is an Excel workbook with a \.xls name"):
+        read(path)
+
+
 def test_options_for_the_other_kind_of_file_are_config_errors() -> None:
     with pytest.raises(ConfigError, match=r"--sheet applies to \.xlsx workbooks only"):
         read(DATA / "ragged.csv", sheet="Candidates")

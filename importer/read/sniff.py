@@ -8,6 +8,7 @@ number") says what it is; text that is mostly control characters is binary whate
 from __future__ import annotations
 
 import codecs
+import re
 import zipfile
 from pathlib import Path
 
@@ -37,6 +38,9 @@ _SIGNATURES = (
     ),
 )
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+# A web page: what an expired download link or a sign-in page saves as "export.csv", and what
+# old ATSs send as an "Excel export" (a table in HTML named .xls).
+_HTML = re.compile(rb"\s*(?:<!doctype\s+html|<html|<table|<\?xml[^>]*>\s*<html)", re.IGNORECASE)
 _TEXT_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Bytes that no text file holds (NUL and the C0 controls but tab, line feed, vertical tab,
 # form feed and carriage return, which exports do write).
@@ -45,11 +49,16 @@ _CONTROL_SHARE = 0.02
 
 
 def check_content(path: Path, kind: str) -> None:
-    """Raise ``ConfigError`` when ``path`` is not what its name says (``kind``: csv or xlsx)."""
+    """Raise ``ConfigError`` when ``path`` is not what its name says (``kind``: csv or xlsx),
+    and for every .xls file (``kind`` xls), saying what it really is."""
     with open(path, "rb") as file:
         head = file.read(HEAD)
-    if not head:
+    if not head and kind != "xls":
         return  # an empty file is the readers' to explain
+    if _HTML.match(head.removeprefix(codecs.BOM_UTF8)):
+        raise _not_a_spreadsheet(path, "a web page (HTML)")
+    if kind == "xls" and not head.startswith(_ZIP):
+        raise _xls(path, head)
     if head.startswith(_ZIP):
         inside = _zip_contents(path)
         if kind == "xlsx" and inside == "an Excel workbook":
@@ -69,6 +78,22 @@ def check_content(path: Path, kind: str) -> None:
             f"{path} is a text file, not an .xlsx workbook: if it holds rows separated by "
             "commas, semicolons or tabs, rename it to .csv"
         )
+
+
+def _xls(path: Path, head: bytes) -> ConfigError:
+    """Why an .xls file is not read. Old ATS exports name other things .xls too: a web page's
+    table (the web page check above), or tab-separated text."""
+    if not head:
+        return ConfigError(f"{path} is empty: export the candidates again")
+    if not head.startswith(_SIGNATURES[-1][0]) and not _is_binary(head):
+        return ConfigError(
+            f"{path} is a text file with an .xls name, as some exports write tab-separated "
+            "rows: rename it to .tsv (or .csv if commas or semicolons separate the values)"
+        )
+    return ConfigError(
+        f"{path} is an Excel 97-2003 .xls workbook, which cannot be read: "
+        "open it in Excel and save it as .xlsx (Excel Workbook) or as CSV UTF-8"
+    )
 
 
 def _zip_contents(path: Path) -> str:
@@ -110,7 +135,12 @@ def _is_utf16_without_bom(head: bytes) -> bool:
 
 
 def _not_a_spreadsheet(path: Path, what: str) -> ConfigError:
-    if what.startswith("an Excel 97-2003"):
+    if what.startswith("a web page"):
+        fix = (
+            "a table an ATS exported so opens in Excel, which saves it as .xlsx or CSV UTF-8; "
+            "a sign-in or error page means the export has to be downloaded again"
+        )
+    elif what.startswith("an Excel 97-2003"):
         fix = "open it in Excel, remove any password and save it as .xlsx or as CSV UTF-8"
     elif what.startswith(("a Word", "a PowerPoint", "an OpenDocument", "a Rich Text")):
         fix = "open it and save or export the candidates' table as .xlsx or CSV"

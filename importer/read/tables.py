@@ -170,10 +170,7 @@ def _kind(path: Path) -> str:
     if is_workbook(path):
         return "xlsx"
     if suffix == ".xls":
-        raise ConfigError(
-            f"{path} is an Excel 97-2003 .xls workbook, which cannot be read: "
-            "open it in Excel and save it as .xlsx (Excel Workbook) or as CSV UTF-8"
-        )
+        return "xls"  # never read: its content says what it is (check_content), and the fix
     raise ConfigError(
         f"{path}: cannot read {suffix or 'extensionless'} files: "
         "use a .csv, .tsv or .txt file or an .xlsx or .xlsm workbook"
