@@ -31,6 +31,7 @@ class Code(StrEnum):
     RAGGED_ROW = "ragged-row"
     BLANK_ROW = "blank-row"
     HIDDEN_ROW = "hidden-row"
+    HEADER_AGAIN = "header-again"
     UNBALANCED_QUOTE = "unbalanced-quote"
     PRECISION_LOST = "precision-lost"
     # mapping and validation
@@ -59,6 +60,7 @@ TITLES: dict[Code, str] = {
     Code.RAGGED_ROW: "The row has more or fewer cells than there are columns",
     Code.BLANK_ROW: "Blank row",
     Code.HIDDEN_ROW: "Hidden in the sheet",
+    Code.HEADER_AGAIN: "The header row again",
     Code.PRECISION_LOST: "Excel already rounded this number",
     Code.REQUIRED_VALUE: "A required cell is empty",
     Code.MISSING_NAME: "No name",

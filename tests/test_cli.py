@@ -287,6 +287,30 @@ def test_a_sheet_that_hides_rows_is_imported_only_as_the_user_says(
     assert summary["by_status"]["not_attempted"] == 4
 
 
+def test_the_header_row_again_in_joined_files_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two exports joined one after the other (the second with its own byte-order mark): the
+    second header is no candidate, and the rows after it are read as before."""
+    joined = tmp_path / "joined.csv"
+    joined.write_bytes(
+        b"First Name,Last Name,Email\r\nAda,Lovelace,ada@example.org\r\n"
+        b"\xef\xbb\xbfFirst Name , Last Name,Email\r\nBob,Smith,bob@example.org\r\n"
+        b"First Name,Last Name,Email (work)\r\n"
+    )
+    out = tmp_path / "out"
+    assert main(["validate", str(joined), "--mapping", MAPPING, "--out", str(out), "-q"]) == 1
+    with (out / "results.csv").open(newline="", encoding="utf-8") as f:
+        results = {int(r["row_number"]): (r["status"], r["error_code"]) for r in csv.DictReader(f)}
+    assert results == {
+        2: ("not_attempted", ""),
+        3: ("skipped", "header-again"),
+        4: ("not_attempted", ""),
+        # not the header: one cell differs, so it is checked like any row
+        5: ("rejected", "invalid-email"),
+    }
+
+
 def test_validate_workers_flag_reaches_the_dry_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

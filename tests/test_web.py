@@ -573,6 +573,18 @@ def test_the_rows_a_sheet_hides_are_listed_as_skipped_and_not_imported(
     assert api.server.sandbox.stats()["candidates"] == 2
 
 
+def test_the_header_row_again_is_skipped_on_the_page_as_on_the_command_line(api: Api) -> None:
+    joined = (
+        b"First Name,Last Name,Email\r\nAda,Lovelace,ada@example.org\r\n"
+        b"First Name,Last Name,Email\r\nBob,Smith,bob@example.org\r\n"
+    )
+    check = api.check(api.upload("joined.csv", joined).json(), {"columns": {}})
+    rows = {row["row_number"]: row for row in api.checked_rows(check)}
+    assert {n: row["status"] for n, row in rows.items()} == {2: "ready", 3: "skipped", 4: "ready"}
+    assert check["checked"]["by_skip"] == {"header-again": 1}
+    assert check["summary"]["by_error_code"] == {"header-again": 1}
+
+
 def test_the_check_says_how_the_file_was_read_in_the_pages_words(api: Api) -> None:
     """A guessed encoding and a column no field takes are said on the page, with the page's
     fix (upload a UTF-8 file, choose a field) rather than the command line's."""

@@ -8,6 +8,7 @@ fields.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import orjson
@@ -61,12 +62,15 @@ class Checker:
         *,
         serialise: bool = True,
         hidden: frozenset[int] = frozenset(),
+        headers: Sequence[str] = (),
     ) -> None:
         """``serialise``: give each row's body as the JSON to send; without it (a dry run, which
         sends none) ``Checked.body`` is empty, and no row pays for the encoding. ``hidden``:
-        the rows to skip because the sheet hides them."""
+        the rows to skip because the sheet hides them. ``headers``: the header row, whose
+        repeats (files joined one after the other) are skipped."""
         self.mapper = mapper
         self.hidden = hidden
+        self.header = HeaderAgain(headers)
         self.keys = keys
         self.width = width
         self.accounts = accounts
@@ -87,6 +91,8 @@ class Checker:
             return rejected(row, row.problem)
         if self.hidden and row.row_number in self.hidden:
             return hidden_row(row.row_number)
+        if self.header.repeats(row):
+            return self.header.skipped(row.row_number)
         if prepared is None:
             screened = screen(row, self.width)
             if screened is not None:
@@ -144,6 +150,44 @@ class Checker:
             column=column,
             value=cell or email,
         )
+
+
+class HeaderAgain:
+    """Finds the header row repeated among the data, as where two exports were joined one after
+    the other (``cat``, or pasted in Excel): its e-mail cell reads "Email", so it was rejected as
+    an invalid address. A row is compared whole only when its cell in the first named column
+    holds that column's header."""
+
+    def __init__(self, headers: Sequence[str]) -> None:
+        self.cells = tuple(_header_cell(header) for header in headers)
+        # the first named column: its header inside the row's cell is one C-speed test, which
+        # nearly every row fails
+        named = [(i, cell) for i, cell in enumerate(self.cells) if cell]
+        self.at = named[0][0] if named else 0
+        self.first: str | None = named[0][1] if named else None
+
+    def repeats(self, row: SourceRow) -> bool:
+        values = row.values
+        return (
+            self.first is not None
+            and len(values) == len(self.cells)
+            and self.first in values[self.at]
+            and tuple(map(_header_cell, values)) == self.cells
+        )
+
+    def skipped(self, number: int) -> RowOutcome:
+        message = (
+            "the header row again, as where two files were joined one after the other: "
+            "skipped, the rows below it are read as before"
+        )
+        return RowOutcome(
+            number, Status.SKIPPED, rejects=(Reject(number, Code.HEADER_AGAIN, message),)
+        )
+
+
+def _header_cell(text: str) -> str:
+    # a second file's byte-order mark is in the middle of the text, where the reader keeps it
+    return text.strip().lstrip("\ufeff").strip()
 
 
 def hidden_row(number: int) -> RowOutcome:

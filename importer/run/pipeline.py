@@ -249,6 +249,7 @@ class _Run:
                 opened.accounts,
                 serialise=not options.dry_run,
                 hidden=table.hidden_rows if options.hidden_rows == "skip" else frozenset(),
+                headers=table.headers,
             ),
             settler=Settler(
                 keys, journal, opened.ledger, run_id, self.input_name, reimport=options.reimport

@@ -24,7 +24,7 @@ from importer.mapping import Mapping, Prepared, normalise_header
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome
 from importer.run.accounts import RowAccount
-from importer.run.check import Checker, hidden_row, screen
+from importer.run.check import Checker, HeaderAgain, hidden_row, screen
 from importer.run.keys import RowKey
 
 ROWS_FILE = "rows.sqlite"
@@ -100,6 +100,7 @@ class RowChecker:
     ) -> None:
         """``hidden``: the rows the sheet hides, which the page's imports skip."""
         self.hidden = hidden
+        self.header = HeaderAgain(headers)
         self.mapper = mapping.bind(headers, source=source)
         self.keys = RowKey(mapping, headers)
         column = mapping.account.column if mapping.account is not None else None
@@ -113,6 +114,9 @@ class RowChecker:
             return Checked("rejected", [self.located(row.problem)], None, locked=True)
         if row.row_number in self.hidden:
             (reject,) = hidden_row(row.row_number).rejects
+            return Checked("skipped", [self.located(reject)], None, locked=True)
+        if self.header.repeats(row):
+            (reject,) = self.header.skipped(row.row_number).rejects
             return Checked("skipped", [self.located(reject)], None, locked=True)
         screened = screen(row, len(self.headers))
         if screened is not None:
