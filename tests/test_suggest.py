@@ -499,3 +499,31 @@ def test_the_header_row_found_below_a_title_is_written_into_the_mapping(
     assert load_mapping(target).header_row == 3
     imported = import_file(DATA / "header_row_3.csv", tmp_path / "out", target)
     assert imported.outcomes() == {4: ("created", ""), 5: ("created", "")}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ["Prénom", "Nom", "Adresse e-mail", "Téléphone portable", "Pays", "Entreprise", "Poste"],
+        ["Nombre", "Apellidos", "Correo electrónico", "Móvil", "País", "Empresa", "Puesto"],
+        ["Nome", "Cognome", "Indirizzo email", "Cellulare", "Paese", "Azienda", "Ruolo"],
+        ["Voornaam", "Achternaam", "E-mailadres", "Mobiel", "Land", "Bedrijf", "Functie"],
+    ],
+    ids=["French", "Spanish", "Italian", "Dutch"],
+)
+def test_an_export_with_european_headers_is_mapped_to_the_request_fields(
+    headers: list[str],
+) -> None:
+    """Every column of these exports used to become a custom field: no name, so no candidate."""
+    suggested = [
+        column.target.key if column.target else None for column in suggest_mapping(headers).columns
+    ]
+    assert suggested == [
+        "first_name",
+        "last_name",
+        "email",
+        "phone_numbers.mobile",
+        "country",
+        "company",
+        "title",
+    ]

@@ -53,43 +53,54 @@ TARGETS_BY_KEY = {target.key: target for target in TARGETS}
 ALIASES: dict[str, tuple[str, ...]] = {
     "name": names(
         "Name | Full name | Full-Name | full_name | fullName | Candidate | Candidate name | "
-        "Applicant | Applicant name | Prospect name | Contact name"
+        "Applicant | Applicant name | Prospect name | Contact name | Nom complet | "
+        "Nombre completo | Nome completo | Volledige naam"
     ),
     "first_name": names(
         "First name | First | firstName | first_name | Given name | Forename | "
-        "candidateFirstName | Vorname"
+        "candidateFirstName | Vorname | Prénom | Nombre | Nome | Voornaam"
     ),
     "last_name": names(
         "Last name | Last | lastName | last_name | Surname | Family name | candidateLastName | "
-        "Nachname"
+        "Nachname | Nom | Nom de famille | Apellido | Apellidos | Cognome | Sobrenome | "
+        "Achternaam"
     ),
     "email": names(
         "Email | E-mail | Emails | E-mails | Email address | E-mail address | "
         "Email addresses | email_address | Mail | Primary email | Personal email | "
-        "candidateEmail | E-Mail-Adresse"
+        "candidateEmail | E-Mail-Adresse | Adresse e-mail | Adresse email | Courriel | "
+        "Correo | Correo electrónico | Indirizzo email | E-mailadres"
     ),
     "phone_numbers": names(
         "Phone | Phones | Phone number | Phone numbers | phone_numbers | phoneNumber | "
         "prospect_phone | candidatePhone | candidatePhoneNumber | Telephone | "
-        "Telephone number | Tel | Contact number | Telefon | Telefonnummer"
+        "Telephone number | Tel | Contact number | Telefon | Telefonnummer | Téléphone | "
+        "Numéro de téléphone | Teléfono | Telefono | Telefoonnummer"
     ),
     "phone_numbers.mobile": names(
         "Mobile | Mobile phone | Mobile number | Mobile phone number | Cell | Cell phone | "
-        "Cellphone | Mobil | Mobilnummer | Handy"
+        "Cellphone | Mobil | Mobilnummer | Handy | Téléphone portable | Portable | Móvil | "
+        "Celular | Cellulare | Mobiel | Mobiel nummer"
     ),
     "phone_numbers.work": names("Work phone | Work phone number | Office phone | Business phone"),
     "phone_numbers.home": names("Home phone | Home phone number"),
     "company": names(
         "Company | Current company | Company name | companyName | Employer | "
-        "Current employer | Organization | Organisation | Firma | Unternehmen"
+        "Current employer | Organization | Organisation | Firma | Unternehmen | Entreprise | "
+        "Société | Employeur | Empresa | Azienda | Bedrijf"
     ),
     "title": names(
-        "Title | Current title | Job title | jobTitle | Headline | Position | Current position"
+        "Title | Current title | Job title | jobTitle | Headline | Position | Current position | "
+        "Poste | Intitulé du poste | Puesto | Cargo | Ruolo | Functie | Functietitel"
     ),
-    "country": names("Country | Country code | Country name | candidateCountry | Land"),
+    "country": names(
+        "Country | Country code | Country name | candidateCountry | Land | Pays | País | Paese | "
+        "Nazione"
+    ),
     "hired_at": names(
         "Hired at | Hired on | Hired | Hire date | Hired date | Date hired | "
-        "Application hire date | Eintrittsdatum | Einstellungsdatum"
+        "Application hire date | Eintrittsdatum | Einstellungsdatum | Date d'embauche | "
+        "Fecha de contratación | Fecha de incorporación | Data di assunzione | Datum in dienst"
     ),
     "social_links": names(
         "Links | Social links | Social media | Social media links | Social profiles | "
