@@ -362,7 +362,7 @@ def test_auto_finds_any_limiter_within_seconds(
 
 # The slowest ``--rate auto`` run of scenario 1 over the window phases, per limiter: measured
 # (see the test below) plus about 1 %.
-_SCENARIO_1_AUTO_WORST = {"bucket": 1.01, "gcra": 1.01, "sliding": 1.08, "fixed": 1.14}
+_SCENARIO_1_AUTO_WORST = {"bucket": 1.01, "gcra": 1.01, "sliding": 1.08, "fixed": 1.10}
 
 
 @pytest.mark.parametrize("kind", list(LIMITERS))
@@ -393,9 +393,9 @@ def test_scenario_1_meets_its_goals_against_every_limiter_whatever_the_window_ph
             # Measured: a bucket and GCRA 0.993 whatever the phase, a sliding log 1.062 (the
             # first 429's pause, then 4 % under the limit). A fixed window whose boundary falls
             # in the first second's climb counts part of the window before as the limit, which
-            # the rate held after the pause then overruns: one or two more 429s (and pauses)
-            # to find, so the worst phase is slower than the usual one (median 1.062, worst
-            # 1.129 over the ten phases).
+            # the rate held after the pause then overruns: one more 429 (and pause), which
+            # places the windows, so the worst phase is slower than the usual one (median
+            # 1.062, worst 1.084 over the ten phases).
             assert sorted(ratios)[len(ratios) // 2] <= 1.08
             assert max(ratios) <= _SCENARIO_1_AUTO_WORST[kind]
 
@@ -408,7 +408,7 @@ _SCENARIO_1_HTTP_DATE = {
     "gcra": (1.075, 1.10),
     "sliding": (1.10, 1.125),
     # Not the goal's 1.10: see the test's last comment.
-    "fixed": (1.11, 1.55),
+    "fixed": (1.11, 1.35),
 }
 
 
@@ -428,11 +428,13 @@ def test_auto_pays_few_pauses_when_retry_after_is_an_http_date(kind: str) -> Non
             ratios.append(done.elapsed / bound)
     # Measured, median and worst: a bucket and GCRA 1.066 and 1.088 (1.126 and 1.148 when the
     # refusal after the first pause stepped the rate down by the headroom); a sliding log 1.091
-    # and 1.114. Fixed windows 1.099 and 1.531, 48 % of the runs over 1.10 (as on a machine:
-    # bench/RESULTS-pacing.md): a pause that ends inside a window leaves a second after it that
-    # spans two windows, which a refusal within it counts as one, so each estimate runs over by
-    # what the window before let through and the rate comes down a few % a pause (up to 9
-    # refusals of 1.1 to 2.1 s each).
+    # and 1.114. Fixed windows 1.099 and 1.340, 44 % of the runs over 1.10: a pause that ends
+    # inside a window leaves a second after it that spans two windows, so the refusal after the
+    # first pause places the windows from slow start's (rate_control._AGREE) rather than count
+    # them as one, where a single stretch of places agrees. Most runs over 1.10 pay one pause
+    # of up to 2.1 s and run 4 % under the limit. Where slow start's first estimate was already
+    # near the limit, places apart agree too and the rate is trimmed a step a pause as before:
+    # the worst runs. (Before: 1.099 and 1.531, 48 % over, up to 9 refusals of 1.1 to 2.1 s each.)
     median, worst = _SCENARIO_1_HTTP_DATE[kind]
     assert sorted(ratios)[len(ratios) // 2] <= median
     assert max(ratios) <= worst
@@ -454,6 +456,40 @@ def _stray_after_a_long_pause(first_estimate: bool) -> float:
     after = rate_control.refused(config, state, history, 4.98, 5.0, resume_at=6.6)
     assert after is not None
     return after.target
+
+
+def test_the_refusal_after_the_first_pause_places_fixed_windows_from_slow_starts() -> None:
+    # Windows of a second from 0, 50 requests each; slow start from 0.7 s (doubling every
+    # tenth of a second) counts the end of the first window too: about 67 requests.
+    config = RateConfig.told(None, adaptive=True, headroom=HEADROOM)
+    climb: list[float] = []
+    t = 0.7
+    while sum(s >= 1.0 for s in climb) <= 50:
+        climb.append(t)
+        t += 1 / (DEFAULT_START_RATE_PER_MINUTE / 60 * 2 ** ((t - 0.7) / 0.1))
+    first_at = climb[-1]
+    history = History(sent=climb, refused=[first_at])
+    first = rate_control.refused(
+        config, RateState(rate=1000.0), history, first_at, first_at + 0.005, resume_at=2.7
+    )
+    assert first is not None
+    counted = len(climb) - 1
+    assert counted > 60
+    assert first.target == pytest.approx(counted * 0.98 * (1 - HEADROOM))
+    # From the end of the pause (at 2.7 s) at that rate: 50 requests in the next window, and the
+    # one after refused; the second before it counts the end of the window before too.
+    rate = first.rate
+    held = [2.7 + k / rate for k in range(math.ceil(1.3 * rate))]
+    refused_at = next(t for t in held if sum(3.0 <= s < t for s in held) == 50)
+    sent = [*climb, *(t for t in held if t <= refused_at)]
+    history = History(sent=sent, refused=[first_at, refused_at])
+    assert history.through(refused_at - 1.0, refused_at) > 60
+    second = rate_control.refused(
+        config, first, history, refused_at, refused_at + 0.005, resume_at=refused_at + 1.6
+    )
+    assert second is not None
+    # where both counts agree (where the window began) the limit is 50, to within a request
+    assert second.target == pytest.approx(50 * (1 - HEADROOM), abs=1.0)
 
 
 def test_a_stray_after_a_long_pause_may_cut_deep_only_while_the_first_estimate_holds() -> None:

@@ -20,8 +20,9 @@ way.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields, replace
 
 # StackOne's published limit per API key: where an adaptive pacer starts when not told a rate.
@@ -64,8 +65,26 @@ _MISCOUNT_SECONDS = 0.02
 # this refusal cannot say how far over the rate is: it is trimmed a step at a time. (Placing
 # the windows from both refusals' counts was tried: a few milliseconds' jitter in when requests
 # reach the limiter, or between the clocks of processes sharing a pacer, moved them enough to
-# aim too low about as often as it helped, and without another 429 a target stays put.)
+# aim too low about as often as it helped, and without another 429 a target stays put. The
+# first refusal after slow start's pause is the exception: see ``_AGREE``.)
 _DRAINED_CUT = 0.85
+# With an HTTP-date Retry-After the first pause ends anywhere in a window, so the refusal of the
+# first estimate's rate after it usually counts the end of the window before as well, and
+# trimming a step a pause took 4 to 6 pauses of 1.1 to 2.1 s each. But that refusal and slow
+# start's were counted by windows of a second falling at the same place: where the count back
+# to slow start's refusal and the count back to this one agree, a window began, and the count
+# is the limit. Slow start's count falls steeply with where the window began and the held
+# rate's slowly, so a few milliseconds of jitter move where they agree by under a request at
+# the held rate (two refusals at held rates fall alike, and jitter moves it far). Where slow
+# start was near the held rate when the window began, the counts agree within ``_AGREE`` over
+# a stretch: its middle, which may be a few requests off either way. Below ``_AGREE`` over the
+# margin an estimate runs under (``HEADROOM`` and the miscount: 25 requests), one request more
+# or less is more than the margin, and windows not a second long (the sandbox counts 16.7/s
+# in windows of 16 requests) drift off the place: such a refusal is trimmed as before. So is one
+# where places apart from that stretch agree too: slow start's first estimate was then already
+# near the limit, its count and the held rate's fall alike, and no place is pinned (against the
+# sandbox such a place cut 51.9/s to 39.2 for a limit of 50, and the run took 1.3 × the bound).
+_AGREE = 1
 # A rate over a window's limit is refused within two windows of sending at it; a refusal after
 # the rate was held that long, with everything before it let through, is a stray (requests that
 # reached the server closer together than they left, another client's burst): step down by
@@ -178,6 +197,20 @@ class History:
         sent = sum(start <= t < end for t in self._sent)
         return sent - sum(start <= t < end for t in self._refused)
 
+    def sent_between(self, start: float, end: float) -> list[float]:
+        """When the requests granted in [start, end) were sent, in order."""
+        return [t for t in self._sent if start <= t < end]
+
+    def counter(self) -> Callable[[float, float], int]:
+        """``through`` for many intervals: sorted once, then a binary search per count."""
+        sent, refused = list(self._sent), sorted(self._refused)
+
+        def through(start: float, end: float) -> int:
+            granted = bisect_left(sent, end) - bisect_left(sent, start)
+            return granted - (bisect_left(refused, end) - bisect_left(refused, start))
+
+        return through
+
 
 def clamp(config: RateConfig, rate: float) -> float:
     return min(max(rate, MIN_RATE_PER_SECOND), MAX_RATE_PER_SECOND, config.ceiling)
@@ -249,6 +282,15 @@ def _refused(
     window = sent_at - _LOOKBACK_SECONDS
     recent = history.through(window, sent_at) / _LOOKBACK_SECONDS
     counted = recent * (1 - _MISCOUNT_SECONDS / _LOOKBACK_SECONDS)
+    limit = None
+    # The first refusal of the first estimate's rate, sent soon enough to be no stray.
+    if state.first_estimate and not first and sent_at - state.settled_at <= _STRAY_AFTER_SECONDS:
+        limit = _window_limit(history, state.counted_to, sent_at)
+    if limit is not None and limit < recent:
+        target = limit * (1 - HEADROOM)
+        return replace(
+            cut, counted_from=window, counted_to=sent_at, target=target, rate=clamp(config, target)
+        )
     if recent < _FULL_WINDOW * state.rate:
         target = counted * (1 - HEADROOM)
         return replace(
@@ -277,6 +319,45 @@ def _stray_target(state: RateState, history: History, sent_at: float, pause: flo
     resumed = min(history.first_from(state.settled_at), sent_at)
     spent = history.through(resumed, sent_at) / (sent_at - resumed + _BURST_SECONDS)
     return min(stepped, spent * (1 - HEADROOM))
+
+
+def _window_limit(history: History, first_at: float, sent_at: float) -> float | None:
+    """The limit of windows of a second that refused the requests sent at ``first_at`` (slow
+    start's, counted in full) and at ``sent_at`` (after the pause), a second's worth; None when
+    no place for the windows agrees with both (see ``_AGREE``)."""
+    if math.isinf(first_at):
+        return None
+    span = _LOOKBACK_SECONDS
+    through = history.counter()
+    # Per place a window may begin (at a request sent in the second before the first refusal,
+    # latest first): what got through from there to the first refusal, and from the same place
+    # a whole number of seconds later to this one. Neither window before the refused ones was
+    # refused: a place where one held more than the count is none (inf, never agreeing).
+    counts = []
+    for start in reversed(history.sent_between(first_at - span, first_at)):
+        later = start + math.floor((sent_at - start) / span) * span
+        one, two = through(start, first_at), through(later, sent_at)
+        before = max(through(start - span, start) - one, through(later - span, later) - two)
+        counts.append((one, two) if before <= _AGREE else (math.inf, -math.inf))
+    agree = next((i for i, (one, two) in enumerate(counts) if two <= one < math.inf), None)
+    if agree is None or counts[agree][0] - counts[agree][1] > _AGREE:
+        return None
+    if counts[agree][1] < _AGREE / (HEADROOM + _MISCOUNT_SECONDS / span):
+        return None
+
+    def agrees(i: int) -> bool:
+        return 0 <= i < len(counts) and abs(counts[i][0] - counts[i][1]) <= _AGREE
+
+    low = high = agree
+    while agrees(low - 1):
+        low -= 1
+    while agrees(high + 1):
+        high += 1
+    # Where the first estimate was already near the limit, slow start's count and the held
+    # rate's fall alike, and places apart from this stretch agree too: no place is pinned.
+    if any(agrees(i) for i in range(len(counts)) if not low <= i <= high):
+        return None
+    return (counts[low][1] + counts[high][1]) / (2 * span)
 
 
 def _grown(config: RateConfig, state: RateState, seconds: float) -> float:
