@@ -52,6 +52,12 @@ def everything_written(out: Path, captured: pytest.CaptureFixture[str]) -> str:
     return text.out + text.err + files
 
 
+def outcomes(out: Path) -> dict[int, tuple[str, str]]:
+    """results.csv in ``out``: each row's status and error code."""
+    with (out / "results.csv").open(newline="", encoding="utf-8") as f:
+        return {int(r["row_number"]): (r["status"], r["error_code"]) for r in csv.DictReader(f)}
+
+
 def test_run_exits_1_with_rejects_and_prints_json_summary(
     tmp_path: Path, sandbox: Sandbox, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -256,9 +262,7 @@ def test_a_sheet_that_hides_rows_is_imported_only_as_the_user_says(
     summary = json.loads((skipped / "summary.json").read_text(encoding="utf-8"))
     assert summary["by_status"] == {"created": 2, "rejected": 0, "skipped": 2, "not_attempted": 0}
     assert summary["by_error_code"] == {"hidden-row": 2}
-    with (skipped / "results.csv").open(newline="", encoding="utf-8") as f:
-        results = {int(r["row_number"]): (r["status"], r["error_code"]) for r in csv.DictReader(f)}
-    assert results == {
+    assert outcomes(skipped) == {
         3: ("created", ""),
         4: ("skipped", "hidden-row"),
         5: ("created", ""),
@@ -267,22 +271,8 @@ def test_a_sheet_that_hides_rows_is_imported_only_as_the_user_says(
     assert sandbox.stats()["candidates"] == 2
 
     everything = tmp_path / "everything"
-    assert (
-        main(
-            [
-                "validate",
-                book,
-                "--mapping",
-                MAPPING,
-                "--out",
-                str(everything),
-                "--hidden-rows",
-                "import",
-                "-q",
-            ]
-        )
-        == 0
-    )
+    validate = ["validate", book, "--mapping", MAPPING, "--out", str(everything), "-q"]
+    assert main([*validate, "--hidden-rows", "import"]) == 0
     summary = json.loads((everything / "summary.json").read_text(encoding="utf-8"))
     assert summary["by_status"]["not_attempted"] == 4
 
@@ -300,9 +290,7 @@ def test_the_header_row_again_in_joined_files_is_skipped(
     )
     out = tmp_path / "out"
     assert main(["validate", str(joined), "--mapping", MAPPING, "--out", str(out), "-q"]) == 1
-    with (out / "results.csv").open(newline="", encoding="utf-8") as f:
-        results = {int(r["row_number"]): (r["status"], r["error_code"]) for r in csv.DictReader(f)}
-    assert results == {
+    assert outcomes(out) == {
         2: ("not_attempted", ""),
         3: ("skipped", "header-again"),
         4: ("not_attempted", ""),

@@ -17,6 +17,8 @@ from importer.errors import ConfigError
 HEAD = 8192
 """Bytes looked at: signatures sit in the first few; binary data shows within a page."""
 
+# Office 97-2003 files (.xls, .doc, and password-protected .xlsx) start with this.
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # (signature at offset 0, what a person would call it)
 _SIGNATURES = (
     (b"%PDF-", "a PDF document"),
@@ -32,7 +34,7 @@ _SIGNATURES = (
     (b"Rar!\x1a\x07", "a RAR archive"),
     (b"{\\rtf", "a Rich Text (RTF) document"),
     (
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        _OLE,
         "an Excel 97-2003 (.xls) workbook, a password-protected workbook or another Office "
         "97-2003 file",
     ),
@@ -85,7 +87,7 @@ def _xls(path: Path, head: bytes) -> ConfigError:
     table (the web page check above), or tab-separated text."""
     if not head:
         return ConfigError(f"{path} is empty: export the candidates again")
-    if not head.startswith(_SIGNATURES[-1][0]) and not _is_binary(head):
+    if not head.startswith(_OLE) and not _is_binary(head):
         return ConfigError(
             f"{path} is a text file with an .xls name, as some exports write tab-separated "
             "rows: rename it to .tsv (or .csv if commas or semicolons separate the values)"

@@ -89,10 +89,9 @@ class Checker:
         """
         if row.problem is not None:  # found by the reader; a worker is sent the cells only
             return rejected(row, row.problem)
-        if self.hidden and row.row_number in self.hidden:
-            return hidden_row(row.row_number)
-        if self.header.repeats(row):
-            return self.header.skipped(row.row_number)
+        shown = skipped_as_shown(row, self.hidden, self.header)
+        if shown is not None:
+            return shown
         if prepared is None:
             screened = screen(row, self.width)
             if screened is not None:
@@ -190,13 +189,24 @@ def _header_cell(text: str) -> str:
     return text.strip().lstrip("\ufeff").strip()
 
 
-def hidden_row(number: int) -> RowOutcome:
-    """A row skipped because the sheet hides it and hidden rows were to be skipped."""
-    message = (
-        "the sheet hides this row (a filter, or rows hidden by hand), and hidden rows were to "
-        "be skipped: show it in Excel and import the file again to send it"
-    )
-    return RowOutcome(number, Status.SKIPPED, rejects=(Reject(number, Code.HIDDEN_ROW, message),))
+def skipped_as_shown(
+    row: SourceRow, hidden: frozenset[int], header: HeaderAgain
+) -> RowOutcome | None:
+    """The skip of a row the sheet hides (``hidden``: those to skip) or that repeats the header
+    row, whatever its cells would map to; None for any other row. The import and the web page's
+    check both ask this first."""
+    number = row.row_number
+    if hidden and number in hidden:
+        message = (
+            "the sheet hides this row (a filter, or rows hidden by hand), and hidden rows were "
+            "to be skipped: show it in Excel and import the file again to send it"
+        )
+        return RowOutcome(
+            number, Status.SKIPPED, rejects=(Reject(number, Code.HIDDEN_ROW, message),)
+        )
+    if header.repeats(row):
+        return header.skipped(number)
+    return None
 
 
 def rejected(row: SourceRow, reject: Reject) -> RowOutcome:

@@ -24,7 +24,7 @@ from importer.mapping import Mapping, Prepared, normalise_header
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome
 from importer.run.accounts import RowAccount
-from importer.run.check import Checker, HeaderAgain, hidden_row, screen
+from importer.run.check import Checker, HeaderAgain, screen, skipped_as_shown
 from importer.run.keys import RowKey
 
 ROWS_FILE = "rows.sqlite"
@@ -112,12 +112,9 @@ class RowChecker:
         """The row on its own: misread, blank, ragged, or mapped and validated."""
         if row.problem is not None:
             return Checked("rejected", [self.located(row.problem)], None, locked=True)
-        if row.row_number in self.hidden:
-            (reject,) = hidden_row(row.row_number).rejects
-            return Checked("skipped", [self.located(reject)], None, locked=True)
-        if self.header.repeats(row):
-            (reject,) = self.header.skipped(row.row_number).rejects
-            return Checked("skipped", [self.located(reject)], None, locked=True)
+        shown = skipped_as_shown(row, self.hidden, self.header)
+        if shown is not None:
+            return Checked("skipped", [self.located(r) for r in shown.rejects], None, locked=True)
         screened = screen(row, len(self.headers))
         if screened is not None:
             problems = [self.located(reject) for reject in screened.rejects]
