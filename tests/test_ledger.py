@@ -97,12 +97,20 @@ def test_a_created_key_is_remembered_for_its_scope_only(place: str) -> None:
 
 def test_replace_grants_a_created_key_and_keeps_it_until_created_again(place: str) -> None:
     ledger = open_ledger(place)
-    ledger.created("k", made("c1"))
+    ledger.created("k", made("c1", "run-0"))
     assert asyncio.run(ledger.claim("k", ROW, replace=True)) == Granted()
     ledger.release("k")  # the new attempt failed: the first candidate is still remembered
-    assert ledger.get("k") == made("c1")
+    assert ledger.get("k") == made("c1", "run-0")
     ledger.created("k", made("c2", "run-2"))
     assert ledger.get("k") == made("c2", "run-2")
+    ledger.close()
+
+
+def test_replace_never_grants_a_key_the_same_run_created(place: str) -> None:
+    """A resumed --reimport run: the ledger saw the row created before the journal did."""
+    ledger = open_ledger(place)
+    ledger.created("k", made("c1", ROW.run_id))
+    assert asyncio.run(ledger.claim("k", ROW, replace=True)) == made("c1", ROW.run_id)
     ledger.close()
 
 
@@ -147,6 +155,96 @@ def test_closing_leaves_unsettled_claims_in_doubt(place: str) -> None:
     first.close()
     second = open_ledger(place)
     assert asyncio.run(second.claim("k", ROW)) == Granted(in_doubt=True)
+    second.close()
+
+
+def ahead(*keys: str) -> list[tuple[str, Claimant]]:
+    return [(key, Claimant(ROW.run_id, ROW.input, 3 + n)) for n, key in enumerate(keys)]
+
+
+def test_keys_claimed_ahead_are_answered_without_asking_again(place: str) -> None:
+    """The rows queued behind a claimed row have their keys claimed in the same commit: free
+    ones granted, a created one answered as imported, and another live process's left to ask
+    again at their turn."""
+
+    async def scenario() -> None:
+        setup, other, ledger = open_ledger(place), open_ledger(place), open_ledger(place)
+        setup.created("made", made("c1", "run-0"))
+        setup.close()
+        assert await other.claim("held", ROW) == Granted()
+        queued = ahead("free", "made", "held")
+        assert await ledger.claim("first", ROW, ahead=queued) == Granted()
+        # Claimed for this ledger already: another process waits for it.
+        third = open_ledger(place)
+        waiting = asyncio.create_task(third.claim("free", ROW))
+        await asyncio.sleep(0.25)
+        assert not waiting.done()
+        assert await ledger.claim("free", ROW) == Granted()
+        assert await ledger.claim("made", ROW) == made("c1", "run-0")
+        held = asyncio.create_task(ledger.claim("held", ROW))
+        await asyncio.sleep(0.25)
+        assert not held.done()
+        other.created("held", made("c2", "run-0"))
+        assert await asyncio.wait_for(held, 5) == made("c2", "run-0")
+        ledger.created("free", made("c3"))
+        assert await asyncio.wait_for(waiting, 5) == made("c3")
+        for opened in (other, ledger, third):
+            opened.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_claim_that_waits_gives_back_the_keys_claimed_ahead(place: str) -> None:
+    """Two imports of the same people in opposite orders, each holding keys ahead that the
+    other waits for, would wait for ever: the one that must wait gives its keys back first."""
+
+    async def scenario() -> None:
+        a, b = open_ledger(place), open_ledger(place)
+        assert await a.claim("a1", ROW, ahead=ahead("x")) == Granted()
+        assert await b.claim("b1", ROW, ahead=ahead("y")) == Granted()
+        a_waits = asyncio.create_task(a.claim("y", ROW, ahead=ahead("z")))
+        await asyncio.sleep(0.25)
+        assert not a_waits.done()
+        # x was a's, claimed ahead; a gave it back on waiting, and claims nothing ahead meanwhile
+        assert await asyncio.wait_for(b.claim("x", ROW), 5) == Granted()
+        assert await asyncio.wait_for(b.claim("z", ROW), 5) == Granted()
+        assert await b.claim("y", ROW) == Granted()  # b's own, claimed ahead
+        b.created("y", made("c1", "run-b"))
+        assert await asyncio.wait_for(a_waits, 5) == made("c1", "run-b")
+        a.close()
+        b.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_claim_that_waited_claims_nothing_ahead(place: str) -> None:
+    """The rows queued when a claim began to wait may be in flight when it ends: claiming
+    their keys ahead then would hand this process's own claims back as free."""
+
+    async def scenario() -> None:
+        other, ledger = open_ledger(place), open_ledger(place)
+        assert await other.claim("h", ROW) == Granted()
+        waits = asyncio.create_task(ledger.claim("h", ROW, ahead=ahead("q")))
+        await asyncio.sleep(0.25)
+        assert await ledger.claim("q", ROW) == Granted()  # another worker sends q meanwhile
+        other.created("h", made("c1", "run-0"))
+        assert await asyncio.wait_for(waits, 5) == made("c1", "run-0")
+        ledger.close()  # q was never settled: it is in doubt, not free
+        other.close()
+
+    asyncio.run(scenario())
+    after = open_ledger(place)
+    assert asyncio.run(after.claim("q", ROW)) == Granted(in_doubt=True)
+    after.close()
+
+
+def test_closing_frees_keys_claimed_ahead_that_were_never_sent(place: str) -> None:
+    first = open_ledger(place)
+    asyncio.run(first.claim("sent", ROW, ahead=ahead("queued")))
+    first.close()
+    second = open_ledger(place)
+    assert asyncio.run(second.claim("queued", ROW)) == Granted(in_doubt=False)
+    assert asyncio.run(second.claim("sent", ROW)) == Granted(in_doubt=True)
     second.close()
 
 

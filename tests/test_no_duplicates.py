@@ -4,11 +4,15 @@ imported again, two processes at once, and the ``ledger`` command."""
 from __future__ import annotations
 
 import csv
+import logging
 import os
+import random
 import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from importer.cli import main
+from importer.record.ledger import sqlite as ledger_sqlite
 from importer.sandbox import Sandbox, SandboxConfig, start_sandbox_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,10 +250,17 @@ def people(numbers: range | list[int]) -> list[list[str]]:
     return [[f"First{i}", f"Last{i}", f"person{i}@example.com"] for i in numbers]
 
 
-def test_two_processes_importing_overlapping_files_create_each_key_once(tmp_path: Path) -> None:
-    # The two files share rows 100-199, which the two imports reach at the same time: one in
-    # ascending, the other in descending order.
-    files = {"a": people(range(200)), "b": people(list(reversed(range(100, 300))))}
+@pytest.mark.parametrize("concurrency", [8, 1])
+def test_two_processes_importing_overlapping_files_create_each_key_once(
+    tmp_path: Path, concurrency: int
+) -> None:
+    # The two files share 100 people, whom the two imports reach at the same time, each in an
+    # order of its own. Each claims the keys of the rows queued behind the one it sends, so
+    # each holds keys the other wants next (with one worker, only those).
+    shared = [list(range(100, 200)), list(range(100, 200))]
+    for seed, order in enumerate(shared):
+        random.Random(seed).shuffle(order)
+    files = {"a": people([*range(100), *shared[0]]), "b": people([*range(200, 300), *shared[1]])}
     for name, rows in files.items():
         with (tmp_path / f"{name}.csv").open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
@@ -273,7 +285,7 @@ def test_two_processes_importing_overlapping_files_create_each_key_once(tmp_path
                 "--out",
                 str(tmp_path / name),
                 "--concurrency",
-                "8",
+                str(concurrency),
                 "--quiet",
             ]
             for name in files
@@ -295,6 +307,58 @@ def test_two_processes_importing_overlapping_files_create_each_key_once(tmp_path
     assert {r["error_code"] for r in skipped} == {"already-imported"}
     ids = {r["key"]: r["id"] for rows in results.values() for r in rows}
     assert len(set(ids.values())) == 300  # a skipped row carries its twin's id
+
+
+def test_a_ledger_that_cannot_be_written_stops_the_run_and_resume_finishes_it(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A disk that fills up mid-run: the workers fail while the reader waits for room in the
+    full backlog; the run must end there (it waited minutes for nobody), every row said."""
+    source = tmp_path / "people.csv"
+    with source.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["First Name", "Last Name", "Email"])
+        writer.writerows(people(range(300)))
+    commits = 0
+    commit = ledger_sqlite.SqliteDatabase.commit
+
+    def fills_up(database: ledger_sqlite.SqliteDatabase) -> None:
+        nonlocal commits
+        commits += 1
+        if commits > 6:
+            raise sqlite3.OperationalError("database or disk is full")
+        commit(database)
+
+    monkeypatch.setattr(ledger_sqlite.SqliteDatabase, "commit", fills_up)
+    codes: list[int] = []
+    out = tmp_path / "out"
+    fast = ("--concurrency", "4", "--rate", "100000")
+    run = threading.Thread(
+        target=lambda: codes.append(run_into(sandbox, source, out, *fast))
+    )
+    run.start()
+    run.join(timeout=60)
+    assert not run.is_alive(), "the run did not end after its ledger failed"
+
+    assert codes == [3]
+    err = capsys.readouterr().err
+    assert "cannot write the ledger" in err
+    assert "database or disk is full" in err
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no traceback
+    results = outcomes(out)
+    assert len(results) == 300
+    created = [n for n, (status, _) in results.items() if status == "created"]
+    assert len(created) == sandbox.stats()["posts"] > 0
+    assert {results[n] for n in results if n not in created} == {("not_attempted", "run-stopped")}
+
+    monkeypatch.setattr(ledger_sqlite.SqliteDatabase, "commit", commit)
+    assert run_into(sandbox, source, out, *fast, "--resume") == 0
+    stats = sandbox.stats()
+    assert (stats["candidates"], stats["duplicate_emails"]) == (300, 0)
 
 
 def test_a_stopped_import_says_how_to_finish_and_finishes_with_each_row_once(

@@ -153,7 +153,11 @@ class _Pool:
                 lane = self.lanes[account] = _Lane(account)
             if lane.workers < self.per_lane:
                 lane.workers += 1
-                self.workers.add(asyncio.create_task(self._work(lane, decided)))
+                worker = asyncio.create_task(self._work(lane, decided))
+                # Said at once: with the backlog full, the producer waits for the workers, and
+                # the pool only for the producer and the workers it knew when it began waiting.
+                worker.add_done_callback(self._failed)
+                self.workers.add(worker)
                 continue
             lane.backlog.append(decided)
             self.backlogged += 1
@@ -182,12 +186,12 @@ class _Pool:
             self.sink.record(work.seq, _not_sent(work, refused, None, 0), work.row, work.key)
             return
         self.claiming[work.seq] = work
-        claim = await self.sink.claim(work.row, work.key, reimport=self.reimport)
+        claim = await self.sink.claim(work.row, work.key, lane.backlog, reimport=self.reimport)
         del self.claiming[work.seq]
         if isinstance(claim, Imported):
             assert work.key is not None
-            skipped = self.stages.settler.already_imported(work.row, work.key, claim)
-            self.sink.record(work.seq, skipped, work.row, work.key)
+            settled = self.stages.settler.imported_before(work.row, work.key, claim)
+            self.sink.record(work.seq, settled, work.row, work.key)
             return
         work.verify = work.verify or claim.in_doubt
         self.in_flight[work.seq] = work

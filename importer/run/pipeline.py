@@ -252,7 +252,13 @@ class _Run:
                 headers=table.headers,
             ),
             settler=Settler(
-                keys, journal, opened.ledger, run_id, self.input_name, reimport=options.reimport
+                keys,
+                journal,
+                opened.ledger,
+                run_id,
+                self.input_name,
+                reimport=options.reimport,
+                look_up=options.dry_run,
             ),
             sink=sink,
             stop=Stop(),

@@ -35,7 +35,11 @@ Settled = tuple[RowOutcome, str | None]
 
 class Settler:
     """Rows created by an earlier session of this run are resumed; rows whose key the ledger
-    holds from another run are skipped (unless ``reimport``); the rest are sent."""
+    holds from another run are skipped (unless ``reimport``); the rest are sent.
+
+    A run that sends learns what the ledger holds from each row's claim (``imported_before``),
+    which asks in the same statement that reserves the key; a dry run, which claims nothing,
+    looks each key up here (``look_up``)."""
 
     def __init__(
         self,
@@ -46,6 +50,7 @@ class Settler:
         input_name: str,
         *,
         reimport: bool = False,
+        look_up: bool = False,
     ) -> None:
         self.keys = keys
         self.journal = journal if journal is not None and journal.resumed else None
@@ -53,6 +58,7 @@ class Settler:
         self.run_id = run_id
         self.input_name = input_name
         self.reimport = reimport
+        self.look_up = look_up
 
     def settle(self, seq: int, row: SourceRow, checked: RowOutcome | Checked) -> Work | Settled:
         previous = None
@@ -63,14 +69,10 @@ class Settler:
         if isinstance(checked, RowOutcome):
             return checked, None
         body, email, key, warnings = checked
-        if self.ledgers is not None and key is not None:
+        if self.look_up and self.ledgers is not None and key is not None:
             earlier = self.ledgers.of(row).get(key)
-            if earlier is not None and earlier.run_id == self.run_id:
-                # The ledger commits apart from the journal: a crash after the ledger's commit
-                # left the journal saying "sending" about a row the ledger saw created.
-                return self._resumed_from_ledger(row, earlier), key
-            if earlier is not None and not self.reimport:
-                return self.already_imported(row, key, earlier), key
+            if earlier is not None and (earlier.run_id == self.run_id or not self.reimport):
+                return self.imported_before(row, key, earlier), key
         if self.ledgers is not None and key is None:
             warnings = (*warnings, self._unremembered(row))
         verify = previous is not None and previous.in_doubt
@@ -112,6 +114,15 @@ class Settler:
             note=Note.RESUMED,
         )
 
+    def imported_before(self, row: SourceRow, key: str, earlier: Imported) -> RowOutcome:
+        """The row's key is in the ledger as created: by an earlier session of this run
+        (resumed), else by another import (skipped)."""
+        if earlier.run_id == self.run_id:
+            # The ledger commits apart from the journal: a crash after the ledger's commit
+            # left the journal saying "sending" about a row the ledger saw created.
+            return self._resumed_from_ledger(row, earlier)
+        return self._already_imported(row, key, earlier)
+
     def _resumed_from_ledger(self, row: SourceRow, earlier: Imported) -> RowOutcome:
         return RowOutcome(
             row.row_number,
@@ -121,7 +132,7 @@ class Settler:
             note=Note.RESUMED,
         )
 
-    def already_imported(self, row: SourceRow, key: str, earlier: Imported) -> RowOutcome:
+    def _already_imported(self, row: SourceRow, key: str, earlier: Imported) -> RowOutcome:
         """Skipped: the ledger holds the key from another import (or another process just
         created it)."""
         message = f"already imported {earlier.describe()}; not sent again"

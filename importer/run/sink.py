@@ -22,6 +22,9 @@ from importer.run.settle import Work
 # Rows queued behind a row being sent that are marked in the journal with it: one commit for up
 # to this many rows, and after a crash at most this many more looked up before being resent.
 MARK_AHEAD = 16
+# Rows queued behind a row whose keys the ledger claims with its own: one commit for up to this
+# many rows. Another process wanting one of those keys waits until the row is sent.
+CLAIM_AHEAD = 16
 
 
 class Sink:
@@ -48,15 +51,28 @@ class Sink:
         self.last_progress = self.started
 
     async def claim(
-        self, row: SourceRow, key: str | None, *, reimport: bool = False
+        self,
+        row: SourceRow,
+        key: str | None,
+        queued: Iterable[Work] = (),
+        *,
+        reimport: bool = False,
     ) -> Granted | Imported:
         """Reserve the row's key in the ledger before it is sent (waits while another process
-        sends the same key); ``Imported`` when that process, or another, created it."""
+        sends the same key); ``Imported`` when that process, or another, created it.
+
+        ``queued``: the rows waiting behind it (of the same account), some of which are
+        claimed with it, as ``sending`` marks them in the journal."""
         if self.ledgers is None or key is None:
             return Granted()
         # the row's hash is recorded with its outcome; a claim only says who sends it
         claimant = Claimant(self.run_id, self.input_name, row.row_number)
-        return await self.ledgers.of(row).claim(key, claimant, replace=reimport)
+        ahead = [
+            (w.key, Claimant(self.run_id, self.input_name, w.row.row_number))
+            for w in islice(queued, CLAIM_AHEAD)
+            if w.key is not None
+        ]
+        return await self.ledgers.of(row).claim(key, claimant, replace=reimport, ahead=ahead)
 
     async def sending(
         self, row: SourceRow, key: str | None, queued: Iterable[Work] = ()

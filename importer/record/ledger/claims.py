@@ -2,8 +2,7 @@
 
 A back end gives a ``Database`` (its connection, spoken to in SQLite's ``?`` placeholder
 style) and says how a claim's owner is told alive from dead; everything else, the SQL of the
-state machine and the grouping of claims and outcomes into one commit per event-loop turn, is
-here once.
+state machine and the grouping of claims and outcomes into few commits, is here once.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import suppress
 from typing import Any, NoReturn, Protocol, TypeVar
 
 from importer.record.ledger.model import (
@@ -29,6 +28,11 @@ from importer.record.ledger.model import (
 _WAIT_POLL = 0.1
 # A transaction the database aborted to break a deadlock between two importers is run again.
 _RETRIES = 5
+# Outcomes wait this long for a claim's commit to share before committing on their own. Until
+# then a crash leaves the key claimed by a dead process, which the next import takes over in
+# doubt and looks up: nothing is created twice, and another process waiting for the key polls
+# every ``_WAIT_POLL`` anyway.
+_OUTCOME_DELAY = 0.05
 
 ENTRY_COLUMNS = "id, remote_id, at, run_id, input, row_number, row_hash"
 
@@ -76,9 +80,10 @@ class Database(Protocol):
 
 
 class ClaimingLedger:
-    """A ``Ledger`` over a ``Database``. The claims and outcomes of one event-loop turn are
-    committed together at its end (outcomes at once outside a loop); a claim returns once its
-    commit is done. Subclasses say who owns a claim and whether that owner is alive."""
+    """A ``Ledger`` over a ``Database``. A claim commits at once, with the claims of the rows
+    queued behind it (``ahead``) and the outcomes recorded since the last commit; outcomes
+    alone commit within ``_OUTCOME_DELAY`` (at once outside a loop). Subclasses say who owns
+    a claim and whether that owner is alive."""
 
     # Renewed every ``_renew_every`` seconds while the process lives (None: never needed).
     _renew_every: float | None = None
@@ -88,9 +93,11 @@ class ClaimingLedger:
         self._db = db
         self._owner = uuid.uuid4().hex
         self._renewed = 0.0
-        self._due = False
+        self._due: asyncio.TimerHandle | None = None
         self._pending: list[tuple[str, tuple[object, ...]]] = []
-        self._claims: list[tuple[_Claim, asyncio.Future[Granted | Imported | None]]] = []
+        # Keys claimed ahead for rows queued behind the one being claimed, and their answers.
+        self._ahead: dict[str, Granted | Imported] = {}
+        self._waiting = 0
         self._failure: LedgerError | None = None
         self._renewal: asyncio.TimerHandle | None = None
         self._closed = False
@@ -121,52 +128,94 @@ class ClaimingLedger:
     # -- claiming --------------------------------------------------------------------------
 
     async def claim(
-        self, key: str, claimant: Claimant, *, replace: bool = False
+        self,
+        key: str,
+        claimant: Claimant,
+        *,
+        replace: bool = False,
+        ahead: Sequence[tuple[str, Claimant]] = (),
     ) -> Granted | Imported:
+        answer = self._ahead.pop(key, None)
+        if answer is not None:
+            return answer
+        # No claims ahead while a row waits for another process (see _give_back_ahead), nor
+        # after waiting: the rows queued then may be in flight now, their keys this process's.
+        if self._waiting:
+            ahead = ()
         while True:
-            outcome = await self._claim_soon(_Claim(key, claimant, replace))
-            if outcome is not None:
+            answer = self._claim_now(key, claimant, replace, ahead)
+            if answer is not None:
                 self._keep_renewing()
-                return outcome
-            await asyncio.sleep(_WAIT_POLL)
+                return answer
+            ahead = ()
+            self._give_back_ahead()
+            self._waiting += 1
+            try:
+                await asyncio.sleep(_WAIT_POLL)
+            finally:
+                self._waiting -= 1
 
-    def _claim_soon(self, claim: _Claim) -> asyncio.Future[Granted | Imported | None]:
-        """Claims made in one event-loop turn share a transaction with the outcomes recorded
-        in it: its commit (file locks and a WAL write, or a round trip) costs more than the
-        rows in it."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Granted | Imported | None] = loop.create_future()
-        self._claims.append((claim, future))
-        self._commit_soon(loop)
-        return future
-
-    def commit(self) -> None:
-        """Write and commit what is queued: outcomes, then claims."""
-        self._due = False
-        if self._closed or not (self._pending or self._claims):
-            return
-        claims, self._claims = self._claims, []
-        # One order for every process: two batches claiming the same keys wait for each
+    def _claim_now(
+        self,
+        key: str,
+        claimant: Claimant,
+        replace: bool,
+        ahead: Sequence[tuple[str, Claimant]],
+    ) -> Granted | Imported | None:
+        """Claim ``key`` and the keys ``ahead`` in one transaction, committed before this
+        returns: a commit costs more than the rows in it, and waiting for the end of the
+        event-loop turn to share one kept every worker a turn behind."""
+        wanted = {key: claimant}
+        for queued, queued_claimant in ahead:
+            if queued not in self._ahead:
+                wanted.setdefault(queued, queued_claimant)
+        digests = {k: key_digest(k) for k in wanted}
+        # One order for every process: two transactions claiming the same keys wait for each
         # other instead of deadlocking.
-        ordered = sorted(claims, key=lambda c: key_digest(c[0].key))
+        ordered = sorted(wanted, key=digests.__getitem__)
         try:
-            results = self._transaction(
-                lambda: [self._try_claim(c.key, c.claimant, c.replace) for c, _ in ordered]
+            answers = self._transaction(
+                lambda: {k: self._try_claim(digests[k], wanted[k], replace) for k in ordered}
             )
         except LedgerError as error:
-            # raised again by the next claim or write, and by close
-            self._failure = error
-            for _, future in claims:
-                if not future.done():
-                    future.set_exception(error)
-            return
-        for (_, future), result in zip(ordered, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+            self._failure = error  # raised again by the next claim or write, and by close
+            raise
+        for queued, answer in answers.items():
+            # A key another live process holds is claimed again at its row's turn.
+            if queued != key and answer is not None:
+                self._ahead[queued] = answer
+        return answers[key]
 
-    def _try_claim(self, key: str, claimant: Claimant, replace: bool) -> Granted | Imported | None:
+    def _give_back_ahead(self) -> None:
+        """Before waiting for a key another process holds, give back the keys claimed ahead:
+        that process may be waiting for one of them (the same people in another order), and
+        neither would ever go on. A key left in doubt goes back to doubt."""
+        granted = [(k, a) for k, a in self._ahead.items() if isinstance(a, Granted)]
+        self._ahead.clear()
+        if not granted:
+            return
+        for key, answer in granted:
+            if answer.in_doubt:
+                self.in_doubt(key)
+            else:
+                self.release(key)
+        self.commit()
+
+    def commit(self) -> None:
+        """Commit the outcomes queued since the last commit."""
+        if self._closed or not self._pending:
+            return
+        try:
+            self._transaction(lambda: None)
+        except LedgerError as error:
+            self._failure = error  # raised again by the next claim or write, and by close
+            raise
+
+    def _try_claim(
+        self, digest: bytes, claimant: Claimant, replace: bool
+    ) -> Granted | Imported | None:
         """One attempt inside a write transaction; None while a live owner holds the key."""
-        where = (self.scope.target, self.scope.account_id, key_digest(key))
+        where = (self.scope.target, self.scope.account_id, digest)
         # Most keys are new: one statement claims them, a look at the entry only when it exists.
         inserted = self._db.execute(
             "INSERT INTO entries (target, account_id, key_sha256, state, owner, at, run_id,"
@@ -185,8 +234,10 @@ class ClaimingLedger:
             return None  # released by its owner between the two statements: try again
         state, owner = found[0], found[1]
         if state == "created":
-            # A replaced key keeps its entry until the new candidate exists.
-            return Granted() if replace else Imported(*found[2:])
+            imported = Imported(*found[2:])
+            # A replaced key keeps its entry until the new candidate exists; a key this very
+            # run created (in a session before a resume) is never replaced.
+            return Granted() if replace and imported.run_id != claimant.run_id else imported
         if state == "claimed" and (owner == self._owner or self._owner_alive(owner)):
             return None if owner != self._owner else Granted()
         self._db.execute(
@@ -242,21 +293,27 @@ class ClaimingLedger:
         until then."""
         self._check_open()
         self._pending.append((sql, params))
+        if self._due is not None:
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self.commit()
             return
-        self._commit_soon(loop)
+        self._due = loop.call_later(_OUTCOME_DELAY, self._commit_due)
 
-    def _commit_soon(self, loop: asyncio.AbstractEventLoop) -> None:
-        if not self._due:
-            self._due = True
-            loop.call_soon(self.commit)
+    def _commit_due(self) -> None:
+        self._due = None
+        # A failure is kept for the next claim or write to raise, where the run handles it.
+        with suppress(LedgerError):
+            self.commit()
 
     def _transaction(self, work: Callable[[], _T]) -> _T:
         """The queued writes and ``work`` in one write transaction, committed."""
         self._check_open()
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
         pending, self._pending = self._pending, []
         attempt = 0
         while True:
@@ -291,9 +348,13 @@ class ClaimingLedger:
 
     def _renew_now(self) -> None:
         self._renewal = None
-        if self._closed:
+        if self._closed or self._failure is not None:
             return
-        self._transaction(self._renew)
+        try:
+            self._transaction(self._renew)
+        except LedgerError as error:
+            self._failure = error  # raised by the next claim or write, where the run handles it
+            return
         self._keep_renewing()
 
     def _fail(self, error: BaseException) -> NoReturn:
@@ -316,6 +377,8 @@ class ClaimingLedger:
             self._renewal.cancel()
             self._renewal = None
         try:
+            # Keys claimed ahead for rows that were never sent are free again.
+            self._give_back_ahead()
             # A claim still held here was never settled: the process is ending, so whoever
             # needs the key next must look the candidate up first.
             self._write(
@@ -329,13 +392,6 @@ class ClaimingLedger:
 
     def _disconnect(self) -> None:
         self._db.close()
-
-
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    key: str
-    claimant: Claimant
-    replace: bool
 
 
 def _claimant(claimant: Claimant) -> tuple[object, ...]:

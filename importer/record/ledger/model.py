@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,11 +108,19 @@ class Ledger(Protocol):
         ...
 
     async def claim(
-        self, key: str, claimant: Claimant, *, replace: bool = False
+        self,
+        key: str,
+        claimant: Claimant,
+        *,
+        replace: bool = False,
+        ahead: Sequence[tuple[str, Claimant]] = (),
     ) -> Granted | Imported:
         """Reserve ``key`` for sending, committed before this returns; waits while another
         live process holds it. ``Imported`` when it was created meanwhile (unless
-        ``replace``, which grants a created key so that it can be created again)."""
+        ``replace``, which grants a created key so that it can be created again).
+
+        ``ahead``: the keys of rows queued behind it, claimed in the same commit where free,
+        so that their own claims need none; those never claimed are freed by ``close``."""
         ...
 
     def created(self, key: str, imported: Imported) -> None:
