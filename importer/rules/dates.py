@@ -54,22 +54,27 @@ YEAR_FIRST_FORMATS = tuple(
     for time in _TIMES
 )
 
-_EXCEL_SERIAL = re.compile(r"\d+(?:\.\d+)?")
+# An Excel serial date of five digits: 10000 is 1927-05-18 and 99999 is 2173-10-13, so every
+# date a candidate's file holds. A shorter number is a year typed alone ("2024" would be
+# 1905-07-16), a count or a lookup's 0 or 1 (1900-01-01); a longer one a date without separators
+# ("240301" would be 2557): none is a date anyone meant, so none is read as one.
+_EXCEL_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# Day 0 of the serials from 61 on: Excel counts a 1900-02-29 that never was.
 _EXCEL_EPOCH = datetime(1899, 12, 30)
-_EXCEL_MAX_SERIAL = 2958465  # 9999-12-31
 
 
 def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = False) -> str:
     """Convert a date or date-time to the API's ISO 8601 UTC form ``2024-03-01T00:00:00.000Z``.
 
-    Tried in order: an Excel serial number (when ``excel_serial``; 45292 is 2024-01-01, the
-    fraction is the time of day), ISO 8601 (always), each strptime format, then the forms with
-    the month's English name (always). A value without a time zone is taken as UTC, so a
+    Tried in order: an Excel serial number of five digits (when ``excel_serial``; 45292 is
+    2024-01-01, the fraction is the time of day), ISO 8601 (always), each strptime format, then
+    the forms with the month's English name (always). A value without a time zone is taken as UTC, so a
     calendar date never moves to the previous day.
     """
     parsed: datetime | None = None
     if excel_serial and _EXCEL_SERIAL.fullmatch(text):
-        parsed = _from_excel_serial(text)
+        parsed = _EXCEL_EPOCH + timedelta(milliseconds=round(float(text) * 86_400_000))
     if parsed is None:
         try:
             parsed = datetime.fromisoformat(text)
@@ -82,7 +87,8 @@ def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = Fal
         raise RuleError(
             Code.INVALID_DATE,
             f'"{text}" is not a valid date in an accepted form ({accepted})'
-            f"{_other_order(text, formats)}; correct the date or write it as YYYY-MM-DD",
+            f"{_other_order(text, formats)}{_no_serial(text, excel_serial)}; correct the date or "
+            "write it as YYYY-MM-DD",
         )
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
@@ -151,13 +157,18 @@ def _accepted(formats: tuple[str, ...], excel_serial: bool) -> str:
     return ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
 
 
-def _from_excel_serial(text: str) -> datetime | None:
-    serial = float(text)
-    if not 1 <= serial <= _EXCEL_MAX_SERIAL or int(serial) == 60:
-        # 60 is 1900-02-29, a day that Excel counts but that never existed.
-        return None
-    days = serial if serial > 60 else serial + 1  # Excel's day 1 is 1900-01-01
-    return _EXCEL_EPOCH + timedelta(milliseconds=round(days * 86_400_000))
+def _no_serial(text: str, excel_serial: bool) -> str:
+    """Words for a number that is no Excel serial date (``_EXCEL_SERIAL``) where serials are
+    read: what it would have been is said, so that no one takes the refusal for a mistake."""
+    if not excel_serial or not _NUMBER.fullmatch(text):
+        return ""
+    if len(text) == 4 and text.isdigit():
+        would_be = _EXCEL_EPOCH + timedelta(days=int(text))
+        return f": {text} is a year alone (as an Excel serial date it would be {would_be:%Y-%m-%d})"
+    return (
+        ": a number is read as an Excel serial date only with five digits (10000 is 1927-05-18, "
+        "99999 is 2173-10-13)"
+    )
 
 
 def _strptime_any(text: str, formats: tuple[str, ...]) -> datetime | None:
