@@ -69,8 +69,8 @@ def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = Fal
 
     Tried in order: an Excel serial number of five digits (when ``excel_serial``; 45292 is
     2024-01-01, the fraction is the time of day), ISO 8601 (always), each strptime format, then
-    the forms with the month's English name (always). A value without a time zone is taken as UTC, so a
-    calendar date never moves to the previous day.
+    the forms with the month's English name (always). A value without a time zone is taken as
+    UTC, so a calendar date never moves to the previous day.
     """
     parsed: datetime | None = None
     if excel_serial and _EXCEL_SERIAL.fullmatch(text):
