@@ -330,6 +330,9 @@ def _notices(mapping: Mapping, opened: _Opened) -> list[str]:
             f"not read, so not sent: {shown}; if the ATS should have one, add it to a copy of "
             "the mapping (importer suggest-mapping writes one from the file)"
         )
+    unnamed = table.unnamed.notice() if table.unnamed is not None else None
+    if unnamed is not None:
+        notices.append(unnamed)
     merged = merged_notice(table.merged, table.headers, unread)
     if merged is not None:
         notices.append(merged)
