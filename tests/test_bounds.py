@@ -82,7 +82,8 @@ def test_raising_the_limit_lets_a_sparse_workbook_through_on_the_streaming_reade
     assert last.row_number == 1_048_576
     # the far cell is in a column without a header: read, said, not sent
     assert last.values == ("", "")
-    assert unnamed is not None and "column XFD (row 1048576)" in unnamed
+    assert unnamed is not None
+    assert "column XFD (row 1048576)" in unnamed
 
 
 def test_the_shared_strings_limit_counts_the_unpacked_table(tmp_path: Path) -> None:

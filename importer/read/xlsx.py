@@ -163,6 +163,21 @@ def list_sheets(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> list[tup
 
 
 @contextmanager
+def sheet_parts(
+    path: Path, limits: WorkbookLimits = DEFAULT_LIMITS
+) -> Iterator[tuple[zipfile.ZipFile, str | None, list[tuple[str, bool, str]]]]:
+    """The open workbook, the part of its shared strings (None without one), and its worksheets
+    as (name, visible, part), in the workbook's order: for a look at sheets no reader loads."""
+    with _archive(path, limits) as archive:
+        check_archive(path, archive, limits)
+        workbook_part, sheets = _list_sheets(path, archive)
+        strings = _shared_strings(path, archive, workbook_part)
+        if strings not in archive.NameToInfo:
+            strings = None
+        yield archive, strings, [(info.name, info.visible, info.part) for info in sheets]
+
+
+@contextmanager
 def _archive(path: Path, limits: WorkbookLimits) -> Iterator[zipfile.ZipFile]:
     check_zip_directory(path, limits)
     try:

@@ -21,6 +21,7 @@ from importer.errors import ConfigError, MissingColumnError, MissingSheetError, 
 from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.edits import edited
 from importer.read.escape import REJECTS_EXTRA_COLUMNS
+from importer.read.other_sheets import sheets_like, sheets_notice
 from importer.read.sheet_view import hidden_rows_question, merged_notice
 from importer.read.tables import Table, is_workbook, open_table
 from importer.read.xlsx import list_sheets
@@ -302,7 +303,7 @@ class _Run:
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
-            notices=_notices(self.mapping, opened),
+            notices=_notices(self.mapping, opened, options),
         )
 
     def _pool(self, mapper: RowMapper, keys: RowKey, table: Table) -> Callable[[int], PreparePool]:
@@ -315,7 +316,7 @@ class _Run:
         return pool
 
 
-def _notices(mapping: Mapping, opened: _Opened) -> list[str]:
+def _notices(mapping: Mapping, opened: _Opened, options: ImportOptions) -> list[str]:
     """What the summary says about how the file was read and what of it was not sent."""
     table = opened.table
     notices = [note for note in (table.header_note, table.encoding_note) if note]
@@ -336,6 +337,11 @@ def _notices(mapping: Mapping, opened: _Opened) -> list[str]:
     merged = merged_notice(table.merged, table.headers, unread)
     if merged is not None:
         notices.append(merged)
+    if table.sheet is not None and options.sheet is None and mapping.sheet is None:
+        # a sheet chosen by name is the one meant; the first visible one may not be all
+        alike = sheets_like(table.path, table.sheet, table.headers, options.limits)
+        if alike:
+            notices.append(sheets_notice(table.sheet, alike))
     return notices
 
 
