@@ -147,6 +147,21 @@ def _other_order(text: str, formats: tuple[str, ...]) -> str:
     )
 
 
+def date_order(text: str, day_first: bool) -> str | None:
+    """How a numeric date reads against the order ``day_first`` asks for: "ours" when only that
+    order reads it (31/12/2024, day first), "other" when only the other one does, "both" when
+    each reads it as another date (03/01/2024); None when the order makes no difference (a day
+    that is its month, no such date)."""
+    day = _strptime_any(text, DAY_FIRST_FORMATS)
+    month = _strptime_any(text, MONTH_FIRST_FORMATS)
+    ours, other = (day, month) if day_first else (month, day)
+    if ours is None:
+        return None if other is None else "other"
+    if other is None:
+        return "ours"
+    return None if ours == other else "both"
+
+
 def _accepted(formats: tuple[str, ...], excel_serial: bool) -> str:
     """Examples of the accepted forms, such as "2024-03-31, 31/03/2024 or an Excel serial"."""
     sample = datetime(2024, 3, 31, 14, 30)

@@ -38,6 +38,7 @@ from importer.record.report import ImportSummary, Recorder
 from importer.record.run_identity import RunIdentity, file_sha256
 from importer.run.accounts import RowAccount, RowLedgers
 from importer.run.check import Checker
+from importer.run.date_order import check_dates_before_sending
 from importer.run.dry import dry_run
 from importer.run.keys import RowKey
 from importer.run.options import ImportOptions, Progress
@@ -199,6 +200,7 @@ class _Run:
             raise ConfigError(hidden_rows_question(table.path, table.sheet, table.hidden_rows))
         if not options.dry_run:
             table.check_complete()  # a file cut inside a quoted cell: refused before sending
+            check_dates_before_sending(self.input_path, table, mapping, options)
         if options.edits:
             table.rows = edited(table.rows, options.edits)
         mapper = _bound(mapping, table, input_name, options)
