@@ -45,6 +45,9 @@ _WORKSHEET = "/worksheet"
 _OFFICE_DOCUMENT = "/officeDocument"
 _SHARED_STRINGS = "/sharedStrings"
 _ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# openpyxl warns as it streams a date cell out of Excel's range (and reads it as #VALUE!): a
+# warning prints its source line amid the run's output, and says nothing the reports do not.
+warnings.filterwarnings("ignore", message=r"Cell \S+ is marked as a date but", category=UserWarning)
 # What a damaged or hostile sheet makes openpyxl raise halfway through (ElementTree's
 # ParseError is a SyntaxError; a bad reference a ValueError; a cut zip an EOFError...).
 _OPENPYXL_FAILURES = (
