@@ -145,9 +145,9 @@ def test_a_streamed_date_cell_out_of_excels_range_prints_no_python_warning(
     with zipfile.ZipFile(path, "w") as target:
         for name, data in parts.items():
             target.writestr(name, data)
+    command = [sys.executable, "-m", "importer", "validate", str(path), "--mapping", "default"]
     done = subprocess.run(
-        [sys.executable, "-m", "importer", "validate", str(path), "--mapping", "default"]
-        + ["--out", str(tmp_path / "out"), "--quiet"],
+        [*command, "--out", str(tmp_path / "out"), "--quiet"],
         capture_output=True,
         text=True,
         timeout=60,
