@@ -740,6 +740,26 @@ def test_a_time_of_day_with_am_or_pm_is_read(text, formats, expected):
     assert rules.date_time(text, formats) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "formats", "expected"),
+    [
+        # how Ruby on Rails writes a time as text, and the ATS exports built on it
+        ("2024-03-01 14:32:11 UTC", (), "2024-03-01T14:32:11.000Z"),
+        ("2024-03-01 14:32:11 utc", (), "2024-03-01T14:32:11.000Z"),
+        ("2024-03-01 GMT", (), "2024-03-01T00:00:00.000Z"),
+        ("01/03/2024 09:30 UTC", rules.DAY_FIRST_FORMATS, "2024-03-01T09:30:00.000Z"),
+    ],
+)
+def test_a_date_with_its_time_zone_named_utc_is_read(text, formats, expected):
+    """It turned the candidate away as invalid-date under the shipped mappings."""
+    assert rules.date_time(text, formats) == expected
+
+
+def test_a_time_zone_name_after_no_date_is_refused_as_typed():
+    error = rejected(rules.date_time, "next week UTC", rules.DAY_FIRST_FORMATS)
+    assert error.message.startswith('"next week UTC" is not a valid date')
+
+
 def test_a_time_that_is_no_time_is_still_refused():
     with pytest.raises(rules.RuleError):
         rules.date_time("3/1/2024 13:00 PM", rules.MONTH_FIRST_FORMATS)

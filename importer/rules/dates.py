@@ -60,6 +60,9 @@ YEAR_FIRST_FORMATS = tuple(
 # ("240301" would be 2557): none is a date anyone meant, so none is read as one.
 _EXCEL_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# A time zone named after the time, as Ruby on Rails writes a time as text ("2024-03-01
+# 14:32:11 UTC") and with it the exports of ATSs built on it.
+_UTC_NAMED = re.compile(r"(.*\d)\s+(?:UTC|GMT)", re.IGNORECASE)
 # Day 0 of the serials from 61 on: Excel counts a 1900-02-29 that never was.
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 
@@ -82,6 +85,11 @@ def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = Fal
             parsed = _strptime_any(text, formats)
             if parsed is None and not text.isdigit():
                 parsed = _strptime_any(text, MONTH_NAME_FORMATS + YEAR_FIRST_FORMATS)
+    if parsed is None and (named := _UTC_NAMED.fullmatch(text)) is not None:
+        try:  # a date without a time zone is taken as UTC already
+            return date_time(named[1], formats)
+        except RuleError:
+            pass  # refused below, as typed
     if parsed is None:
         accepted = _accepted(formats, excel_serial)
         raise RuleError(
