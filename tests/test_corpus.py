@@ -604,10 +604,10 @@ def test_a_table_lower_down_keeps_its_sheet_row_numbers(tmp_path: Path) -> None:
         5: blank,
         6: CREATED,
         7: blank,
-        8: ("rejected", "ragged-row"),  # a stray value past the header
+        8: CREATED,  # a stray value past the header is in a column without one, not sent
     }
     assert imported.body(4)["phone_numbers"] == [{"phone": "+447911123001"}]  # a number cell
-    assert "extra cells: '', 'stray'" in imported.message(8)
+    assert imported.body(8) == {"name": "Cy", "email": "cy@example.com"}
 
 
 # -- multi-value cells -------------------------------------------------------------------------
@@ -632,14 +632,15 @@ def test_multi_value_cells_first_email_every_phone_every_link(tmp_path: Path) ->
     ]
     cy = imported.body(4)
     assert (cy["email"], cy["phone_numbers"]) == ("cy@example.com", [{"phone": "+442079460002"}])
-    # the mapping keeps numbers it cannot read: sent as typed, with a warning naming the cell
-    assert imported.body(5)["phone_numbers"] == [{"phone": "+442079460003"}, {"phone": "12"}]
+    # the mapping keeps numbers it cannot read, but two digits are no number: left out, with a
+    # warning naming the cell
+    assert imported.body(5)["phone_numbers"] == [{"phone": "+442079460003"}]
     assert imported.result(5)["warnings"] == (
-        'kept-as-typed: column "Phones": "12" is too short in GB (the mapping\'s region); write '
-        "the full number, with + and the country code if it is from another country; sent as typed"
+        'value-dropped: column "Phones": "12" is not a phone number: it has 2 digits, and none '
+        "has fewer than 3; correct it or clear the cell; left out"
     )
     # the request has one e-mail: Ann's and Bob's second addresses are named, not lost unseen
-    assert imported.summary.counts.by_warning == {"kept-as-typed": 1, "extra-values-dropped": 2}
+    assert imported.summary.counts.by_warning == {"value-dropped": 1, "extra-values-dropped": 2}
     assert imported.result(2)["warnings"].startswith('extra-values-dropped: column "Emails"')
 
 

@@ -45,6 +45,24 @@ def numbered(*rows: list[str]) -> list[tuple[int, list[str]]]:
         ([["Name", "Email", ""], ["Ann", "a@x.io", "1"], ["Cy", "cy@x.io", "stray"]], 1),
         # a ragged data row wider than the header further down
         ([["First", "Last", "Email"], ["A", "B", "a@x.io"], ["G", "H", "g@x.io", "extra"]], 1),
+        # a header that leaves a column unnamed (pandas' index), over rows that fill it
+        (
+            [
+                ["", "First", "Last", "Email", "Phone", "Company", "Title"],
+                ["0", "Ann", "Lee", "a@x.io", "+44 7911 123001", "Acme", "CTO"],
+            ],
+            1,
+        ),
+        # ... and a first data row with a note beside the table, under no header
+        (
+            [
+                ["First", "Last", "Email", "Phone"],
+                ["Ann", "Lee", "a@x.io", "+44 7911 123001", "called 3/4"],
+            ],
+            1,
+        ),
+        # a line of group labels over the header is still passed over
+        ([["Candidate", "", "", "Contact", "", "Other"], ["A", "B", "C", "D", "E", "F"]], 2),
         # a one-column file
         ([["Name"], ["Ann"]], 1),
         # nothing to read: row 1, so that reading it says the file is empty
@@ -107,3 +125,21 @@ def test_a_workbook_with_a_merged_title_and_blank_rows_is_read_from_its_header(
         rows = [(row.row_number, row.values) for row in table.rows]
     assert (table.header_row, table.headers) == (4, ["Name", "Email", "Phone"])
     assert rows == [(5, ("Ann", "ann@example.com", "447911123001"))]
+
+
+def test_a_csv_written_with_pandas_index_keeps_its_first_candidate(tmp_path: Path) -> None:
+    """The index column has no header and every data row fills it: the first candidate's row is
+    wider than the header, but it is a candidate (it holds an e-mail and a phone), not the
+    header: taken for one, it was lost and the mapping found none of its columns."""
+    path = tmp_path / "export.csv"
+    path.write_text(
+        ",First Name,Last Name,Email,Phone,Company,Title\n"
+        "0,Ada,Lovelace,ada@example.com,+44 7911 123123,Analytical Engines,Engineer\n"
+        "1,Bob,Babbage,bob@example.com,+44 7911 123124,Difference Ltd,Founder\n",
+        encoding="utf-8",
+    )
+    with open_table(path) as table:
+        rows = [(row.row_number, row.values[1]) for row in table.rows]
+    assert table.header_row == 1
+    assert table.headers[1:3] == ["First Name", "Last Name"]
+    assert rows == [(2, "Ada"), (3, "Bob")]

@@ -351,7 +351,14 @@ def test_on_invalid_keeps_or_drops_a_number_with_a_warning(on_invalid, sent, cod
 
 @pytest.mark.parametrize(
     ("cell", "why"),
-    [("ask Jo", "it has no digits"), ("4.47701E+11", "digits are lost"), ("4,47701E+11", "lost")],
+    [
+        ("ask Jo", "it has no digits"),
+        ("4.47701E+11", "digits are lost"),
+        ("4,47701E+11", "lost"),
+        # a lookup's 0 under a Phone header: it was sent as a phone number "0"
+        ("0", "it has 1 digit, and none has fewer than 3"),
+        ("12", "it has 2 digits"),
+    ],
 )
 def test_on_invalid_keep_leaves_out_what_is_no_phone_and_creates_the_candidate(cell, why):
     """Never sent as a phone, and no reason to turn the candidate away: left out, with a

@@ -694,8 +694,8 @@ def test_a_country_that_is_not_one_or_is_ambiguous_is_unknown(cell):
         ("March 1, 2024", ("%B %d, %Y",), False, "2024-03-01T00:00:00.000Z"),
         ("45292", (), True, "2024-01-01T00:00:00.000Z"),
         ("45292.75", (), True, "2024-01-01T18:00:00.000Z"),
-        ("59", (), True, "1900-02-28T00:00:00.000Z"),
-        ("61", (), True, "1900-03-01T00:00:00.000Z"),
+        ("10000", (), True, "1927-05-18T00:00:00.000Z"),  # the first serial read
+        ("99999", (), True, "2173-10-13T00:00:00.000Z"),  # the last
         ("20240301", (), True, "2024-03-01T00:00:00.000Z"),  # too big for a serial: ISO basic
     ],
 )
@@ -740,6 +740,26 @@ def test_a_time_of_day_with_am_or_pm_is_read(text, formats, expected):
     assert rules.date_time(text, formats) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "formats", "expected"),
+    [
+        # how Ruby on Rails writes a time as text, and the ATS exports built on it
+        ("2024-03-01 14:32:11 UTC", (), "2024-03-01T14:32:11.000Z"),
+        ("2024-03-01 14:32:11 utc", (), "2024-03-01T14:32:11.000Z"),
+        ("2024-03-01 GMT", (), "2024-03-01T00:00:00.000Z"),
+        ("01/03/2024 09:30 UTC", rules.DAY_FIRST_FORMATS, "2024-03-01T09:30:00.000Z"),
+    ],
+)
+def test_a_date_with_its_time_zone_named_utc_is_read(text, formats, expected):
+    """It turned the candidate away as invalid-date under the shipped mappings."""
+    assert rules.date_time(text, formats) == expected
+
+
+def test_a_time_zone_name_after_no_date_is_refused_as_typed():
+    error = rejected(rules.date_time, "next week UTC", rules.DAY_FIRST_FORMATS)
+    assert error.message.startswith('"next week UTC" is not a valid date')
+
+
 def test_a_time_that_is_no_time_is_still_refused():
     with pytest.raises(rules.RuleError):
         rules.date_time("3/1/2024 13:00 PM", rules.MONTH_FIRST_FORMATS)
@@ -769,7 +789,7 @@ def test_a_date_that_reads_only_the_other_way_round_says_how_to_read_the_file(
         ("31/02/2024", rules.DAY_FIRST_FORMATS, False),
         ("01/03/2024", (), False),  # ambiguous without day_first or formats
         ("45292", (), False),  # serials only when asked
-        ("60", (), True),  # 1900-02-29 never existed
+        ("60", (), True),  # 1900-02-29 never existed; and no serial has fewer than 5 digits
         ("next Tuesday", (), True),
     ],
 )
@@ -778,6 +798,25 @@ def test_invalid_date_names_accepted_forms(text, formats, serial):
     assert error.code == Code.INVALID_DATE
     assert f'"{text}" is not a valid date in an accepted form (2024-03-31' in error.message
     assert ("an Excel serial number" in error.message) == serial
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("2024", "2024 is a year alone (as an Excel serial date it would be 1905-07-16)"),
+        ("1", "a number is read as an Excel serial date only with five digits"),
+        ("0", "a number is read as an Excel serial date only with five digits"),
+        ("240301", "a number is read as an Excel serial date only with five digits"),
+    ],
+)
+def test_a_number_that_is_no_excel_serial_date_of_these_times_is_refused(text, said):
+    """A year typed alone, a lookup's 0 or 1, six digits: Excel would show 1905-07-16,
+    1900-01-01, 2557-..., dates no one meant; they used to be sent."""
+    error = rejected(rules.date_time, text, rules.DAY_FIRST_FORMATS, True)
+    assert error.code == Code.INVALID_DATE
+    assert f"an Excel serial number): {said}" in error.message
+    # without excel_serial, a number is no date and nothing is said of serials
+    assert "serial" not in rejected(rules.date_time, text, (), False).message
 
 
 def test_date_converter_remembers_answers_and_rejects():

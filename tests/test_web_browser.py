@@ -340,7 +340,7 @@ def recruiters_workbook(path: Path) -> None:
     sheet.append(["Ann", "Lee", "ann.lee@example.com", "+44 20 7946 0958", "2024-03-01"])
     sheet.append(["Bo", "Ray", "bo.ray@example", "+44 20 7946 0959", "2024-03-02"])
     sheet.append(["Cy", "Day", "cy.day@example.com", "+44 20 7946 0960", "next Tuesday"])
-    sheet.append(["Di", "Fox", "di.fox@example.com", "12", "2024-03-04"])
+    sheet.append(["Di", "Fox", "di.fox@example.com", "+44 20 7946 096", "2024-03-04"])
     sheet.append(["Ed", "Gale", "ed.gale@example.com", "+44 20 7946 0962", "2024-03-05"])
     workbook.save(path)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import random
+import subprocess
+import sys
 import zipfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import Workbook
 
 from importer.read import limits, sheet_scan, xlsx
 from importer.read.xlsx import cell_text
@@ -119,3 +122,36 @@ def test_the_range_comes_from_the_cells_however_their_references_are_written(
 ) -> None:
     found = scan(b"<worksheet><sheetData>" + cells + b"</sheetData></worksheet>", monkeypatch, 64)
     assert (found.rows, found.columns) == size
+
+
+def test_a_streamed_date_cell_out_of_excels_range_prints_no_python_warning(
+    tmp_path: Path,
+) -> None:
+    """openpyxl warns of a date cell past 9999-12-31 as it streams it (a sheet with an error cell
+    is streamed): the warning printed its source file and line amid the run's output."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Name", "Email", "Hired On", "Notes"])
+    sheet.append(["Ann Lee", "ann@example.com", 2958466, "=NA()"])
+    sheet["C2"].number_format = "yyyy-mm-dd"
+    path = tmp_path / "far.xlsx"
+    workbook.save(path)
+    # Excel stores the error the formula gives; openpyxl stores no result at all
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    part = "xl/worksheets/sheet1.xml"
+    parts[part] = parts[part].replace(b"<f>NA()</f><v />", b"<f>NA()</f><v>#N/A</v>")
+    parts[part] = parts[part].replace(b'<c r="D2"', b'<c r="D2" t="e"', 1)
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    command = [sys.executable, "-m", "importer", "validate", str(path), "--mapping", "default"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "out"), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr

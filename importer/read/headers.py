@@ -29,13 +29,17 @@ def looks_like_title(cells: Sequence[str]) -> bool:
     return filled_cells(cells) <= 1
 
 
-def _looks_like_headers(cells: Sequence[str], widest: int) -> bool:
+def _value_cells(cells: Sequence[str]) -> tuple[int, int]:
+    """How many cells hold something, and how many of those read as values (``_VALUE_CELL``)."""
     filled = [cell for cell in cells if cell and not cell.isspace()]
-    if len(filled) < min(2, widest):
+    return len(filled), sum(1 for cell in filled if _VALUE_CELL.fullmatch(cell))
+
+
+def _looks_like_headers(filled: int, values: int, widest: int) -> bool:
+    if filled < min(2, widest):
         return False
-    values = sum(1 for cell in filled if _VALUE_CELL.fullmatch(cell))
     # "Exported on: | 2024-03-01" is half values; a header may have a "2023" column among names.
-    return values * 2 < len(filled)
+    return values * 2 < filled
 
 
 def find_header_row(records: Iterable[tuple[int, Sequence[str]]]) -> int:
@@ -43,12 +47,15 @@ def find_header_row(records: Iterable[tuple[int, Sequence[str]]]) -> int:
 
     ``records`` are (row number, cells) in file order; only the first ``SAMPLE_ROWS`` with
     values are read. The header is the first row that reads as column names, unless the next
-    row with values also does and is wider: so blank rows, a title line (one cell filled), a
-    note that reads as values ("Exported on: 2024-03-01") and a short "Report: | Candidates"
-    line (or a title holding the delimiter) above the header are skipped, while a header that
-    names only some of its columns stays the header of the wider data rows below it. The
-    first row with values is the answer when no row reads as column names, and row 1 when
-    every row is blank, so that reading it reports the file as empty.
+    row with values also does, is wider, and holds no more values (e-mails, phones, dates,
+    numbers) than it: so blank rows, a title line (one cell filled), a note that reads as
+    values ("Exported on: 2024-03-01") and a short "Report: | Candidates" line (or a title
+    holding the delimiter) above the header are skipped, while a header that names only some
+    of its columns stays the header of the wider data rows below it: a first candidate who
+    fills an unnamed column (pandas' index, a note beside the table) holds an e-mail or a
+    phone, which a header does not. The first row with values is the answer when no row reads
+    as column names, and row 1 when every row is blank, so that reading it reports the file
+    as empty.
     """
     rows: list[tuple[int, Sequence[str]]] = []
     for number, cells in records:
@@ -58,12 +65,16 @@ def find_header_row(records: Iterable[tuple[int, Sequence[str]]]) -> int:
                 break
     if not rows:
         return 1
-    widest = max(filled_cells(cells) for _, cells in rows)
-    sample = [(n, filled_cells(cells), _looks_like_headers(cells, widest)) for n, cells in rows]
-    for (number, filled, named), (_, below, below_named) in zip(
-        sample, [*sample[1:], (0, 0, False)], strict=True
+    counted = [(number, *_value_cells(cells)) for number, cells in rows]
+    widest = max(filled for _, filled, _ in counted)
+    sample = [
+        (number, filled, values, _looks_like_headers(filled, values, widest))
+        for number, filled, values in counted
+    ]
+    for (number, filled, values, named), (_, below, below_values, below_named) in zip(
+        sample, [*sample[1:], (0, 0, 0, False)], strict=True
     ):
-        if named and not (below_named and below > filled):
+        if named and not (below_named and below > filled and below_values <= values):
             return number
     return sample[0][0]
 

@@ -38,6 +38,9 @@ class SheetScan:
     """The rows Excel does not show: filtered out, hidden by hand, or in a collapsed group."""
     merged: tuple[str, ...] = ()
     """Merged cells over several rows ("A2:A4"): Excel shows the first row's value in each."""
+    percent_cells: frozenset[tuple[int, int]] = frozenset()
+    """(row, column from 0) of the number cells whose style shows a percentage: Excel stores
+    the 50% it shows as 0.5, which is what both readers read."""
 
     @property
     def cells(self) -> int:
@@ -55,6 +58,9 @@ _ROW_REF = re.compile(rb'<row r="([0-9]{1,7})"')
 # "true". Only a row's own tag holds it.
 _HIDDEN_ROW = re.compile(rb'<row r="([0-9]{1,7})"[^>]*?\shidden="(?:1|true)"')
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# A number cell with a style, as Excel writes it (r, then s, then no type or t="n"): a cell of
+# text, a boolean or an error has its t after the s.
+_STYLED_NUMBER = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})" s="([0-9]+)"(?: t="n")?>')
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z]{1,3}[0-9]{1,7}):([A-Z]{1,3}[0-9]{1,7})"')
 _CELL_OPENINGS = (b"<c ", b"<c>", b"<c/", b"<c\t", b"<c\n", b"<c\r")
 _ROW_OPENINGS = (b"<row ", b"<row>", b"<row/", b"<row\t", b"<row\n", b"<row\r")
@@ -72,10 +78,13 @@ _UNCOMPUTED = re.compile(rb"(?:</f>|<f\b[^>]*/>)(?:<v\s*/>)?</c>")
 _FORMULA_TAIL = 4096  # bytes of a chunk looked at again with the next: a cell and its formula
 
 
-def scan_sheet(path: Path, archive: zipfile.ZipFile, part: str) -> SheetScan:
+def scan_sheet(
+    path: Path, archive: zipfile.ZipFile, part: str, percent_styles: frozenset[int] = frozenset()
+) -> SheetScan:
     """Measure the used range of a sheet from its cells' references, streaming its XML once
-    (twice when its references are not all written the usual way)."""
-    fast = _FastScan()
+    (twice when its references are not all written the usual way), and find its number cells
+    in ``percent_styles``."""
+    fast = _FastScan(percent_styles)
     for chunk in _whole_tags(path, archive, part):
         fast.feed(chunk)
     if fast.odd:
@@ -90,6 +99,7 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, part: str) -> SheetScan:
             fast.uncomputed_formula,
             frozenset(fast.hidden_rows),
             tuple(fast.merged),
+            frozenset(fast.percent_cells),
         )
     return SheetScan(
         fast.last_row,
@@ -99,6 +109,7 @@ def scan_sheet(path: Path, archive: zipfile.ZipFile, part: str) -> SheetScan:
         fast.uncomputed_formula,
         frozenset(fast.hidden_rows),
         tuple(fast.merged),
+        frozenset(fast.percent_cells),
     )
 
 
@@ -123,13 +134,15 @@ def _whole_tags(path: Path, archive: zipfile.ZipFile, part: str) -> Iterator[byt
 
 
 class _FastScan:
-    def __init__(self) -> None:
+    def __init__(self, percent_styles: frozenset[int] = frozenset()) -> None:
         self.last_row = self.last_column = 0
         self.odd = False
         self.error_cells = False
         self.uncomputed_formula: str | None = None
         self.hidden_rows: list[int] = []
         self.merged: list[str] = []
+        self.percent_styles = frozenset(str(style).encode() for style in percent_styles)
+        self.percent_cells: list[tuple[int, int]] = []
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
@@ -145,6 +158,10 @@ class _FastScan:
             self.error_cells = _ERROR_CELL.search(chunk) is not None
         if b"hidden=" in chunk:
             self.hidden_rows.extend(map(int, _HIDDEN_ROW.findall(chunk)))
+        if self.percent_styles:
+            for letters, digits, style in _STYLED_NUMBER.findall(chunk):
+                if style in self.percent_styles:
+                    self.percent_cells.append((int(digits), column_number(letters) - 1))
         if b"<mergeCell " in chunk:
             for first, last in _MERGE.findall(chunk):
                 if first.lstrip(_LETTERS) != last.lstrip(_LETTERS):  # over more than one row

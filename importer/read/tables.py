@@ -25,6 +25,7 @@ from importer.read.headers import SAMPLE_ROWS, find_header_row
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits, check_zip_directory
 from importer.read.records import MAX_CELL_MB, CsvRecords, Record
 from importer.read.sniff import check_content
+from importer.read.unnamed import UnnamedColumns
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -76,6 +77,8 @@ class Table:
     """The data rows a workbook's sheet hides (a filter, rows hidden by hand): read like any."""
     merged: tuple[str, ...] = ()
     """Cells merged over several data rows ("A2:A4"): only the first row holds the value."""
+    unnamed: UnnamedColumns | None = None
+    """The values the rows read so far hold under no header, which no mapping can read."""
     _check_complete: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
@@ -217,9 +220,12 @@ def _open_csv(
         text.seek(0)
     reading = records(text, header_row)
     stream = iter(reading)
-    headers = _read_header(str(path), stream, header_row)
+    headers, header_cells = _read_header(str(path), stream, header_row)
     reading.headers = headers
-    rows = _data_rows(stream, len(headers), header_row, pad=False, problems=reading.problems)
+    unnamed = UnnamedColumns(headers)
+    rows = _data_rows(
+        stream, unnamed, header_row, room=header_cells, pad=False, problems=reading.problems
+    )
     found = header_row
 
     def check_complete() -> None:
@@ -240,6 +246,7 @@ def _open_csv(
         header_row=header_row,
         header_note=note,
         encoding_note=guessed,
+        unnamed=unnamed,
         _check_complete=check_complete,
     )
 
@@ -291,9 +298,11 @@ def _open_xlsx(
             if is_rejects_header(*first):
                 header_row, note = 1, rejects_header_note(path.name, header_row)
     header_row, records = _located_header(records, header_row)
-    headers = _read_header(f'{path}, sheet "{opened.name}"', records, header_row)
-    # A sheet has no short rows, only empty cells: pad, so that only extra values make it ragged.
-    rows = _data_rows(records, len(headers), header_row, pad=True)
+    headers, _ = _read_header(f'{path}, sheet "{opened.name}"', records, header_row)
+    unnamed = UnnamedColumns(headers)
+    # A sheet has no short rows, only empty cells, nor long ones: a value right of the header
+    # is in a column without one.
+    rows = _data_rows(records, unnamed, header_row, room=None, pad=True)
     return Table(
         path,
         "xlsx",
@@ -306,6 +315,7 @@ def _open_xlsx(
         hidden_rows=frozenset(row for row in opened.hidden_rows if row > header_row),
         # a merge that starts in the header shows the header's text, which is no one's data
         merged=tuple(cells for cells in opened.merged if _first_row(cells) > header_row),
+        unnamed=unnamed,
     )
 
 
@@ -331,7 +341,8 @@ def _located_header(
     return find_header_row(looked), itertools.chain(looked, records)
 
 
-def _read_header(where: str, records: Iterator[Record], header_row: int) -> list[str]:
+def _read_header(where: str, records: Iterator[Record], header_row: int) -> tuple[list[str], int]:
+    """The header's cells, without the blank ones that end it, and how many cells it had."""
     last_filled = 0
     for number, cells in records:
         if _is_blank(cells):
@@ -348,7 +359,7 @@ def _read_header(where: str, records: Iterator[Record], header_row: int) -> list
         headers[0] = headers[0].removeprefix("\ufeff")
         while _is_blank_cell(headers[-1]):
             headers.pop()
-        return headers
+        return headers, len(cells)
     if not last_filled:
         raise ConfigError(f"{where} is empty: it needs a header row with the column names")
     raise ConfigError(
@@ -359,12 +370,18 @@ def _read_header(where: str, records: Iterator[Record], header_row: int) -> list
 
 def _data_rows(
     records: Iterator[Record],
-    width: int,
+    unnamed: UnnamedColumns,
     header_row: int,
     *,
+    room: int | None,
     pad: bool,
     problems: Mapping[int, Reject] | None = None,
 ) -> Iterator[SourceRow]:
+    """The data rows, each cut to the header's width when its cells past it are under no
+    header: up to ``room`` cells (a CSV header line's, trailing empty ones included: Excel
+    writes every line as wide), or any number (None: a sheet). Wider, it is ragged."""
+    width = unnamed.width
+    blank_headers = bool(unnamed.blank)
     blank = ("",) * width
     # Blank rows are owed, not buffered: they are yielded only once a later row has values,
     # so the blank rows that end a file never appear.
@@ -376,12 +393,19 @@ def _data_rows(
             last += 1
             yield SourceRow(last, blank)
         last = number
+        unheaded = False
         if len(cells) > width:
             # Excel writes a separator (or an empty cell) for every formatted blank column.
             while len(cells) > width and _is_blank_cell(cells[-1]):
                 cells.pop()
+            unheaded = len(cells) > width and (room is None or len(cells) <= room)
         elif pad and len(cells) < width:
             cells.extend([""] * (width - len(cells)))
+        if unheaded:
+            unnamed.see(number, cells)
+            del cells[width:]
+        elif blank_headers and len(cells) == width:  # a ragged row is rejected whole
+            unnamed.see(number, cells)
         if problems and number in problems:
             yield SourceRow(number, tuple(cells), problems[number])
         else:

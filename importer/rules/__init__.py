@@ -7,7 +7,13 @@ files repeat values and a cache hit costs far less than phonenumbers or strptime
 """
 
 from importer.rules.countries import country_key, country_regions, region_of_country
-from importer.rules.dates import DAY_FIRST_FORMATS, MONTH_FIRST_FORMATS, date_converter, date_time
+from importer.rules.dates import (
+    DAY_FIRST_FORMATS,
+    MONTH_FIRST_FORMATS,
+    date_converter,
+    date_order,
+    date_time,
+)
 from importer.rules.email import email_address
 from importer.rules.links import LINK_TYPES, host_of, link_type, web_address
 from importer.rules.phone import phone_e164, phone_reader
@@ -39,6 +45,7 @@ __all__ = [
     "country_key",
     "country_regions",
     "date_converter",
+    "date_order",
     "date_time",
     "email_address",
     "excel_error",

@@ -54,22 +54,30 @@ YEAR_FIRST_FORMATS = tuple(
     for time in _TIMES
 )
 
-_EXCEL_SERIAL = re.compile(r"\d+(?:\.\d+)?")
+# An Excel serial date of five digits: 10000 is 1927-05-18 and 99999 is 2173-10-13, so every
+# date a candidate's file holds. A shorter number is a year typed alone ("2024" would be
+# 1905-07-16), a count or a lookup's 0 or 1 (1900-01-01); a longer one a date without separators
+# ("240301" would be 2557): none is a date anyone meant, so none is read as one.
+_EXCEL_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# A time zone named after the time, as Ruby on Rails writes a time as text ("2024-03-01
+# 14:32:11 UTC") and with it the exports of ATSs built on it.
+_UTC_NAMED = re.compile(r"(.*\d)\s+(?:UTC|GMT)", re.IGNORECASE)
+# Day 0 of the serials from 61 on: Excel counts a 1900-02-29 that never was.
 _EXCEL_EPOCH = datetime(1899, 12, 30)
-_EXCEL_MAX_SERIAL = 2958465  # 9999-12-31
 
 
 def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = False) -> str:
     """Convert a date or date-time to the API's ISO 8601 UTC form ``2024-03-01T00:00:00.000Z``.
 
-    Tried in order: an Excel serial number (when ``excel_serial``; 45292 is 2024-01-01, the
-    fraction is the time of day), ISO 8601 (always), each strptime format, then the forms with
-    the month's English name (always). A value without a time zone is taken as UTC, so a
-    calendar date never moves to the previous day.
+    Tried in order: an Excel serial number of five digits (when ``excel_serial``; 45292 is
+    2024-01-01, the fraction is the time of day), ISO 8601 (always), each strptime format, then
+    the forms with the month's English name (always). A value without a time zone is taken as
+    UTC, so a calendar date never moves to the previous day.
     """
     parsed: datetime | None = None
     if excel_serial and _EXCEL_SERIAL.fullmatch(text):
-        parsed = _from_excel_serial(text)
+        parsed = _EXCEL_EPOCH + timedelta(milliseconds=round(float(text) * 86_400_000))
     if parsed is None:
         try:
             parsed = datetime.fromisoformat(text)
@@ -77,12 +85,18 @@ def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = Fal
             parsed = _strptime_any(text, formats)
             if parsed is None and not text.isdigit():
                 parsed = _strptime_any(text, MONTH_NAME_FORMATS + YEAR_FIRST_FORMATS)
+    if parsed is None and (named := _UTC_NAMED.fullmatch(text)) is not None:
+        try:  # a date without a time zone is taken as UTC already
+            return date_time(named[1], formats)
+        except RuleError:
+            pass  # refused below, as typed
     if parsed is None:
         accepted = _accepted(formats, excel_serial)
         raise RuleError(
             Code.INVALID_DATE,
             f'"{text}" is not a valid date in an accepted form ({accepted})'
-            f"{_other_order(text, formats)}; correct the date or write it as YYYY-MM-DD",
+            f"{_other_order(text, formats)}{_no_serial(text, excel_serial)}; correct the date or "
+            "write it as YYYY-MM-DD",
         )
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
@@ -141,6 +155,21 @@ def _other_order(text: str, formats: tuple[str, ...]) -> str:
     )
 
 
+def date_order(text: str, day_first: bool) -> str | None:
+    """How a numeric date reads against the order ``day_first`` asks for: "ours" when only that
+    order reads it (31/12/2024, day first), "other" when only the other one does, "both" when
+    each reads it as another date (03/01/2024); None when the order makes no difference (a day
+    that is its month, no such date)."""
+    day = _strptime_any(text, DAY_FIRST_FORMATS)
+    month = _strptime_any(text, MONTH_FIRST_FORMATS)
+    ours, other = (day, month) if day_first else (month, day)
+    if ours is None:
+        return None if other is None else "other"
+    if other is None:
+        return "ours"
+    return None if ours == other else "both"
+
+
 def _accepted(formats: tuple[str, ...], excel_serial: bool) -> str:
     """Examples of the accepted forms, such as "2024-03-31, 31/03/2024 or an Excel serial"."""
     sample = datetime(2024, 3, 31, 14, 30)
@@ -151,13 +180,18 @@ def _accepted(formats: tuple[str, ...], excel_serial: bool) -> str:
     return ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
 
 
-def _from_excel_serial(text: str) -> datetime | None:
-    serial = float(text)
-    if not 1 <= serial <= _EXCEL_MAX_SERIAL or int(serial) == 60:
-        # 60 is 1900-02-29, a day that Excel counts but that never existed.
-        return None
-    days = serial if serial > 60 else serial + 1  # Excel's day 1 is 1900-01-01
-    return _EXCEL_EPOCH + timedelta(milliseconds=round(days * 86_400_000))
+def _no_serial(text: str, excel_serial: bool) -> str:
+    """Words for a number that is no Excel serial date (``_EXCEL_SERIAL``) where serials are
+    read: what it would have been is said, so that no one takes the refusal for a mistake."""
+    if not excel_serial or not _NUMBER.fullmatch(text):
+        return ""
+    if len(text) == 4 and text.isdigit():
+        would_be = _EXCEL_EPOCH + timedelta(days=int(text))
+        return f": {text} is a year alone (as an Excel serial date it would be {would_be:%Y-%m-%d})"
+    return (
+        ": a number is read as an Excel serial date only with five digits (10000 is 1927-05-18, "
+        "99999 is 2173-10-13)"
+    )
 
 
 def _strptime_any(text: str, formats: tuple[str, ...]) -> datetime | None:

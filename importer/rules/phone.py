@@ -332,6 +332,8 @@ def _valid(code: int, national: str) -> bool:
 
 
 _DIGITS_ONLY = re.compile(r"[1-9]\d{6,14}")
+_FEWEST_DIGITS = 3
+"""Digits of the shortest number anyone dials (a short code); a subscriber's has more."""
 
 
 def _read(text: str, region: str | None, country: str | None) -> str | Flagged:
@@ -342,10 +344,18 @@ def _read(text: str, region: str | None, country: str | None) -> str | Flagged:
             f'"{text}" is a phone number stored as a decimal number; format the column as Text '
             "in Excel and type the number again",
         )
-    if not any(char.isdigit() for char in text):
+    digits = sum(char.isdigit() for char in text)
+    if not digits:
         raise RuleError(
             Code.INVALID_PHONE,
             f'"{text}" is not a phone number: it has no digits; correct it or clear the cell',
+        )
+    if digits < _FEWEST_DIGITS:
+        # the 0 of a lookup that found nothing, a count: sent as typed, it was a phone of "0"
+        raise RuleError(
+            Code.INVALID_PHONE,
+            f'"{text}" is not a phone number: it has {digits} digit{"s" if digits > 1 else ""}, '
+            f"and none has fewer than {_FEWEST_DIGITS}; correct it or clear the cell",
         )
     number = _parse(text, region)
     plus = _with_plus(text)

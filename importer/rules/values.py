@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 from importer.errors import Code
 from importer.rules.text import RuleError
@@ -13,13 +14,18 @@ _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def number(text: str) -> int | float:
-    """A number written with digits, an optional sign, a decimal point and exponent."""
+    """A number written with digits, an optional sign, a decimal point and exponent; or a
+    percentage, the number it stands for ("50%" is 0.5, as Excel stores what it shows so)."""
     if _INTEGER.fullmatch(text):
         return int(text)
     if _DECIMAL.fullmatch(text):
         value = float(text)
         if math.isfinite(value):
             return value
+    if text.endswith("%") and _DECIMAL.fullmatch(text[:-1]):
+        value = float(Decimal(text[:-1]) / 100)
+        if math.isfinite(value):
+            return int(value) if value.is_integer() else value
     raise RuleError(
         Code.INVALID_VALUE,
         f'"{text}" is not a number; write digits with a decimal point, like 12 or 3.5',

@@ -21,6 +21,7 @@ from importer.errors import ConfigError, MissingColumnError, MissingSheetError, 
 from importer.mapping import Mapping, RowMapper, load_mapping
 from importer.read.edits import edited
 from importer.read.escape import REJECTS_EXTRA_COLUMNS
+from importer.read.other_sheets import sheets_like, sheets_notice
 from importer.read.sheet_view import hidden_rows_question, merged_notice
 from importer.read.tables import Table, is_workbook, open_table
 from importer.read.xlsx import list_sheets
@@ -37,6 +38,7 @@ from importer.record.report import ImportSummary, Recorder
 from importer.record.run_identity import RunIdentity, file_sha256
 from importer.run.accounts import RowAccount, RowLedgers
 from importer.run.check import Checker
+from importer.run.date_order import check_dates_before_sending
 from importer.run.dry import dry_run
 from importer.run.keys import RowKey
 from importer.run.options import ImportOptions, Progress
@@ -198,6 +200,7 @@ class _Run:
             raise ConfigError(hidden_rows_question(table.path, table.sheet, table.hidden_rows))
         if not options.dry_run:
             table.check_complete()  # a file cut inside a quoted cell: refused before sending
+            check_dates_before_sending(self.input_path, table, mapping, options)
         if options.edits:
             table.rows = edited(table.rows, options.edits)
         mapper = _bound(mapping, table, input_name, options)
@@ -308,7 +311,7 @@ class _Run:
             journal=None if journal is None else str(journal.path),
             state=None if ledger is None else ledger.location,
             resumed=journal is not None and journal.resumed,
-            notices=_notices(self.mapping, opened),
+            notices=_notices(self.mapping, opened, options),
         )
 
     def _pool(self, mapper: RowMapper, keys: RowKey, table: Table) -> Callable[[int], PreparePool]:
@@ -321,7 +324,7 @@ class _Run:
         return pool
 
 
-def _notices(mapping: Mapping, opened: _Opened) -> list[str]:
+def _notices(mapping: Mapping, opened: _Opened, options: ImportOptions) -> list[str]:
     """What the summary says about how the file was read and what of it was not sent."""
     table = opened.table
     notices = [note for note in (table.header_note, table.encoding_note) if note]
@@ -336,9 +339,17 @@ def _notices(mapping: Mapping, opened: _Opened) -> list[str]:
             f"not read, so not sent: {shown}; if the ATS should have one, add it to a copy of "
             "the mapping (importer suggest-mapping writes one from the file)"
         )
+    unnamed = table.unnamed.notice() if table.unnamed is not None else None
+    if unnamed is not None:
+        notices.append(unnamed)
     merged = merged_notice(table.merged, table.headers, unread)
     if merged is not None:
         notices.append(merged)
+    if table.sheet is not None and options.sheet is None and mapping.sheet is None:
+        # a sheet chosen by name is the one meant; the first visible one may not be all
+        alike = sheets_like(table.path, table.sheet, table.headers, options.limits)
+        if alike:
+            notices.append(sheets_notice(table.sheet, alike))
     return notices
 
 

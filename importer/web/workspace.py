@@ -280,6 +280,10 @@ _PAGE_ADVICE = (
     ),
     (re.compile(r", or pass --encoding to read the whole file one way"), ""),
     (
+        re.compile(r'run again with --sheet (?:"NAME" for each|"[^"]*")'),
+        "choose it under “Sheet” when matching the columns",
+    ),
+    (
         re.compile(r"raise the limit with --[a-z-]+ [\d.,]+"),
         "ask whoever runs the server to raise the limit",
     ),

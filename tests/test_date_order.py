@@ -1,0 +1,75 @@
+"""A file whose dates are written the other way round from the mapping's day_first: the dates
+that read only that way were rejected, and those that read both ways sent swapped (03/01/2024
+as 3 January in a US file read day first), so the import stops before sending anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from importer import rules
+from importer.errors import ConfigError
+from tests.sandboxed import import_file
+
+HEADER = "First Name,Last Name,Email,Hired On\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "day_first", "reading"),
+    [
+        ("31/12/2024", True, "ours"),
+        ("12/31/2024", True, "other"),
+        ("03/01/2024", True, "both"),
+        ("03/01/2024 9:30 AM", False, "both"),
+        ("12/31/2024", False, "ours"),
+        ("05/05/2024", True, None),  # the same date either way
+        ("2024-03-01", True, None),  # the order is ISO's
+        ("1 March 2024", True, None),
+        ("31/31/2024", True, None),  # no date at all
+    ],
+)
+def test_how_a_date_reads_against_the_mappings_order(text, day_first, reading):
+    assert rules.date_order(text, day_first) == reading
+
+
+def write(tmp_path: Path, *dates: str) -> Path:
+    path = tmp_path / "hires.csv"
+    rows = [f"P{n},Q{n},p{n}@example.com,{date}\n" for n, date in enumerate(dates)]
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    return path
+
+
+def test_a_us_file_read_day_first_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    path = write(tmp_path, "03/01/2024", "12/31/2023", "7/4/2023", "2024-02-01")
+    with pytest.raises(ConfigError) as refused:
+        import_file(path, tmp_path / "out")
+    message = str(refused.value)
+    assert message.startswith(f'{path}: column "Hired On" writes its dates with the month first')
+    assert '"12/31/2023" (row 3) reads only so' in message
+    assert '2 dates that read both ways, such as "03/01/2024" (row 2)' in message
+    assert "set date: {day_first: false} in a copy of the mapping; if not, correct row 3" in (
+        message
+    )
+
+
+def test_a_dry_run_rejects_the_row_and_says_why_as_before(tmp_path: Path) -> None:
+    path = write(tmp_path, "03/01/2024", "12/31/2023")
+    imported = import_file(path, tmp_path / "out", dry_run=True)
+    assert imported.outcomes()[3][1] == "invalid-date"
+    assert "with the month first" in imported.message(3)
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        # a date that reads only the mapping's way: the file is day first, one date is a typo
+        ("03/01/2024", "12/31/2023", "31/01/2024"),
+        # no date would be swapped: the one that reads the other way is rejected, as before
+        ("12/31/2023", "2024-02-01"),
+    ],
+)
+def test_a_file_is_imported_when_no_date_would_be_sent_swapped(tmp_path: Path, dates) -> None:
+    imported = import_file(write(tmp_path, *dates), tmp_path / "out")
+    row = 2 + dates.index("12/31/2023")
+    assert imported.outcomes()[row] == ("rejected", "invalid-date")
