@@ -337,9 +337,7 @@ def test_a_ledger_that_cannot_be_written_stops_the_run_and_resume_finishes_it(
     codes: list[int] = []
     out = tmp_path / "out"
     fast = ("--concurrency", "4", "--rate", "100000")
-    run = threading.Thread(
-        target=lambda: codes.append(run_into(sandbox, source, out, *fast))
-    )
+    run = threading.Thread(target=lambda: codes.append(run_into(sandbox, source, out, *fast)))
     run.start()
     run.join(timeout=60)
     assert not run.is_alive(), "the run did not end after its ledger failed"

@@ -67,11 +67,12 @@ class Sink:
             return Granted()
         # the row's hash is recorded with its outcome; a claim only says who sends it
         claimant = Claimant(self.run_id, self.input_name, row.row_number)
-        ahead = [
+        # Made only if the ledger claims anything ahead: most rows' keys were claimed so.
+        ahead = (
             (w.key, Claimant(self.run_id, self.input_name, w.row.row_number))
             for w in islice(queued, CLAIM_AHEAD)
             if w.key is not None
-        ]
+        )
         return await self.ledgers.of(row).claim(key, claimant, replace=reimport, ahead=ahead)
 
     async def sending(

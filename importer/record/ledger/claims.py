@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -133,7 +133,7 @@ class ClaimingLedger:
         claimant: Claimant,
         *,
         replace: bool = False,
-        ahead: Sequence[tuple[str, Claimant]] = (),
+        ahead: Iterable[tuple[str, Claimant]] = (),
     ) -> Granted | Imported:
         answer = self._ahead.pop(key, None)
         if answer is not None:
@@ -160,7 +160,7 @@ class ClaimingLedger:
         key: str,
         claimant: Claimant,
         replace: bool,
-        ahead: Sequence[tuple[str, Claimant]],
+        ahead: Iterable[tuple[str, Claimant]],
     ) -> Granted | Imported | None:
         """Claim ``key`` and the keys ``ahead`` in one transaction, committed before this
         returns: a commit costs more than the rows in it, and waiting for the end of the
@@ -173,9 +173,10 @@ class ClaimingLedger:
         # One order for every process: two transactions claiming the same keys wait for each
         # other instead of deadlocking.
         ordered = sorted(wanted, key=digests.__getitem__)
+        at = now_iso()
         try:
             answers = self._transaction(
-                lambda: {k: self._try_claim(digests[k], wanted[k], replace) for k in ordered}
+                lambda: {k: self._try_claim(digests[k], wanted[k], replace, at) for k in ordered}
             )
         except LedgerError as error:
             self._failure = error  # raised again by the next claim or write, and by close
@@ -212,7 +213,7 @@ class ClaimingLedger:
             raise
 
     def _try_claim(
-        self, digest: bytes, claimant: Claimant, replace: bool
+        self, digest: bytes, claimant: Claimant, replace: bool, at: str
     ) -> Granted | Imported | None:
         """One attempt inside a write transaction; None while a live owner holds the key."""
         where = (self.scope.target, self.scope.account_id, digest)
@@ -221,7 +222,7 @@ class ClaimingLedger:
             "INSERT INTO entries (target, account_id, key_sha256, state, owner, at, run_id,"
             " input, row_number, row_hash) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
-            (*where, self._owner, now_iso(), *_claimant(claimant)),
+            (*where, self._owner, at, *_claimant(claimant)),
         )
         if inserted.rowcount == 1:
             return Granted()
@@ -243,7 +244,7 @@ class ClaimingLedger:
         self._db.execute(
             "UPDATE entries SET state = 'claimed', owner = ?, at = ?, run_id = ?, input = ?,"
             " row_number = ?, row_hash = ? WHERE target = ? AND account_id = ? AND key_sha256 = ?",
-            (self._owner, now_iso(), *_claimant(claimant), *where),
+            (self._owner, at, *_claimant(claimant), *where),
         )
         return Granted(in_doubt=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,14 +113,15 @@ class Ledger(Protocol):
         claimant: Claimant,
         *,
         replace: bool = False,
-        ahead: Sequence[tuple[str, Claimant]] = (),
+        ahead: Iterable[tuple[str, Claimant]] = (),
     ) -> Granted | Imported:
         """Reserve ``key`` for sending, committed before this returns; waits while another
         live process holds it. ``Imported`` when it was created meanwhile (unless
         ``replace``, which grants a created key so that it can be created again).
 
         ``ahead``: the keys of rows queued behind it, claimed in the same commit where free,
-        so that their own claims need none; those never claimed are freed by ``close``."""
+        so that their own claims need none; those never claimed are freed by ``close``. It is
+        read before the first wait or not at all."""
         ...
 
     def created(self, key: str, imported: Imported) -> None:
