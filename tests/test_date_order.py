@@ -4,13 +4,17 @@ as 3 January in a US file read day first), so the import stops before sending an
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from importer import rules
 from importer.errors import ConfigError
-from tests.sandboxed import import_file
+from importer.mapping import load_mapping
+from importer.read.tables import SourceRow
+from importer.run.date_order import check_date_order
+from tests.sandboxed import DEFAULT_MAPPING, import_file
 
 HEADER = "First Name,Last Name,Email,Hired On\n"
 
@@ -73,3 +77,17 @@ def test_a_file_is_imported_when_no_date_would_be_sent_swapped(tmp_path: Path, d
     imported = import_file(write(tmp_path, *dates), tmp_path / "out")
     row = 2 + dates.index("12/31/2023")
     assert imported.outcomes()[row] == ("rejected", "invalid-date")
+
+
+def test_the_check_reads_no_further_than_a_date_that_reads_only_the_mappings_way() -> None:
+    """The check is one more pass over the file before sending: it ends where the answer is
+    known (every date column has a date only the mapping's order reads)."""
+    mapping = load_mapping(DEFAULT_MAPPING)
+    headers = HEADER.strip().split(",")
+
+    def rows() -> Iterator[SourceRow]:
+        yield SourceRow(2, ["Ada", "L", "ada@example.com", "03/01/2024"])
+        yield SourceRow(3, ["Bo", "M", "bo@example.com", "31/01/2024"])  # only day first
+        raise AssertionError("read past the row that settled the column")
+
+    check_date_order(mapping, headers, rows())

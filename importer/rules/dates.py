@@ -160,6 +160,8 @@ def date_order(text: str, day_first: bool) -> str | None:
     order reads it (31/12/2024, day first), "other" when only the other one does, "both" when
     each reads it as another date (03/01/2024); None when the order makes no difference (a day
     that is its month, no such date)."""
+    if text[:3].isdigit():
+        return None  # a year first (2024-03-01): both orders put day and month after it
     day = _strptime_any(text, DAY_FIRST_FORMATS)
     month = _strptime_any(text, MONTH_FIRST_FORMATS)
     ours, other = (day, month) if day_first else (month, day)

@@ -72,17 +72,23 @@ def check_dates_before_sending(
 def check_date_order(mapping: Mapping, headers: Sequence[str], rows: Iterable[SourceRow]) -> None:
     """Raise ``ConfigError`` when a date column of the mapping holds dates that read only the
     other way round from its ``day_first`` and none that read only its way, and dates that
-    read both ways, which would be sent swapped. Reads ``rows`` to the end when the mapping
-    has such columns, else not at all."""
+    read both ways, which would be sent swapped. Reads ``rows`` until each such column holds a
+    date that reads only its way, else to the end (not at all without such columns)."""
     columns = _date_columns(mapping, headers)
+    open_columns = list(columns)
     for row in rows if columns else ():
         values = row.values
-        for column in columns:
+        for column in open_columns:
             if column.position < len(values):
                 text = values[column.position].strip()
                 # numeric dates only: a digit first, something else than digits after it
                 if text[:1].isdigit() and not text.isdigit():
                     column.see(row.row_number, text)
+        if any("ours" in column.first for column in open_columns):
+            # A date that reads only the mapping's way settles its column: no more to read.
+            open_columns = [column for column in open_columns if "ours" not in column.first]
+            if not open_columns:
+                break
     for column in columns:
         if "other" in column.first and "both" in column.first and "ours" not in column.first:
             raise ConfigError(_swapped(column))
