@@ -8,7 +8,7 @@ import pytest
 from importer.sandbox.limits import LIMITERS, make_limiter
 from importer.send import rate_control
 from importer.send.pacer import DEFAULT_START_RATE_PER_MINUTE, HEADROOM, Pacer, pacer_for
-from importer.send.rate_control import History, RateConfig, RateState
+from importer.send.rate_control import HISTORY_SECONDS, History, RateConfig, RateState
 from tests.fakes import FakeClock
 from tests.pacing_model import Imported, import_through
 
@@ -499,6 +499,32 @@ def test_a_stray_after_a_long_pause_may_cut_deep_only_while_the_first_estimate_h
     assert _stray_after_a_long_pause(True) == pytest.approx(spent * (1 - HEADROOM))
     # a later one is taken for a stray: a step of the headroom
     assert _stray_after_a_long_pause(False) == pytest.approx(50.0 * (1 - HEADROOM))
+
+
+def test_a_burst_spent_over_longer_than_the_history_is_not_counted_whole() -> None:
+    # A bucket of 50/s holding 50, full when the first pause ends at 2.1 s; the first estimate
+    # held since, a few requests over the limit, spends that burst in 13 s and is refused. The
+    # history holds the last 10 s of it: a tenth of the burst would have been spent before them.
+    held = 50.0 + 50.0 / 13.0
+    sent = [2.1 + k / held for k in range(math.ceil(13.0 * held))]
+    refused_at = sent[-1]
+    history = History(sent=[t for t in sent if t >= refused_at - HISTORY_SECONDS])
+    config = RateConfig.told(None, adaptive=True, headroom=HEADROOM)
+    state = RateState(
+        rate=held,
+        slow_start=False,
+        target=held,
+        last_cut=0.2,
+        settled_rate=held,
+        settled_at=2.1,
+        first_estimate=True,
+    )
+    after = rate_control.refused(
+        config, state, history, refused_at, refused_at + 0.005, resume_at=refused_at + 1.6
+    )
+    assert after is not None
+    # the limit, not the last 10 s less a whole burst (about 48.9, and 48.0 for the target)
+    assert after.target == pytest.approx(50.0 * (1 - HEADROOM), abs=0.1)
 
 
 # -- registry ---------------------------------------------------------------------------------

@@ -317,7 +317,13 @@ def _stray_target(state: RateState, history: History, sent_at: float, pause: flo
     # From the first request after the pause: a pause extended after the cut (a later refusal
     # with a later date) ends after ``settled_at``.
     resumed = min(history.first_from(state.settled_at), sent_at)
-    spent = history.through(resumed, sent_at) / (sent_at - resumed + _BURST_SECONDS)
+    burst = _BURST_SECONDS
+    if history.first_sent() > state.settled_at:
+        # Held longer than the history reaches back: the burst was spent over the whole time
+        # held, of which only this end is counted (a first estimate a few requests over a
+        # bucket's limit takes over 10 s to spend it, and a whole burst less cut 2 % too deep).
+        burst *= (sent_at - resumed) / (sent_at - state.settled_at)
+    spent = history.through(resumed, sent_at) / (sent_at - resumed + burst)
     return min(stepped, spent * (1 - HEADROOM))
 
 
