@@ -503,6 +503,28 @@ def test_a_stray_after_a_long_pause_may_cut_deep_only_while_the_first_estimate_h
     assert _stray_after_a_long_pause(False) == pytest.approx(50.0 * (1 - HEADROOM))
 
 
+def test_fixed_windows_refusing_a_first_estimate_just_over_are_not_read_as_a_bucket() -> None:
+    # Fixed windows of 50 a second; slow start climbs from 0.91 s, so the window from 1 s fills
+    # and its first estimate counts a few requests of the one before. Resumed at 50.9/s, where
+    # whole seconds fall in the windows as they did on the machine that ran the benchmark, it is
+    # refused 2.08 s after the pause: a bucket of 34/s would have been refused then too, but
+    # slow start's climb got more through than such a bucket holds and refills.
+    done = import_through(
+        make_limiter("fixed", 50 * 60, 50),
+        rows=1000,
+        workers=10,
+        rate_per_minute=None,
+        adaptive=True,
+        start=0.91,
+        retry_after_date=0.203,
+    )
+    assert done.inside_windows() == []
+    # measured: 1.142, and 49.8/s at the end; read as a bucket, 1.547 and 33.7/s
+    assert done.final_rate_per_second is not None
+    assert done.final_rate_per_second >= 0.95 * 50 * (1 - HEADROOM)
+    assert done.elapsed <= 1.16 * 1000 / 50
+
+
 def test_a_burst_spent_over_longer_than_the_history_is_not_counted_whole() -> None:
     # A bucket of 50/s holding 50, full when the first pause ends at 2.1 s; the first estimate
     # held since, a few requests over the limit, spends that burst in 13 s and is refused. The

@@ -110,6 +110,14 @@ _SETTLED = 1.01
 # burst of this many seconds of it (the usual burst: the sandbox's, and a second's worth of a
 # window's limit).
 _BURST_SECONDS = 1.0
+# That reading and slow start's refusal must tell of the same bucket, to within this share.
+# Fixed windows whose first estimate ran a request or two over the limit refuse it a little
+# over 2 s after the pause, where taking a burst from what got through since cut too deep (the
+# model: 50.9/s to 33.7 for a limit of 50, the import 1.55 x the bound); such a refusal reads as
+# a bucket well under what slow start's climb got through (there, 34 against 44), and is taken
+# for a stray. A bucket full when slow start began reads the same both ways (when it was not,
+# slow start's reading is lower, and the burst is taken off as before).
+_BUCKET_AGREES = 0.9
 # After a cut, the rate closes this share of the gap to its target each second the pacer binds:
 # a cut that went too deep is undone within seconds instead of at 1 % a second.
 _CLOSE_GAP_PER_SECOND = 0.8
@@ -333,7 +341,19 @@ def _stray_target(state: RateState, history: History, sent_at: float, pause: flo
         # bucket's limit takes over 10 s to spend it, and a whole burst less cut 2 % too deep).
         burst *= (sent_at - resumed) / (sent_at - state.settled_at)
     spent = history.through(resumed, sent_at) / (sent_at - resumed + burst)
+    if spent < _BUCKET_AGREES * _slow_start_bucket(state, history):
+        return stepped
     return min(stepped, spent * (1 - HEADROOM))
+
+
+def _slow_start_bucket(state: RateState, history: History) -> float:
+    """The limit of a bucket holding ``_BURST_SECONDS`` of it, full when slow start began, that
+    refused slow start's request at ``counted_to``: slow start got the burst through and what
+    refilled until then. 0 when that refusal is not known."""
+    first, began = state.counted_to, history.first_sent()
+    if math.isinf(first) or began >= first:
+        return 0.0
+    return history.through(began, first) / (first - began + _BURST_SECONDS)
 
 
 def _window_limit(history: History, first_at: float, sent_at: float) -> float | None:
