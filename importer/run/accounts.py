@@ -1,13 +1,24 @@
-"""Which linked account each row goes to: the run's one, or the cell of the mapping's column."""
+"""Which linked account each row goes to (the run's one, or the cell of the mapping's column),
+and the ledger scope each row is checked against."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from importer.errors import Code, ConfigError, MissingColumnError, Reject
 from importer.mapping import normalise_header
 from importer.read.tables import SourceRow
-from importer.record.ledger import Ledger
+from importer.record.journal_file import JOURNAL_FILE
+from importer.record.ledger import (
+    Ledger,
+    default_ledger_path,
+    is_database_url,
+    location,
+    scope_opener,
+)
+from importer.run.keys import RowKey
+from importer.run.options import ImportOptions
 
 
 class RowAccount:
@@ -92,3 +103,40 @@ class RowLedgers:
     def close(self) -> None:
         for ledger in self._scopes.values():
             ledger.close()
+
+
+def open_ledgers(
+    options: ImportOptions, keys: RowKey, input_name: str, accounts: RowAccount
+) -> RowLedgers | None:
+    """The ledger for this target, a scope per account; None when it is off or cannot apply.
+
+    Unless required (``options.ledger``), it steps aside quietly where it cannot work: a
+    mapping that gives rows no key, a dry run without an account. The run's one account is
+    opened now; in a run routed to several accounts, each is opened on its first row.
+    """
+    if options.ledger is False:
+        return None
+    required = options.ledger is True
+    place = default_ledger_path() if options.state is None else options.state
+    if not keys.readable:
+        if not required:
+            return None
+        raise ConfigError(
+            f"--state needs each row's key, but the mapping's key \"{keys.name}\" is not a "
+            f"column of {input_name}: set the mapping's key: to a column or field this file has"
+        )
+    target = options.target or options.base_url.rstrip("/")
+    if not accounts.routed and options.account_id is None:
+        if not required:
+            return None
+        raise ConfigError(
+            "--state remembers imports per account: pass --account-id or set STACKONE_ACCOUNT_ID"
+        )
+    if not is_database_url(place):
+        place = Path(place)
+        if place.resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
+            raise ConfigError(f"--state {place} is the run's journal: give another file")
+    ledgers = RowLedgers(accounts, location(place), scope_opener(place, target))
+    if accounts.fixed is not None and not accounts.routed:
+        ledgers.open(accounts.fixed)
+    return ledgers

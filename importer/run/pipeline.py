@@ -26,17 +26,11 @@ from importer.read.sheet_view import hidden_rows_question, merged_notice
 from importer.read.tables import Table, is_workbook, open_table
 from importer.read.xlsx import list_sheets
 from importer.record.journal import Journal
-from importer.record.journal_file import JOURNAL_FILE, unfinished_run
-from importer.record.ledger import (
-    default_ledger_path,
-    is_database_url,
-    location,
-    scope_opener,
-)
+from importer.record.journal_file import unfinished_run
 from importer.record.outdir import check_out_dir
 from importer.record.report import ImportSummary, Recorder
 from importer.record.run_identity import RunIdentity, file_sha256
-from importer.run.accounts import RowAccount, RowLedgers
+from importer.run.accounts import RowAccount, RowLedgers, open_ledgers
 from importer.run.check import Checker
 from importer.run.date_order import check_dates_before_sending
 from importer.run.dry import dry_run
@@ -211,7 +205,7 @@ class _Run:
         accounts = RowAccount(account_column, table.headers, input_name, options.account_id)
         credentials = _credentials(options, routed=accounts.routed)
         pacers = None
-        ledger = _open_ledger(options, keys, input_name, accounts)
+        ledger = open_ledgers(options, keys, input_name, accounts)
         journal = None
         try:
             if not options.dry_run:
@@ -407,43 +401,6 @@ def _bound(mapping: Mapping, table: Table, input_name: str, options: ImportOptio
         raise MissingColumnError(
             error.missing, error.headers, where, error.alternatives, others
         ) from None
-
-
-def _open_ledger(
-    options: ImportOptions, keys: RowKey, input_name: str, accounts: RowAccount
-) -> RowLedgers | None:
-    """The ledger for this target, a scope per account; None when it is off or cannot apply.
-
-    Unless required (``options.ledger``), it steps aside quietly where it cannot work: a
-    mapping that gives rows no key, a dry run without an account. The run's one account is
-    opened now; in a run routed to several accounts, each is opened on its first row.
-    """
-    if options.ledger is False:
-        return None
-    required = options.ledger is True
-    place = default_ledger_path() if options.state is None else options.state
-    if not keys.readable:
-        if not required:
-            return None
-        raise ConfigError(
-            f"--state needs each row's key, but the mapping's key \"{keys.name}\" is not a "
-            f"column of {input_name}: set the mapping's key: to a column or field this file has"
-        )
-    target = options.target or options.base_url.rstrip("/")
-    if not accounts.routed and options.account_id is None:
-        if not required:
-            return None
-        raise ConfigError(
-            "--state remembers imports per account: pass --account-id or set STACKONE_ACCOUNT_ID"
-        )
-    if not is_database_url(place):
-        place = Path(place)
-        if place.resolve() == (Path(options.out_dir) / JOURNAL_FILE).resolve():
-            raise ConfigError(f"--state {place} is the run's journal: give another file")
-    ledgers = RowLedgers(accounts, location(place), scope_opener(place, target))
-    if accounts.fixed is not None and not accounts.routed:
-        ledgers.open(accounts.fixed)
-    return ledgers
 
 
 def _open_journal(
