@@ -9,13 +9,14 @@ from __future__ import annotations
 import html
 import re
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
 from importer.errors import ConfigError
 from importer.read.limits import MB, byte_size, stream_part
+from importer.read.number_formats import ShownCells
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +39,10 @@ class SheetScan:
     """The rows Excel does not show: filtered out, hidden by hand, or in a collapsed group."""
     merged: tuple[str, ...] = ()
     """Merged cells over several rows ("A2:A4"): Excel shows the first row's value in each."""
-    percent_cells: frozenset[tuple[int, int]] = frozenset()
-    """(row, column from 0) of the number cells whose style shows a percentage: Excel stores
-    the 50% it shows as 0.5, which is what both readers read."""
+    shown_cells: ShownCells = field(default_factory=ShownCells)
+    """The number cells whose style shows them as something else than the number stored,
+    which is what both readers read (Excel shows 50% and stores 0.5, shows 02134 and stores
+    2134), and what it shows them as (``number_formats.shown_styles``)."""
 
     @property
     def cells(self) -> int:
@@ -79,12 +81,12 @@ _FORMULA_TAIL = 4096  # bytes of a chunk looked at again with the next: a cell a
 
 
 def scan_sheet(
-    path: Path, archive: zipfile.ZipFile, part: str, percent_styles: frozenset[int] = frozenset()
+    path: Path, archive: zipfile.ZipFile, part: str, shown_styles: Mapping[int, str] | None = None
 ) -> SheetScan:
     """Measure the used range of a sheet from its cells' references, streaming its XML once
     (twice when its references are not all written the usual way), and find its number cells
-    in ``percent_styles``."""
-    fast = _FastScan(percent_styles)
+    of ``shown_styles``."""
+    fast = _FastScan(shown_styles)
     for chunk in _whole_tags(path, archive, part):
         fast.feed(chunk)
     if fast.odd:
@@ -99,7 +101,7 @@ def scan_sheet(
             fast.uncomputed_formula,
             frozenset(fast.hidden_rows),
             tuple(fast.merged),
-            frozenset(fast.percent_cells),
+            fast.shown_cells.done(),
         )
     return SheetScan(
         fast.last_row,
@@ -109,7 +111,7 @@ def scan_sheet(
         fast.uncomputed_formula,
         frozenset(fast.hidden_rows),
         tuple(fast.merged),
-        frozenset(fast.percent_cells),
+        fast.shown_cells.done(),
     )
 
 
@@ -134,15 +136,16 @@ def _whole_tags(path: Path, archive: zipfile.ZipFile, part: str) -> Iterator[byt
 
 
 class _FastScan:
-    def __init__(self, percent_styles: frozenset[int] = frozenset()) -> None:
+    def __init__(self, shown_styles: Mapping[int, str] | None = None) -> None:
         self.last_row = self.last_column = 0
         self.odd = False
         self.error_cells = False
         self.uncomputed_formula: str | None = None
         self.hidden_rows: list[int] = []
         self.merged: list[str] = []
-        self.percent_styles = frozenset(str(style).encode() for style in percent_styles)
-        self.percent_cells: list[tuple[int, int]] = []
+        styles = shown_styles or {}
+        self.shown_styles = {str(style).encode(): shown for style, shown in styles.items()}
+        self.shown_cells = ShownCells()
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
@@ -158,10 +161,11 @@ class _FastScan:
             self.error_cells = _ERROR_CELL.search(chunk) is not None
         if b"hidden=" in chunk:
             self.hidden_rows.extend(map(int, _HIDDEN_ROW.findall(chunk)))
-        if self.percent_styles:
+        if self.shown_styles:
             for letters, digits, style in _STYLED_NUMBER.findall(chunk):
-                if style in self.percent_styles:
-                    self.percent_cells.append((int(digits), column_number(letters) - 1))
+                shown = self.shown_styles.get(style)
+                if shown is not None:
+                    self.shown_cells.add(int(digits), column_number(letters) - 1, shown)
         if b"<mergeCell " in chunk:
             for first, last in _MERGE.findall(chunk):
                 if first.lstrip(_LETTERS) != last.lstrip(_LETTERS):  # over more than one row

@@ -29,6 +29,7 @@ from importer.read.limits import (
     check_zip_directory,
     read_metadata,
 )
+from importer.read.number_formats import as_shown, shown_styles
 from importer.read.sheet_scan import SheetScan, scan_sheet
 
 STREAMING_THRESHOLD = 150 * 1024 * 1024
@@ -45,11 +46,6 @@ _WORKSHEET = "/worksheet"
 _OFFICE_DOCUMENT = "/officeDocument"
 _SHARED_STRINGS = "/sharedStrings"
 _STYLES = "/styles"
-# Excel's built-in percentage formats: 0% and 0.00%.
-_PERCENT_FORMATS = frozenset({"9", "10"})
-# What a number format's code holds besides its symbols: quoted text, an escaped character, a
-# colour or condition in brackets; a % there is no percentage.
-_FORMAT_LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
 _ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # openpyxl warns as it streams a date cell out of Excel's range (and reads it as #VALUE!): a
 # warning prints its source line amid the run's output, and says nothing the reports do not.
@@ -136,10 +132,10 @@ def open_sheet(
     )
     if stream:
         with _openpyxl_rows(path, chosen.name) as rows:
-            rows = _as_shown(rows, scan.percent_cells)
+            rows = as_shown(rows, scan.shown_cells)
             yield Sheet(chosen.name, "openpyxl", rows, scan.hidden_rows, scan.merged)
     else:
-        rows = _as_shown(_calamine_rows(path, chosen.name), scan.percent_cells)
+        rows = as_shown(_calamine_rows(path, chosen.name), scan.shown_cells)
         yield Sheet(chosen.name, "calamine", rows, scan.hidden_rows, scan.merged)
 
 
@@ -152,8 +148,8 @@ def _checked(path: Path, sheet: str | None, limits: WorkbookLimits) -> tuple[_Sh
         chosen = _pick_sheet(path, sheets, sheet)
         check_shared_strings(path, archive, _shared_strings(path, archive, workbook_part), limits)
         where = f'{path}, sheet "{chosen.name}"'
-        percent = _percent_styles(path, archive, workbook_part)
-        scan = scan_sheet(path, archive, chosen.part, percent)
+        shown = _shown_styles(path, archive, workbook_part)
+        scan = scan_sheet(path, archive, chosen.part, shown)
         check_range(scan, where, limits)
         if scan.uncomputed_formula is not None:
             cell = f"cell {scan.uncomputed_formula}" if scan.uncomputed_formula else "a cell"
@@ -313,60 +309,17 @@ def _openpyxl_cells(path: Path, name: str, rows: Iterator[tuple[Any, ...]]) -> I
         ) from None
 
 
-def _as_shown(
-    rows: Iterator[RawRow], percent_cells: frozenset[tuple[int, int]]
-) -> Iterator[RawRow]:
-    """``rows`` with each number a percentage format shows as one written so ("50%" for the 0.5
-    the file stores), in full (0.125 is "12.5%", whatever decimals the format shows)."""
-    if not percent_cells:
-        yield from rows
-        return
-    by_row: dict[int, list[int]] = {}
-    for row, column in percent_cells:
-        by_row.setdefault(row, []).append(column)
-    for number, cells in rows:
-        for column in by_row.get(number, ()):
-            if column < len(cells):
-                cells[column] = _percent(cells[column])
-        yield number, cells
-
-
-def _percent(text: str) -> str:
-    try:
-        value = Decimal(text) * 100
-    except ArithmeticError:  # not a number (the scan found the style, a reader no number)
-        return text
-    if not value.is_finite():
-        return text
-    shown = format(value, "f")
-    return (shown.rstrip("0").rstrip(".") if "." in shown else shown) + "%"
-
-
-def _percent_styles(path: Path, archive: zipfile.ZipFile, workbook_part: str) -> frozenset[int]:
-    """The cell styles (indices of cellXfs) whose number format shows a percentage; none when
-    the styles cannot be read, which no reader needs either."""
+def _shown_styles(path: Path, archive: zipfile.ZipFile, workbook_part: str) -> dict[int, str]:
+    """``number_formats.shown_styles`` of the workbook; none when its styles cannot be read,
+    which no reader needs either."""
     targets = _relationships(path, archive, workbook_part).values()
     part = next((part for kind, part in targets if kind == _STYLES), "xl/styles.xml")
     if part not in archive.NameToInfo:
-        return frozenset()
+        return {}
     try:
-        styles = _parse(path, read_metadata(path, archive, part))
+        return shown_styles(_parse(path, read_metadata(path, archive, part)))
     except ConfigError:
-        return frozenset()
-    percent = set(_PERCENT_FORMATS)
-    for element in styles.iter():
-        if _local_name(element.tag) == "numFmt" and _is_percent(element.get("formatCode", "")):
-            percent.add(element.get("numFmtId", ""))
-    cell_styles = next((e for e in styles.iter() if _local_name(e.tag) == "cellXfs"), None)
-    if cell_styles is None:
-        return frozenset()
-    formats = [xf.get("numFmtId", "0") for xf in cell_styles if _local_name(xf.tag) == "xf"]
-    return frozenset(index for index, code in enumerate(formats) if code in percent)
-
-
-def _is_percent(code: str) -> bool:
-    """Whether a number format's code shows a positive number as a percentage."""
-    return "%" in _FORMAT_LITERAL.sub("", code).split(";", 1)[0]
+        return {}
 
 
 def _unescape(text: str) -> str:
