@@ -24,6 +24,7 @@ PERCENT = "%"
 """What ``shown_styles`` gives for a percentage format; any other value is a digit pattern."""
 
 RawRow = tuple[int, list[str]]
+"""A sheet row number and its cells as text, column A first; rows with no cells may be absent."""
 
 # Excel's built-in percentage formats: 0% and 0.00%.
 _PERCENT_FORMATS = {"9": PERCENT, "10": PERCENT}

@@ -29,7 +29,7 @@ from importer.read.limits import (
     check_zip_directory,
     read_metadata,
 )
-from importer.read.number_formats import as_shown, shown_styles
+from importer.read.number_formats import RawRow, as_shown, shown_styles
 from importer.read.sheet_scan import SheetScan, scan_sheet
 
 STREAMING_THRESHOLD = 150 * 1024 * 1024
@@ -37,8 +37,6 @@ STREAMING_THRESHOLD = 150 * 1024 * 1024
 CALAMINE_CELLS = 10_000_000
 """calamine holds a sheet's whole used range, about 32 bytes a cell: larger ranges stream."""
 
-RawRow = tuple[int, list[str]]
-"""A sheet row number and its cells as text, column A first; rows with no cells may be absent."""
 
 CellValue = str | int | float | bool | date | datetime | time | timedelta | None
 
