@@ -12,9 +12,9 @@ import pytest
 from importer import rules
 from importer.errors import ConfigError
 from importer.mapping import load_mapping
-from importer.read.tables import SourceRow
-from importer.run.date_order import check_date_order
-from tests.sandboxed import DEFAULT_MAPPING, import_file
+from importer.read.tables import SourceRow, open_table
+from importer.run.date_order import DateOrder, check_date_order
+from tests.sandboxed import DEFAULT_MAPPING, _read, import_file
 
 HEADER = "First Name,Last Name,Email,Hired On\n"
 
@@ -57,11 +57,36 @@ def test_a_us_file_read_day_first_is_refused_before_anything_is_sent(tmp_path: P
     )
 
 
-def test_a_dry_run_rejects_the_row_and_says_why_as_before(tmp_path: Path) -> None:
-    path = write(tmp_path, "03/01/2024", "12/31/2023")
-    imported = import_file(path, tmp_path / "out", dry_run=True)
-    assert imported.outcomes()[3][1] == "invalid-date"
-    assert "with the month first" in imported.message(3)
+def test_a_dry_run_reads_every_row_then_says_the_import_would_stop(tmp_path: Path) -> None:
+    """``importer validate`` and the web page's check are dry runs: they said the file was fine
+    but for one row, and the import then refused it."""
+    out = tmp_path / "out"
+    import_file(write(tmp_path, "31/12/2023"), out, dry_run=True)  # an earlier run's reports
+    assert (out / "summary.json").exists()
+    path = write(tmp_path, "03/01/2024", "12/31/2023", "04/05/2024")
+    with pytest.raises(ConfigError) as refused:
+        import_file(path, out, dry_run=True)
+    message = str(refused.value)
+    assert message.startswith(f'{path}: column "Hired On" writes its dates with the month first')
+    assert "2 dates that read both ways" in message
+    assert "An import would stop before sending anything: if the file writes" in message
+    # each row's problems are reported as before; no summary says the run went otherwise
+    results = {r["row_number"]: r for r in _read(out / "results.csv", "utf-8")}
+    assert results["3"]["error_code"] == "invalid-date"
+    assert "with the month first" in results["3"]["error_message"]
+    assert not (out / "summary.json").exists()
+
+
+def test_the_dry_runs_watch_passes_every_row_on_and_settles_as_the_check_does(
+    tmp_path: Path,
+) -> None:
+    # the day-first date at the end settles the column: 03/01/2024 was read as it is meant
+    path = write(tmp_path, "03/01/2024", "12/31/2023", "31/01/2024", "04/05/2024")
+    with open_table(path) as table:
+        order = DateOrder(load_mapping(DEFAULT_MAPPING), table.headers, dry_run=True)
+        rows = [row.values[3] for row in order.watched(table.rows)]
+    assert rows == ["03/01/2024", "12/31/2023", "31/01/2024", "04/05/2024"]
+    order.check()
 
 
 @pytest.mark.parametrize(

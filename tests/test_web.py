@@ -600,6 +600,30 @@ def test_the_check_says_how_the_file_was_read_in_the_pages_words(api: Api) -> No
     ]
 
 
+def test_the_check_of_a_file_whose_dates_read_the_other_way_round_fails_with_the_pages_fix(
+    api: Api,
+) -> None:
+    """A US file through the shipped default (day first): the check said two rows were ready,
+    and the import then refused the file, advising a mapping file the page does not show."""
+    text = (
+        "Name,Email,Hired At\nAda Lovelace,ada@example.com,03/01/2024\n"
+        "Bo Ray,bo@example.com,12/31/2023\nCy Dee,cy@example.com,04/05/2024\n"
+    )
+    upload = api.upload("us.csv", text.encode()).json()
+    check = api.check(upload, {"shipped": "default"})
+    assert check["state"] == "failed"
+    assert check["error"].startswith('us.csv: column "Hired At" writes its dates with the month')
+    assert check["error"].endswith(
+        "An import would stop before sending anything: if the file writes its dates with the "
+        "month first, choose “Suggested from your columns” under “Mapping”, which reads dates in "
+        "the order the file's first rows write them; if not, correct row 3"
+    )
+    # which is so: the suggestion reads them month first, and every row is ready
+    suggested = api.check(upload, {"columns": {}})
+    assert suggested["state"] == "done"
+    assert suggested["checked"]["counts"]["ready"] == 3
+
+
 def test_import_into_the_sandbox_and_download_the_reports(api: Api) -> None:
     upload = api.upload_ok()
     check = api.check(upload, {"columns": {}})

@@ -9,7 +9,7 @@ candidate when the file is imported again with the order fixed. So the import st
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,24 +74,51 @@ def check_date_order(mapping: Mapping, headers: Sequence[str], rows: Iterable[So
     other way round from its ``day_first`` and none that read only its way, and dates that
     read both ways, which would be sent swapped. Reads ``rows`` until each such column holds a
     date that reads only its way, else to the end (not at all without such columns)."""
-    columns = _date_columns(mapping, headers)
-    open_columns = list(columns)
-    for row in rows if columns else ():
+    order = DateOrder(mapping, headers)
+    for row in rows if order else ():
+        if order.see(row):
+            break
+    order.check()
+
+
+class DateOrder:
+    """``check_date_order`` a row at a time, for a pass over the rows that has other work: the
+    dry run, which reads every row anyway, says so at its end."""
+
+    def __init__(self, mapping: Mapping, headers: Sequence[str], *, dry_run: bool = False):
+        self.columns = _date_columns(mapping, headers)
+        self._open = list(self.columns)
+        self._dry_run = dry_run
+
+    def __bool__(self) -> bool:
+        return bool(self.columns)
+
+    def see(self, row: SourceRow) -> bool:
+        """Look at a row's dates; True once every column is settled (no need to see more)."""
         values = row.values
-        for column in open_columns:
+        for column in self._open:
             if column.position < len(values):
                 text = values[column.position].strip()
                 # numeric dates only: a digit first, something else than digits after it
                 if text[:1].isdigit() and not text.isdigit():
                     column.see(row.row_number, text)
-        if any("ours" in column.first for column in open_columns):
+        if any("ours" in column.first for column in self._open):
             # A date that reads only the mapping's way settles its column: no more to read.
-            open_columns = [column for column in open_columns if "ours" not in column.first]
-            if not open_columns:
-                break
-    for column in columns:
-        if "other" in column.first and "both" in column.first and "ours" not in column.first:
-            raise ConfigError(_swapped(column))
+            self._open = [column for column in self._open if "ours" not in column.first]
+        return not self._open
+
+    def watched(self, rows: Iterable[SourceRow]) -> Iterator[SourceRow]:
+        """``rows``, each seen on its way until every column is settled."""
+        for row in rows:
+            if self._open:
+                self.see(row)
+            yield row
+
+    def check(self) -> None:
+        """Raise ``ConfigError`` for the first column whose dates would be sent swapped."""
+        for column in self.columns:
+            if "other" in column.first and "both" in column.first and "ours" not in column.first:
+                raise ConfigError(_swapped(column, self._dry_run))
 
 
 def _date_columns(mapping: Mapping, headers: Sequence[str]) -> list[_Column]:
@@ -111,7 +138,7 @@ def _date_columns(mapping: Mapping, headers: Sequence[str]) -> list[_Column]:
     return list(columns.values())
 
 
-def _swapped(column: _Column) -> str:
+def _swapped(column: _Column, dry_run: bool) -> str:
     theirs, ours = ("month", "day") if column.day_first else ("day", "month")
     other_row, other_text = column.first["other"]
     both_row, both_text = column.first["both"]
@@ -123,8 +150,9 @@ def _swapped(column: _Column) -> str:
         f"reads only so, and no date of the column reads only with the {ours} first, as the "
         f"mapping reads them (date: {{day_first: {str(column.day_first).lower()}}}); "
         f'{both} {"dates" if both > 1 else "date"} that read both ways, such as "{both_text}" '
-        f"(row {both_row}), would be sent with day and month swapped. Nothing was sent: if the "
-        f"file writes its dates with the {theirs} first, set date: "
+        f"(row {both_row}), would be sent with day and month swapped. "
+        f"{'An import would stop before sending anything' if dry_run else 'Nothing was sent'}: "
+        f"if the file writes its dates with the {theirs} first, set date: "
         f"{{day_first: {str(not column.day_first).lower()}}} in a copy of the mapping; if not, "
         f"correct row {other_row}"
     )

@@ -32,7 +32,7 @@ from importer.record.report import ImportSummary, Recorder
 from importer.record.run_identity import RunIdentity, file_sha256
 from importer.run.accounts import RowAccount, RowLedgers, open_ledgers
 from importer.run.check import Checker
-from importer.run.date_order import check_dates_before_sending
+from importer.run.date_order import DateOrder, check_dates_before_sending
 from importer.run.dry import dry_run
 from importer.run.keys import RowKey
 from importer.run.options import ImportOptions, Progress
@@ -197,6 +197,11 @@ class _Run:
             check_dates_before_sending(self.input_path, table, mapping, options)
         if options.edits:
             table.rows = edited(table.rows, options.edits)
+        # A dry run reads every row anyway: it sees the dates on the way, and says at its end
+        # what would stop the import before sending.
+        dates = DateOrder(mapping, table.headers, dry_run=True) if options.dry_run else None
+        if dates:
+            table.rows = dates.watched(table.rows)
         mapper = _bound(mapping, table, input_name, options)
         keys = RowKey(mapping, table.headers)
         account_column = options.account_column or (
@@ -216,6 +221,13 @@ class _Run:
             journal = _open_journal(self.input_path, table, mapping, options, accounts, ledger)
             opened = _Opened(table, mapper, keys, accounts, credentials, ledger, journal, pacers)
             recorder, stop, stats = await self._run_stages(opened)
+            if dates and not stop.is_set():
+                try:
+                    dates.check()
+                except ConfigError as error:
+                    # the rows' reports stand; an earlier run's summary would contradict them
+                    (self.out_dir / "summary.json").unlink(missing_ok=True)
+                    raise ConfigError(f"{self.input_path}: {error}") from None
         finally:
             if journal is not None:
                 journal.close()
