@@ -99,8 +99,9 @@ class DateOrder:
         for column in self._open:
             if column.position < len(values):
                 text = values[column.position].strip()
-                # numeric dates only: a digit first, something else than digits after it
-                if text[:1].isdigit() and not text.isdigit():
+                # numeric dates only: a digit first, something else than digits after it, and
+                # not a year first (either order reads 2024-03-01 alike)
+                if text[:1].isdigit() and not text[:3].isdigit() and not text.isdigit():
                     column.see(row.row_number, text)
         if any("ours" in column.first for column in self._open):
             # A date that reads only the mapping's way settles its column: no more to read.
