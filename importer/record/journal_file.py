@@ -66,9 +66,9 @@ class Store:
 
     def _check(self) -> None:
         if self._failure is not None:
+            # what to do next (fix it, then --resume) is the stopped run's to say, once
             raise JournalError(
-                f"cannot write {self.path}: {self._failure}; what was recorded before is safe: "
-                "fix the cause (disk full? permissions?) and re-run with --resume"
+                f"cannot write {self.path}: {self._failure} (disk full? permissions?)"
             )
 
     def close(self) -> None:

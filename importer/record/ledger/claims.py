@@ -359,9 +359,9 @@ class ClaimingLedger:
         self._keep_renewing()
 
     def _fail(self, error: BaseException) -> NoReturn:
+        # what to do next (fix it, then --resume) is the stopped run's to say, once
         raise LedgerError(
-            f"cannot write the ledger {self.location}: {error}; the rows recorded before are "
-            "safe: fix the cause (disk full? permissions?) and re-run with --resume"
+            f"cannot write the ledger {self.location}: {error} (disk full? permissions?)"
         ) from None
 
     def _check_open(self) -> None:
