@@ -618,6 +618,7 @@ def test_the_check_of_a_file_whose_dates_read_the_other_way_round_fails_with_the
         "month first, choose “Suggested from your columns” under “Mapping”, which reads dates in "
         "the order the file's first rows write them; if not, correct row 3"
     )
+    assert "day_first" not in check["error"]  # the page shows no mapping file's words
     # which is so: the suggestion reads them month first, and every row is ready
     suggested = api.check(upload, {"columns": {}})
     assert suggested["state"] == "done"

@@ -269,6 +269,38 @@ def test_a_workbook_sheet_is_chosen_and_a_file_over_the_limit_is_refused(
         shot(page, "8-workbook-sheet")
 
 
+def test_a_check_refusing_the_dates_order_leads_back_to_a_mapping_that_reads_them(
+    browser: Browser, server: WebServer, tmp_path: Path
+) -> None:
+    """A US export checked with the day-first shipped mapping: the check used to pass two rows
+    as ready, and only the import then refused the file."""
+    us = tmp_path / "us.csv"
+    us.write_text(
+        "Name,Email,Hired At\nAda Lovelace,ada@example.com,03/01/2024\n"
+        "Bo Ray,bo@example.com,12/31/2023\nCy Dee,cy@example.com,04/05/2024\n",
+        encoding="utf-8",
+    )
+    page = open_page(browser, server)
+    page.set_input_files("#file", us)
+    page.locator("#m-source").select_option(label="mappings/default.yaml")
+    page.click("#m-check")
+    error = page.locator("#c-error")
+    expect(error).to_contain_text('column "Hired At" writes its dates with the month first')
+    expect(error).to_contain_text(
+        "choose “Suggested from your columns” under “Mapping”, which reads dates in the order "
+        "the file's first rows write them; if not, correct row 3"
+    )
+    expect(page.locator("#c-import")).to_be_hidden()
+    shot(page, "9-dates-the-other-way-round")
+    page.click("#c-back-failed")
+    page.locator("#m-source").select_option(
+        label="Suggested from your columns (change any row below)"
+    )
+    page.click("#m-check")
+    expect(page.locator("#c-status")).to_contain_text("Checked all 3 rows")
+    expect(page.locator("#c-counts .card").nth(1)).to_have_text("✓ 3ready to send")
+
+
 def test_a_script_in_a_cell_stays_text(browser: Browser, server: WebServer) -> None:
     page = open_page(browser, server)
     header = "<img src=x onerror=window.pwned=1>"

@@ -287,6 +287,7 @@ _PAGE_ADVICE = (
         re.compile(r"raise the limit with --[a-z-]+ [\d.,]+"),
         "ask whoever runs the server to raise the limit",
     ),
+    (re.compile(r" \(date: \{day_first: (?:true|false)\}\)"), ""),
     (
         re.compile(r"set date: \{day_first: (?:true|false)\} in a copy of the mapping"),
         "choose “Suggested from your columns” under “Mapping”, which reads dates in the order "
