@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from importer.mapping import parse_mapping
+from importer.mapping import load_mapping_text
 from importer.read.number_formats import ShownCells
 from importer.read.tables import open_table
 from importer.read.xlsx import STREAMING_THRESHOLD
@@ -56,18 +56,16 @@ def test_both_readers_read_zero_padded_numbers_as_excel_shows_them(
 
 
 def test_a_zip_code_is_sent_as_shown(tmp_path: Path) -> None:
-    mapping = parse_mapping(
-        {
-            "version": 1,
-            "fields": {
-                "name": {"column": "Name"},
-                "email": {"column": "Email"},
-                "custom_fields": [
-                    {"name": "Zip", "column": "Zip"},
-                    {"name": "Badge", "column": "Badge", "as": "number"},
-                ],
-            },
-        },
+    mapping = load_mapping_text(
+        """
+version: 1
+fields:
+  name: {column: Name}
+  email: {column: Email}
+  custom_fields:
+    - {name: Zip, column: Zip}
+    - {name: Badge, column: Badge, as: number}
+""",
         "zips.yaml",
     )
     imported = import_file(workbook(tmp_path), tmp_path / "out", mapping)
