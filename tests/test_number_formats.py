@@ -91,3 +91,17 @@ def test_shown_cells_answer_by_row_whatever_the_runs() -> None:
         [(2, "00000")],
         [],
     ]
+
+
+def test_a_format_of_a_million_zeros_leaves_the_numbers_as_stored(tmp_path: Path) -> None:
+    # written out for every cell, it would take hours for a sheet of numbers
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Email", "Zip"])
+    for n in range(2000):
+        sheet.append([f"P{n}", f"p{n}@example.com", 2134])
+        sheet.cell(row=n + 2, column=3).number_format = "0" * 1_000_000
+    path = tmp_path / "zeros.xlsx"
+    book.save(path)
+    with open_table(path) as table:
+        assert {row.values[2] for row in table.rows} == {"2134"}

@@ -38,6 +38,8 @@ _BRACKETS = re.compile(r"\[[^\]]*\]")
 _DIGIT_PATTERN = re.compile(r"\(?0+(?:[- ()]+0+)*")
 _ESCAPE_OR_QUOTE = re.compile(r'\\(.)|"([^"]*)"')
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
+# Zip+4 is 10 characters, a social security number 11, a phone number in zeros 14.
+_LONGEST_PATTERN = 32
 
 
 def shown_styles(styles: ElementTree.Element) -> dict[int, str]:
@@ -63,8 +65,14 @@ def _shown(code: str) -> str | None:
     # Colours and conditions say nothing of the digits; quoted and escaped text is literal.
     positive = _BRACKETS.sub("", code.split(";", 1)[0])
     written = _ESCAPE_OR_QUOTE.sub(lambda match: match[1] or match[2] or "", positive)
-    # "0" alone shows a whole number as stored: only two zeros or more can pad one
-    if written.count("0") > 1 and _DIGIT_PATTERN.fullmatch(written):
+    # "0" alone shows a whole number as stored: only two zeros or more can pad one. A pattern
+    # longer than any code's (a hostile workbook's megabyte of zeros) would be written out for
+    # every cell: left as stored.
+    if (
+        written.count("0") > 1
+        and len(written) <= _LONGEST_PATTERN
+        and _DIGIT_PATTERN.fullmatch(written)
+    ):
         return written
     return None
 
