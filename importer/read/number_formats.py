@@ -46,15 +46,15 @@ def shown_styles(styles: ElementTree.Element) -> dict[int, str]:
     """The cell styles (indices of ``cellXfs`` in styles.xml) whose format shows a number as
     something else than it is stored: ``PERCENT``, or the digit pattern (``00000-0000``)."""
     by_format = dict(_PERCENT_FORMATS)
-    for element in styles.iter():
-        if _local_name(element.tag) == "numFmt":
-            shown = _shown(element.get("formatCode", ""))
-            if shown is not None:
-                by_format[element.get("numFmtId", "")] = shown
-    cell_styles = next((e for e in styles.iter() if _local_name(e.tag) == "cellXfs"), None)
+    # "{*}": in the spreadsheetml namespace or none, whichever the writer used
+    for element in styles.iterfind(".//{*}numFmt"):
+        shown = _shown(element.get("formatCode", ""))
+        if shown is not None:
+            by_format[element.get("numFmtId", "")] = shown
+    cell_styles = styles.find(".//{*}cellXfs")
     if cell_styles is None:
         return {}
-    formats = [xf.get("numFmtId", "0") for xf in cell_styles if _local_name(xf.tag) == "xf"]
+    formats = [xf.get("numFmtId", "0") for xf in cell_styles.findall("{*}xf")]
     return {index: by_format[code] for index, code in enumerate(formats) if code in by_format}
 
 
@@ -149,7 +149,3 @@ def _padded(text: str, pattern: str) -> str:
     shown = [next(filled) if symbol == "0" else symbol for symbol in pattern]
     first = pattern.index("0")
     return "".join(shown[:first]) + extra + "".join(shown[first:])
-
-
-def _local_name(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
