@@ -37,7 +37,6 @@ STREAMING_THRESHOLD = 150 * 1024 * 1024
 CALAMINE_CELLS = 10_000_000
 """calamine holds a sheet's whole used range, about 32 bytes a cell: larger ranges stream."""
 
-
 CellValue = str | int | float | bool | date | datetime | time | timedelta | None
 
 _WORKSHEET = "/worksheet"
