@@ -15,6 +15,7 @@ from importer.mapping.schema import (
     Kind,
     PhoneFieldSpec,
     ValueSpec,
+    read_columns,
     template_parts,
 )
 from importer.read.headers import SHOWN_TWINS, column_letter, header_label, normalise_header
@@ -117,18 +118,20 @@ Describe = Callable[[Sequence[str], int], Origin]
 
 
 def _reader(
-    spec: ValueSpec, headers: Headers, empty: frozenset[str]
+    spec: ValueSpec, headers: Headers, empty: frozenset[str], *, links: bool = False
 ) -> tuple[Read, Describe, int | None] | None:
     """Compile how a spec reads its text from a row (stripped, "" when empty) and how to name
     where it came from: (header text, cell text, phrase for messages); then the position of
     its one column when that is all ``read`` does, to be read inline. None when the spec's
-    columns are absent and it is optional."""
+    columns are absent and it is optional. ``links``: each column's twin of the addresses its
+    cells link to (``read_columns``) is read before it."""
     # Long for the reason compile_entry is: each reader is a closure over this scope's locals.
     labels = headers.labels
     strip = spec.strip
     if spec.column is not None:
         names = spec.column
-        positions = [p for p in (headers.find(name) for name in names) if p is not None]
+        wanted = read_columns(names, links=links)
+        positions = [p for p in (headers.find(name) for name in wanted) if p is not None]
         if not positions:
             if not spec.optional_column:
                 headers.missing.extend(names)
@@ -285,7 +288,7 @@ def compile_entry(
     convert = lenient(spec, strict)
     listed = spec.empty_values if spec.empty_values is not None else empty_values
     empty = frozenset(value.strip() for value in listed) | {""}
-    reader = _reader(spec, headers, empty)
+    reader = _reader(spec, headers, empty, links=kind == "url")
     if reader is None:
         return None
     read, describe, only = reader

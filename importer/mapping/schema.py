@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from importer.read.headers import normalise_header
+from importer.read.hyperlinks import LINK_SUFFIX
 
 if TYPE_CHECKING:
     from importer.mapping.rows import RowMapper
@@ -370,10 +371,11 @@ class Mapping(_Spec):
                 yield f"fields.{group}.{key}", typed, AS_KINDS[typed.as_]
 
     def columns(self) -> list[str]:
-        """Every column name the mapping reads, in mapping order, each once."""
+        """Every column name the mapping reads, in mapping order, each once (with the twins of
+        links a link entry reads, ``read_columns``)."""
         seen: dict[str, str] = {}
-        for _, spec, _ in self.specs():
-            for name in columns_of(spec):
+        for _, spec, kind in self.specs():
+            for name in read_columns(columns_of(spec), links=kind == "url"):
                 seen.setdefault(normalise_header(name), name)
         return list(seen.values())
 
@@ -397,6 +399,16 @@ class Mapping(_Spec):
         from importer.mapping.rows import RowMapper
 
         return RowMapper(self, headers, source)
+
+
+def read_columns(names: Sequence[str], *, links: bool) -> list[str]:
+    """The columns an entry naming ``names`` reads, in the order it tries them. A link entry
+    (``links``) reads first the twin a workbook's reader gives a column whose cells link
+    somewhere they do not show ("Profile" linking to a LinkedIn page): that address is the
+    link, where the text shown is no web address."""
+    if not links:
+        return list(names)
+    return [column for name in names for column in (f"{name}{LINK_SUFFIX}", name)]
 
 
 def columns_of(spec: ValueSpec) -> list[str]:

@@ -43,6 +43,14 @@ class SheetScan:
     """The number cells whose style shows them as something else than the number stored,
     which is what both readers read (Excel shows 50% and stores 0.5, shows 02134 and stores
     2134), and what it shows them as (``number_formats.shown_styles``)."""
+    link_tags: tuple[tuple[str, str], ...] = ()
+    """The sheet's links (``<hyperlink>``) as (cells, relationship id), which readers skip:
+    the address is in the sheet's relationships (``hyperlinks.build_links``)."""
+    formula_links: tuple[tuple[int, int, str], ...] = ()
+    """(row, 0-based column, address) of the cells whose formula is ``HYPERLINK("address",
+    ...)``: readers read the name shown."""
+    links_cut: bool = False
+    """The sheet has more than ``MAX_LINKS`` of either: the rest were not kept."""
 
     @property
     def cells(self) -> int:
@@ -78,6 +86,22 @@ _REF_TEXT = re.compile(r"\$?([A-Za-z]*)\$?([0-9]*)")
 # result, an empty text one as t="str" with <v></v>, which this does not match.
 _UNCOMPUTED = re.compile(rb"(?:</f>|<f\b[^>]*/>)(?:<v\s*/>)?</c>")
 _FORMULA_TAIL = 4096  # bytes of a chunk looked at again with the next: a cell and its formula
+MAX_LINKS = 200_000
+"""Links of a sheet kept for reading (``hyperlinks``): hundreds of bytes each until the sheet
+is read, and a sheet holding more has its own relationships past what is parsed whole."""
+# A link element, not the <hyperlinks> around them; its relationship id under whatever prefix
+# the writer bound to the relationships namespace.
+_LINK_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?hyperlink\s([^>]*)>")
+_LINK_REF = re.compile(rb"""(?:^|\s)ref\s*=\s*(["'])(.*?)\1""", re.DOTALL)
+_LINK_ID = re.compile(rb"""(?:^|\s)[A-Za-z_][\w.-]*:id\s*=\s*(["'])(.*?)\1""", re.DOTALL)
+# A cell whose formula is HYPERLINK with its address written out; an address computed from
+# other cells cannot be told without calculating, and is left to the name shown. Excel writes
+# the quotes as they are, other writers as &quot;.
+_LINK_FORMULA = re.compile(
+    rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*>\s*<f>\s*(?:_xlfn\.)?HYPERLINK\(\s*'
+    rb'(?:"|&quot;)(.{0,4096}?)(?:"|&quot;)\s*[,)]',
+    re.IGNORECASE,
+)
 
 
 def scan_sheet(
@@ -102,6 +126,9 @@ def scan_sheet(
             frozenset(fast.hidden_rows),
             tuple(fast.merged),
             fast.shown_cells.done(),
+            tuple(fast.link_tags),
+            tuple(fast.formula_links),
+            fast.links_cut,
         )
     return SheetScan(
         fast.last_row,
@@ -112,6 +139,9 @@ def scan_sheet(
         frozenset(fast.hidden_rows),
         tuple(fast.merged),
         fast.shown_cells.done(),
+        tuple(fast.link_tags),
+        tuple(fast.formula_links),
+        fast.links_cut,
     )
 
 
@@ -146,7 +176,11 @@ class _FastScan:
         styles = shown_styles or {}
         self.shown_styles = {str(style).encode(): shown for style, shown in styles.items()}
         self.shown_cells = ShownCells()
+        self.link_tags: list[tuple[str, str]] = []
+        self.formula_links: list[tuple[int, int, str]] = []
         self._tail = b""
+        self._link_tail = b""
+        self.links_cut = False
 
     def feed(self, chunk: bytes) -> None:
         cells = _CELL_REF.findall(chunk)
@@ -166,6 +200,11 @@ class _FastScan:
                 shown = self.shown_styles.get(style)
                 if shown is not None:
                     self.shown_cells.add(int(digits), column_number(letters) - 1, shown)
+        if not self.links_cut and b"hyperlink" in chunk:
+            self._find_links(chunk)
+        elif not self.links_cut and (b"HYPERLINK(" in chunk or b"hyperlink(" in chunk):
+            self._find_link_formulas(chunk)
+        self._link_tail = chunk[-_FORMULA_TAIL:]
         if b"<mergeCell " in chunk:
             for first, last in _MERGE.findall(chunk):
                 if first.lstrip(_LETTERS) != last.lstrip(_LETTERS):  # over more than one row
@@ -180,6 +219,27 @@ class _FastScan:
         if rows:
             # an empty row element still makes openpyxl yield every row up to it
             self.last_row = max(self.last_row, max(map(int, rows)))
+
+    def _find_links(self, chunk: bytes) -> None:
+        for attributes in _LINK_TAG.findall(chunk):
+            ref, rel_id = _LINK_REF.search(attributes), _LINK_ID.search(attributes)
+            if ref is not None and rel_id is not None:
+                self.link_tags.append((_attribute(ref[2]), _attribute(rel_id[2])))
+        self._find_link_formulas(chunk)
+
+    def _find_link_formulas(self, chunk: bytes) -> None:
+        """The HYPERLINK formulas of the chunk: a cell's tag may end the chunk before, whose
+        end is looked at again with this one (a cell found twice links alike both times)."""
+        seen = self._link_tail + chunk
+        for letters, digits, address in _LINK_FORMULA.findall(seen):
+            text = _attribute(address).replace('""', '"').strip()
+            if text:
+                self.formula_links.append((int(digits), column_number(letters) - 1, text))
+        self._cut_links()
+
+    def _cut_links(self) -> None:
+        if len(self.link_tags) + len(self.formula_links) > MAX_LINKS:
+            self.link_tags, self.formula_links, self.links_cut = [], [], True
 
     def _find_uncomputed(self, chunk: bytes) -> None:
         """Look for a formula cell without a result: a tag can end a chunk, so the end of the
@@ -235,6 +295,10 @@ class _TagScan:
             row = _bounded(digits, self.row) if digits else max(self.row, 1)
             self.last_row = max(self.last_row, row)
             self.last_column = max(self.last_column, self.column)
+
+
+def _attribute(raw: bytes) -> str:
+    return html.unescape(raw.decode("utf-8", "replace"))
 
 
 def _bounded(digits: str, default: int) -> int:

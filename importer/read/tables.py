@@ -22,6 +22,7 @@ from importer.read.escape import (
     unescape_formula,
 )
 from importer.read.headers import SAMPLE_ROWS, find_header_row
+from importer.read.hyperlinks import CellLinks, link_headers, linked_values
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits, check_zip_directory
 from importer.read.records import MAX_CELL_MB, CsvRecords, Record
 from importer.read.sniff import check_content
@@ -79,6 +80,14 @@ class Table:
     """Cells merged over several data rows ("A2:A4"): only the first row holds the value."""
     unnamed: UnnamedColumns | None = None
     """The values the rows read so far hold under no header, which no mapping can read."""
+    link_columns: tuple[str, ...] = ()
+    """The headers, last among ``headers``, of the columns the reader added with the web
+    addresses a column's cells link to (``importer.read.hyperlinks``)."""
+    links_held: set[str] = field(default_factory=set)
+    """Those of ``link_columns`` whose cell held an address in a row read so far: the others
+    hold only cells that show their own links."""
+    links_note: str | None = None
+    """Why a workbook's links were not read, for the run to say."""
     _check_complete: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
@@ -303,6 +312,16 @@ def _open_xlsx(
     # A sheet has no short rows, only empty cells, nor long ones: a value right of the header
     # is in a column without one.
     rows = _data_rows(records, unnamed, header_row, room=None, pad=True)
+    linked = [
+        column
+        for column in opened.links.columns_below(header_row, len(headers))
+        if column not in unnamed.blank
+    ]
+    twins = link_headers(headers, linked)
+    held: set[str] = set()
+    if linked:
+        rows = _with_links(rows, opened.links, linked, twins, held)
+        headers = [*headers, *twins]
     return Table(
         path,
         "xlsx",
@@ -316,7 +335,27 @@ def _open_xlsx(
         # a merge that starts in the header shows the header's text, which is no one's data
         merged=tuple(cells for cells in opened.merged if _first_row(cells) > header_row),
         unnamed=unnamed,
+        link_columns=tuple(twins),
+        links_held=held,
+        links_note=opened.links_note,
     )
+
+
+def _with_links(
+    rows: Iterator[SourceRow],
+    links: CellLinks,
+    columns: Sequence[int],
+    twins: Sequence[str],
+    held: set[str],
+) -> Iterator[SourceRow]:
+    """The rows with the addresses their cells in ``columns`` link to added at their end; the
+    ``twins`` that held one so far are in ``held``."""
+    for row in rows:
+        values = row.values
+        added = tuple(linked_values(links, row.row_number, columns, values))
+        if any(added):
+            held.update(twin for twin, value in zip(twins, added, strict=True) if value)
+        yield SourceRow(row.row_number, values + added, row.problem)
 
 
 def _first_row(cells: str) -> int:

@@ -9,7 +9,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,8 +20,10 @@ import python_calamine
 
 from importer.errors import ConfigError, MissingSheetError
 from importer.read import ahead
+from importer.read.hyperlinks import CellLinks, sheet_links
 from importer.read.limits import (
     DEFAULT_LIMITS,
+    METADATA_LIMIT,
     WorkbookLimits,
     check_archive,
     check_range,
@@ -43,6 +45,7 @@ _WORKSHEET = "/worksheet"
 _OFFICE_DOCUMENT = "/officeDocument"
 _SHARED_STRINGS = "/sharedStrings"
 _STYLES = "/styles"
+_HYPERLINK = "/hyperlink"
 _ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # openpyxl warns as it streams a date cell out of Excel's range (and reads it as #VALUE!): a
 # warning prints its source line amid the run's output, and says nothing the reports do not.
@@ -81,6 +84,10 @@ class Sheet:
     """The rows Excel does not show (a filter, rows hidden by hand): both readers read them."""
     merged: tuple[str, ...] = ()
     """Cells merged over several rows ("A2:A4"): both readers read the value in the first."""
+    links: CellLinks = field(default_factory=CellLinks)
+    """Where the sheet's cells link to: both readers read what the cells show."""
+    links_note: str | None = None
+    """Why the sheet's links were not read, for the run to say."""
 
 
 AHEAD_FROM_BYTES = 1024 * 1024
@@ -118,7 +125,8 @@ def open_sheet(
     past ``limits`` is refused (``ConfigError``) before either reader loads any of it.
     """
     checked = ahead.take(_ahead_key(path, sheet, limits), path)
-    chosen, scan = checked if checked is not None else _checked(path, sheet, limits)
+    checked = checked if checked is not None else _checked(path, sheet, limits)
+    chosen, scan, links, links_note = checked
     # Error cells carry t="e", which calamine reads as "": openpyxl keeps their text. An odd
     # sheet (references written unusually) is streamed: openpyxl never allocates its range.
     stream = (
@@ -130,13 +138,17 @@ def open_sheet(
     if stream:
         with _openpyxl_rows(path, chosen.name) as rows:
             rows = as_shown(rows, scan.shown_cells)
-            yield Sheet(chosen.name, "openpyxl", rows, scan.hidden_rows, scan.merged)
+            yield Sheet(
+                chosen.name, "openpyxl", rows, scan.hidden_rows, scan.merged, links, links_note
+            )
     else:
         rows = as_shown(_calamine_rows(path, chosen.name), scan.shown_cells)
-        yield Sheet(chosen.name, "calamine", rows, scan.hidden_rows, scan.merged)
+        yield Sheet(chosen.name, "calamine", rows, scan.hidden_rows, scan.merged, links, links_note)
 
 
-def _checked(path: Path, sheet: str | None, limits: WorkbookLimits) -> tuple[_SheetInfo, SheetScan]:
+def _checked(
+    path: Path, sheet: str | None, limits: WorkbookLimits
+) -> tuple[_SheetInfo, SheetScan, CellLinks, str | None]:
     """The sheet ``open_sheet`` reads and what a pass over its XML found, once the workbook has
     passed every check that can be made before a reader loads it."""
     with _archive(path, limits) as archive:
@@ -156,7 +168,11 @@ def _checked(path: Path, sheet: str | None, limits: WorkbookLimits) -> tuple[_Sh
                 "value: open the file in Excel or LibreOffice and save it, which stores every "
                 "result"
             )
-    return chosen, scan
+        links, note = CellLinks(), None
+        if scan.link_tags or scan.formula_links or scan.links_cut:
+            targets = _link_targets(path, archive, chosen.part) if scan.link_tags else {}
+            links, note = sheet_links(scan, targets)
+    return chosen, scan, links, note
 
 
 def list_sheets(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> list[tuple[str, bool]]:
@@ -374,17 +390,42 @@ def _parse(path: Path, xml: bytes) -> ElementTree.Element:
 
 def _relationships(path: Path, archive: zipfile.ZipFile, source: str) -> dict[str, tuple[str, str]]:
     """Relationship id → (type suffix, target part) for the part ``source`` ("" = package)."""
-    folder, name = posixpath.split(source)
-    rels_part = posixpath.join(folder, "_rels", f"{name}.rels")
-    if rels_part not in archive.NameToInfo:
-        return {}
+    folder = posixpath.dirname(source)
     found = {}
-    for element in _parse(path, read_metadata(path, archive, rels_part)):
+    for element in _relationship_elements(path, archive, source):
         target = element.get("Target", "")
         part = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
         kind = "/" + element.get("Type", "").rsplit("/", 1)[-1]
         found[element.get("Id", "")] = (kind, posixpath.normpath(part))
     return found
+
+
+def _link_targets(path: Path, archive: zipfile.ZipFile, sheet_part: str) -> dict[str, str] | None:
+    """Relationship id → address, for the links of a sheet that lead out of the workbook; None
+    when the sheet's relationships are more than is parsed whole (``read_metadata``)."""
+    rels_part = _relationships_part(sheet_part)
+    info = archive.NameToInfo.get(rels_part)
+    if info is not None and info.file_size > METADATA_LIMIT:
+        return None
+    return {
+        element.get("Id", ""): element.get("Target", "")
+        for element in _relationship_elements(path, archive, sheet_part)
+        if element.get("Type", "").endswith(_HYPERLINK) and element.get("TargetMode") == "External"
+    }
+
+
+def _relationship_elements(
+    path: Path, archive: zipfile.ZipFile, source: str
+) -> list[ElementTree.Element]:
+    rels_part = _relationships_part(source)
+    if rels_part not in archive.NameToInfo:
+        return []
+    return list(_parse(path, read_metadata(path, archive, rels_part)))
+
+
+def _relationships_part(source: str) -> str:
+    folder, name = posixpath.split(source)
+    return posixpath.join(folder, "_rels", f"{name}.rels")
 
 
 def _local_name(tag: str) -> str:

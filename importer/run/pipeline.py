@@ -333,9 +333,11 @@ class _Run:
 def _notices(mapping: Mapping, opened: _Opened, options: ImportOptions) -> list[str]:
     """What the summary says about how the file was read and what of it was not sent."""
     table = opened.table
-    notices = [note for note in (table.header_note, table.encoding_note) if note]
+    notices = [note for note in (table.header_note, table.encoding_note, table.links_note) if note]
     also = [*REJECTS_EXTRA_COLUMNS, *([opened.accounts.column] if opened.accounts.column else [])]
-    unread = mapping.unread(table.headers, also)
+    # a twin of links whose every cell showed its own address holds nothing to send
+    empty = set(table.link_columns) - table.links_held
+    unread = [header for header in mapping.unread(table.headers, also) if header not in empty]
     if unread:
         shown = ", ".join(f'"{header}"' for header in unread[:_UNREAD_SHOWN])
         if len(unread) > _UNREAD_SHOWN:
@@ -353,7 +355,9 @@ def _notices(mapping: Mapping, opened: _Opened, options: ImportOptions) -> list[
         notices.append(merged)
     if table.sheet is not None and options.sheet is None and mapping.sheet is None:
         # a sheet chosen by name is the one meant; the first visible one may not be all
-        alike = sheets_like(table.path, table.sheet, table.headers, options.limits)
+        # the twins of links are the reader's, not the sheet's header
+        own = [header for header in table.headers if header not in table.link_columns]
+        alike = sheets_like(table.path, table.sheet, own, options.limits)
         if alike:
             notices.append(sheets_notice(table.sheet, alike))
     return notices

@@ -11,6 +11,7 @@ from pathlib import Path
 from importer.errors import ConfigError
 from importer.mapping import normalise_header
 from importer.read.headers import header_label, repeated_at
+from importer.read.hyperlinks import LINK_SUFFIX
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.read.tables import is_workbook, open_table
 from importer.read.xlsx import list_sheets
@@ -47,7 +48,9 @@ def suggest_mapping(
     for position, label in enumerate(labels):
         if label:
             counts.setdefault(normalise_header(label), []).append(position)
-    choices = tuple(_choose(position, label, counts) for position, label in enumerate(labels))
+    choices = _read_with_links(
+        [_choose(position, label, counts) for position, label in enumerate(labels)]
+    )
     return Suggestion(
         columns=choices,
         layout=detect_layout(labels),
@@ -73,6 +76,23 @@ def _choose(position: int, label: str, counts: dict[str, list[int]]) -> ColumnCh
         note = "personal data: map it only if the new ATS may hold it"
         return ColumnChoice(position, label, None, note=note)
     return ColumnChoice(position, label, TARGETS_BY_KEY["custom_fields"])
+
+
+def _read_with_links(choices: list[ColumnChoice]) -> tuple[ColumnChoice, ...]:
+    """The choices, the twins of links of columns chosen as links left out: a link entry reads
+    its column's twin first (``read_columns``), so as a custom field it would be sent twice."""
+    links = {
+        normalise_header(c.header)
+        for c in choices
+        if c.target is not None and c.target.field == "social_links"
+    }
+    return tuple(
+        replace(choice, target=None, note=f'read with column "{base}", whose cells link there')
+        if (base := choice.header.removesuffix(LINK_SUFFIX)) != choice.header
+        and normalise_header(base) in links
+        else choice
+        for choice in choices
+    )
 
 
 SHEETS_SEARCHED = 20
