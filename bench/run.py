@@ -1,6 +1,6 @@
-"""Run the benchmarks of issue 6 and write bench/RESULTS.md.
+"""Run the benchmarks behind the README's table of goals and write bench/RESULTS.md.
 
-    .venv/bin/python -m bench                    every scenario (about 10 minutes)
+    .venv/bin/python -m bench                    every scenario (about 30 minutes)
     .venv/bin/python -m bench pacing dry-run     some of them (written to bench/work/RESULTS.md)
     .venv/bin/python -m bench pacing-all         the pacing scenarios, about 20 minutes
                                                  (written to bench/RESULTS-pacing.md)

@@ -282,9 +282,10 @@ def test_a_429_after_a_second_all_got_through_cuts_to_the_goodput_since_the_last
     clock.advance(1.0)  # the answer took a second
     pacer.throttled(sent_at=sent_at)  # all 99 before it got through
     # The limit is below 100/s, by how much one second cannot say (99 got through in the 2 s
-    # since the start, 2 % fewer counted): cut to 15 % under that, recover to 2 % under it.
-    assert pacer.rate_per_minute == pytest.approx(0.85 * 99 * 0.98 * 60)
-    assert pacer._state.target == pytest.approx(99 * 0.98 * (1 - HEADROOM))
+    # since the start, counted back to the first request, so none fewer): cut to 15 % under
+    # that, recover to 2 % under it.
+    assert pacer.rate_per_minute == pytest.approx(0.85 * 99 * 60)
+    assert pacer._state.target == pytest.approx(99 * (1 - HEADROOM))
 
 
 def test_a_cut_that_went_too_deep_is_undone_within_seconds() -> None:
@@ -461,14 +462,14 @@ def _stray_after_a_long_pause(first_estimate: bool) -> float:
 
 
 def test_the_refusal_after_the_first_pause_places_fixed_windows_from_slow_starts() -> None:
-    # Windows of a second from 0, 50 requests each; slow start from 0.7 s (doubling every
-    # tenth of a second) counts the end of the first window too: about 67 requests.
+    # Windows of a second from 0, 50 requests each; slow start from 0.93 s (doubling every
+    # 10 ms, as it does) counts the end of the first window too: 67 requests.
     config = RateConfig.told(None, adaptive=True, headroom=HEADROOM)
     climb: list[float] = []
-    t = 0.7
+    t = 0.93
     while sum(s >= 1.0 for s in climb) <= 50:
         climb.append(t)
-        t += 1 / (DEFAULT_START_RATE_PER_MINUTE / 60 * 2 ** ((t - 0.7) / 0.1))
+        t += 1 / (DEFAULT_START_RATE_PER_MINUTE / 60 * 2 ** ((t - 0.93) / 0.01))
     first_at = climb[-1]
     history = History(sent=climb, refused=[first_at])
     first = rate_control.refused(
@@ -477,7 +478,8 @@ def test_the_refusal_after_the_first_pause_places_fixed_windows_from_slow_starts
     assert first is not None
     counted = len(climb) - 1
     assert counted > 60
-    assert first.target == pytest.approx(counted * 0.98 * (1 - HEADROOM))
+    # counted back to the first request: none fewer for one at the far end of the second
+    assert first.target == pytest.approx(counted * (1 - HEADROOM))
     # From the end of the pause (at 2.7 s) at that rate: 50 requests in the next window, and the
     # one after refused; the second before it counts the end of the window before too.
     rate = first.rate

@@ -13,7 +13,7 @@ from aioresponses import CallbackResult
 from importer.errors import Code, FatalApiError
 from importer.record.outcomes import RowOutcome, Status
 from importer.send.client import ApiClient
-from importer.send.pacer import Pacer
+from importer.send.pacer import Pacer, PacerStats
 from importer.send.retry import RetryPolicy
 from importer.send.sender import Sender, SendStats
 from tests.fakes import FakeApi, FakeClock, reply
@@ -152,6 +152,52 @@ def test_408_waits_its_retry_after_too() -> None:
     assert outcome.status is Status.CREATED
     assert server.clock.sleeps == [7.0]
     assert stats.requests_by_status == {"408": 1, "201": 1}
+
+
+class GrantsTold:
+    """A pacer that grants after ``wait`` seconds and keeps what each refusal told it."""
+
+    def __init__(self, clock: FakeClock, wait: float) -> None:
+        self.clock, self.wait = clock, wait
+        self.stats = PacerStats()
+        self.paused_until = -1.0
+        self.granted: list[float] = []
+        self.told: list[float] = []
+
+    async def acquire(self) -> float:
+        await self.clock.sleep(self.wait)
+        self.granted.append(self.clock.now())
+        return self.clock.now()
+
+    def pause_for(self, seconds: float) -> None:
+        self.paused_until = self.clock.now() + seconds
+
+    def throttled(self, sent_at: float) -> None:
+        self.told.append(sent_at)
+
+
+@pytest.mark.parametrize("status", [429, 408])
+def test_a_refusal_tells_each_pacer_the_time_it_granted_the_request(status: int) -> None:
+    # The account's pacer grants first, the key's half a second later, and the request leaves
+    # after both: told the time it left, the account's pacer would count its own grant of the
+    # refused request among those let through before it.
+    clock = FakeClock()
+    server = Server(clock)
+    server.post(throttled("1", status=status), created())
+    key, account = GrantsTold(clock, 0.5), GrantsTold(clock, 0.25)
+
+    async def main() -> RowOutcome:
+        async with ApiClient(BASE, "sk_test", "acc_1", clock=clock) as client:
+            sender = Sender(client, key, RetryPolicy(), clock, SendStats(), account_pacer=account)
+            return await sender.send(2, BODY, EMAIL)
+
+    with FakeApi() as api:
+        server.install(api)
+        outcome = clock.run(main())
+    assert outcome.status is Status.CREATED
+    told = key if status == 429 else account
+    assert told.told == [told.granted[0]]
+    assert account.granted[0] < key.granted[0] == server.log[0][1]
 
 
 def test_without_retry_after_backoff_grows_with_jitter() -> None:

@@ -91,13 +91,14 @@ class Pacer:
     def paused_until(self) -> float:
         return self._paused_until
 
-    async def acquire(self) -> None:
-        """Wait for any pause to end and for this caller's slot (FIFO), then claim it."""
+    async def acquire(self) -> float:
+        """Wait for any pause to end and for this caller's slot (FIFO), then claim it; the time
+        it was granted, as the pacer's history holds it (``throttled`` takes it back)."""
         clock = self._clock
         started = clock.now()
         if not self._queued and not self._lock.locked() and self._ready_at() <= started:
             self._grant(started, binding=False, slot=started)
-            return
+            return started
         self._queued += 1
         try:
             await self._lock.acquire()
@@ -121,6 +122,7 @@ class Pacer:
         finally:
             self._lock.release()
         self.stats.waited_seconds += clock.now() - started
+        return now
 
     def pause_for(self, seconds: float) -> None:
         """Pool-wide: no ``acquire`` returns before now + ``seconds`` (extends, never shortens)."""

@@ -9,6 +9,7 @@ from typing import Protocol
 from importer.clock import Clock
 from importer.errors import ImporterError
 from importer.send.pacer import PacerStats, pacer_for
+from importer.send.rate_control import ACCOUNT_START_RATE_PER_MINUTE
 
 
 class Pacing(Protocol):
@@ -25,7 +26,10 @@ class Pacing(Protocol):
         """When the last pause this process knows of ends, on the caller's clock."""
         ...
 
-    async def acquire(self) -> None: ...
+    async def acquire(self) -> float:
+        """Wait for this request's slot and claim it; when it was granted, on the caller's
+        clock, which ``throttled`` is told if the request is refused."""
+        ...
 
     def pause_for(self, seconds: float) -> None: ...
 
@@ -63,7 +67,8 @@ async def open_pacers(
     if url is None:
 
         def local(account_id: str) -> Pacing:
-            return pacer_for(api_key, None, clock, adaptive=adaptive, account_id=account_id)
+            start = ACCOUNT_START_RATE_PER_MINUTE if adaptive else None
+            return pacer_for(api_key, start, clock, adaptive=adaptive, account_id=account_id)
 
         return Pacers(pacer_for(api_key, rate_per_minute, clock, adaptive=adaptive), local)
     from importer.send.shared_pacer import shared_pacers

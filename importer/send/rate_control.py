@@ -10,7 +10,7 @@ windows, where requests spaced exactly at the limit still put one too many in a 
 then. So the pacer runs ``HEADROOM`` under it, and a 429 at that pace lowers the rate
 (multiplicative decrease) that then climbs back slowly (additive increase) to where it started.
 
-With ``adaptive`` (``--rate auto``) the limit is unknown. The rate doubles every 30 ms the
+With ``adaptive`` (``--rate auto``) the limit is unknown. The rate doubles every 10 ms the
 pacer holds the workers back until the first 429; then each 429 cuts it to what the server let
 through in the second before, and a cut that went deeper than the new target (just
 under that estimate) is undone within seconds. An account's pacer learns from its 408s the same
@@ -40,23 +40,29 @@ _TOLD_CUT = 0.95
 # ... and the rate climbs back by this share of the told pace per second the pacer is binding.
 _TOLD_RECOVERY_PER_SECOND = 0.01
 MAX_RATE_PER_SECOND = 10_000.0
+ACCOUNT_START_RATE_PER_MINUTE = MAX_RATE_PER_SECOND * 60
+"""Where an account's adaptive pacer starts: as fast as a pacer goes. The key's pacer probes for
+the key's limit; an account's learns the provider's from its first 408. Slow-starting beside
+the key's, it held the second request back a whole slot of the start rate (60 ms) while the
+key's pacer, not the one waiting, did not grow: a request alone in a first fixed window, which
+the first 429's count then took for the limit's."""
 MIN_RATE_PER_SECOND = 1.0 / 60.0
 
-# Before the first 429 the limit is unknown: double the rate every 30 ms the pacer is what holds
+# Before the first 429 the limit is unknown: double the rate every 10 ms the pacer is what holds
 # the workers back (TCP slow start, in time rather than round trips). Steep, because until it
 # gets there a latency-bound import runs below what its concurrency could do, and because the
-# first 429 is measured against the second before it: the steeper the climb, the fewer of that
-# second's requests fell into a fixed window before the one that filled up. Doubling every tenth
-# of a second, the climb from 16.7/s to a limit of 50 took half a second, so a window began
-# during it in a third of imports; where the climb's rate there was about the limit, its count
-# and the held rate's ran alike, no place for the windows stood out (see ``_AGREE``), and the
-# rate was trimmed a step a pause (the sandbox's fixed windows with HTTP-date Retry-After: up to
-# 1.3 x the bound). At 30 ms the climb takes a fifth of a second, a window begins during it half
-# as often, and the climb there is mostly steep enough for the next refusal to place it (12 such
-# runs against the sandbox: 1.109 -> 1.073 x the bound on average). The cost: against a bucket
-# with HTTP-date Retry-After, the first pause starts sooner but ends at the same whole second,
-# about 15 requests fewer (0.3 s of 20).
-_SLOW_START_DOUBLING_SECONDS = 0.03
+# first 429 is measured against the second before it: the longer the climb, the likelier a fixed
+# window began during it, whose count then holds what the window before let through as well.
+# Doubling every tenth of a second, the climb from 16.7/s to a limit of 50 took half a second,
+# and where a window began during it the rate was trimmed a step a pause (the sandbox's fixed
+# windows with HTTP-date Retry-After: up to 1.3 x the bound). At 30 ms a window began during the
+# climb in about a sixth of imports against the sandbox (the climb and the burst it lets out:
+# 0.16 s); at 10 ms the climb is over in the 60 ms that the first request's slot takes anyway,
+# and the model of an import (tests/pacing_model.py, 320 imports against fixed windows with
+# HTTP-date Retry-After) went from 1.068 to 1.057 x the bound on average, its worst from 1.27
+# to 1.18. The cost: against a bucket, the first pause starts sooner, with fewer requests
+# through before it.
+_SLOW_START_DOUBLING_SECONDS = 0.01
 # What got through is counted over the second before the refused request left. When that is
 # clearly less than the pacer sent, a window or a log was full: what got through is the limit.
 _LOOKBACK_SECONDS = 1.0
@@ -298,7 +304,10 @@ def _refused(
     cut = replace(state, slow_start=False, last_cut=now, first_estimate=first)
     window = sent_at - _LOOKBACK_SECONDS
     recent = history.through(window, sent_at) / _LOOKBACK_SECONDS
-    counted = recent * (1 - _MISCOUNT_SECONDS / _LOOKBACK_SECONDS)
+    # Counted back to the run's first request, nothing sent earlier can have been miscounted:
+    # a request sent just before the refused one and refused after it lowers the target later.
+    miscount = 0.0 if state.slow_start and history.first_sent() >= window else _MISCOUNT_SECONDS
+    counted = recent * (1 - miscount / _LOOKBACK_SECONDS)
     limit = None
     # The first refusal of the first estimate's rate, sent soon enough to be no stray.
     if state.first_estimate and not first and sent_at - state.settled_at <= _STRAY_AFTER_SECONDS:

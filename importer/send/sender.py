@@ -150,8 +150,7 @@ class Sender:
             if isinstance(found, RowOutcome):
                 return found
             row.unverified = False
-        await self._acquire()
-        sent_at = self._clock.now()
+        granted = await self._acquire()
         row.attempts += 1
         try:
             created = await self._client.create_candidate(body)
@@ -160,7 +159,7 @@ class Sender:
             self._reach.not_connected(error.message)
             raise
         except RetriableApiError as error:
-            self._throttled(error, sent_at)
+            self._throttled(error, granted)
             raise
         except AmbiguousApiError as error:
             self.stats.count(error)
@@ -198,13 +197,12 @@ class Sender:
     async def _lookup(self, row: _Row) -> Created | RowOutcome | None:
         """The duplicate guard: the candidate a lost create made, an outcome, or None to resend."""
         assert row.email is not None
-        await self._acquire()
-        sent_at = self._clock.now()
+        granted = await self._acquire()
         self.stats.lookups += 1
         try:
             found = await self._client.find_candidate_by_email(row.email)
         except RetriableApiError as error:
-            self._throttled(error, sent_at)
+            self._throttled(error, granted)
             raise
         except RejectedApiError as error:
             # The provider cannot search by e-mail: the create stays unverified.
@@ -237,28 +235,31 @@ class Sender:
             note="recovered",
         )
 
-    async def _acquire(self) -> None:
+    async def _acquire(self) -> tuple[float, float]:
+        """When the key's pacer and the account's granted the request its slots (the key's
+        twice without an account pacer): a refusal tells the pacer its own grant, or the pacer
+        would count the refused request among those let through before it."""
         # The account's slot first: a row of a paused account holds none of the key's slots.
         account = self._account_pacer
         if account is None:
-            await self._pacer.acquire()
-            return
+            granted = await self._pacer.acquire()
+            return granted, granted
         while True:
-            await account.acquire()
-            await self._pacer.acquire()
+            account_granted = await account.acquire()
+            granted = await self._pacer.acquire()
             # A 408 for the account while this row queued for the key's slot: the slot is given
             # up rather than sent into the account's new Retry-After window.
             if account.paused_until <= self._clock.now():
-                return
+                return granted, account_granted
 
-    def _throttled(self, error: RetriableApiError, sent_at: float) -> None:
+    def _throttled(self, error: RetriableApiError, granted: tuple[float, float]) -> None:
         self._reach.answered()
         self.stats.count(error)
         # A 429 is the key's limit: hold every worker on the key. A 408 is the provider's
         # throttle for this account: hold its rows only.
-        pacer = self._pacer
+        pacer, sent_at = self._pacer, granted[0]
         if error.status == 408 and self._account_pacer is not None:
-            pacer = self._account_pacer
+            pacer, sent_at = self._account_pacer, granted[1]
         if error.retry_after is not None:
             pacer.pause_for(min(error.retry_after, self._policy.max_wait))
         if error.status == 429 or pacer is self._account_pacer:

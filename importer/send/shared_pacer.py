@@ -45,7 +45,13 @@ from importer.errors import ConfigError
 from importer.send import rate_control
 from importer.send.pacer import HEADROOM, PacerStats
 from importer.send.pacing import PacerLostError
-from importer.send.rate_control import HISTORY_SECONDS, History, RateConfig, RateState
+from importer.send.rate_control import (
+    ACCOUNT_START_RATE_PER_MINUTE,
+    HISTORY_SECONDS,
+    History,
+    RateConfig,
+    RateState,
+)
 
 # Keys disappear this long after a key was last used: a pause or a learned rate is stale then.
 _TTL_SECONDS = 3600
@@ -231,7 +237,7 @@ class SharedPacer:
     def paused_until(self) -> float:
         return self._paused_until
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> float:
         started = self._clock.now()
         held = -1.0
         member = f"{self._token}:{next(self._grants)}" if self.adaptive else ""
@@ -264,8 +270,10 @@ class SharedPacer:
             await self._clock.sleep(wait)
             held = slot
         self.stats.granted += 1
-        self.stats.waited_seconds += self._clock.now() - started
+        granted = self._clock.now()
+        self.stats.waited_seconds += granted - started
         self._report_waiting(binding, now)
+        return granted
 
     def pause_for(self, seconds: float) -> None:
         """Every process on this key (or account) waits until now + ``seconds``."""
@@ -437,7 +445,8 @@ class SharedPacers:
         pacer = self._accounts.get(account_id)
         if pacer is None:
             name = f"{self._name}:account:{digest(account_id)}"
-            pacer = SharedPacer(self._connection, name, None, self._clock, adaptive=self._adaptive)
+            start = ACCOUNT_START_RATE_PER_MINUTE if self._adaptive else None
+            pacer = SharedPacer(self._connection, name, start, self._clock, adaptive=self._adaptive)
             self._accounts[account_id] = pacer
         return pacer
 
