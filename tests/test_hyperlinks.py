@@ -13,10 +13,11 @@ import pytest
 from openpyxl import Workbook
 
 from importer.mapping import load_mapping_text
+from importer.read.edits import edited
 from importer.read.hyperlinks import adds_to
 from importer.read.limits import DEFAULT_LIMITS
 from importer.read.sheet_scan import MAX_LINKS
-from importer.read.tables import open_table
+from importer.read.tables import SourceRow, open_table
 from importer.read.xlsx import STREAMING_THRESHOLD
 from importer.suggest import suggest_for_file
 from tests.bombs import MAIN, package, write_workbook
@@ -289,3 +290,23 @@ def test_a_sheet_like_the_one_read_is_still_named_when_only_one_has_links(tmp_pa
     assert any(
         'sheet "Berlin" has the columns of sheet "London"' in n for n in imported.summary.notices
     )
+
+
+def test_a_cell_typed_over_loses_its_link_unless_the_link_is_typed_over_too() -> None:
+    rows = [
+        SourceRow(2, ("Ada", "Profile", "https://www.linkedin.com/in/ada")),
+        SourceRow(3, ("Alan", "Profile", "https://www.linkedin.com/in/alan")),
+        SourceRow(4, ("Grace", "Profile", "https://www.linkedin.com/in/grace")),
+    ]
+    edits = {
+        2: {1: "https://www.linkedin.com/in/ada-new"},  # the cell: its link goes
+        3: {0: "Alan Turing"},  # another cell: the link stays
+        4: {1: "Page", 2: "https://example.org/grace"},  # both, as typed
+    }
+    cleared: dict[int, dict[int, str]] = {}
+    assert [row.values for row in edited(iter(rows), edits, (1,), cleared)] == [
+        ("Ada", "https://www.linkedin.com/in/ada-new", ""),
+        ("Alan Turing", "Profile", "https://www.linkedin.com/in/alan"),
+        ("Grace", "Page", "https://example.org/grace"),
+    ]
+    assert cleared == {2: {2: "https://www.linkedin.com/in/ada"}}

@@ -442,6 +442,52 @@ def test_the_import_sends_the_corrected_cells(api: Api) -> None:
     assert [c["last_name"] for c in found] == ["Turing"]
 
 
+def test_a_linked_cell_typed_over_sends_what_was_typed_not_its_old_link(
+    api: Api, tmp_path: Path
+) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Email", "LinkedIn"])
+    sheet.append(["Ada Lovelace", "ada@example.com", "Profile"])
+    sheet["C2"].hyperlink = "https://www.linkedin.com/in/ada-old"
+    path = tmp_path / "linked.xlsx"
+    book.save(path)
+    check = api.check(api.upload_ok(path), {"columns": {}})
+    [row] = api.checked_rows(check)
+    assert row["cells"][3] == "https://www.linkedin.com/in/ada-old"  # "LinkedIn (link)"
+    assert row["body"]["social_links"][0]["url"] == "https://www.linkedin.com/in/ada-old"
+
+    new = "https://www.linkedin.com/in/ada-new"
+    [row] = api.edit(check, 2, 2, new)["rows"]
+    assert row["body"]["social_links"] == [{"url": new, "type": "linkedin"}]
+    assert row["edited"] == {"2": "Profile", "3": "https://www.linkedin.com/in/ada-old"}
+    # the twin is the file's link, not a cell of it: corrected through its cell only
+    answer = api.post(f"/api/jobs/{check['id']}/cells", json={"row": 2, "column": 3, "value": "x"})
+    assert answer.status_code == 400
+    assert 'the cell of column "LinkedIn" links to' in answer.json()["error"]
+    # typed back as the file has it, the cell links again
+    [row] = api.edit(check, 2, 2, "Profile")["rows"]
+    assert row["body"]["social_links"][0]["url"] == "https://www.linkedin.com/in/ada-old"
+    assert row["edited"] == {}
+
+    api.edit(check, 2, 2, new)
+    job = api.wait(api.import_(check, target="sandbox").json()["id"])
+    assert job["summary"]["by_status"]["created"] == 1
+    found = requests.get(
+        api.server.sandbox.url + "/unified/ats/candidates",
+        params={"filter[email]": "ada@example.com"},
+        auth=(api.server.sandbox.api_key, ""),
+        headers={"x-account-id": "sandbox"},
+        timeout=5,
+    ).json()["data"]
+    assert [c["social_links"][0]["url"] for c in found] == [new]
+    # the corrected file is the user's: no column of the reader's added to it
+    corrected = tmp_path / "corrected.xlsx"
+    corrected.write_bytes(api.get(f"/api/jobs/{check['id']}/corrected.xlsx").content)
+    rows = list(openpyxl.load_workbook(corrected).active.values)
+    assert rows == [("Name", "Email", "LinkedIn"), ("Ada Lovelace", "ada@example.com", new)]
+
+
 def test_the_corrected_file_is_the_users_file_with_the_cells_changed(
     api: Api, tmp_path: Path
 ) -> None:

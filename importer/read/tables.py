@@ -88,6 +88,8 @@ class Table:
     hold only cells that show their own links."""
     links_note: str | None = None
     """Why a workbook's links were not read, for the run to say."""
+    link_sources: tuple[int, ...] = ()
+    """Per column of ``link_columns``, the position of the column whose links it holds."""
     _check_complete: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
@@ -338,6 +340,7 @@ def _open_xlsx(
         link_columns=tuple(twins),
         links_held=held,
         links_note=opened.links_note,
+        link_sources=tuple(linked),
     )
 
 

@@ -62,7 +62,9 @@ def check_dates_before_sending(
         limits=options.limits,
         max_cell_mb=options.max_cell_mb,
     ) as again:
-        rows = edited(again.rows, options.edits) if options.edits else again.rows
+        rows = again.rows
+        if options.edits:
+            rows = edited(rows, options.edits, again.link_sources)
         try:
             check_date_order(mapping, again.headers, rows)
         except ConfigError as error:

@@ -196,7 +196,7 @@ class _Run:
             table.check_complete()  # a file cut inside a quoted cell: refused before sending
             check_dates_before_sending(self.input_path, table, mapping, options)
         if options.edits:
-            table.rows = edited(table.rows, options.edits)
+            table.rows = edited(table.rows, options.edits, table.link_sources)
         # A dry run reads every row anyway: it sees the dates on the way, and says at its end
         # what would stop the import before sending.
         dates = DateOrder(mapping, table.headers, dry_run=True) if options.dry_run else None

@@ -70,7 +70,7 @@ CREATE TABLE rows (
 );
 CREATE INDEX rows_status ON rows (status, row_number);
 CREATE INDEX rows_email ON rows (email);
-CREATE TABLE about (headers TEXT NOT NULL);
+CREATE TABLE about (headers TEXT NOT NULL, links TEXT NOT NULL);
 """
 
 
@@ -203,16 +203,21 @@ def _dumps(value: Any) -> str | None:
 class CheckRows:
     """The rows of one check in SQLite; ``checker`` re-checks a row after an edit."""
 
-    def __init__(self, path: Path, checker: RowChecker) -> None:
+    def __init__(self, path: Path, checker: RowChecker, links: Sequence[int] = ()) -> None:
+        """``links``: the table's ``link_sources``, the columns its last ones hold links of."""
         self.path = path
         self.checker = checker
+        self.links = tuple(links)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
 
     @classmethod
-    def create(cls, path: Path, checker: RowChecker) -> CheckRows:
-        store = cls(path, checker)
+    def create(cls, path: Path, checker: RowChecker, links: Sequence[int] = ()) -> CheckRows:
+        store = cls(path, checker, links)
         store.db.executescript(_SCHEMA)
-        store.db.execute("INSERT INTO about VALUES (?)", (orjson.dumps(checker.headers).decode(),))
+        store.db.execute(
+            "INSERT INTO about VALUES (?, ?)",
+            (orjson.dumps(checker.headers).decode(), orjson.dumps(list(links)).decode()),
+        )
         return store
 
     @classmethod
@@ -220,10 +225,10 @@ class CheckRows:
         """The rows a check wrote, with a checker for the same mapping and header row."""
         db = sqlite3.connect(path)
         try:
-            (headers,) = db.execute("SELECT headers FROM about").fetchone()
+            headers, links = db.execute("SELECT headers, links FROM about").fetchone()
         finally:
             db.close()
-        return cls(path, RowChecker(mapping, orjson.loads(headers), source))
+        return cls(path, RowChecker(mapping, orjson.loads(headers), source), orjson.loads(links))
 
     def close(self) -> None:
         self.db.close()
@@ -299,6 +304,13 @@ class CheckRows:
         email = found[2]
         if not 0 <= position < len(cells):
             raise KeyError(f"row {number} has no cell in column {position + 1}")
+        twins = dict(enumerate(self.links, len(cells) - len(self.links)))  # twin → its column
+        if position in twins:
+            base = self.checker.headers[twins[position]]
+            raise KeyError(
+                f'column {position + 1} holds the web address the cell of column "{base}" links '
+                f"to in the file: correct that cell, and what you type is read instead"
+            )
         originals = {int(k): v for k, v in orjson.loads(found[1] or "{}").items()}
         original = originals.get(position, cells[position])
         if text == original:
@@ -306,6 +318,12 @@ class CheckRows:
         else:
             originals[position] = original
         cells[position] = text
+        for twin in (t for t, base in twins.items() if base == position):
+            # a cell typed over loses its link (``edits.edited``); put back as typed, it keeps it
+            if position in originals and cells[twin]:
+                originals[twin], cells[twin] = cells[twin], ""
+            elif position not in originals and twin in originals:
+                cells[twin] = originals.pop(twin)
         self.db.execute("BEGIN")
         record = self._record(SourceRow(number, tuple(cells)), originals)
         self.db.execute(

@@ -134,9 +134,10 @@ def build_rows(spec: dict[str, Any], mapping: Mapping, edits: SpecEdits, path: P
         limits=WorkbookLimits(**spec.get("limits", {})),
     ) as table:
         checker = RowChecker(mapping, table.headers, spec["name"], table.hidden_rows)
-        store = CheckRows.create(path, checker)
+        store = CheckRows.create(path, checker, table.link_sources)
         try:
-            store.fill(edited(table.rows, values), originals)
+            # a twin of links emptied by an edit is shown as changed, with what it held
+            store.fill(edited(table.rows, values, table.link_sources, originals), originals)
         finally:
             store.close()
 
