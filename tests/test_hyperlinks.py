@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from importer.mapping import load_mapping_text
 from importer.read.edits import edited
-from importer.read.hyperlinks import adds_to
+from importer.read.hyperlinks import adds_to, link_headers
 from importer.read.limits import DEFAULT_LIMITS
 from importer.read.sheet_scan import MAX_LINKS
 from importer.read.tables import SourceRow, open_table
@@ -246,7 +246,7 @@ def test_past_the_links_kept_none_is_read_and_the_run_says_so(tmp_path: Path) ->
     with open_table(path, limits=lenient) as table:
         assert table.headers == ["Name", "Email", "LinkedIn"]
         assert table.links_note is not None
-        assert table.links_note.startswith("the sheet has more than 200,000 links")
+        assert table.links_note.startswith("the sheet has more than 200,000 links: its links")
         assert len(list(table.rows)) == 100
 
 
@@ -310,3 +310,19 @@ def test_a_cell_typed_over_loses_its_link_unless_the_link_is_typed_over_too() ->
         ("Grace", "Page", "https://example.org/grace"),
     ]
     assert cleared == {2: {2: "https://www.linkedin.com/in/ada"}}
+
+
+def test_a_damaged_list_of_links_leaves_the_sheet_readable(tmp_path: Path) -> None:
+    path = linked_workbook(
+        tmp_path, row(2, "Ada", "Profile"), '<hyperlink ref="C2" r:id="rId1"/>', "<oops", "bad.xlsx"
+    )
+    with open_table(path) as table:
+        assert table.headers == ["Name", "Email", "LinkedIn"]
+        assert [r.values for r in table.rows] == [("Ada", "ada@example.com", "Profile")]
+        assert table.links_note is not None
+        assert table.links_note.startswith("the sheet's list of its links is damaged")
+
+
+def test_a_twin_is_named_apart_from_any_header_a_mapping_would_take_for_it() -> None:
+    headers = ["Name", "LinkedIn", " linkedin  (LINK) ", "Site"]
+    assert link_headers(headers, [1, 3]) == ["LinkedIn (link) 2", "Site (link)"]

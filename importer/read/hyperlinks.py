@@ -16,11 +16,11 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 
+from importer.read.headers import normalise_header
 from importer.read.sheet_scan import MAX_LINKS, SheetScan, column_number
 
 LINK_SUFFIX = " (link)"
 """What a column's twin holding its links adds to its header."""
-
 
 _REFERENCE = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
 _SHOWS_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://|www\.", re.IGNORECASE)
@@ -37,9 +37,6 @@ class CellLinks:
         # column (0-based) → (first row, last row, address), sorted and not overlapping
         self._runs = runs or {}
         self._starts = {column: [run[0] for run in found] for column, found in self._runs.items()}
-
-    def __bool__(self) -> bool:
-        return bool(self._runs)
 
     def columns_below(self, header_row: int, width: int) -> list[int]:
         """The columns of the header's ``width`` with a linked cell below ``header_row``."""
@@ -65,12 +62,14 @@ def sheet_links(scan: SheetScan, targets: Mapping[str, str] | None) -> tuple[Cel
     """The links the scan found in a sheet, within its used range: its ``<hyperlink>``
     elements through ``targets`` (relationship id → external address; a link to a place in the
     workbook has none), then its ``HYPERLINK`` formulas. None for ``targets``: the sheet's
-    relationships were too large to read. Past ``MAX_LINKS`` no link is read (each costs
-    memory until the sheet is read), and the second value says so, for the run to tell."""
+    relationships could not be read. Then, or past ``MAX_LINKS`` (each costs memory until the
+    sheet is read), no link is read, and the second value says why, for the run to tell."""
+    if scan.links_cut:
+        return CellLinks(), _not_read(f"the sheet has more than {MAX_LINKS:,} links")
+    if targets is None:
+        return CellLinks(), _not_read("the sheet's list of its links is damaged or too large")
     spans: dict[int, list[tuple[int, int, int, str]]] = {}
     covered = 0
-    if targets is None or scan.links_cut:
-        return CellLinks(), _too_many()
     for order, (ref, rel_id) in enumerate(scan.link_tags):
         address = targets.get(rel_id, "").strip()
         cells = _cells(ref, scan.rows, scan.columns)
@@ -80,7 +79,7 @@ def sheet_links(scan: SheetScan, targets: Mapping[str, str] | None) -> tuple[Cel
         # a link over a range ("D2:D900") counts once a column
         covered += last_column - first_column + 1
         if covered > MAX_LINKS:
-            return CellLinks(), _too_many()
+            return CellLinks(), _not_read(f"the sheet has more than {MAX_LINKS:,} links")
         for column in range(first_column, last_column + 1):
             spans.setdefault(column, []).append((first_row, order, last_row, address))
     for order, (row, column, address) in enumerate(scan.formula_links, len(scan.link_tags)):
@@ -89,10 +88,10 @@ def sheet_links(scan: SheetScan, targets: Mapping[str, str] | None) -> tuple[Cel
     return CellLinks({column: _runs(found) for column, found in spans.items()}), None
 
 
-def _too_many() -> str:
+def _not_read(why: str) -> str:
     return (
-        f"the sheet has more than {MAX_LINKS:,} links, which are not read: every cell is read "
-        "as it shows, so a cell that shows a word and links to a web address gives the word"
+        f"{why}: its links are not read, and every cell is read as it shows, so a cell that "
+        "shows a word and links to a web address gives the word"
     )
 
 
@@ -124,16 +123,17 @@ def _cells(ref: str, rows: int, columns: int) -> tuple[int, int, int, int] | Non
 
 
 def link_headers(headers: Sequence[str], columns: Sequence[int]) -> list[str]:
-    """The twin headers of ``columns``: "<header> (link)", numbered on where one is taken."""
-    taken = {header.casefold() for header in headers}
+    """The twin headers of ``columns``: "<header> (link)", numbered where a header of the file
+    already matches it (as a mapping matches headers)."""
+    taken = {normalise_header(header) for header in headers}
     named = []
     for column in columns:
         name = f"{headers[column].strip()}{LINK_SUFFIX}"
         number = 2
-        while name.casefold() in taken:
+        while normalise_header(name) in taken:
             name = f"{headers[column].strip()}{LINK_SUFFIX} {number}"
             number += 1
-        taken.add(name.casefold())
+        taken.add(normalise_header(name))
         named.append(name)
     return named
 

@@ -45,7 +45,7 @@ class SheetScan:
     2134), and what it shows them as (``number_formats.shown_styles``)."""
     link_tags: tuple[tuple[str, str], ...] = ()
     """The sheet's links (``<hyperlink>``) as (cells, relationship id), which readers skip:
-    the address is in the sheet's relationships (``hyperlinks.build_links``)."""
+    the address is in the sheet's relationships (``hyperlinks.sheet_links``)."""
     formula_links: tuple[tuple[int, int, str], ...] = ()
     """(row, 0-based column, address) of the cells whose formula is ``HYPERLINK("address",
     ...)``: readers read the name shown."""

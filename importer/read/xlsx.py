@@ -402,14 +402,19 @@ def _relationships(path: Path, archive: zipfile.ZipFile, source: str) -> dict[st
 
 def _link_targets(path: Path, archive: zipfile.ZipFile, sheet_part: str) -> dict[str, str] | None:
     """Relationship id → address, for the links of a sheet that lead out of the workbook; None
-    when the sheet's relationships are more than is parsed whole (``read_metadata``)."""
+    when the sheet's relationships cannot be read: damaged, or more than is parsed whole
+    (``read_metadata``). No reader needs them for the cells, so the sheet is read all the same."""
     rels_part = _relationships_part(sheet_part)
     info = archive.NameToInfo.get(rels_part)
     if info is not None and info.file_size > METADATA_LIMIT:
         return None
+    try:
+        elements = _relationship_elements(path, archive, sheet_part)
+    except ConfigError:
+        return None
     return {
         element.get("Id", ""): element.get("Target", "")
-        for element in _relationship_elements(path, archive, sheet_part)
+        for element in elements
         if element.get("Type", "").endswith(_HYPERLINK) and element.get("TargetMode") == "External"
     }
 
