@@ -43,9 +43,10 @@ MAX_RATE_PER_SECOND = 10_000.0
 ACCOUNT_START_RATE_PER_MINUTE = MAX_RATE_PER_SECOND * 60
 """Where an account's adaptive pacer starts: as fast as a pacer goes. The key's pacer probes for
 the key's limit; an account's learns the provider's from its first 408. Slow-starting beside
-the key's, it held the second request back a whole slot of the start rate (60 ms) while the
-key's pacer, not the one waiting, did not grow: a request alone in a first fixed window, which
-the first 429's count then took for the limit's."""
+the key's, it held the second request back a whole slot of the start rate (60 ms), and the
+key's pacer, not having held it, did not grow and held the third as long: the first requests
+trickled out for 120 ms, long enough for a fixed window to end among them, and the first 429
+then counted the window before's requests with its own."""
 MIN_RATE_PER_SECOND = 1.0 / 60.0
 
 # Before the first 429 the limit is unknown: double the rate every 10 ms the pacer is what holds
@@ -55,13 +56,13 @@ MIN_RATE_PER_SECOND = 1.0 / 60.0
 # window began during it, whose count then holds what the window before let through as well.
 # Doubling every tenth of a second, the climb from 16.7/s to a limit of 50 took half a second,
 # and where a window began during it the rate was trimmed a step a pause (the sandbox's fixed
-# windows with HTTP-date Retry-After: up to 1.3 x the bound). At 30 ms a window began during the
-# climb in about a sixth of imports against the sandbox (the climb and the burst it lets out:
-# 0.16 s); at 10 ms the climb is over in the 60 ms that the first request's slot takes anyway,
-# and the model of an import (tests/pacing_model.py, 320 imports against fixed windows with
-# HTTP-date Retry-After) went from 1.068 to 1.057 x the bound on average, its worst from 1.27
-# to 1.18. The cost: against a bucket, the first pause starts sooner, with fewer requests
-# through before it.
+# windows with HTTP-date Retry-After: up to 1.3 x the bound). Every 10 ms, the climb is over
+# within the first request's slot at the start rate (60 ms) and the burst it then lets out
+# (30 ms against the sandbox): a window begins during it in about one import in eleven. The
+# model of an import (tests/pacing_model.py, 320 imports against fixed windows with HTTP-date
+# Retry-After) took 1.057 x the bound on average and 1.18 at worst, against 1.068 and 1.27 when
+# doubling every 30 ms. The cost: against a bucket, the first pause starts sooner, with fewer
+# requests through before it.
 _SLOW_START_DOUBLING_SECONDS = 0.01
 # What got through is counted over the second before the refused request left. When that is
 # clearly less than the pacer sent, a window or a log was full: what got through is the limit.
