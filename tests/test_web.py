@@ -108,6 +108,17 @@ class Api:
         edited: dict[str, Any] = answer.json()
         return edited
 
+    def stored(self, email: str) -> list[dict[str, Any]]:
+        """The candidates the page's sandbox holds with this e-mail."""
+        found: list[dict[str, Any]] = requests.get(
+            self.server.sandbox.url + "/unified/ats/candidates",
+            params={"filter[email]": email},
+            auth=(self.server.sandbox.api_key, ""),
+            headers={"x-account-id": "sandbox"},
+            timeout=5,
+        ).json()["data"]
+        return found
+
     def rows(self, job: dict[str, Any], name: str) -> list[dict[str, str]]:
         answer = self.get(f"/api/jobs/{job['id']}/files/{name}")
         assert answer.status_code == 200, answer.text
@@ -432,13 +443,7 @@ def test_the_import_sends_the_corrected_cells(api: Api) -> None:
     assert job["summary"]["by_status"]["created"] == 16
     results = {int(r["row_number"]): r for r in api.rows(job, "results.csv")}
     assert results[4]["status"] == results[20]["status"] == "created"
-    found = requests.get(
-        api.server.sandbox.url + "/unified/ats/candidates",
-        params={"filter[email]": "alan.turing@example.com"},
-        auth=(api.server.sandbox.api_key, ""),
-        headers={"x-account-id": "sandbox"},
-        timeout=5,
-    ).json()["data"]
+    found = api.stored("alan.turing@example.com")
     assert [c["last_name"] for c in found] == ["Turing"]
 
 
@@ -473,13 +478,7 @@ def test_a_linked_cell_typed_over_sends_what_was_typed_not_its_old_link(
     api.edit(check, 2, 2, new)
     job = api.wait(api.import_(check, target="sandbox").json()["id"])
     assert job["summary"]["by_status"]["created"] == 1
-    found = requests.get(
-        api.server.sandbox.url + "/unified/ats/candidates",
-        params={"filter[email]": "ada@example.com"},
-        auth=(api.server.sandbox.api_key, ""),
-        headers={"x-account-id": "sandbox"},
-        timeout=5,
-    ).json()["data"]
+    found = api.stored("ada@example.com")
     assert [c["social_links"][0]["url"] for c in found] == [new]
     # the corrected file is the user's: no column of the reader's added to it
     corrected = tmp_path / "corrected.xlsx"

@@ -123,8 +123,7 @@ def _reader(
     """Compile how a spec reads its text from a row (stripped, "" when empty) and how to name
     where it came from: (header text, cell text, phrase for messages); then the position of
     its one column when that is all ``read`` does, to be read inline. None when the spec's
-    columns are absent and it is optional. ``links``: each column's twin of the addresses its
-    cells link to (``read_columns``) is read before it."""
+    columns are absent and it is optional. ``links``: as ``read_columns``, for link entries."""
     # Long for the reason compile_entry is: each reader is a closure over this scope's locals.
     labels = headers.labels
     strip = spec.strip

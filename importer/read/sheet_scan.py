@@ -178,8 +178,8 @@ class _FastScan:
         self.shown_cells = ShownCells()
         self.link_tags: list[tuple[str, str]] = []
         self.formula_links: list[tuple[int, int, str]] = []
+        # the previous chunk's end: a cell's tag and its formula may fall either side of a cut
         self._tail = b""
-        self._link_tail = b""
         self.links_cut = False
 
     def feed(self, chunk: bytes) -> None:
@@ -204,7 +204,7 @@ class _FastScan:
             self._find_links(chunk)
         elif not self.links_cut and (b"HYPERLINK(" in chunk or b"hyperlink(" in chunk):
             self._find_link_formulas(chunk)
-        self._link_tail = chunk[-_FORMULA_TAIL:]
+        self._tail = chunk[-_FORMULA_TAIL:]
         if b"<mergeCell " in chunk:
             for first, last in _MERGE.findall(chunk):
                 if first.lstrip(_LETTERS) != last.lstrip(_LETTERS):  # over more than one row
@@ -230,7 +230,7 @@ class _FastScan:
     def _find_link_formulas(self, chunk: bytes) -> None:
         """The HYPERLINK formulas of the chunk: a cell's tag may end the chunk before, whose
         end is looked at again with this one (a cell found twice links alike both times)."""
-        seen = self._link_tail + chunk
+        seen = self._tail + chunk
         for letters, digits, address in _LINK_FORMULA.findall(seen):
             text = _attribute(address).replace('""', '"').strip()
             if text:
@@ -245,7 +245,6 @@ class _FastScan:
         """Look for a formula cell without a result: a tag can end a chunk, so the end of the
         last chunk is looked at again with this one."""
         seen = self._tail + chunk
-        self._tail = chunk[-_FORMULA_TAIL:]
         # the closing tags first, at C speed: a sheet Excel saved never has them so
         if b"/></c>" not in seen and b"</f></c>" not in seen:
             return

@@ -80,21 +80,24 @@ class Table:
     """Cells merged over several data rows ("A2:A4"): only the first row holds the value."""
     unnamed: UnnamedColumns | None = None
     """The values the rows read so far hold under no header, which no mapping can read."""
-    link_columns: tuple[str, ...] = ()
-    """The headers, last among ``headers``, of the columns the reader added with the web
-    addresses a column's cells link to (``importer.read.hyperlinks``)."""
+    link_sources: tuple[int, ...] = ()
+    """The reader adds a column of the web addresses a column's cells link to
+    (``importer.read.hyperlinks``) at the end of ``headers`` for each of these positions."""
     links_held: set[str] = field(default_factory=set)
     """Those of ``link_columns`` whose cell held an address in a row read so far: the others
     hold only cells that show their own links."""
     links_note: str | None = None
     """Why a workbook's links were not read, for the run to say."""
-    link_sources: tuple[int, ...] = ()
-    """Per column of ``link_columns``, the position of the column whose links it holds."""
     _check_complete: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def width(self) -> int:
         return len(self.headers)
+
+    @property
+    def link_columns(self) -> list[str]:
+        """The headers of the columns of links the reader added (``link_sources``)."""
+        return self.headers[len(self.headers) - len(self.link_sources) :]
 
     def is_ragged(self, row: SourceRow) -> bool:
         """The row has more or fewer cells than the header (blank rows never do)."""
@@ -337,7 +340,6 @@ def _open_xlsx(
         # a merge that starts in the header shows the header's text, which is no one's data
         merged=tuple(cells for cells in opened.merged if _first_row(cells) > header_row),
         unnamed=unnamed,
-        link_columns=tuple(twins),
         links_held=held,
         links_note=opened.links_note,
         link_sources=tuple(linked),
