@@ -248,10 +248,11 @@ def advance(
     rate = state.rate
     if binding and now > start and not math.isinf(rate):
         rate = clamp(config, _grown(config, state, now - start))
-    grown = replace(state, rate=rate, grown_to=max(state.grown_to, now))
+    grown_to = max(state.grown_to, now)
+    # One new state, not two: every request sent makes one for each of its two pacers.
     if rate > state.settled_rate * _SETTLED:
-        return replace(grown, settled_rate=rate, settled_at=now)
-    return grown
+        return replace(state, rate=rate, grown_to=grown_to, settled_rate=rate, settled_at=now)
+    return replace(state, rate=rate, grown_to=grown_to)
 
 
 def paused(state: RateState, until: float) -> RateState:
