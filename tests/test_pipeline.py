@@ -172,6 +172,27 @@ def test_duplicate_guard_recovers_candidates_behind_dropped_connections(tmp_path
     assert summary.lookups >= stats["dropped"]
 
 
+def test_a_short_api_key_inside_emails_does_not_blind_the_duplicate_guard(tmp_path: Path) -> None:
+    # The key "any" also occurs in "tiffany…@": scrubbing it out of the lookup's answer made
+    # every dropped create look absent, and each was created a second time.
+    rows = tmp_path / "in.csv"
+    rows.write_text(
+        "First Name,Last Name,Email\n"
+        + "".join(f"Tiffany,Company{i},tiffany{i}@company.example\n" for i in range(30)),
+        encoding="utf-8",
+    )
+    config = SandboxConfig(rate_limit_per_minute=0, p_drop=0.5, seed=11)
+    _summary, stats = import_into_sandbox(
+        rows, tmp_path / "out", config, api_key="any", concurrency=4
+    )
+
+    results = read_results(tmp_path / "out")
+    assert stats["dropped"] > 0
+    assert [r["status"] for r in results] == ["created"] * 30
+    assert stats["candidates"] == 30
+    assert stats["duplicate_emails"] == 0
+
+
 def test_server_error_on_a_row_without_email_is_outcome_unknown(tmp_path: Path) -> None:
     rows = write_candidates(tmp_path / "in.csv", 3, with_email=False)
     config = SandboxConfig(rate_limit_per_minute=0, p500=1.0)

@@ -144,7 +144,7 @@ class ApiClient:
     Every request carries Basic auth (the API key as user, empty password), ``x-account-id``
     and a ``User-Agent``. Transport failures become ``NotSentError`` (nothing reached the server:
     safe to resend) or ``NoAnswerError`` (sent, answer lost: the create may have happened).
-    The API key never appears in a message or a repr, and is scrubbed from echoed bodies.
+    The API key never appears in a message or a repr, even when an answer quotes it.
     """
 
     def __init__(
@@ -165,7 +165,7 @@ class ApiClient:
         self._candidates_url = self.base_url + CANDIDATES_PATH
         credentials = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
         authorization = f"Basic {credentials}"
-        self._secrets = (api_key.encode(), credentials.encode())
+        self._secrets = (api_key, credentials)
         # Built once as aiohttp's own header type, which it would otherwise convert every request.
         self._get_headers = CIMultiDict(
             {
@@ -218,7 +218,7 @@ class ApiClient:
         status, headers, answer = await self._exchange(
             "POST", self._candidates_url, headers=self._post_headers, data=body
         )
-        return classify_response(status, headers, answer, now_wall=self._clock.wall())
+        return self._classify(status, headers, answer)
 
     async def find_candidate_by_email(self, email: str) -> Created | None:
         """The first candidate whose ``email`` or ``emails[].value`` is ``email`` (any case)."""
@@ -230,7 +230,7 @@ class ApiClient:
                 "GET", self._candidates_url, headers=self._get_headers, params=params
             )
             if not 200 <= status < 300:
-                classify_response(status, headers, answer, now_wall=self._clock.wall())
+                self._classify(status, headers, answer)
             page = _json_object(answer)
             if page is None or not isinstance(page.get("data", []), list):
                 raise AmbiguousApiError(
@@ -271,7 +271,7 @@ class ApiClient:
                 method, url, headers=headers, data=data, params=params, allow_redirects=False
             ) as response:
                 answer = await response.read()
-                return response.status, response.headers, self._scrub(answer)
+                return response.status, response.headers, answer
         except aiohttp.ClientSSLError as error:
             raise FatalApiError(f"TLS failed for {host}: {error}") from None
         except aiohttp.ClientConnectorDNSError as error:
@@ -302,12 +302,22 @@ class ApiClient:
                 "connection",
             ) from None
 
-    def _scrub(self, answer: bytes) -> bytes:
-        # A server (or a proxy) that echoes the request must not leak the key into rejects.csv.
+    def _classify(self, status: int, headers: Mapping[str, str], answer: bytes) -> Created:
+        try:
+            return classify_response(status, headers, answer, now_wall=self._clock.wall())
+        except ApiError as error:
+            # A server (or a proxy) that echoes the request must not leak the key into
+            # rejects.csv. Only the message is scrubbed, never the answer itself: a short key
+            # such as "any" also occurs inside e-mails and ids, which must stay as they came.
+            error.message = self._scrub(error.message)
+            error.args = (error.message,)
+            raise
+
+    def _scrub(self, text: str) -> str:
         for secret in self._secrets:
-            if secret and secret in answer:
-                answer = answer.replace(secret, b"***")
-        return answer
+            if secret and secret in text:
+                text = text.replace(secret, "***")
+        return text
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:
