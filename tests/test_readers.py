@@ -238,17 +238,59 @@ def test_western_text_with_pounds_and_superscripts_stays_windows_1252(
 @pytest.mark.parametrize(
     ("encoding", "text"),
     [
-        ("cp932", "名前,都市\r\n田中太郎,東京\r\n山田花子,大阪\r\n"),
         ("big5", "姓名,城市\r\n張偉,台北\r\n王芳,高雄\r\n"),
         ("cp949", "이름,도시\r\n김민수,서울\r\n이영희,부산\r\n"),
-        # one sign a cell, which Windows reads as no letters in words ("’j", "Ź—")
-        ("cp932", "Name,Gender\r\nTanaka,男\r\nYamada,女\r\n"),
+        ("cp1251", "Имя,Фамилия\r\nИван,Петров\r\nМария,Смирнова\r\n"),
+        # enough text beyond ASCII for one code page to stand out
+        (
+            "cp1255",
+            "שם,עיר\r\nדוד כהן,תל אביב\r\nשרה לוי,ירושלים\r\nמשה מזרחי,חיפה\r\n"
+            "רחל אברהם,באר שבע\r\nיוסף פרץ,נתניה\r\nמרים ביטון,אשדוד\r\n",
+        ),
+        (
+            "gbk",
+            "姓名,公司\r\n" + "".join(f"{n},北京科技有限公司\r\n" for n in "伟芳娜敏静丽强磊军洋"),
+        ),
     ],
 )
-def test_east_asian_text_keeps_its_guessed_code_page(
+def test_non_latin_text_keeps_a_guess_no_other_code_page_matches(
     tmp_path: Path, encoding: str, text: str
 ) -> None:
-    table, rows = read(write(tmp_path / "cjk.csv", text.encode(encoding)))
+    table, rows = read(write(tmp_path / "script.csv", text.encode(encoding)))
+    assert [table.headers, *[list(values) for _, values in rows]] == [
+        line.split(",") for line in text.splitlines()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "names", "reading"),
+    [
+        ("cp1255", [("דוד", "כהן"), ("שרה", "לוי"), ("משה", "מזרחי")], "דוד"),
+        ("cp1256", [("محمد", "العلي"), ("فاطمة", "حسن")], "محمد"),
+        ("cp874", [("สมชาย", "ใจดี"), ("สมหญิง", "รักไทย")], "สมชาย"),
+        ("gbk", [("伟", "王"), ("芳", "李"), ("娜", "张")], "伟"),
+        ("cp932", [("太郎", "山田"), ("花子", "佐藤")], "太郎"),
+    ],
+)
+def test_a_few_names_that_read_as_letters_in_several_code_pages_stop_the_file(
+    tmp_path: Path, encoding: str, names: list[tuple[str, str]], reading: str
+) -> None:
+    """Guessed from a few names, the right code page and a wrong one score alike, and the wrong
+    one would create every candidate with other letters: the file is refused, showing how each
+    code page reads it, and read as the user then says."""
+    text = "First Name,Last Name,Email\r\n" + "".join(
+        f"{first},{last},person{n}@example.com\r\n" for n, (first, last) in enumerate(names)
+    )
+    path = write(tmp_path / "few.csv", text.encode(encoding))
+    with pytest.raises(ConfigError) as refused:
+        read(path)
+    message = str(refused.value)
+    assert "cannot tell which encoding" in message
+    assert "line 2 reads" in message
+    assert f'"{reading}" as ' in message
+    assert encoding in message.split(f'"{reading}" as ', 1)[1].split('"', 1)[0]
+    assert "Pass --encoding" in message
+    table, rows = read(path, encoding=encoding)
     assert [table.headers, *[list(values) for _, values in rows]] == [
         line.split(",") for line in text.splitlines()
     ]
@@ -344,6 +386,23 @@ def test_a_forced_encoding_that_does_not_fit_names_the_byte_the_line_and_the_fix
 def test_an_unknown_encoding_name_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown encoding 'utf-9'"):
         read(DATA / "cp1252.csv", encoding="utf-9")
+
+
+@pytest.mark.parametrize("encoding", ["hex", "base64", "rot13", "zlib", "idna", "unicode_escape"])
+def test_a_codec_no_text_file_is_saved_in_is_refused_by_name(encoding: str) -> None:
+    with pytest.raises(ConfigError, match=f"'{encoding}' \\(--encoding\\) is not an encoding"):
+        read(DATA / "cp1252.csv", encoding=encoding)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "UTF16"])
+def test_utf16_without_its_byte_order_mark_names_the_byte_orders(
+    tmp_path: Path, encoding: str
+) -> None:
+    path = write(tmp_path / "bare.csv", "Name,Email\r\nZoë,zoe@example.com\r\n".encode("utf-16-le"))
+    with pytest.raises(ConfigError, match=r"pass --encoding utf-16-le .* or utf-16-be"):
+        read(path, encoding=encoding)
+    _, rows = read(path, encoding="utf-16-le")
+    assert rows == [(2, ("Zoë", "zoe@example.com"))]
 
 
 # -- CSV: delimiters, quoting, line ends ------------------------------------------------------

@@ -872,6 +872,11 @@ def reader_messages(tmp_path: Path) -> list[str]:
     with pytest.raises(ConfigError) as encodings, open_table(mixed):
         pass
     messages.append(str(encodings.value))
+    few = tmp_path / "few.csv"
+    few.write_bytes("First,Last\r\nדוד,כהן\r\nשרה,לוי\r\n".encode("cp1255"))
+    with pytest.raises(ConfigError) as uncertain, open_table(few):
+        pass
+    messages.append(str(uncertain.value))
     return messages
 
 

@@ -10,12 +10,12 @@ import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 
-from charset_normalizer import from_bytes
+from charset_normalizer import CharsetMatch, from_bytes
 
 from importer.errors import ConfigError
+from importer.read.code_pages import ORDINALS, WORD, windows_code_page
 
 # UTF-32 comes first: the UTF-32 LE BOM starts with the UTF-16 LE one.
 _BOMS = (
@@ -55,8 +55,10 @@ def detect_encoding(path: Path) -> str:
             with open(path, "rb") as raw:
                 raw.seek(bad.offset - 1024)
                 sample += b"\n" + raw.read(_SAMPLE)
-        encoding = _guess_encoding(sample)
+        matches = _matches(sample)
+        encoding = _guess_encoding(sample, matches[0] if matches else None)
         _refuse_mixed(path, bad)
+        _refuse_uncertain(path, sample, encoding, matches)
     bad = _first_undecodable(path, encoding)
     if bad is None:
         return encoding
@@ -132,14 +134,151 @@ def _refuse_mixed(path: Path, bad: _Undecodable) -> None:
     )
 
 
-def _guess_encoding(sample: bytes) -> str:
-    best = from_bytes(sample).best()
+# The code pages Excel on Windows saves "CSV" in, by the system's language: each is weighed
+# against the guess even when charset-normalizer left it out of its own list.
+_EXCEL_CODE_PAGES = (
+    "cp874",
+    "cp1250",
+    "cp1251",
+    "cp1252",
+    "cp1253",
+    "cp1254",
+    "cp1255",
+    "cp1256",
+    "cp1257",
+    "cp1258",
+    "cp932",
+    "gbk",
+    "cp949",
+    "big5",
+)
+# How much worse a rival reading may score and still be as likely as the guess: on a few
+# names charset-normalizer's scores differ by less than this between right and wrong.
+_CHAOS_MARGIN = 0.05
+_COHERENCE_MARGIN = 0.1
+
+
+def _matches(sample: bytes) -> list[CharsetMatch]:
+    """charset-normalizer's readings of ``sample``, its best first, then Excel's code pages."""
+    found = list(from_bytes(sample))
+    named = {match.encoding for match in found}
+    found += [
+        m
+        for m in from_bytes(sample, cp_isolation=list(_EXCEL_CODE_PAGES))
+        if m.encoding not in named
+    ]
+    return found
+
+
+def _refuse_uncertain(path: Path, sample: bytes, guess: str, matches: list[CharsetMatch]) -> None:
+    """Refuse a guess that other code pages match as well: on a few names in Hebrew, Arabic,
+    Thai or Chinese, the scores of the right code page and a wrong one are a coin toss, and
+    the wrong one creates every candidate with other letters.
+
+    Latin-script readings are left to ``_guess_encoding``'s Windows rules, unless most of their
+    accented letters stand apart from any ASCII letter, as no Latin-script names are written
+    and as Hebrew or Arabic read in a Western code page always are.
+    """
+    reading = sample.decode(guess, errors="replace")
+    latin = _is_latin_script(reading)
+    if latin and not _letters_stand_alone(reading):
+        return
+    # A reading no one could have typed sets no bar: every reading that could have is a rival.
+    believable = _plausible(reading) and not latin
+    score = next((m for m in matches if m.encoding == guess), None) if believable else None
+    rivals = [
+        match.encoding
+        for match in matches
+        if match.encoding != guess
+        and (
+            score is None
+            or (
+                match.chaos <= score.chaos + _CHAOS_MARGIN
+                and match.coherence >= score.coherence - _COHERENCE_MARGIN
+            )
+        )
+        and _plausible(str(match))
+        and not (_is_latin_script(str(match)) and _letters_stand_alone(str(match)))
+    ]
+    rivals.sort(key=lambda encoding: encoding not in _EXCEL_CODE_PAGES)  # the likelier first
+    if believable and all(str(m) == reading for m in matches if m.encoding in rivals):
+        return
+    raise ConfigError(
+        f"cannot tell which encoding {path} uses: it is not UTF-8, and too little of its text "
+        f"is beyond ASCII to tell the code page it was saved in; "
+        f"{_readings(sample, [guess, *rivals])}. Pass --encoding with the one whose letters "
+        'are right, or save the file from Excel as "CSV UTF-8"'
+    )
+
+
+def _readings(sample: bytes, encodings: list[str]) -> str:
+    """The first line holding text beyond ASCII, as each of ``encodings`` reads it (five at
+    most, encodings that read it alike named together)."""
+    lines = sample.split(b"\n")
+    number = next((n for n, line in enumerate(lines) if not line.isascii()), 0)
+    alike: dict[str, list[str]] = {}
+    for encoding in encodings:
+        found = _SHOWN.search(lines[number].decode(encoding, errors="replace"))
+        alike.setdefault(found.group() if found is not None else "", []).append(encoding)
+    shown = [f'"{text}" as {" or ".join(names)}' for text, names in list(alike.items())[:5]]
+    return f"line {number + 1} reads " + ", ".join(shown)
+
+
+def _letters_stand_alone(text: str) -> bool:
+    """Most letters beyond ASCII have no ASCII letter beside them (the ordinals of "1ª" and
+    "Nº" aside)."""
+    alone = attached = 0
+    for at, char in enumerate(text):
+        if char <= "\x7f" or not char.isalpha() or char in ORDINALS:
+            continue
+        around = text[max(0, at - 1) : at] + text[at + 1 : at + 2]
+        if _ASCII_LETTER.search(around):
+            attached += 1
+        else:
+            alone += 1
+    return alone > attached
+
+
+# Punctuation and signs beyond ASCII that names, addresses and notes hold in any script.
+_COMMON_SIGNS = frozenset("’‘“”„–—«»°€£¥¿¡·…×©®™§¶±µ\u00a0")
+# Scripts one word may mix: Japanese writes kanji with kana, Korean hanja with hangul.
+_SCRIPT_FAMILIES = (
+    frozenset({"CJK", "HIRAGANA", "KATAKANA"}),
+    frozenset({"CJK", "HANGUL"}),
+)
+
+
+def _plausible(text: str) -> bool:
+    """Whether ``text`` could be what someone typed: letters (and their marks) of one script in
+    each word, never glued to ASCII letters unless Latin, and no signs but common ones."""
+    signs = (char for char in set(text) if char > "\x7f" and char not in _COMMON_SIGNS)
+    if any(unicodedata.category(char)[0] not in "LM" for char in signs):
+        return False
+    for word in WORD.findall(text):
+        scripts = {_script(char) for char in word if char > "\x7f"}
+        if not scripts or scripts == {"LATIN"}:
+            continue
+        if _ASCII_LETTER.search(word):
+            return False
+        if len(scripts) > 1 and not any(scripts <= family for family in _SCRIPT_FAMILIES):
+            return False
+    return True
+
+
+def _script(char: str) -> str:
+    name = unicodedata.name(char, "")
+    if name.startswith("HALFWIDTH"):
+        return "HALFWIDTH"  # half-width katakana, which no one mixes with kanji in a name
+    return "CJK" if name.startswith("CJK") else name.split(" ", 1)[0]
+
+
+def _guess_encoding(sample: bytes, best: CharsetMatch | None) -> str:
     guess = best.encoding if best is not None else "cp1252"
     # On a few accented names charset-normalizer picks almost at random among look-alike
     # single-byte code pages (cp1250, cp1257, mac_latin2...). Excel on Windows writes its own:
-    # when the guess reads as Latin script anyway, take Windows' (_windows_code_page).
+    # when the guess reads as Latin script anyway, take Windows' (windows_code_page).
     text = sample.decode(guess, errors="replace")
-    windows = _windows_code_page(sample)
+    windows = windows_code_page(sample)
     if len(text) == len(sample) and _is_latin_script(text):
         return windows
     # A few accented names read as letters of another script inside Latin words: Windows too.
@@ -163,129 +302,10 @@ def _accents_in_words(text: str) -> bool:
     """Every character beyond ASCII is a Latin letter (or the ordinal ª, º) beside an ASCII
     letter or digit."""
     wide = {char for char in text if char > "\x7f"}
-    latin = all(char in _ORDINALS or (char.isalpha() and _is_latin_script(char)) for char in wide)
+    latin = all(char in ORDINALS or (char.isalpha() and _is_latin_script(char)) for char in wide)
     return bool(wide) and latin and not _WIDE_ALONE.search(text)
 
 
-# What Windows-1252 makes of Central European letters of Windows-1250: a digit or a symbol
-# inside a word ("W¹sowska" for Wąsowska, "Œwiêtos³aw" for Świętosław), or a word starting with
-# a pound or macron sign ("£ukasiewicz", "¯ó³kiewski" for Łukasiewicz, Żółkiewski).
-_CENTRAL_EUROPEAN = re.compile(r"[^\W\d_][¹²³¼½¾£¥¯¿]+[^\W\d_]|(?<![^\W\d_])[£¥¯][^\W\d_]")
-
-
-def _windows_code_page(sample: bytes) -> str:
-    """The code page Excel on Windows wrote a Latin-script sample in: Windows-1250 (Polish,
-    Czech, Hungarian...) when Windows-1252 would put symbols inside its words and 1250 none;
-    else the one of 1252, 1250, 1254 (Turkish) and 1257 (Baltic) that spells the fewest of its
-    words as none of its languages does, 1252 on a tie; latin-1 for 1252 where 1252 has a hole
-    (0x81, 0x8D, 0x8F, 0x90, 0x9D)."""
-    western = "cp1252" if _decodes(sample, "cp1252") else "latin-1"
-    west = sample.decode(western)
-    if _decodes(sample, "cp1250"):
-        central = sample.decode("cp1250")
-        if _CENTRAL_EUROPEAN.search(west) and not _CENTRAL_EUROPEAN.search(central):
-            return "cp1250"
-    best, fewest = western, _misspelt(west, _WESTERN_ALPHABETS)
-    for code_page, alphabets in _OTHER_CODE_PAGES:
-        if fewest and _decodes(sample, code_page):
-            misspelt = _misspelt(sample.decode(code_page), alphabets)
-            if misspelt < fewest:
-                best, fewest = code_page, misspelt
-    return best
-
-
-# The letters beyond ASCII of the languages written in each code page, and where a letter
-# cannot stand in a word of that language. Czech "Dvořák" read as Windows-1252 is "Dvoøák",
-# Hungarian "Kőműves" "Kõmûves", Romanian "Stănescu" "Stãnescu" (Portuguese writes ã before
-# o, e or s or at a word's end, õ before e), Turkish "Çağla" "Çaðla", Lithuanian "Stankevičius"
-# "Stankevièius" and "Gaižauskas" "Gaiþauskas" (è before a vowel, þ inside a word), Latvian
-# "Krūmiņš" "Krûmiòð": spellings no one language has. Only fewer such words switch a file from
-# 1252: a file whose words fit both (Danish "Bjørn" is Czech "Bjřrn") stays Western, as most
-# files from Windows are.
-_Alphabet = tuple[frozenset[str], "re.Pattern[str] | None"]
-
-
-def _alphabet(letters: str, misplaced: str | None = None) -> _Alphabet:
-    return frozenset(letters), None if misplaced is None else re.compile(misplaced)
-
-
-_WESTERN_ALPHABETS = (
-    _alphabet("äöüß"),  # German
-    _alphabet("àâæçéèêëîïôœùûüÿ", r"è[aeiouy]"),  # French
-    _alphabet("áéíñóúü"),  # Spanish
-    _alphabet("áâãàçéêíóôõúü", r"ã(?![oes]|$)|õ(?!e)"),  # Portuguese
-    _alphabet("àèéìíîòóùú", r"è[aeiou]"),  # Italian
-    _alphabet("áéíóúëïöüèà", r"è[aeiou]"),  # Dutch
-    _alphabet("æøåéóòô"),  # Danish, Norwegian
-    _alphabet("åäöé"),  # Swedish
-    _alphabet("äöåšž"),  # Finnish
-    _alphabet("áðéíóúýþæö", r"^ð|.þ"),  # Icelandic
-    _alphabet("áðíóúýæø", r"^ð"),  # Faroese
-    _alphabet("àçéèíïòóúü", r"è[aeiou]"),  # Catalan
-    _alphabet("õäöüšž"),  # Estonian
-    _alphabet("çë"),  # Albanian
-)
-_TURKISH_ALPHABETS = (
-    _alphabet("çğıöşüâîû"),  # Turkish
-    _alphabet("äöüß"),  # German
-)
-_BALTIC_ALPHABETS = (
-    _alphabet("ąčęėįšųūž"),  # Lithuanian
-    _alphabet("āčēģīķļņšūž"),  # Latvian
-    _alphabet("äõöüšž"),  # Estonian
-    _alphabet("äöüß"),  # German
-)
-_CENTRAL_ALPHABETS = (
-    _alphabet("áčďéěíňóřšťúůýž"),  # Czech
-    _alphabet("áäčďéíĺľňóôŕšťúýž"),  # Slovak
-    _alphabet("ąćęłńóśźż"),  # Polish
-    _alphabet("áéíóöőúüű"),  # Hungarian
-    _alphabet("čćđšž"),  # Croatian, Bosnian, Slovenian
-    _alphabet("ăâîşţ"),  # Romanian
-    _alphabet("äöüß"),  # German
-    _alphabet("çë"),  # Albanian
-)
-_OTHER_CODE_PAGES = (
-    ("cp1250", _CENTRAL_ALPHABETS),
-    ("cp1254", _TURKISH_ALPHABETS),
-    ("cp1257", _BALTIC_ALPHABETS),
-    # Excel for Mac's "Comma Separated Values" is Mac Roman: é, ü, ç are 0x8E, 0x9F, 0x8D
-    ("mac_roman", _WESTERN_ALPHABETS),
-)
-# A byte Windows-1252 leaves undefined, which latin-1 reads as an invisible control character,
-# beside a letter: Windows-1250's ť, Ť or Ź in a word ("Š\x9dastný" for Šťastný).
-_UNDEFINED_IN_WORD = re.compile(r"[^\W\d_][\x80-\x9f]|[\x80-\x9f][^\W\d_]")
-
-
-_ORDINALS = frozenset("ªº")  # letters, but of no script or alphabet: "1ª", "Nº 5"
-_NOT_LETTERS = _ORDINALS | frozenset(chr(code) for code in range(128))
-
-
-def _misspelt(text: str, alphabets: tuple[_Alphabet, ...]) -> int:
-    """Words that no one of ``alphabets`` spells: a letter beyond ASCII it lacks, or one where
-    it never writes it."""
-    misspelt = len(_UNDEFINED_IN_WORD.findall(text))
-    for cased in _WORD.findall(text):
-        if cased.isascii():
-            continue
-        # a capital beyond ASCII after a small letter ("JosŽ", "MŸller": a Mac's é and ü read
-        # as Windows-1252) is how no language writes a name
-        if any(a.islower() and b.isupper() and b > "\x7f" for a, b in pairwise(cased)):
-            misspelt += 1
-            continue
-        word = cased.lower()
-        # ² and ¼ are alphanumeric, so in words, and ª and º letters, but of no alphabet
-        letters = {char for char in word if char.isalpha() and char not in _NOT_LETTERS}
-        if not letters:
-            continue
-        misspelt += not any(
-            letters <= alphabet and (misplaced is None or not misplaced.search(word))
-            for alphabet, misplaced in alphabets
-        )
-    return misspelt
-
-
-_WORD = re.compile(r"[^\W\d_]+")
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 
 
@@ -294,7 +314,7 @@ def _letters_glued_to_latin(text: str) -> bool:
     ASCII ones, as a few accented Latin names read in a guessed Asian or Arabic code page do
     ("Renﻠ", "H幨鋝e"): charset-normalizer guesses so on small files, where a real Cyrillic or
     Japanese file has whole words of its script."""
-    words = [word for word in _WORD.findall(text) if not word.isascii()]
+    words = [word for word in WORD.findall(text) if not word.isascii()]
     # the ordinal indicators of "Nº 5" and "1ª" are letters, but of no script
     glued = [w for w in words if _ASCII_LETTER.search(w) and not _is_latin_script(w.strip("ªº"))]
     return bool(words) and len(glued) * 2 >= len(words)
@@ -304,26 +324,39 @@ def _is_latin_script(text: str) -> bool:
     return all(
         unicodedata.name(char, "").startswith("LATIN")
         for char in set(text)
-        if char > "\x7f" and char.isalpha()
+        if char > "\x7f" and char.isalpha() and char not in ORDINALS
     )
 
 
-def _decodes(sample: bytes, encoding: str) -> bool:
-    try:
-        sample.decode(encoding)
-    except UnicodeDecodeError:
-        return False
-    return True
+# Codecs Python knows that turn bytes into text but are no way a file's text is saved: domain
+# names, and escapes that would turn a cell's "\\n" into a line break.
+_NOT_FILE_ENCODINGS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape"})
 
 
 def check_encoding(path: Path, encoding: str) -> str:
     try:
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding)
     except LookupError:
         raise ConfigError(
             f"unknown encoding {encoding!r} (--encoding): use a name such as utf-8, cp1252 "
             "or latin-1"
         ) from None
+    if not codec._is_text_encoding or codec.name in _NOT_FILE_ENCODINGS:
+        # hex, base64, zlib... turn bytes into bytes; decoding a table with them fails oddly
+        raise ConfigError(
+            f"{encoding!r} (--encoding) is not an encoding text files are saved in: use a name "
+            "such as utf-8, cp1252 or latin-1, or leave --encoding out"
+        )
+    if codec.name in ("utf-16", "utf-32"):
+        with open(path, "rb") as raw:
+            head = raw.read(4)
+        if not any(head.startswith(bom) for bom, name in _BOMS if name == codec.name):
+            order = codec.name
+            raise ConfigError(
+                f"{path} does not start with the byte-order mark --encoding {encoding} needs "
+                f"to know which byte comes first: pass --encoding {order}-le (as Windows saves "
+                f"it) or {order}-be, or leave --encoding out"
+            )
     bad = _first_undecodable(path, encoding)
     if bad is None:
         return encoding

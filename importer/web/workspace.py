@@ -280,6 +280,13 @@ _PAGE_ADVICE = (
     ),
     (re.compile(r", or pass --encoding to read the whole file one way"), ""),
     (
+        re.compile(
+            r"Pass --encoding with the one whose letters are right, or save the file from "
+            r"Excel as \"CSV UTF-8\""
+        ),
+        "Save it from Excel as “CSV UTF-8” and upload that file",
+    ),
+    (
         re.compile(r'run again with --sheet (?:"NAME" for each|"[^"]*")'),
         "choose it under “Sheet” when matching the columns",
     ),
