@@ -671,6 +671,28 @@ def test_several_phones_in_a_cell_are_all_sent_with_the_entry_type():
     ]
 
 
+def test_a_number_written_with_a_slash_after_its_area_code_is_one_phone():
+    """ "030/12345678" is how German and Austrian numbers have long been written: split on "/",
+    neither piece is a number, and read whole the cell is one."""
+    fields = {
+        **NAME,
+        "phone_numbers": [{"column": "Phones", "split": [",", "/"], "phone": {"region": "DE"}}],
+    }
+    assert body_of(fields, ["Phones"], "030/12345678")["phone_numbers"] == [
+        {"phone": "+493012345678"}
+    ]
+    # two numbers, each one by itself, stay two
+    assert body_of(fields, ["Phones"], "0171 1234567/030 7654321")["phone_numbers"] == [
+        {"phone": "+491711234567"},
+        {"phone": "+49307654321"},
+    ]
+    # pieces that are no number, and read whole none either: each is still named
+    fields["phone_numbers"][0]["on_invalid"] = "keep"
+    warnings = prepare(bind(fields, ["Phones"]), "12/34").warnings
+    assert [warning.value for warning in warnings] == ["12/34", "12/34"]
+    assert ['"12"' in warnings[0].message, '"34"' in warnings[1].message] == [True, True]
+
+
 def test_several_links_in_a_cell_get_their_type_from_the_domain():
     fields = {**NAME, "social_links": [{"column": "Links", "split": [",", " "]}]}
     body = body_of(

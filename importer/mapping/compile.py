@@ -263,6 +263,10 @@ def _dropped(value: Any) -> bool:
     return type(value) is Warned and value.value is NO_VALUE
 
 
+def _clean(value: Any) -> bool:
+    return type(value) is not Warned and type(value) is not Failure
+
+
 def _lowered_email(text: str) -> str | rules.Flagged:
     address = rules.email_address(text)
     if isinstance(address, str):
@@ -440,15 +444,21 @@ def compile_entry(
                     if value is NO_VALUE:
                         continue
                 values.append(value)
-            if len(values) > 1 and all(_dropped(value) for value in values):
-                # "see CV" split on spaces: one warning about the cell, not one a word
+            if len(values) > 1 and not any(_clean(value) for value in values):
+                # No piece is a value, but the cell read whole may be one its separator cut in
+                # two ("030/12345678": an area code, a slash, the number), or one thing to warn
+                # about once ("see CV" split on spaces), not once a word.
                 try:
                     whole = finish_row(text)
                 except rules.RuleError as error:
                     whole = _excused(text, error, excuse)
-                    if whole is None:
-                        raise
-                if type(whole) is rules.Flagged and whole.value is NO_VALUE:
+                if whole is not None and whole is not NO_VALUE and type(whole) is not rules.Flagged:
+                    values = [whole]
+                elif (
+                    type(whole) is rules.Flagged
+                    and whole.value is NO_VALUE
+                    and all(_dropped(value) for value in values)
+                ):
                     values = [warned(row, position, whole)]
         if not values and (blank_fails or default is not NO_VALUE):
             values.append(missing(row, position) if blank_fails else default)
