@@ -704,6 +704,31 @@ def test_date_time(text, formats, serial, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("01/03/00", "2000-03-01"),
+        ("01/03/29", "2029-03-01"),  # Excel and strptime agree up to 29...
+        ("01/03/69", "1969-03-01"),  # ...and from 69
+        ("01/03/99", "1999-03-01"),
+        ("1-Mar-85", "1985-03-01"),
+    ],
+)
+def test_a_two_digit_year_is_read_where_excel_and_other_programs_agree(text, expected):
+    assert rules.date_time(text, rules.DAY_FIRST_FORMATS) == f"{expected}T00:00:00.000Z"
+
+
+@pytest.mark.parametrize("text", ["01/03/30", "01/03/68", "1.3.45 14:30", "1-Mar-50"])
+def test_a_two_digit_year_excel_and_other_programs_put_in_other_centuries_is_refused(text):
+    """Excel reads 30 as 1930, strptime (and with it most programs) as 2030: either is a guess."""
+    with pytest.raises(rules.RuleError) as refused:
+        rules.date_time(text, rules.DAY_FIRST_FORMATS)
+    assert refused.value.code == Code.INVALID_DATE
+    year = re.findall(r"\d\d(?= |$)", text)[0]
+    assert f"Excel reads as 19{year} and other programs as 20{year}" in refused.value.message
+    assert refused.value.message.endswith("write the year in full")
+
+
+@pytest.mark.parametrize(
     "text",
     ["1 March 2024", "1 mar 2024", "March 1, 2024", "Mar 1 2024", "01-Mar-2024", "1-Mar-24"],
 )

@@ -82,9 +82,12 @@ def date_time(text: str, formats: tuple[str, ...] = (), excel_serial: bool = Fal
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            parsed = _strptime_any(text, formats)
-            if parsed is None and not text.isdigit():
-                parsed = _strptime_any(text, MONTH_NAME_FORMATS + YEAR_FIRST_FORMATS)
+            found = _parse_any(text, formats)
+            if found is None and not text.isdigit():
+                found = _parse_any(text, MONTH_NAME_FORMATS + YEAR_FIRST_FORMATS)
+            if found is not None:
+                parsed = found[0]
+                _refuse_a_century_in_doubt(text, *found)
     if parsed is None and (named := _UTC_NAMED.fullmatch(text)) is not None:
         try:  # a date without a time zone is taken as UTC already
             return date_time(named[1], formats)
@@ -197,14 +200,33 @@ def _no_serial(text: str, excel_serial: bool) -> str:
 
 
 def _strptime_any(text: str, formats: tuple[str, ...]) -> datetime | None:
+    found = _parse_any(text, formats)
+    return None if found is None else found[0]
+
+
+def _parse_any(text: str, formats: tuple[str, ...]) -> tuple[datetime, str] | None:
+    """The date ``text`` is in the first of ``formats`` that reads it, and that format."""
     for form in formats:
         if not all(mark in text for mark in _marks(form)):
             continue
         try:
-            return datetime.strptime(text, form)
+            return datetime.strptime(text, form), form
         except ValueError:
             continue
     return None
+
+
+def _refuse_a_century_in_doubt(text: str, parsed: datetime, form: str) -> None:
+    """Refuse a two-digit year that Excel and other programs put in different centuries: Excel
+    reads 30 to 99 as 1930-1999 and 00 to 29 as 2000-2029, Python, C and most databases read 69
+    to 99 as 1969-1999 and 00 to 68 as 2000-2068. Between 30 and 68 either would be a guess."""
+    if "%y" in form and 30 <= parsed.year % 100 <= 68:
+        short = parsed.year % 100
+        raise RuleError(
+            Code.INVALID_DATE,
+            f'"{text}" has a two-digit year, {short:02d}, that Excel reads as 19{short:02d} and '
+            f"other programs as 20{short:02d}; write the year in full",
+        )
 
 
 @functools.cache
