@@ -438,6 +438,22 @@ def test_an_address_lower_cased_by_the_mapping_is_quoted_as_typed_in_its_reject(
     assert prepare(mapper, "Alan.Turing@Example.ORG").body["email"] == "alan.turing@example.org"
 
 
+def test_lower_case_writes_the_turkish_dotted_capital_i_as_a_plain_i():
+    """str.lower makes "İ" an "i" and a combining dot: another address, and a name with a
+    character more."""
+    fields = {
+        "first_name": {"column": "First", "lower": True},
+        "last_name": {"column": "Last"},
+        "email": {"column": "Email", "lower": True},
+    }
+    body = body_of(
+        fields, ["First", "Last", "Email"], "İLKER", "Yıldız", "İlker.Yıldız@Example.com"
+    )
+    assert body["first_name"] == "ilker"
+    assert body["email"] == "ilker.yıldız@example.com"
+    assert "\u0307" not in body["first_name"] + body["email"]
+
+
 @pytest.mark.parametrize(
     ("entry", "problem"),
     [

@@ -212,7 +212,7 @@ def _finisher(spec: ValueSpec, convert: Convert) -> Convert:
         # cell as the user wrote it, and the address sent is the same.
         convert = _lowered_email
     elif spec.lower:
-        steps.append(str.lower)
+        steps.append(rules.lower_case)
     elif spec.upper:
         steps.append(str.upper)
     elif spec.title:
@@ -270,8 +270,8 @@ def _clean(value: Any) -> bool:
 def _lowered_email(text: str) -> str | rules.Flagged:
     address = rules.email_address(text)
     if isinstance(address, str):
-        return address.lower()
-    return address._replace(value=address.value.lower())
+        return rules.lower_case(address)
+    return address._replace(value=rules.lower_case(address.value))
 
 
 def compile_entry(

@@ -234,6 +234,13 @@ def split_full_name(text: str) -> tuple[str, str]:
 _WORD_START = re.compile(r"(?:^|(?<=[\s-]))[^\W\d_]")
 
 
+def lower_case(text: str) -> str:
+    """``str.lower``, but for the dotted capital I of Turkish and Azerbaijani (İlker), which it
+    would make "i" and a combining dot above (two characters, and another address in an
+    e-mail); those languages write it small as a plain "i"."""
+    return text.replace("İ", "i").lower() if "İ" in text else text.lower()
+
+
 def title_case(text: str) -> str:
     """Upper-case the first letter of each word (after a space or hyphen); keep the rest as typed.
 
