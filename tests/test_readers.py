@@ -646,6 +646,14 @@ def test_blank_rows_inside_are_yielded_blank_ones_at_the_end_are_not() -> None:
     assert not any(table.is_ragged(row) for row in rows)
 
 
+@pytest.mark.parametrize("end", [b"\r\n\x1a", b"\r\n\x1a\r\n"])
+def test_the_dos_end_of_file_mark_is_no_row(tmp_path: Path, end: bytes) -> None:
+    """DOS-era exports end with Ctrl-Z (0x1A): not a row of one cell, rejected as ragged."""
+    data = b"Name,Email\r\nAnn,ann@example.com\r\nBob,bob@example.com" + end
+    _, rows = read(write(tmp_path / "dos.csv", data))
+    assert rows == [(2, ("Ann", "ann@example.com")), (3, ("Bob", "bob@example.com"))]
+
+
 def test_duplicate_and_empty_header_names_are_kept() -> None:
     table, rows = read(DATA / "duplicate_headers.csv")
     assert table.headers == ["Email", "", "Phone", "Email", "Name"]
