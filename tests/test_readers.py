@@ -1,3 +1,4 @@
+import re
 import shutil
 import zipfile
 from datetime import date, datetime, time, timedelta
@@ -1117,6 +1118,43 @@ def test_the_rows_a_sheet_hides_are_known_and_read_like_the_others(
         assert sorted(table.hidden_rows) == list(HIDDEN)
     with open_table(DATA.parent.parent / "samples" / "candidates.xlsx") as plain:
         assert plain.hidden_rows == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("renumber", "named"),
+    [
+        ({b"3": b"2"}, 2),  # row 3 written as a second row 2
+        ({b"2": b"4", b"4": b"2"}, 3),  # row 4 written before rows 2 and 3
+    ],
+    ids=["twice", "out of order"],
+)
+@pytest.mark.parametrize("streaming_threshold", [0, 10**9], ids=["openpyxl", "calamine"])
+def test_a_sheet_writing_a_row_twice_or_out_of_order_is_refused_not_read_short(
+    tmp_path: Path, renumber: dict[bytes, bytes], named: int, streaming_threshold: int
+) -> None:
+    """Readers keep one version of a row written twice and lose the other, without a word."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (("First Name", "Email"), ("Ann", "a@x.org"), ("Ben", "b@x.org"), ("Cy", "c@x.org")):
+        sheet.append(row)
+    path = tmp_path / "damaged.xlsx"
+    book.save(path)
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"]
+    for old, new in renumber.items():  # through a placeholder, so that swaps do not undo
+        xml = re.sub(rb'(r="[A-Z]*)' + old + rb'"', rb"\1#" + new + rb'"', xml)
+    parts["xl/worksheets/sheet1.xml"] = xml.replace(b"#", b"")
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    with (
+        pytest.raises(ConfigError) as refused,
+        open_table(path, streaming_threshold=streaming_threshold),
+    ):
+        pass
+    assert f"row {named} is written twice in the file, or after a later row" in str(refused.value)
 
 
 def test_cells_merged_over_several_data_rows_are_known(tmp_path: Path) -> None:

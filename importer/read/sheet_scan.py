@@ -11,6 +11,7 @@ import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from operator import itemgetter
 from pathlib import Path
 
@@ -51,6 +52,9 @@ class SheetScan:
     ...)``: readers read the name shown."""
     links_cut: bool = False
     """The sheet has more than ``MAX_LINKS`` of either: the rest were not kept."""
+    repeated_row: int | None = None
+    """The first row whose element comes again, or after a later row's: every program writes
+    each row once, in order, and readers keep one of a repeated row's two."""
 
     @property
     def cells(self) -> int:
@@ -129,6 +133,7 @@ def scan_sheet(
             tuple(fast.link_tags),
             tuple(fast.formula_links),
             fast.links_cut,
+            fast.repeated_row,
         )
     return SheetScan(
         fast.last_row,
@@ -142,6 +147,7 @@ def scan_sheet(
         tuple(fast.link_tags),
         tuple(fast.formula_links),
         fast.links_cut,
+        fast.repeated_row,
     )
 
 
@@ -181,6 +187,8 @@ class _FastScan:
         # the previous chunk's end: a cell's tag and its formula may fall either side of a cut
         self._tail = b""
         self.links_cut = False
+        self.repeated_row: int | None = None
+        self._row = 0  # the last row element's number
 
     def feed(self, chunk: bytes) -> None:
         cells = _CELL_REF.findall(chunk)
@@ -217,8 +225,15 @@ class _FastScan:
             self.last_column = max(self.last_column, max(map(column_number, letters)))
             self.last_row = max(self.last_row, max(map(int, numbers)))
         if rows:
+            numbers = list(map(int, rows))
+            # in order and each once, checked at C speed: sorting what is sorted is one pass
+            if self.repeated_row is None and (
+                numbers[0] <= self._row or numbers != sorted(set(numbers))
+            ):
+                self.repeated_row = _first_out_of_order([self._row, *numbers])
+            self._row = numbers[-1]
             # an empty row element still makes openpyxl yield every row up to it
-            self.last_row = max(self.last_row, max(map(int, rows)))
+            self.last_row = max(self.last_row, max(numbers))
 
     def _find_links(self, chunk: bytes) -> None:
         for attributes in _LINK_TAG.findall(chunk):
@@ -254,6 +269,10 @@ class _FastScan:
         opened = seen.rfind(b"<c ", 0, found.start())
         reference = _CELL_REF.match(seen, opened) if opened >= 0 else None
         self.uncomputed_formula = "" if reference is None else b"".join(reference.groups()).decode()
+
+
+def _first_out_of_order(numbers: list[int]) -> int:
+    return next(later for earlier, later in pairwise(numbers) if later <= earlier)
 
 
 def _is_odd(chunk: bytes, cells: int, rows: int) -> bool:

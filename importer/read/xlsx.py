@@ -168,6 +168,13 @@ def _checked(
                 "value: open the file in Excel or LibreOffice and save it, which stores every "
                 "result"
             )
+        if scan.repeated_row is not None:
+            raise ConfigError(
+                f"{where}: row {scan.repeated_row} is written twice in the file, or after a "
+                "later row, which no spreadsheet program does: a reader would keep one of its "
+                "versions and lose the other. Open the file in Excel or LibreOffice, check the "
+                f"rows around {scan.repeated_row}, and save it again"
+            )
         links, note = CellLinks(), None
         if scan.link_tags or scan.formula_links or scan.links_cut:
             targets = _link_targets(path, archive, chosen.part) if scan.link_tags else {}
