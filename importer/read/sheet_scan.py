@@ -225,15 +225,15 @@ class _FastScan:
             self.last_column = max(self.last_column, max(map(column_number, letters)))
             self.last_row = max(self.last_row, max(map(int, numbers)))
         if rows:
-            numbers = list(map(int, rows))
+            row_numbers = list(map(int, rows))
             # in order and each once, checked at C speed: sorting what is sorted is one pass
             if self.repeated_row is None and (
-                numbers[0] <= self._row or numbers != sorted(set(numbers))
+                row_numbers[0] <= self._row or row_numbers != sorted(set(row_numbers))
             ):
-                self.repeated_row = _first_out_of_order([self._row, *numbers])
-            self._row = numbers[-1]
+                self.repeated_row = _first_out_of_order([self._row, *row_numbers])
+            self._row = row_numbers[-1]
             # an empty row element still makes openpyxl yield every row up to it
-            self.last_row = max(self.last_row, max(numbers))
+            self.last_row = max(self.last_row, max(row_numbers))
 
     def _find_links(self, chunk: bytes) -> None:
         for attributes in _LINK_TAG.findall(chunk):
