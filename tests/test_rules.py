@@ -36,6 +36,25 @@ def test_scientific_notation_is_precision_lost(text):
     assert "format the column as Text" in error.message
 
 
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("4.47911123456E+11", "447911123456"),
+        ("4,47911123456E+11", "447911123456"),
+        ("1.2345E+02", "123.45"),
+        ("-4.4E+01", "-44"),
+    ],
+)
+def test_scientific_notation_that_shows_every_digit_is_the_number_written_out(text, number):
+    """A wide column or a format with more decimals shows every digit: nothing was lost."""
+    assert rules.check_precision(text) == number
+
+
+def test_a_phone_in_scientific_notation_with_every_digit_is_read():
+    assert rules.phone_e164("4.47911123456E+11", "GB") == "+447911123456"
+    assert rejected(rules.phone_e164, "4.47911E+11", "GB").code == Code.PRECISION_LOST
+
+
 @pytest.mark.parametrize("text", ["3E8 Ltd", "E+11", "1E5", "007", "NA", "null", "1.5"])
 def test_text_that_is_not_excel_scientific_notation_is_kept(text):
     assert rules.check_precision(text) == text

@@ -337,7 +337,7 @@ _FEWEST_DIGITS = 3
 
 
 def _read(text: str, region: str | None, country: str | None) -> str | Flagged:
-    check_precision(text)
+    text = check_precision(text)
     if FLOAT_ARTEFACT.fullmatch(text):
         raise RuleError(
             Code.PRECISION_LOST,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from importer.errors import Code, WarningCode
@@ -53,9 +54,15 @@ FLOAT_ARTEFACT = re.compile(r"\+?\d+\.0+")
 
 
 def check_precision(text: str) -> str:
-    """Refuse text that Excel already turned into scientific notation; return it otherwise."""
+    """Refuse text that Excel already turned into scientific notation, return it otherwise; but
+    scientific notation that still shows every digit ("4.47911123456E+11", a wide column or a
+    format with more decimals) is the number written out ("447911123456")."""
     # Text that starts with a letter cannot match: the test keeps the regex off the hot path.
     if not text[:1].isalpha() and _SCIENTIFIC.fullmatch(text):
+        mantissa, _, exponent = text.replace(",", ".").upper().partition("E")
+        shown = len(mantissa.partition(".")[2])
+        if 0 < int(exponent) <= shown:
+            return f"{Decimal(mantissa).scaleb(int(exponent)):f}"
         raise RuleError(
             Code.PRECISION_LOST,
             f'"{text}" is a number that Excel shortened to scientific notation, so digits are '
@@ -134,7 +141,7 @@ def plain_text(text: str) -> str | Flagged:
     warning when it held any."""
     if text[:1] == "#" and (error := excel_error(text)) is not None:
         return error
-    check_precision(text)
+    text = check_precision(text)
     found = without_invisible(text, INVISIBLE_IN_TEXT)
     if found is None:
         return text
