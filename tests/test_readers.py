@@ -647,6 +647,24 @@ def test_blank_rows_inside_are_yielded_blank_ones_at_the_end_are_not() -> None:
     assert not any(table.is_ragged(row) for row in rows)
 
 
+@pytest.mark.parametrize(
+    ("delimiter", "notes"),
+    [(",", "a; b; c; d; e; f; g"), (";", "a, b, c, d, e, f")],
+    ids=["commas with semicolons in notes", "semicolons with commas in notes"],
+)
+def test_a_delimiter_in_every_note_does_not_outvote_the_header(
+    tmp_path: Path, delimiter: str, notes: str
+) -> None:
+    """Split by what the notes hold, the header is one cell and each row more than the real
+    delimiter makes: the delimiter that finds the header on the first line wins."""
+    header = delimiter.join(["First Name", "Last Name", "Email", "Notes"])
+    lines = [header] + [delimiter.join([f"N{n}", "Smith", f"s{n}@x.org", notes]) for n in range(5)]
+    table, rows = read(write(tmp_path / "notes.csv", "\r\n".join(lines).encode()))
+    assert (table.delimiter, table.header_row) == (delimiter, 1)
+    assert table.headers == ["First Name", "Last Name", "Email", "Notes"]
+    assert rows[0] == (2, ("N0", "Smith", "s0@x.org", notes))
+
+
 @pytest.mark.parametrize("end", [b"\r\n\x1a", b"\r\n\x1a\r\n"])
 def test_the_dos_end_of_file_mark_is_no_row(tmp_path: Path, end: bytes) -> None:
     """DOS-era exports end with Ctrl-Z (0x1A): not a row of one cell, rejected as ragged."""

@@ -492,8 +492,10 @@ def _sniff_delimiter(sample: str, *, complete: bool, header_row: int | None) -> 
             continue
         data = rows[1:]
         agreeing = sum(1 for cells in data if _filled_width(cells) <= width <= len(cells))
-        # Between equals, the delimiter that finds the header earlier: the others skip rows.
-        score = (agreeing / len(data) if data else 1.0, width, -start)
+        # Between equals, the delimiter that finds the header earlier, then the wider one: a
+        # delimiter that must skip lines to find a header reads the real one as a title, and a
+        # later line split by what its notes hold ("a; b; c" in a comma file) as the header.
+        score = (agreeing / len(data) if data else 1.0, -start, width)
         if score > best_score:
             best, best_score = delimiter, score
     return best
