@@ -287,6 +287,8 @@ def test_the_header_row_again_in_joined_files_is_skipped(
         b"First Name,Last Name,Email\r\nAda,Lovelace,ada@example.org\r\n"
         b"\xef\xbb\xbfFirst Name , Last Name,Email\r\nBob,Smith,bob@example.org\r\n"
         b"First Name,Last Name,Email (work)\r\n"
+        # written by another program: other case and spacing, as headers are matched
+        b"first name,LAST  NAME,EMAIL\r\nCy,Young,cy@example.org\r\n"
     )
     out = tmp_path / "out"
     assert main(["validate", str(joined), "--mapping", MAPPING, "--out", str(out), "-q"]) == 1
@@ -296,6 +298,8 @@ def test_the_header_row_again_in_joined_files_is_skipped(
         4: ("not_attempted", ""),
         # not the header: one cell differs, so it is checked like any row
         5: ("rejected", "invalid-email"),
+        6: ("skipped", "header-again"),
+        7: ("not_attempted", ""),
     }
 
 

@@ -15,6 +15,7 @@ import orjson
 
 from importer.errors import Code, Reject, RowWarning
 from importer.mapping import PreparedFields, RowMapper
+from importer.read.headers import normalise_header
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome, Status
 from importer.run.accounts import RowAccount
@@ -158,20 +159,21 @@ class HeaderAgain:
     holds that column's header."""
 
     def __init__(self, headers: Sequence[str]) -> None:
-        self.cells = tuple(_header_cell(header) for header in headers)
-        # the first named column: its header inside the row's cell is one C-speed test, which
-        # nearly every row fails
+        # compared as headers are matched: "first name" and "EMAIL" repeat "First Name", "Email"
+        self.cells = tuple(normalise_header(header) for header in headers)
+        # a word of the first named column's header inside the row's cell is one C-speed test,
+        # which nearly every row fails
         named = [(i, cell) for i, cell in enumerate(self.cells) if cell]
         self.at = named[0][0] if named else 0
-        self.first: str | None = named[0][1] if named else None
+        self.first: str | None = named[0][1].split()[0] if named else None
 
     def repeats(self, row: SourceRow) -> bool:
         values = row.values
         return (
             self.first is not None
             and len(values) == len(self.cells)
-            and self.first in values[self.at]
-            and tuple(map(_header_cell, values)) == self.cells
+            and self.first in values[self.at].casefold()
+            and tuple(map(normalise_header, values)) == self.cells
         )
 
     def skipped(self, number: int) -> RowOutcome:
@@ -182,11 +184,6 @@ class HeaderAgain:
         return RowOutcome(
             number, Status.SKIPPED, rejects=(Reject(number, Code.HEADER_AGAIN, message),)
         )
-
-
-def _header_cell(text: str) -> str:
-    # a second file's byte-order mark is in the middle of the text, where the reader keeps it
-    return text.strip().lstrip("\ufeff").strip()
 
 
 def skipped_as_shown(
