@@ -790,6 +790,11 @@ def test_missing_name_names_the_columns_that_give_one():
     }
     [reject] = prepare(bind(fields, ["Full Name", "First", "Last"]), "", "Ada", "").rejects
     assert (reject.code, reject.field) == (Code.MISSING_NAME, "name")
+    assert reject.message == (
+        "the row has a first name but no last name, and the API needs both, or a full name; "
+        'fill in "Last" or "Full Name"'
+    )
+    [reject] = prepare(bind(fields, ["Full Name", "First", "Last"]), "", "", "").rejects
     assert reject.message == 'the row has no name; fill in "Full Name", or both "First" and "Last"'
 
 
@@ -1491,12 +1496,14 @@ def test_excel_error_values_are_no_value_in_every_kind_of_field():
     assert [r.code for r in no_surname.rejects] == ["missing-name"]
     # ... and the reject says why the cell that is there is no name, not only "fill in"
     assert no_surname.rejects[0].message == (
-        'the row has no name; fill in both "First Name" and "Last Name"; column "Last Name": '
+        "the row has a first name but no last name, and the API needs both, or a full name; "
+        'fill in "Last Name"; column "Last Name": '
         '"#N/A" is what Excel shows for a formula it could not compute, not a value: left out'
     )
-    empty = prepare(mapper, "Ada", "", "ada@example.com", "", "", "", "")
-    assert (
-        empty.rejects[0].message == 'the row has no name; fill in both "First Name" and "Last Name"'
+    empty = prepare(mapper, "", "Lovelace", "ada@example.com", "", "", "", "")
+    assert empty.rejects[0].message == (
+        "the row has a last name but no first name, and the API needs both, or a full name; "
+        'fill in "First Name"'
     )
 
 

@@ -180,7 +180,10 @@ class RowMapper:
             and ("first_name" not in body or "last_name" not in body)
             and not any(field in NAME_FIELDS for field, _ in problems)
         ):
-            problems.append(("name", _missing_name(self._missing_name, cautions)))
+            half = (
+                "first_name" if "first_name" in body else "last_name" if "last_name" in body else ""
+            )
+            problems.append(("name", _missing_name(self._missing_name[half], cautions)))
         if problems:
             number = row.row_number
             rejects = tuple(
@@ -426,8 +429,9 @@ def _missing_name(failure: Failure, cautions: Cautions) -> Failure:
     return replace(failure, message="; ".join([failure.message, *why]))
 
 
-def _missing_name_failure(mapping: Mapping, headers: Headers) -> Failure:
-    """The reject for a row without a name, naming the columns that could give one."""
+def _missing_name_failure(mapping: Mapping, headers: Headers) -> dict[str, Failure]:
+    """The rejects for a row without a name, naming the columns that could give one: by the
+    half of a name the row has ("first_name", "last_name"), "" for none."""
 
     def columns(name: str) -> list[str]:
         spec = getattr(mapping.fields, name)
@@ -442,11 +446,26 @@ def _missing_name_failure(mapping: Mapping, headers: Headers) -> Failure:
         choices.append(" or ".join(f'"{label}"' for label in name))
     if first and last:
         choices.append(f'both "{first[0]}" and "{last[0]}"')
-    if choices:
-        message = f"the row has no name; fill in {', or '.join(choices)}"
-    else:
+    labels = " / ".join(name + first + last) or None
+    if not choices:
         message = (
             "the mapping gives no name: map name, or first_name and last_name (the API needs one)"
         )
-    labels = name + first + last
-    return Failure(Code.MISSING_NAME, message, " / ".join(labels) or None, None)
+        return dict.fromkeys(
+            ("", "first_name", "last_name"), Failure(Code.MISSING_NAME, message, labels, None)
+        )
+    failures = {
+        "": Failure(
+            Code.MISSING_NAME, f"the row has no name; fill in {', or '.join(choices)}", labels, None
+        )
+    }
+    for half, has, lacks in (("first_name", "first", last), ("last_name", "last", first)):
+        fill = " or ".join(f'"{label}"' for label in [*lacks[:1], *name])
+        failures[half] = Failure(
+            Code.MISSING_NAME,
+            f"the row has a {has} name but no {'last' if has == 'first' else 'first'} name, and "
+            f"the API needs both, or a full name; fill in {fill}",
+            labels,
+            None,
+        )
+    return failures
