@@ -438,3 +438,56 @@ def test_processes_opening_a_new_ledger_at_once_all_get_in(tmp_path: Path) -> No
             process.join(30)
         failures += [answer for answer in (answers.get() for _ in processes) if answer != "ok"]
     assert failures == []
+
+
+CLAIM_AHEAD_AND_HANG = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from pathlib import Path
+    from importer.read.tables import SourceRow
+    from importer.record.ledger import scope_opener
+    from importer.run.accounts import RowAccount, RowLedgers
+    from importer.run.options import ImportOptions
+    from importer.run.settle import Work
+    from importer.run.sink import Sink
+    ledger = scope_opener(Path(sys.argv[1]), "https://api.example.com")("acc-1")
+    ledgers = RowLedgers(RowAccount(None, (), "x.csv", None), sys.argv[1], lambda _: ledger)
+    options = ImportOptions(mapping=Path("m.yaml"), out_dir=Path("."))
+    sink = Sink(options, None, None, None, ledgers, "run-9", "x.csv", None)
+
+    def work(number, email):
+        return Work(number, SourceRow(number, (f"L{number}", email or "")), b"{}", email,
+                    f"L{number}")
+
+    queued = [work(3, "c@example.com"), work(4, None), work(5, "e@example.com")]
+    asyncio.run(sink.claim(SourceRow(2, ("L2", "b@example.com")), "L2", queued))
+    print("claimed", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_only_rows_that_resume_can_look_up_are_claimed_ahead(tmp_path: Path) -> None:
+    """Rows keyed by the mapping's ``key:`` may have no e-mail: one claimed ahead and left in
+    doubt by a kill -9 could not be looked up, and resume would reject it as outcome-unknown
+    instead of sending it. It is claimed at its own turn only."""
+    place = str(tmp_path / "ledger.sqlite")
+    command = [sys.executable, "-c", CLAIM_AHEAD_AND_HANG, place]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, cwd=ROOT) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"claimed\n"
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(timeout=10) == -signal.SIGKILL
+    ledger = open_ledger(place)
+
+    async def claims() -> list[Granted | Imported]:
+        keys = ("L2", "L3", "L4", "L5")
+        return [await asyncio.wait_for(ledger.claim(k, ROW), 5) for k in keys]
+
+    assert asyncio.run(claims()) == [
+        Granted(in_doubt=True),
+        Granted(in_doubt=True),
+        Granted(in_doubt=False),
+        Granted(in_doubt=True),
+    ]
+    ledger.close()
