@@ -6,14 +6,16 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
-from collections.abc import Sequence
-from contextlib import ExitStack
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer import __version__
-from importer.errors import ConfigError, RunFailedError
+from importer.errors import ConfigError, Interrupted, RunFailedError
 from importer.read.limits import add_limit_arguments, limits_from_args
 from importer.read.records import MAX_CELL_MB
 from importer.read.sheet_view import HIDDEN_ROWS
@@ -328,13 +330,22 @@ def _options(args: argparse.Namespace, *, dry_run: bool) -> ImportOptions:
 
 
 def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
-    try:
-        summary = _summary_of_import(args, dry_run=dry_run)
-    except KeyboardInterrupt:
-        # Ctrl-C while the import starts: once rows are under way, the run's own handler stops
-        # it and writes the reports, and one that has sent says how to finish it.
-        nothing = "no row was checked" if dry_run else "nothing was sent"
-        raise RunFailedError(f"interrupted before the import was under way: {nothing}") from None
+    with _terminated_as_interrupted(restore=not args.whole_process):
+        try:
+            summary = _summary_of_import(args, dry_run=dry_run)
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM while the import starts: once rows are under way, the run's
+            # own handler stops it and writes the reports, and one that has sent says how to
+            # finish it.
+            nothing = "no row was checked" if dry_run else "nothing was sent"
+            raise RunFailedError(
+                f"interrupted before the import was under way: {nothing}"
+            ) from None
+        return _printed(args, summary)
+
+
+def _printed(args: argparse.Namespace, summary: ImportSummary) -> int:
+    """Print the summary (and how to finish a stopped import); its exit code."""
     if not args.quiet:
         from importer.record.report import render_summary
 
@@ -344,6 +355,41 @@ def _import(args: argparse.Namespace, *, dry_run: bool) -> int:
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     return summary.exit_code
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _terminated_as_interrupted(*, restore: bool) -> Iterator[None]:
+    """Ctrl-C and SIGTERM raise ``Interrupted`` wherever the run has not taken them over: a
+    start-up stopped by either says that nothing was sent, instead of ending silently (SIGTERM:
+    143) or with a traceback.
+
+    ``restore``: the handlers are put back on the way out. A process about to exit keeps
+    ``_summary_written``'s: its finalisation (0.1 s after 20,000 rows) is no place for them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _interrupted) for sig in _SIGNALS}
+    try:
+        yield
+    finally:
+        if restore:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _interrupted(*_: object) -> None:
+    raise Interrupted
+
+
+def _summary_written() -> None:
+    """summary.json and the exit code are decided: a stop from now on would contradict them
+    (Ctrl-C there ended with 130), and the summary is printed whole."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in _SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def _summary_of_import(args: argparse.Namespace, *, dry_run: bool) -> ImportSummary:
@@ -368,7 +414,9 @@ def _summary_of_import(args: argparse.Namespace, *, dry_run: bool) -> ImportSumm
         with ExitStack() as stack:
             if getattr(args, "sandbox", False) and not dry_run:
                 _into_sandbox(options, stack)
-            return run_import(args.input, options)
+            summary = run_import(args.input, options)
+            _summary_written()
+            return summary
     finally:
         if show is not None:
             show.close()
@@ -456,9 +504,13 @@ def resume_command(argv: Sequence[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Without argv, the process's own command line (the console script, python -m importer):
+    # the process ends when this returns.
+    whole_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
+    args.whole_process = whole_process
     try:
         if args.command == "run":
             return _import(args, dry_run=args.dry_run)

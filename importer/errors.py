@@ -236,6 +236,14 @@ class RunFailedError(ImporterError):
     candidates may have been created); the message says what was kept and how to finish."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM while an import starts, as importer's own handlers raise it.
+
+    Not KeyboardInterrupt itself: CPython remembers one that passes through ``exec`` of a
+    string (a dataclass being made as a module loads) and, however it was handled, ends the
+    process with SIGINT (exit 130) instead of the exit code it was given."""
+
+
 class ApiError(ImporterError):
     """An HTTP answer, or the lack of one, that was not a 201."""
 

@@ -459,24 +459,95 @@ def test_ctrl_c_as_a_run_that_has_sent_closes_says_how_to_finish_it(
     assert sandbox.stats()["candidates"] == 15
 
 
-def test_a_real_ctrl_c_while_the_import_starts_stops_it_there(tmp_path: Path) -> None:
-    # Python's own SIGINT, delivered while the file is opened: asyncio.run alone would only
-    # cancel the run at its next await, after every row was checked, then print a traceback.
-    code = (
-        "import os, signal, sys\nimport importer.run.pipeline as pipeline\n"
-        "from importer.cli import main\n"
-        "open_table = pipeline.open_table\n"
-        "def interrupted(*args, **kwargs):\n"
-        "    os.kill(os.getpid(), signal.SIGINT)\n"
-        "    return open_table(*args, **kwargs)\n"
-        "pipeline.open_table = interrupted\n"
-        f"sys.exit(main(['validate', {SAMPLE!r}, '--mapping', 'default', '--out', 'out']))\n"
+# A child that sends itself a signal as ``module.name`` is called (or as it exits), then runs
+# the command line as the console script does: the process is the command's.
+SIGNALLED = """
+import atexit, importlib, os, signal, sys
+module, name, signame, *argv = sys.argv[1:]
+sig = getattr(signal, signame)
+if module == "atexit":
+    atexit.register(os.kill, os.getpid(), sig)
+else:
+    owner = importlib.import_module(module)
+    for part in name.split(".")[:-1]:
+        owner = getattr(owner, part)
+    original = getattr(owner, name.split(".")[-1])
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), sig)
+        return original(*args, **kwargs)
+
+    setattr(owner, name.split(".")[-1], signalled)
+from importer.cli import main
+sys.argv = ["importer", *argv]
+sys.exit(main())
+"""
+
+
+def signalled(cwd: Path, at: str, signame: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """The command ``argv`` in a child that signals itself as ``at`` (module:name) is called."""
+    module, name = at.split(":")
+    command = [sys.executable, "-c", SIGNALLED, module, name, signame, *argv]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        command, capture_output=True, text=True, cwd=cwd, env=environment, timeout=120
     )
-    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+
+
+SIGNALS = ["SIGINT", "SIGTERM"]
+# where a start-up spends its time: loading the pipeline's modules, and reading the file
+STARTING = ["importer.cli:_check_workbook_ahead", "importer.run.pipeline:open_table"]
+
+
+@pytest.mark.parametrize("signame", SIGNALS)
+@pytest.mark.parametrize("at", STARTING, ids=["loading", "opening"])
+def test_a_real_stop_while_the_import_starts_says_nothing_was_sent(
+    tmp_path: Path, at: str, signame: str
+) -> None:
+    # asyncio.run alone would only cancel the run at its next await, after every row was
+    # checked, then print a traceback; SIGTERM ended the process silently with 143.
+    argv = ["validate", SAMPLE, "--mapping", "default", "--out", "out"]
+    ran = signalled(tmp_path, at, signame, *argv)
     assert ran.returncode == 3
     message = "importer: stopped: interrupted before the import was under way: no row was checked"
     assert ran.stderr.strip() == message
     assert not (tmp_path / "out" / "results.csv").exists()
+
+
+@pytest.mark.parametrize("signame", SIGNALS)
+def test_a_stop_while_the_reports_are_written_finishes_them_and_says_how_to_finish(
+    tmp_path: Path, signame: str
+) -> None:
+    """Rows all sent, the reports being written: they are finished, the summary says the
+    import stopped, as the exit code does, and the last line is the command to finish it."""
+    argv = ["run", SAMPLE, "--mapping", "default", "--sandbox", "--out", "out"]
+    ran = signalled(tmp_path, "importer.record.report:Recorder.close", signame, *argv)
+    assert ran.returncode == 3, ran.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (summary["exit_code"], summary["stopped_early"]) == (3, True)
+    assert summary["stop_reason"] == "interrupted"
+    assert summary["by_status"]["created"] == 15
+    assert ran.stderr.splitlines()[-1] == (
+        f"to finish this import: importer run {SAMPLE} --mapping default --sandbox --out out "
+        "--resume"
+    )
+    assert (tmp_path / "out" / "results.csv").read_text().count("\n") == 20
+
+
+@pytest.mark.parametrize("signame", SIGNALS)
+@pytest.mark.parametrize(
+    "at", ["importer.record.report:render_summary", "atexit:"], ids=["printing", "exiting"]
+)
+def test_a_stop_once_the_summary_is_written_leaves_its_exit_code(
+    tmp_path: Path, at: str, signame: str
+) -> None:
+    # Ctrl-C there ended with 130, and SIGTERM with 143, against a summary.json saying 1
+    argv = ["run", SAMPLE, "--mapping", "default", "--sandbox", "--out", "out"]
+    ran = signalled(tmp_path, at, signame, *argv)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert ran.returncode == summary["exit_code"] == 1, ran.stderr
+    assert ran.stderr.splitlines()[-1].startswith("reports: ")
+    assert "Traceback" not in ran.stderr
 
 
 def test_ctrl_c_as_a_dry_run_closes_says_its_reports_may_be_incomplete(

@@ -40,7 +40,7 @@ from importer.run.parallel import PreparePool
 from importer.run.settle import Settler
 from importer.run.sink import Sink
 from importer.run.stages import Stages
-from importer.run.stop import Stop, interrupted_at_once
+from importer.run.stop import Stop, run_signals
 from importer.send.pacing import Pacers, open_pacers
 
 if TYPE_CHECKING:
@@ -62,11 +62,11 @@ def run_import(input_path: str | Path, options: ImportOptions) -> ImportSummary:
     """
     run = _prepared(input_path, options)
     try:
-        with interrupted_at_once(enabled=options.handle_signals):
+        with run_signals(run.stop, lambda: run.under_way, enabled=options.handle_signals):
             return asyncio.run(_to_the_end(run))
     except KeyboardInterrupt:
-        # Ctrl-C outside the stages' own handler: before they began (the caller says nothing
-        # was done), or as the run closed
+        # Ctrl-C before the stages began (the caller says nothing was done), or, with
+        # handle_signals off, asyncio.run's own as the run closed
         if not run.under_way:
             raise
         raise RunFailedError(_unfinished(run, "interrupted")) from None
@@ -154,6 +154,7 @@ class _Run:
         """Requests may have left: a failure from here on is not 'nothing sent'."""
         self.under_way = False
         """Rows are being checked: Ctrl-C no longer means that none was."""
+        self.stop = Stop()
 
     async def run(self) -> ImportSummary:
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -270,7 +271,7 @@ class _Run:
                 look_up=options.dry_run,
             ),
             sink=sink,
-            stop=Stop(),
+            stop=self.stop,
         )
         stats = None
         self.under_way = True

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from types import FrameType
 
-from importer.errors import Code, Reject
+from importer.errors import Code, Interrupted, Reject
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome, Status
 
@@ -35,6 +36,9 @@ class Stop:
         return RowOutcome(row.row_number, Status.NOT_ATTEMPTED, rejects=(reject,))
 
 
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
 def stopped_by_signals(stop: Stop, *, enabled: bool, blocking: bool = False) -> Iterator[None]:
     """Ctrl-C / SIGTERM: stop taking rows, finish what is in flight; twice: stop now.
@@ -51,49 +55,58 @@ def stopped_by_signals(stop: Stop, *, enabled: bool, blocking: bool = False) -> 
             stop.forced.set()
         stop.set("interrupted", Code.INTERRUPTED)
 
-    signals = (signal.SIGINT, signal.SIGTERM)
     loop = None
     if not blocking:
         with suppress(RuntimeError):  # no loop: Python's handlers do
             loop = asyncio.get_running_loop()
     if loop is None:
-        previous = {sig: signal.signal(sig, on_signal) for sig in signals}
-        try:
+        with _handled_by(on_signal):
             yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
         return
-    for sig in signals:
+    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
+    for sig in _SIGNALS:
         loop.add_signal_handler(sig, on_signal)
     try:
         yield
     finally:
-        for sig in signals:
+        for sig, handler in previous.items():
             loop.remove_signal_handler(sig)
+            # The loop leaves Python's defaults behind, which raise or kill while the reports
+            # are being written: the run's own handler (run_signals) takes over again.
+            signal.signal(sig, handler)
 
 
 @contextmanager
-def interrupted_at_once(*, enabled: bool) -> Iterator[None]:
-    """Ctrl-C raises KeyboardInterrupt where the code is, until ``stopped_by_signals`` takes over.
+def run_signals(stop: Stop, under_way: Callable[[], bool], *, enabled: bool) -> Iterator[None]:
+    """Ctrl-C / SIGTERM over a whole run, wherever the stages' own handler is not.
 
-    ``asyncio.run`` would turn it into a cancellation of the run, which lands only at the run's
-    next await: for a dry run, which never awaits, after every row was checked, as if Ctrl-C had
-    not been pressed. A start-up (reading a large workbook, opening the ledger) stops at once.
+    Before rows are under way (a start-up: reading a large workbook, opening the ledger) they
+    raise ``Interrupted`` where the code is: nothing was sent. ``asyncio.run`` would turn
+    Ctrl-C into a cancellation that lands at the run's next await: for a dry run, which never
+    awaits, after every row was checked.
+
+    Once rows are under way, they stop the run as during the stages: the reports, which are
+    quick, are finished, and the summary says that the run stopped, as its exit code does.
+    Raising there would leave the reports half written and no summary.json.
     """
-    if (
-        not enabled
-        or threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
+    if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt
+    def on_signal(*_: object) -> None:
+        if not under_way():
+            raise Interrupted
+        stop.set("interrupted", Code.INTERRUPTED)
 
-    signal.signal(signal.SIGINT, interrupt)
+    with _handled_by(on_signal):
+        yield
+
+
+@contextmanager
+def _handled_by(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    previous = {sig: signal.signal(sig, handler) for sig in _SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for sig, handler_before in previous.items():
+            signal.signal(sig, handler_before)
