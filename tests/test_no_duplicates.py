@@ -408,3 +408,26 @@ def test_a_stopped_import_says_how_to_finish_and_finishes_with_each_row_once(
     statuses = [status for status, _ in outcomes(out).values()]
     assert statuses == ["created"] * 300
     assert not (out / "remaining.csv").exists()
+
+
+@pytest.mark.parametrize("ledger", ["--no-state", "--state"], ids=["no-state", "another-state"])
+def test_a_rerun_into_the_same_out_skips_whom_its_journal_says_were_created(
+    sandbox: Sandbox, tmp_path: Path, ledger: str
+) -> None:
+    """The ledger of the re-run never saw the first run: the journal the re-run replaces tells
+    it whom that run created, so they are skipped, not created a second time."""
+    out, state = tmp_path / "out", str(tmp_path / "again.sqlite")
+    first = [ledger] if ledger == "--no-state" else [ledger, str(tmp_path / "first.sqlite")]
+    assert run_into(sandbox, SAMPLE, out, *first) == 1
+    assert sandbox.stats()["posts"] == 15
+    created = {r["row_number"]: r["id"] for r in read_csv(out / "results.csv") if r["id"]}
+
+    assert run_into(sandbox, SAMPLE, out, "--state", state) == 1
+    assert sandbox.stats()["posts"] == 15
+    again = read_csv(out / "results.csv")
+    skipped = {r["row_number"]: r["id"] for r in again if r["error_code"] == "already-imported"}
+    assert skipped == created
+    assert "already imported on " in again[1]["error_message"]
+    # remembered for good: the next run with that ledger, into another folder, skips them too
+    assert run_into(sandbox, SAMPLE, tmp_path / "elsewhere", "--state", state) == 1
+    assert sandbox.stats()["posts"] == 15

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,10 +34,15 @@ from importer.record.journal_file import (
     connect,
     describe_unfinished,
 )
-from importer.record.ledger import now_iso
+from importer.record.ledger import Imported, now_iso
 from importer.record.outcomes import RowOutcome, Status
 from importer.record.report import join_codes, join_messages
-from importer.record.run_identity import RunIdentity, check_same_run, refuse_repeat
+from importer.record.run_identity import (
+    RunIdentity,
+    check_same_run,
+    created_unremembered,
+    refuse_repeat,
+)
 
 # Outcomes of rows that were never sent are derived again on resume, so losing a few to a
 # crash is harmless: they share a commit with the next mark, or with this many others.
@@ -165,11 +170,14 @@ class Journal(Store):
         *,
         resume: bool,
         rows: Iterable[SourceRow] = (),
+        remember: Callable[[list[tuple[str, Imported]]], None] | None = None,
     ) -> Journal:
         """Start a run in ``out_dir``, or with ``resume`` continue the one recorded there.
 
         Without ``resume``, a finished journal (or one whose run cannot have created anyone)
-        is replaced and an unfinished one is refused. With ``resume``, a run of different
+        is replaced and an unfinished one is refused. ``remember`` (the run's ledger) is told,
+        before a finished journal is replaced, of the candidates its run created that it
+        cannot hold (``created_unremembered``). With ``resume``, a run of different
         input bytes, reading, mapping or target is refused; ``rows`` (the input as it is now)
         are read only then, to name the first row that differs. ``resume`` with no journal
         starts a new run. Raises ``JournalError`` (a ``ConfigError``: nothing was sent).
@@ -194,6 +202,8 @@ class Journal(Store):
                         )
                 elif run is not None:
                     refuse_repeat(db, run, identity, Path(out_dir))
+                    if remember is not None:
+                        remember(created_unremembered(db, run, identity))
             return cls._start(db, path, identity, fresh=new)
         except BaseException:
             db.close()

@@ -13,7 +13,7 @@ import orjson
 
 from importer.read.tables import SourceRow
 from importer.record.journal_file import JournalError
-from importer.record.ledger import when
+from importer.record.ledger import Imported, when
 
 
 def row_hash(values: Sequence[str]) -> bytes:
@@ -62,6 +62,29 @@ def refuse_repeat(
             "create them again. Add --resume to send only the rows it did not create, or "
             "choose another --out"
         )
+
+
+def created_unremembered(
+    db: sqlite3.Connection, run: tuple[str, ...], identity: RunIdentity
+) -> list[tuple[str, Imported]]:
+    """The keyed candidates a finished run into the same target and account created, when this
+    run's ledger cannot hold them: that run kept no ledger (--no-state) or another one. Told to
+    this run's ledger, they are skipped as already imported instead of created again."""
+    run_id, _, _, _, target, account_id, started, _, state = run
+    if identity.state is None or state == identity.state:
+        return []
+    # A --sandbox run starts an empty sandbox: nothing created before is in it.
+    if (target, account_id) != (identity.target, identity.account_id) or target == "sandbox":
+        return []
+    (input_name,) = db.execute("SELECT input FROM run").fetchone()
+    found = db.execute(
+        "SELECT key, id, remote_id, sent_at, row_number, row_hash FROM rows"
+        " WHERE status = 'created' AND key IS NOT NULL"
+    )
+    return [
+        (key, Imported(id_, remote_id, sent_at or started, run_id, input_name, number, digest))
+        for key, id_, remote_id, sent_at, number, digest in found
+    ]
 
 
 def check_same_run(

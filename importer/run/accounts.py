@@ -11,6 +11,7 @@ from importer.mapping import normalise_header
 from importer.read.tables import SourceRow
 from importer.record.journal_file import JOURNAL_FILE
 from importer.record.ledger import (
+    Imported,
     Ledger,
     default_ledger_path,
     is_database_url,
@@ -88,17 +89,27 @@ class RowLedgers:
         self._scopes: dict[str, Ledger] = {}
 
     def of(self, row: SourceRow) -> Ledger:
-        account = self.accounts.of(row) or ""
+        return self.scope(self.accounts.of(row) or "")
+
+    def scope(self, account: str) -> Ledger:
+        """An account's scope, opened on first use: opened before anything is sent, a ledger
+        that cannot be used stops the run then."""
         ledger = self._scopes.get(account)
         if ledger is None:
             ledger = self._scopes[account] = self._open_scope(account)
         return ledger
 
-    def open(self, account: str) -> None:
-        """Open an account's scope now, so that a ledger that cannot be used stops the run
-        before anything is sent."""
-        if account not in self._scopes:
-            self._scopes[account] = self._open_scope(account)
+    def remember(self, created: Sequence[tuple[str, Imported]]) -> None:
+        """Candidates created into the run's one account that the ledger does not hold (the
+        earlier run of a journal being replaced kept none, or another), committed at once:
+        the journal that knew of them is gone next."""
+        if not created:
+            return
+        ledger = self.scope(self.accounts.fixed or "")
+        for key, imported in created:
+            if ledger.get(key) is None:
+                ledger.created(key, imported)
+        ledger.commit()
 
     def close(self) -> None:
         for ledger in self._scopes.values():
@@ -138,5 +149,5 @@ def open_ledgers(
             raise ConfigError(f"--state {place} is the run's journal: give another file")
     ledgers = RowLedgers(accounts, location(place), scope_opener(place, target))
     if accounts.fixed is not None and not accounts.routed:
-        ledgers.open(accounts.fixed)
+        ledgers.scope(accounts.fixed)
     return ledgers

@@ -457,7 +457,11 @@ def _open_journal(
         account_id=account_id or "",
         state=None if ledger is None else ledger.location,
     )
-    return Journal.open(out_dir, identity, resume=options.resume, rows=table.rows)
+    # Routed rows' accounts are not in the journal: their scopes cannot be told.
+    remember = ledger.remember if ledger is not None and not accounts.routed else None
+    return Journal.open(
+        out_dir, identity, resume=options.resume, rows=table.rows, remember=remember
+    )
 
 
 def _reading(table: Table) -> list[tuple[str, str]]:

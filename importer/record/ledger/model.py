@@ -136,6 +136,10 @@ class Ledger(Protocol):
         """Answered and not created: the key is free again."""
         ...
 
+    def commit(self) -> None:
+        """Commit the outcomes queued since the last commit (claims commit them too)."""
+        ...
+
     def close(self) -> None: ...
 
 
