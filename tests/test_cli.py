@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import subprocess
@@ -569,3 +570,25 @@ def test_ctrl_c_as_a_dry_run_closes_says_its_reports_may_be_incomplete(
         f"importer: stopped: interrupted as the dry run ended: the reports in {out} may be "
         "incomplete; run it again\n"
     )
+
+
+def test_a_summary_a_full_disk_cuts_short_is_not_left_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty summary.json would pass for a run that ended; the message names the file."""
+    write_text = Path.write_text
+
+    def full_disk(path: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        if path.name != "summary.json":
+            return write_text(path, data, *args, **kwargs)
+        path.open("w").close()
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    out = tmp_path / "out"
+    argv = ["run", SAMPLE, "--mapping", MAPPING, "--sandbox", "--out", str(out), "--quiet"]
+    assert main(argv) == 3
+    said = f"No space left on device ({out / 'summary.json'}); requests were sent before this"
+    assert capsys.readouterr().err.startswith(f"importer: stopped: {said}")
+    assert not (out / "summary.json").exists()
+    assert (out / "rejects.xlsx").exists()

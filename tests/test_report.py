@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import random
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from importer.record import workbook
 from importer.record.outcomes import RowOutcome, Status
 from importer.record.report import RESULTS_COLUMNS, Recorder, csv_line
 from tests.test_fuzz import SPECIAL as fuzz_special
+
+ROOT = Path(__file__).resolve().parent.parent
 
 HEADERS = ["First Name", "Email", "Notes"]
 # Characters that make csv.writer quote, spreadsheet formula starts, and plain text.
@@ -349,3 +353,44 @@ def test_rejects_xlsx_rows_escape_each_cell_only_when_the_row_needs_it(cells: li
         if cell
     )
     assert workbook.row_xml(letters, 7, cells) == f'<row r="7">{each}</row>', cells
+
+
+# A recorder that has written 300 rejects and a row left unsent, then finds the disk full (no
+# file may grow) as it finishes the reports; what it raised and what is left, on stdout.
+_FULL_DISK = """
+import errno, gc, resource, signal, sys
+from pathlib import Path
+from importer.errors import Code, Reject
+from importer.record.outcomes import RowOutcome, Status
+from importer.record.report import Recorder
+
+out = Path(sys.argv[1])
+recorder = Recorder(out, ["Name", "Email"])
+for n in range(2, 302):
+    reject = Reject(n, Code.INVALID_EMAIL, "not an e-mail address")
+    outcome = RowOutcome(n, Status.REJECTED, rejects=(reject,))
+    recorder.record(n - 2, outcome, (f"name {n}", f"bad{n}"))
+stopped = Reject(302, Code.INTERRUPTED, "not sent: interrupted")
+recorder.record(300, RowOutcome(302, Status.NOT_ATTEMPTED, rejects=(stopped,)), ("x", "x@y.z"))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+full = min(path.stat().st_size for path in out.iterdir())
+resource.setrlimit(resource.RLIMIT_FSIZE, (full, full))
+try:
+    recorder.close()
+except OSError as error:
+    print("raised", errno.errorcode[error.errno])
+gc.collect()
+print(*sorted(path.name for path in out.iterdir()))
+"""
+
+
+def test_a_full_disk_as_the_reports_are_finished_leaves_no_unfinished_workbook(
+    tmp_path: Path,
+) -> None:
+    """The failure is raised for the run to report in one message; rejects.xlsx, which Excel
+    would not open, and remaining.csv, which would pass for every row left, are deleted; and
+    Python does not complain about a workbook left open ("Exception ignored in ZipFile")."""
+    command = [sys.executable, "-c", _FULL_DISK, str(tmp_path)]
+    ran = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert ran.stdout.splitlines() == ["raised EFBIG", "rejects.csv results.csv"]
+    assert ran.stderr == ""

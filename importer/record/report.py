@@ -272,14 +272,23 @@ class Recorder:
         return self._remaining
 
     def close(self) -> None:
-        # Rows still pending here can only follow a gap, which the pipeline never leaves;
-        # write them anyway rather than lose them.
-        while self._pending:
-            _, outcome, values, key = heapq.heappop(self._pending)
-            self._write(outcome, values, key)
-        with self._files:
+        """Finish the files. After a failure (a full disk) every file is closed all the same,
+        and rejects.xlsx and remaining.csv are deleted: unfinished, Excel would not open the
+        one, and the other would pass for every row left to send (--resume knows them)."""
+        try:
+            with self._files:
+                # Rows still pending here can only follow a gap, which the pipeline never
+                # leaves; write them anyway rather than lose them.
+                while self._pending:
+                    _, outcome, values, key = heapq.heappop(self._pending)
+                    self._write(outcome, values, key)
+                if self._workbook is not None:
+                    self._workbook.close()
+        except BaseException:
             if self._workbook is not None:
-                self._workbook.close()
+                self._workbook.discard()
+            self.remaining_path.unlink(missing_ok=True)
+            raise
 
 
 @dataclass

@@ -17,6 +17,7 @@ import re
 import time
 import zipfile
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import IO
 from xml.sax.saxutils import escape
@@ -147,7 +148,11 @@ class RejectsWorkbook:
         self._archive.close()
 
     def discard(self) -> None:
-        """Close and delete the file (a sheet too small for the rows)."""
-        self._sheet.close()
-        self._archive.close()
+        """Close and delete the file: a sheet too small for the rows, or one a failure (a full
+        disk) left unfinished, which Excel would not open. Closing what is deleted anyway may
+        fail quietly; left open, the archive would complain as Python collects it."""
+        with suppress(OSError):
+            self._sheet.close()
+        with suppress(OSError):
+            self._archive.close()
         self.path.unlink(missing_ok=True)

@@ -182,10 +182,22 @@ class _Run:
                 "or change the mapping's sheet:"
             ) from None
         summary = self._summary(ran, started_at, options.clock.now() - start)
-        (self.out_dir / "summary.json").write_text(
-            json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        self._write_summary(summary)
         return summary
+
+    def _write_summary(self, summary: ImportSummary) -> None:
+        """summary.json whole or not at all: an empty one (a full disk) would be taken for a
+        run that ended, and contradict the exit code."""
+        path = self.out_dir / "summary.json"
+        try:
+            path.write_text(
+                json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+        except OSError as error:
+            path.unlink(missing_ok=True)
+            # a failed write names no file: the message would not say which
+            raise OSError(error.errno, error.strerror, str(path)) from error
 
     async def _run_table(self, table: Table) -> _Ran:
         """Open the run's ledger, pacers and journal around the stages; close them whatever
