@@ -14,8 +14,9 @@ from importer.errors import Code, FatalApiError
 from importer.record.outcomes import RowOutcome, Status
 from importer.send.client import ApiClient
 from importer.send.pacer import Pacer, PacerStats
+from importer.send.reach import FIRST_CONTACT_BUDGET, UnreachableError
 from importer.send.retry import RetryPolicy
-from importer.send.sender import Sender, SendStats
+from importer.send.sender import Sender, SendStats, StoppedWaiting
 from tests.fakes import FakeApi, FakeClock, reply
 
 BASE = "http://127.0.0.1:9"
@@ -419,3 +420,67 @@ def test_heartbeat_body_decides_the_outcome() -> None:
     assert reject_of(outcome)[0] is Code.ALREADY_EXISTS
     assert outcome.http_status == 409
     assert stats.requests_by_status == {"409": 1}
+
+
+def refused() -> aiohttp.ClientConnectorError:
+    from aiohttp.client_reqrep import ConnectionKey
+
+    return aiohttp.ClientConnectorError(
+        ConnectionKey("127.0.0.1", 9, False, True, None, None, None),
+        ConnectionRefusedError(111, "Connection refused"),
+    )
+
+
+def test_an_unreachable_api_stops_the_run_when_its_10_seconds_are_up() -> None:
+    """The README's 10 s: a row waiting to try again tries when the budget runs out, not a
+    backoff later (runs stopped after 10.4 to 11.8 s, and rows went on waiting)."""
+    server = Server(FakeClock())
+    server.post(*(refused() for _ in range(9)))
+    with pytest.raises(UnreachableError, match="no request got through for 10 s"):
+        send_one(server)
+    assert server.log[-1] == ("POST", pytest.approx(FIRST_CONTACT_BUDGET))
+
+
+def stop_while_resending(server: Server, stop_at: float) -> tuple[RowOutcome | int, float]:
+    """One row sent while the run stops at ``stop_at``: its outcome, or the attempts it made
+    when it ended without one (``StoppedWaiting``); and the time it ended."""
+    clock = server.clock
+
+    async def main() -> tuple[RowOutcome | int, float]:
+        stopping = asyncio.Event()
+        async with ApiClient(BASE, "sk_test", "acc_1", clock=clock) as client:
+            pacer = Pacer(None, clock, headroom=0.0)
+            sender = Sender(client, pacer, RetryPolicy(), clock, SendStats(), stopping=stopping)
+            sending = asyncio.ensure_future(sender.send(2, BODY, EMAIL))
+            await asyncio.sleep(stop_at)
+            stopping.set()
+            try:
+                return await sending, clock.now()
+            except StoppedWaiting as stopped:
+                return stopped.attempts, clock.now()
+
+    with FakeApi() as api:
+        server.install(api)
+        return clock.run(main())
+
+
+@pytest.mark.parametrize("failure", [refused, lambda: throttled("60")], ids=["refused", "429"])
+def test_a_row_nothing_created_stops_waiting_to_be_resent_when_the_run_stops(
+    failure: Any,
+) -> None:
+    """No new request after the stop, and no wait that would hold the end of the run."""
+    server = Server(FakeClock())
+    server.post(failure(), created())
+    assert stop_while_resending(server, 0.2) == (1, pytest.approx(0.2))
+    assert server.methods() == ["POST"]
+
+
+def test_a_row_that_may_have_been_created_goes_on_when_the_run_stops() -> None:
+    """Its answer was lost: ending it now would leave it outcome-unknown; it is looked up."""
+    server = Server(FakeClock())
+    server.post(error(502, "Bad gateway"), created("c2"))
+    server.get(found())
+    outcome, _ = stop_while_resending(server, 0.01)
+    assert isinstance(outcome, RowOutcome)
+    assert (outcome.status, outcome.id) == (Status.CREATED, "c2")
+    assert server.methods() == ["POST", "GET", "POST"]

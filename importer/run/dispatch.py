@@ -26,7 +26,7 @@ from importer.run.stages import Stages
 from importer.run.stop import stopped_by_signals
 from importer.send.client import ApiClient
 from importer.send.pacing import PacerLostError, Pacers
-from importer.send.sender import Sender, SendStats
+from importer.send.sender import Sender, SendStats, StoppedWaiting
 
 # Answers that are wrong for every row of one account (not found, integration disabled, not
 # supported by its provider), not for the key: with rows routed to several accounts, they stop
@@ -67,6 +67,7 @@ async def send_rows(
                     options.clock,
                     stats,
                     pacers.account(account),
+                    stopping=stages.stop.event,
                 )
             return sender
 
@@ -217,6 +218,8 @@ class _Pool:
                 return _not_sent(work, reason, error.status, 1)
             self.stop.set(said, Code.RUN_STOPPED)
             return _not_sent(work, self.stop.reason, error.status, 1)
+        except StoppedWaiting as stopped:
+            return self.stop.outcome(work.row)._replace(attempts=stopped.attempts)
         except PacerLostError as error:
             # Pacing alone would overrun the key's limit for every other process sharing it.
             self.stop.set(f"{error}; rows not sent yet were left for --resume", Code.RUN_STOPPED)

@@ -10,6 +10,8 @@ the API has ever answered this run) by raising ``UnreachableError``, which stops
 
 from __future__ import annotations
 
+import math
+
 from importer.clock import Clock
 from importer.errors import FatalApiError
 
@@ -40,6 +42,15 @@ class Reachability:
         """Any answer from the server, whatever its status."""
         self._answered = True
         self._failing_since = None
+
+    def time_left(self) -> float:
+        """Seconds until failing to connect stops the run (infinite while nothing fails): a
+        row waiting to try again tries by then, so that the run stops on time, not a backoff
+        later."""
+        if self._failing_since is None:
+            return math.inf
+        budget = self._outage if self._answered else self._first_contact
+        return max(0.0, self._failing_since + budget - self._clock.now())
 
     def not_connected(self, reason: str) -> None:
         """A request that could not connect; raises ``UnreachableError`` past the budget."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -23,6 +24,16 @@ from importer.send.reach import Reachability
 from importer.send.retry import RetryPolicy
 
 _RETRIED = (RetriableApiError, AmbiguousApiError, NotSentError)
+
+
+class StoppedWaiting(Exception):
+    """The run stopped while a row waited to be resent, and none of its requests can have
+    created it (refused, throttled, never connected): it ends not sent, without another one.
+    Its backoff could have held the end of the run for half a minute (an unreachable API)."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(attempts)
+        self.attempts = attempts
 
 
 @dataclass
@@ -78,8 +89,10 @@ class Sender:
         clock: Clock,
         stats: SendStats,
         account_pacer: Pacing | None = None,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self._client = client
+        self._stopping = stopping
         self._pacer = pacer
         self._account_pacer = account_pacer
         self._policy = policy
@@ -128,10 +141,22 @@ class Sender:
                 raise replayed
             return await self._attempt(row, body)
 
+        async def pause(seconds: float) -> None:
+            await self._pause(row, seconds)
+
+        backoff = self._policy.wait()
+
+        def wait(retry_state: RetryCallState) -> float:
+            planned = backoff(retry_state)
+            outcome = retry_state.outcome
+            if outcome is not None and isinstance(outcome.exception(), NotSentError):
+                return min(planned, self._reach.time_left())
+            return planned
+
         retrying = AsyncRetrying(
-            sleep=self._clock.sleep,
+            sleep=pause,
             stop=self._policy.stop(self._clock, started=started),
-            wait=self._policy.wait(),
+            wait=wait,
             retry=retry_if_exception_type(_RETRIED),
             before_sleep=self._before_sleep,
             reraise=True,
@@ -141,6 +166,23 @@ class Sender:
         except _RETRIED as error:
             return self._gave_up(row, error)
         return outcome
+
+    async def _pause(self, row: _Row, seconds: float) -> None:
+        """Wait to resend ``row``; a row nothing can have created stops waiting, and ends,
+        when the run stops."""
+        stopping = self._stopping
+        if stopping is None or row.had_ambiguous:
+            await self._clock.sleep(seconds)
+            return
+        sleeping = asyncio.ensure_future(self._clock.sleep(seconds))
+        stopped = asyncio.ensure_future(stopping.wait())
+        try:
+            await asyncio.wait((sleeping, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            stopped.cancel()
+        if stopping.is_set():
+            raise StoppedWaiting(row.attempts)
 
     async def _attempt(self, row: _Row, body: bytes) -> RowOutcome:
         # The lookup runs on the attempt after the ambiguous one, so after a backoff: a provider
