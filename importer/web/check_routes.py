@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from importer.errors import ConfigError
-from importer.web.checkrows import SHOW, CheckRows
+from importer.web.checkrows import SHOW, CheckRows, EditRefused
 from importer.web.corrected import CORRECTED_FORMATS, write_corrected
 from importer.web.job_routes import job_of
 from importer.web.jobs import Job
@@ -17,9 +17,6 @@ from importer.web.replies import download_stem, json_error, not_found, read_json
 
 if TYPE_CHECKING:
     from importer.web.server import WebServer
-
-MAX_CELL = 32767
-"""The longest text a corrected cell may hold: Excel's own limit for a cell."""
 
 
 class CheckRoutes:
@@ -53,13 +50,15 @@ class CheckRoutes:
         body = await read_json(request)
         row, column, value = body.get("row"), body.get("column"), body.get("value")
         if not (isinstance(row, int) and isinstance(column, int) and isinstance(value, str)):
-            return json_error(400, 'send {"row": NUMBER, "column": POSITION, "value": TEXT}')
-        if len(value) > MAX_CELL:
-            return json_error(400, f"a cell holds at most {MAX_CELL:,} characters")
+            return json_error(
+                400,
+                'send {"row": NUMBER, "column": POSITION, "value": TEXT}',
+                code="not-a-cell-edit",
+            )
         try:
             changed, original = checked.edit(row, column, value)
-        except KeyError as error:
-            return json_error(400, str(error.args[0]))
+        except EditRefused as error:
+            return json_error(400, str(error), code=error.code)
         job.upload.edit(job.sheet, row, column, original, value)
         return web.json_response(
             {

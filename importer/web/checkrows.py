@@ -29,6 +29,10 @@ from importer.run.keys import RowKey
 
 ROWS_FILE = "rows.sqlite"
 PAGE_SIZE = 50
+MAX_CELL = 32767
+"""The longest text a corrected cell may hold: Excel's own limit for a cell."""
+_LAST_ROW = 2**63 - 1
+"""SQLite's largest INTEGER: a row number past it cannot even be looked up."""
 SHOW = {
     "all": "1",
     "problems": "status = 'rejected'",
@@ -72,6 +76,15 @@ CREATE INDEX rows_status ON rows (status, row_number);
 CREATE INDEX rows_email ON rows (email);
 CREATE TABLE about (headers TEXT NOT NULL, links TEXT NOT NULL);
 """
+
+
+class EditRefused(Exception):
+    """A correction the check step cannot take; ``code`` is stable kebab-case, the message
+    says why in the page's words."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +166,21 @@ class RowChecker:
                 number,
                 self.located(outcome.rejects[0]) if isinstance(outcome, RowOutcome) else None,
             )
+
+
+def _check_text(text: str) -> None:
+    """Refuse what no cell can hold: more than Excel takes, or an unpaired UTF-16 surrogate
+    (a broken copy and paste), which neither SQLite nor a workbook can store."""
+    if len(text) > MAX_CELL:
+        raise EditRefused("cell-too-long", f"a cell holds at most {MAX_CELL:,} characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise EditRefused(
+            "cell-not-text",
+            f"character {error.start + 1} of the text is half of a character (U+"
+            f"{ord(text[error.start]):04X}), which no file can hold: type the text again",
+        ) from None
 
 
 def _problem(reject: Reject | RowWarning, positions: list[int]) -> dict[str, Any]:
@@ -288,28 +316,34 @@ class CheckRows:
         """Put ``text`` in a cell and check the row again.
 
         Returns the rows whose outcome changed and the cell's text in the file. Raises
-        ``KeyError`` for a row or a cell the file does not have.
+        ``EditRefused`` for a row or a cell the file does not have, or text no cell can hold,
+        before anything is written.
         """
-        found = self.db.execute(
-            "SELECT cells, edited, email, locked FROM rows WHERE row_number = ?", (number,)
-        ).fetchone()
+        _check_text(text)
+        found = None
+        if 0 < number <= _LAST_ROW:
+            found = self.db.execute(
+                "SELECT cells, edited, email, locked FROM rows WHERE row_number = ?", (number,)
+            ).fetchone()
         if found is None:
-            raise KeyError(f"the file has no row {number}")
+            raise EditRefused("no-such-row", f"the file has no row {number}")
         if found[3]:
-            raise KeyError(
+            raise EditRefused(
+                "row-misread",
                 f"row {number} was not read as the file meant it (see its problem): correct it "
-                "in the file itself and upload the file again"
+                "in the file itself and upload the file again",
             )
         cells = list(orjson.loads(found[0]))
         email = found[2]
         if not 0 <= position < len(cells):
-            raise KeyError(f"row {number} has no cell in column {position + 1}")
+            raise EditRefused("no-such-cell", f"row {number} has no cell in column {position + 1}")
         twins = dict(enumerate(self.links, len(cells) - len(self.links)))  # twin → its column
         if position in twins:
             base = self.checker.headers[twins[position]]
-            raise KeyError(
+            raise EditRefused(
+                "link-column",
                 f'column {position + 1} holds the web address the cell of column "{base}" links '
-                f"to in the file: correct that cell, and what you type is read instead"
+                f"to in the file: correct that cell, and what you type is read instead",
             )
         originals = {int(k): v for k, v in orjson.loads(found[1] or "{}").items()}
         original = originals.get(position, cells[position])
@@ -325,17 +359,22 @@ class CheckRows:
             elif position not in originals and twin in originals:
                 cells[twin] = originals.pop(twin)
         self.db.execute("BEGIN")
-        record = self._record(SourceRow(number, tuple(cells)), originals)
-        self.db.execute(
-            "UPDATE rows SET cells = ?, own = ?, status = ?, problems = ?, locked = ?, "
-            "across = NULL, sends = ?, body = ?, warnings = ?, email = ?, edited = ? "
-            "WHERE row_number = ?",
-            (*record[1:], number),
-        )
-        emails = None
-        if self.checker.keys.fold or not self.checker.keys.readable:
-            emails = {e for e in (email, record[9]) if e is not None}
-        changed = {number, *self._settle_duplicates(emails)}
+        try:
+            record = self._record(SourceRow(number, tuple(cells)), originals)
+            self.db.execute(
+                "UPDATE rows SET cells = ?, own = ?, status = ?, problems = ?, locked = ?, "
+                "across = NULL, sends = ?, body = ?, warnings = ?, email = ?, edited = ? "
+                "WHERE row_number = ?",
+                (*record[1:], number),
+            )
+            emails = None
+            if self.checker.keys.fold or not self.checker.keys.readable:
+                emails = {e for e in (email, record[9]) if e is not None}
+            changed = {number, *self._settle_duplicates(emails)}
+        except BaseException:
+            # left open, the transaction would refuse every later edit ("within a transaction")
+            self.db.execute("ROLLBACK")
+            raise
         self.db.execute("COMMIT")
         return sorted(changed), original
 

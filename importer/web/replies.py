@@ -30,8 +30,11 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     response.headers.update(SECURITY_HEADERS)
 
 
-def json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def json_error(status: int, message: str, *, code: str | None = None) -> web.Response:
+    """``code``: a stable kebab-case name of the refusal, for scripts (the page shows the
+    message)."""
+    body = {"error": message} if code is None else {"error": message, "code": code}
+    return web.json_response(body, status=status)
 
 
 def bad_request(message: str) -> web.HTTPBadRequest:
