@@ -478,6 +478,39 @@ def test_the_import_sends_the_corrected_cells(api: Api) -> None:
     assert [c["last_name"] for c in found] == ["Turing"]
 
 
+def test_a_check_imports_the_cells_it_showed_not_those_corrected_in_a_later_check(
+    api: Api,
+) -> None:
+    upload = api.upload_ok()
+    first = api.check(upload, {"columns": {}})
+    api.edit(first, 4, 2, "alan.turing@example.com")
+    # Back, then Check again (or a second tab): the second check starts from the first's cells
+    second = api.check(upload, {"columns": {}})
+    assert second["checked"]["counts"]["edited_cells"] == 1
+    assert api.edit(second, 4, 2, "alan@bletchley.example")["edited_cells"] == 1
+    assert api.edit(second, 20, 0, "Amarachi")["edited_cells"] == 2
+    # back on the first check's page, which still shows its own cells
+    [row] = api.checked_rows(first, "edited")
+    assert row["body"]["email"] == "alan.turing@example.com"
+
+    corrected = api.get(f"/api/jobs/{first['id']}/corrected.csv").content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(corrected)))
+    assert (rows[3][2], rows[19][0]) == ("alan.turing@example.com", "Amara")
+    job = api.wait(api.import_(first, target="sandbox").json()["id"])
+    assert job["summary"]["by_status"]["created"] == 16
+    assert [c["last_name"] for c in api.stored("alan.turing@example.com")] == ["Turing"]
+    assert api.stored("alan@bletchley.example") == []
+    assert [c["first_name"] for c in api.stored("amara.nwosu@example.com")] == ["Amara"]
+    # the next check starts from the latest corrections, the second check's
+    third = api.check(upload, {"columns": {}})
+    cells = {r["row_number"]: r["cells"] for r in api.checked_rows(third, "edited")}
+    assert (cells.keys(), cells[4][2], cells[20][0]) == (
+        {4, 20},
+        "alan@bletchley.example",
+        "Amarachi",
+    )
+
+
 def test_a_linked_cell_typed_over_sends_what_was_typed_not_its_old_link(
     api: Api, tmp_path: Path
 ) -> None:

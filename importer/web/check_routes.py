@@ -14,6 +14,7 @@ from importer.web.corrected import CORRECTED_FORMATS, write_corrected
 from importer.web.job_routes import job_of
 from importer.web.jobs import Job
 from importer.web.replies import download_stem, json_error, not_found, read_json
+from importer.web.workspace import edited_cells, put_edit
 
 if TYPE_CHECKING:
     from importer.web.server import WebServer
@@ -59,12 +60,13 @@ class CheckRoutes:
             changed, original = checked.edit(row, column, value)
         except EditRefused as error:
             return json_error(400, str(error), code=error.code)
+        put_edit(job.edits, row, column, original, value)
         job.upload.edit(job.sheet, row, column, original, value)
         return web.json_response(
             {
                 "rows": checked.rows(changed),
                 "checked": checked.summary(),
-                "edited_cells": job.upload.edited_cells(job.sheet),
+                "edited_cells": edited_cells(job.edits),
             }
         )
 
@@ -75,9 +77,7 @@ class CheckRoutes:
             raise not_found("the corrected file is a .csv or an .xlsx")
         upload = job.upload
         try:
-            data = await asyncio.to_thread(
-                write_corrected, upload.path, job.sheet, upload.edits_of(job.sheet), kind
-            )
+            data = await asyncio.to_thread(write_corrected, upload.path, job.sheet, job.edits, kind)
         except ConfigError as error:
             return json_error(400, str(error).replace(str(upload.path), f'"{upload.name}"'))
         stem = download_stem(upload.name)

@@ -12,7 +12,7 @@ import csv
 import io
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -20,14 +20,13 @@ from openpyxl.cell import WriteOnlyCell
 
 from importer.read import xlsx
 from importer.read.tables import open_table
+from importer.web.workspace import CellEdits
 
 CORRECTED_FORMATS = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 """The formats offered → their media types."""
-CellEdits = Mapping[str, Mapping[str, tuple[str, str]]]
-"""Row → column position → (the file's text, the corrected text), as the upload keeps them."""
 _SEP_LINE = re.compile(r"sep=.\r?\n?", re.IGNORECASE)
 
 

@@ -8,6 +8,7 @@ treats as Ctrl-C: no new rows, the requests in flight finish, the reports are wr
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 import shutil
@@ -25,7 +26,7 @@ from importer.errors import ConfigError
 from importer.mapping import load_mapping
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits
 from importer.web.checkrows import ROWS_FILE, CheckRows
-from importer.web.workspace import ID_PATTERN, Upload, Workspace, new_id
+from importer.web.workspace import ID_PATTERN, CellEdits, Upload, Workspace, new_id
 
 FILES = {
     "results.csv": ("out", "results.csv"),
@@ -56,6 +57,9 @@ class Job:
     target: str | None = None
     account_id: str | None = None
     check_id: str | None = None
+    edits: CellEdits = field(default_factory=dict, repr=False)
+    """The corrected cells the run reads in place of the file's; a check's grow as cells are
+    corrected on its page, so they are always the ones its rows show."""
     rows_total: int | None = None
     """Rows in the file, known exactly once a check has read it all."""
     state: str = "running"
@@ -152,7 +156,7 @@ class JobRegistry:
         mapping_request: dict[str, Any],
         *,
         header_row: int = 1,
-        edits: dict[str, dict[str, tuple[str, str]]] | None = None,
+        edits: CellEdits | None = None,
         target: Destination | None = None,
         check: Job | None = None,
     ) -> Job:
@@ -172,6 +176,8 @@ class JobRegistry:
             target=None if target is None else target.name,
             account_id=None if target is None else target.account_id,
             check_id=None if check is None else check.id,
+            # a copy: the run reads these cells whatever is corrected later, elsewhere
+            edits=copy.deepcopy(edits or {}),
             rows_total=None if check is None else check.rows_total,
         )
         mapping = folder / "mapping.yaml"
@@ -181,7 +187,7 @@ class JobRegistry:
             "name": upload.name,
             "sheet": sheet,
             "header_row": header_row,
-            "edits": edits or {},
+            "edits": job.edits,
             "mapping": str(mapping),
             "mapping_label": mapping_label,
             "out_dir": str(folder / "out"),

@@ -20,6 +20,7 @@ from importer.web.workspace import (
     UploadError,
     View,
     display_name,
+    edited_cells,
     too_large,
     view_of,
 )
@@ -206,7 +207,7 @@ class UploadRoutes:
             "sheet": view.sheet,
             "header_row": view.header_row,
             "header_found": upload.views.get((view.sheet, None)) is view,
-            "edited_cells": upload.edited_cells(view.sheet),
+            "edited_cells": edited_cells(upload.edits_of(view.sheet)),
             "headers": view.headers,
             "columns": [
                 {

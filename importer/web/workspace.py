@@ -27,6 +27,23 @@ EXAMPLES = 3
 _REPORT_COLUMNS = {name.casefold() for name in REJECTS_EXTRA_COLUMNS}
 
 
+CellEdits = dict[str, dict[str, tuple[str, str]]]
+"""Cells corrected on the page: row → column → (the file's text, the corrected text)."""
+
+
+def put_edit(edits: CellEdits, row: int, column: int, original: str, text: str) -> None:
+    """Keep a corrected cell (an edit back to the file's text drops it)."""
+    cells = edits.setdefault(str(row), {})
+    if text == original:
+        cells.pop(str(column), None)
+    else:
+        cells[str(column)] = (original, text)
+
+
+def edited_cells(edits: CellEdits) -> int:
+    return sum(len(cells) for cells in edits.values())
+
+
 def new_id() -> str:
     return secrets.token_hex(16)
 
@@ -79,23 +96,15 @@ class Upload:
     """The first visible sheet a suggested mapping can read, when the first one cannot."""
     views: dict[tuple[str | None, int | None], View] = field(default_factory=dict)
     """What the mapping step shows, by sheet and header row (None: the row found)."""
-    edits: dict[str, dict[str, dict[str, tuple[str, str]]]] = field(default_factory=dict)
-    """Cells corrected on the page: sheet ("" in a CSV) → row → column → (file's, corrected).
-    Kept in memory beside the upload, so they go when it goes."""
+    edits: dict[str, CellEdits] = field(default_factory=dict)
+    """The latest cells corrected on the page, by sheet ("" in a CSV), which the next check of
+    the sheet starts from. Kept in memory beside the upload, so they go when it goes."""
 
-    def edits_of(self, sheet: str | None) -> dict[str, dict[str, tuple[str, str]]]:
+    def edits_of(self, sheet: str | None) -> CellEdits:
         return self.edits.get(sheet or "", {})
 
     def edit(self, sheet: str | None, row: int, column: int, original: str, text: str) -> None:
-        """Keep a corrected cell beside the file (an edit back to the file's text drops it)."""
-        cells = self.edits.setdefault(sheet or "", {}).setdefault(str(row), {})
-        if text == original:
-            cells.pop(str(column), None)
-        else:
-            cells[str(column)] = (original, text)
-
-    def edited_cells(self, sheet: str | None) -> int:
-        return sum(len(cells) for cells in self.edits_of(sheet).values())
+        put_edit(self.edits.setdefault(sheet or "", {}), row, column, original, text)
 
     @property
     def default_sheet(self) -> str | None:
