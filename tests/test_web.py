@@ -867,7 +867,7 @@ def test_files_expire_after_their_keep_time_and_all_go_at_shutdown() -> None:
         clock.now += 599
         api.get(f"/api/uploads/{kept['id']}")
         server.sweep()
-        assert api.get(f"/api/jobs/{check['id']}").status_code == 200
+        assert check["id"] in server.jobs.jobs  # asking for it here would keep it longer
         clock.now += 2
         server.sweep()
         gone = api.get(f"/api/jobs/{check['id']}")
@@ -877,6 +877,27 @@ def test_files_expire_after_their_keep_time_and_all_go_at_shutdown() -> None:
         assert api.get(f"/api/uploads/{kept['id']}").status_code == 200
         assert [p.parent.name for p in every_file(root)] == [kept["id"]]
     assert not root.exists()
+
+
+def test_a_check_being_corrected_is_kept_past_the_keep_time_of_its_end() -> None:
+    clock = FakeClock()
+    with start_server_thread(WebConfig(port=0, keep_seconds=600, clock=clock)) as server:
+        api = Api(server)
+        upload = api.upload_ok()
+        check = api.check(upload, {"columns": {}})
+        for minute in (10, 20, 30):  # a cell corrected every ten minutes, nothing else asked
+            clock.now += 590
+            server.sweep()
+            api.edit(check, 4, 2, f"alan{minute}@example.com")
+        clock.now += 590
+        server.sweep()
+        assert api.get(f"/api/jobs/{check['id']}/rows").status_code == 200
+        assert server.workspace.uploads[upload["id"]].touched == clock.now
+        # left alone, it goes with its upload
+        clock.now += 601
+        server.sweep()
+        assert api.get(f"/api/jobs/{check['id']}").status_code == 404
+        assert upload["id"] not in server.workspace.uploads
 
 
 # -- the command --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def job_of(server: WebServer, request: web.Request) -> Job:
     if job is None:
         raise not_found(
             "this run is no longer on the server (its files are deleted "
-            f"{round(server.config.keep_seconds / 60)} minutes after it ends): start again "
+            f"{round(server.config.keep_seconds / 60)} minutes after its last use): start again "
             "from the upload"
         )
     return job

@@ -69,7 +69,8 @@ class Job:
     checked: CheckRows | None = field(default=None, repr=False)
     """A finished check's rows, paged by the page and re-checked when a cell is corrected."""
     error: str | None = None
-    finished: float | None = None
+    last_used: float | None = None
+    """When the run ended or was last asked about since; None while it runs."""
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -144,7 +145,14 @@ class JobRegistry:
         self.jobs: dict[str, Job] = {}
 
     def get(self, job_id: str) -> Job | None:
-        return self.jobs.get(job_id) if ID_PATTERN.fullmatch(job_id) else None
+        """The job, kept (with its upload) for ``keep_seconds`` more: a check being corrected
+        asks nothing else, and must not be deleted under the user."""
+        job = self.jobs.get(job_id) if ID_PATTERN.fullmatch(job_id) else None
+        if job is not None:
+            job.upload.touched = self.clock()
+            if not job.live:
+                job.last_used = job.upload.touched
+        return job
 
     async def start(
         self,
@@ -218,7 +226,7 @@ class JobRegistry:
         spec["resume"] = True
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         job.state = "running"
-        job.progress = job.summary = job.error = job.finished = None
+        job.progress = job.summary = job.error = job.last_used = None
         await self._spawn(job, api_key)
 
     async def _spawn(self, job: Job, api_key: str | None) -> None:
@@ -262,7 +270,7 @@ class JobRegistry:
                 done = True
         code = await process.wait()
         job.process = None
-        job.finished = self.clock()
+        job.last_used = self.clock()
         if done:
             out = job.folder / "out"
             try:
@@ -305,9 +313,9 @@ class JobRegistry:
                 shutil.rmtree(job.folder, ignore_errors=True)
 
     def sweep(self, older_than: float) -> None:
-        """Delete the jobs (and their files) that ended before ``older_than``."""
+        """Delete the jobs (and their files) not used since ``older_than``."""
         for job in list(self.jobs.values()):
-            if job.finished is not None and job.finished < older_than:
+            if job.last_used is not None and job.last_used < older_than:
                 del self.jobs[job.id]
                 if job.checked is not None:
                     job.checked.close()
