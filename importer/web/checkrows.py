@@ -320,32 +320,8 @@ class CheckRows:
         before anything is written.
         """
         _check_text(text)
-        found = None
-        if 0 < number <= _LAST_ROW:
-            found = self.db.execute(
-                "SELECT cells, edited, email, locked FROM rows WHERE row_number = ?", (number,)
-            ).fetchone()
-        if found is None:
-            raise EditRefused("no-such-row", f"the file has no row {number}")
-        if found[3]:
-            raise EditRefused(
-                "row-misread",
-                f"row {number} was not read as the file meant it (see its problem): correct it "
-                "in the file itself and upload the file again",
-            )
-        cells = list(orjson.loads(found[0]))
-        email = found[2]
-        if not 0 <= position < len(cells):
-            raise EditRefused("no-such-cell", f"row {number} has no cell in column {position + 1}")
-        twins = dict(enumerate(self.links, len(cells) - len(self.links)))  # twin → its column
-        if position in twins:
-            base = self.checker.headers[twins[position]]
-            raise EditRefused(
-                "link-column",
-                f'column {position + 1} holds the web address the cell of column "{base}" links '
-                f"to in the file: correct that cell, and what you type is read instead",
-            )
-        originals = {int(k): v for k, v in orjson.loads(found[1] or "{}").items()}
+        cells, edited, email, twins = self._editable(number, position)
+        originals = {int(k): v for k, v in orjson.loads(edited or "{}").items()}
         original = originals.get(position, cells[position])
         if text == original:
             originals.pop(position, None)
@@ -377,6 +353,38 @@ class CheckRows:
             raise
         self.db.execute("COMMIT")
         return sorted(changed), original
+
+    def _editable(
+        self, number: int, position: int
+    ) -> tuple[list[str], str | None, str | None, dict[int, int]]:
+        """Row ``number``'s cells, the file's text of those edited (JSON), its e-mail and its
+        links' columns (twin → its column); ``EditRefused`` unless cell ``position`` may be
+        edited."""
+        found = None
+        if 0 < number <= _LAST_ROW:
+            found = self.db.execute(
+                "SELECT cells, edited, email, locked FROM rows WHERE row_number = ?", (number,)
+            ).fetchone()
+        if found is None:
+            raise EditRefused("no-such-row", f"the file has no row {number}")
+        if found[3]:
+            raise EditRefused(
+                "row-misread",
+                f"row {number} was not read as the file meant it (see its problem): correct it "
+                "in the file itself and upload the file again",
+            )
+        cells = list(orjson.loads(found[0]))
+        if not 0 <= position < len(cells):
+            raise EditRefused("no-such-cell", f"row {number} has no cell in column {position + 1}")
+        twins = dict(enumerate(self.links, len(cells) - len(self.links)))
+        if position in twins:
+            base = self.checker.headers[twins[position]]
+            raise EditRefused(
+                "link-column",
+                f'column {position + 1} holds the web address the cell of column "{base}" links '
+                f"to in the file: correct that cell, and what you type is read instead",
+            )
+        return cells, found[1], found[2], twins
 
     def summary(self) -> dict[str, Any]:
         return {

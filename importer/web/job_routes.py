@@ -108,9 +108,7 @@ class JobRoutes:
             check.mapping_label,
             check.mapping_request,
             header_row=check.header_row,
-            # What this check showed and the user confirmed, not the upload's latest cells:
-            # another check of the same sheet (a second tab, or Back then Check again) may have
-            # corrected them since, and its page is not the one whose Import was clicked.
+            # what this check showed: another check of the sheet may have changed the upload's
             edits=check.edits,
             target=destination,
             check=check,

@@ -58,8 +58,10 @@ class Job:
     account_id: str | None = None
     check_id: str | None = None
     edits: CellEdits = field(default_factory=dict, repr=False)
-    """The corrected cells the run reads in place of the file's; a check's grow as cells are
-    corrected on its page, so they are always the ones its rows show."""
+    """The corrected cells the run reads in place of the file's. A check's grow as cells are
+    corrected on its page, and its import sends them, not the upload's latest: Import is clicked
+    on the page showing them, while another check of the sheet (a second tab, Back then Check
+    again) may have changed the upload's since. Sending what the user saw beats refusing it."""
     rows_total: int | None = None
     """Rows in the file, known exactly once a check has read it all."""
     state: str = "running"
