@@ -628,6 +628,37 @@ def test_a_workbook_keeps_its_other_sheets_and_a_title_line_keeps_its_row(
     assert as_csv.splitlines()[4] == "Bo,Ray,bo@example.com,"
 
 
+def test_a_corrected_workbook_keeps_its_formulas_results_and_can_be_checked_again(
+    api: Api, tmp_path: Path
+) -> None:
+    formulas = ROOT / "tests" / "data" / "formulas.xlsx"
+    check = api.check(api.upload_ok(formulas), {"columns": {}})
+    api.edit(check, 3, 1, "Raymond")
+    corrected = tmp_path / "formulas-corrected.xlsx"
+    corrected.write_bytes(api.get(f"/api/jobs/{check['id']}/corrected.xlsx").content)
+    again = api.check(api.upload_ok(corrected), {"columns": {}})
+    assert again["state"] == "done", again["error"]
+    assert [r["cells"] for r in api.checked_rows(again)] == [
+        ["Ann", "Lee", "Ann Lee", "447700112233", "447700112233", "TRUE"],
+        # the results Excel stored, which it computes again on opening the file
+        ["Bob", "Raymond", "Bob Ray", "447700112234", "447700112234", "FALSE"],
+    ]
+    shared = tmp_path / "shared.xlsx"
+    with zipfile.ZipFile(formulas) as source, zipfile.ZipFile(shared, "w") as copy:
+        for info in source.infolist():
+            part = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                part = part.replace(b"<f>D2*1</f>", b'<f t="shared" ref="E2:E3" si="0">D2*1</f>')
+                part = part.replace(b"<f>D3*1</f>", b'<f t="shared" si="0"/>')
+            copy.writestr(info, part)
+    check = api.check(api.upload_ok(shared), {"columns": {}})
+    api.edit(check, 2, 4, "447700112299")
+    refused = api.get(f"/api/jobs/{check['id']}/corrected.xlsx")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "corrected-file-not-written"
+    assert refused.json()["error"].startswith("cell E2 holds a formula Excel copied to other")
+
+
 def make_workbook(path: Path) -> None:
     """A summary sheet first, then the candidates under a title line and a blank row."""
     workbook = openpyxl.Workbook()

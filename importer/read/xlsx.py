@@ -46,6 +46,7 @@ _OFFICE_DOCUMENT = "/officeDocument"
 _SHARED_STRINGS = "/sharedStrings"
 _STYLES = "/styles"
 _HYPERLINK = "/hyperlink"
+_CALC_CHAIN = "/calcChain"
 _ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # openpyxl warns as it streams a date cell out of Excel's range (and reads it as #VALUE!): a
 # warning prints its source line amid the run's output, and says nothing the reports do not.
@@ -204,6 +205,29 @@ def sheet_parts(
         yield archive, strings, [(info.name, info.visible, info.part) for info in sheets]
 
 
+@dataclass(frozen=True, slots=True)
+class FormulaParts:
+    """The parts saying how Excel computes a workbook's formulas."""
+
+    workbook: str
+    """workbook.xml, whose calcPr says whether Excel computes every formula on opening."""
+    relationships: str
+    """The workbook's relationships, which name the calculation chain."""
+    calc_chain: str | None
+    """Excel's list of formula cells in the order it last computed them; None without one."""
+
+
+def formula_parts(path: Path, archive: zipfile.ZipFile) -> FormulaParts:
+    workbook_part = _workbook_part(path, archive)
+    found = _relationships(path, archive, workbook_part).values()
+    chain = next((part for kind, part in found if kind == _CALC_CHAIN), None)
+    return FormulaParts(
+        workbook_part,
+        _relationships_part(workbook_part),
+        chain if chain in archive.NameToInfo else None,
+    )
+
+
 @contextmanager
 def _archive(path: Path, limits: WorkbookLimits) -> Iterator[zipfile.ZipFile]:
     check_zip_directory(path, limits)
@@ -351,14 +375,7 @@ def _unescape(text: str) -> str:
 
 def _list_sheets(path: Path, archive: zipfile.ZipFile) -> tuple[str, list[_SheetInfo]]:
     """The workbook part and its worksheets (chart sheets and dangling entries hold no cells)."""
-    workbook_part = next(
-        (
-            part
-            for kind, part in _relationships(path, archive, "").values()
-            if kind == _OFFICE_DOCUMENT
-        ),
-        "xl/workbook.xml",
-    )
+    workbook_part = _workbook_part(path, archive)
     targets = _relationships(path, archive, workbook_part)
     sheets = []
     workbook = _parse(path, read_metadata(path, archive, workbook_part))
@@ -378,6 +395,11 @@ def _list_sheets(path: Path, archive: zipfile.ZipFile) -> tuple[str, list[_Sheet
             )
         )
     return workbook_part, sheets
+
+
+def _workbook_part(path: Path, archive: zipfile.ZipFile) -> str:
+    package = _relationships(path, archive, "").values()
+    return next((part for kind, part in package if kind == _OFFICE_DOCUMENT), "xl/workbook.xml")
 
 
 def _shared_strings(path: Path, archive: zipfile.ZipFile, workbook_part: str) -> str | None:

@@ -79,7 +79,8 @@ class CheckRoutes:
         try:
             data = await asyncio.to_thread(write_corrected, upload.path, job.sheet, job.edits, kind)
         except ConfigError as error:
-            return json_error(400, str(error).replace(str(upload.path), f'"{upload.name}"'))
+            message = str(error).replace(str(upload.path), f'"{upload.name}"')
+            return json_error(400, message, code="corrected-file-not-written")
         stem = download_stem(upload.name)
         return web.Response(
             body=data,

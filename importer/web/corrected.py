@@ -1,8 +1,9 @@
 """The user's file with the cells corrected on the page, as CSV or XLSX, for their own records.
 
 Nothing else changes: every row keeps its number (title lines above the headers included), every
-cell its text. A workbook saved as XLSX is the workbook itself with the corrected cells replaced,
-so its other sheets, formats and formulas stay; a CSV keeps its delimiter. Every cell written by
+cell its text. A workbook saved as XLSX is the workbook itself with the corrected cells replaced
+(``workbook_patch``, a row at a time), so its other sheets, formats and formulas with their
+results stay; a CSV keeps its delimiter. Every cell written by
 this module is text, never a number or a formula, so Excel shows it as typed.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 
 from importer.read import xlsx
 from importer.read.tables import open_table
+from importer.web.workbook_patch import patch_workbook
 from importer.web.workspace import CellEdits
 
 CORRECTED_FORMATS = {
@@ -35,7 +36,12 @@ def write_corrected(path: Path, sheet: str | None, edits: CellEdits, kind: str) 
     ``kind`` file ("csv" or "xlsx")."""
     if sheet is not None:
         if kind == "xlsx":
-            return _workbook_edited(path, sheet, edits)
+            texts = {
+                int(row): {int(column): text for column, (_, text) in cells.items()}
+                for row, cells in edits.items()
+                if cells
+            }
+            return patch_workbook(path, sheet, texts)
         return _csv_bytes(_apply(_sheet_records(path, sheet), edits), ",", declare=False)
     with open_table(path) as table:
         encoding, delimiter = table.encoding, table.delimiter or ","
@@ -82,22 +88,6 @@ def _apply(records: Iterator[list[str]], edits: CellEdits) -> Iterator[list[str]
                     cells.extend([""] * (position + 1 - len(cells)))
                 cells[position] = text
         yield cells
-
-
-def _workbook_edited(path: Path, sheet: str, edits: CellEdits) -> bytes:
-    with warnings.catch_warnings():
-        # openpyxl warns about features it does not keep (data validation extensions...).
-        warnings.simplefilter("ignore")
-        workbook = openpyxl.load_workbook(path)
-    worksheet = workbook[sheet]
-    for row, cells in edits.items():
-        for column, (_, text) in cells.items():
-            cell = worksheet.cell(int(row), int(column) + 1)
-            cell.value = text
-            cell.data_type = "s"  # text as typed, even when it starts with "="
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def _new_workbook(rows: Iterator[list[str]], title: str) -> bytes:
