@@ -879,6 +879,25 @@ def test_stop_finishes_what_is_in_flight_and_writes_the_reports(tmp_path: Path) 
         assert api.import_(done, target="sandbox").status_code == 409
 
 
+def test_stop_as_the_import_starts_says_nothing_was_sent_and_resume_sends_it_all(
+    api: Api,
+) -> None:
+    check = api.check(api.upload_ok(), {"columns": {}})
+    job = api.import_(check, target="sandbox").json()
+    # at once: the worker is still loading the importer
+    assert api.post(f"/api/jobs/{job['id']}/stop").json()["state"] == "stopping"
+    stopped = api.wait(job["id"])
+    assert (stopped["state"], stopped["error"]) == (
+        "failed",
+        "stopped before the first row was read",
+    )
+    assert api.stored("ada.lovelace@example.com") == []
+    assert api.post(f"/api/jobs/{job['id']}/resume").status_code == 200
+    done = api.wait(job["id"])
+    assert done["summary"]["by_status"]["created"] == 15
+    assert len(api.stored("ada.lovelace@example.com")) == 1
+
+
 def test_runs_past_the_limit_at_once_are_refused(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     upload = api.upload_ok()
     monkeypatch.setattr(job_routes, "MAX_LIVE_JOBS", 0)

@@ -145,6 +145,7 @@ class JobRegistry:
         self.clock = clock
         self.progress_interval = progress_interval
         self.jobs: dict[str, Job] = {}
+        self._spawning = asyncio.Lock()
 
     def get(self, job_id: str) -> Job | None:
         """The job, kept (with its upload) for ``keep_seconds`` more: a check being corrected
@@ -237,8 +238,22 @@ class JobRegistry:
         env.pop("STACKONE_API_KEY", None)
         if api_key is not None:
             env["STACKONE_API_KEY"] = api_key
+        # Stop may come before the worker has loaded the importer (a second or so), where a
+        # SIGINT would end it with a traceback and no word of what was done: it starts with
+        # SIGINT held back, and takes it once it can stop as it does after (``worker.main``).
+        # One at a time: two starts overlapping would each put back the mask the other set.
+        async with self._spawning:
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                job.process = await self._exec(folder, env)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        job.task = asyncio.create_task(self._follow(job, job.process))
+
+    @staticmethod
+    async def _exec(folder: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
         with (folder / "worker.log").open("ab") as log:
-            job.process = await asyncio.create_subprocess_exec(
+            return await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 "importer.web.worker",
@@ -253,7 +268,6 @@ class JobRegistry:
                 # server stops them itself, in order, when it shuts down.
                 start_new_session=True,
             )
-        job.task = asyncio.create_task(self._follow(job, job.process))
 
     async def _follow(self, job: Job, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None

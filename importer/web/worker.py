@@ -154,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     spec = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     try:
+        # held back since the server started this process: a Stop clicked meanwhile lands here
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         code = run(spec)
     except ConfigError as error:
         emit({"event": "error", "message": public(str(error), spec)})
