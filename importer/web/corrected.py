@@ -3,8 +3,8 @@
 Nothing else changes: every row keeps its number (title lines above the headers included), every
 cell its text. A workbook saved as XLSX is the workbook itself with the corrected cells replaced
 (``workbook_patch``, a row at a time), so its other sheets, formats and formulas with their
-results stay; a CSV keeps its delimiter. Every cell written by
-this module is text, never a number or a formula, so Excel shows it as typed.
+results stay; a CSV keeps its delimiter. Every cell written by this module is text, never a
+number or a formula, so Excel shows it as typed.
 """
 
 from __future__ import annotations
