@@ -466,9 +466,12 @@ def stop_while_resending(server: Server, stop_at: float) -> tuple[RowOutcome | i
 
 @pytest.mark.parametrize("failure", [refused, lambda: throttled("60")], ids=["refused", "429"])
 def test_a_row_nothing_created_stops_waiting_to_be_resent_when_the_run_stops(
-    failure: Any,
+    failure: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No new request after the stop, and no wait that would hold the end of the run."""
+    # the refused row's backoff is full jitter, 0 to 0.5 s: at its longest, so that the stop
+    # at 0.2 s always comes while it waits
+    monkeypatch.setattr("tenacity.wait.random.uniform", lambda low, high: high)
     server = Server(FakeClock())
     server.post(failure(), created())
     assert stop_while_resending(server, 0.2) == (1, pytest.approx(0.2))
