@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape
 
 from importer.errors import ConfigError
 from importer.read import xlsx
+from importer.read.headers import column_letter
 from importer.read.limits import DEFAULT_LIMITS, WorkbookLimits, read_metadata, stream_part
 from importer.read.sheet_scan import column_number
 
@@ -223,9 +224,9 @@ class _SheetPatch:
 def _refuse_shared_formula(cell: bytes, row: int, column: int) -> None:
     if _SHARED_FORMULA.search(cell) or _SHARED_FORMULA_REF_FIRST.search(cell):
         raise ConfigError(
-            f"cell {_letters(column)}{row} holds a formula Excel copied to other cells from "
-            "it, which would lose theirs: correct that cell in the file itself, or download the "
-            "corrected file as CSV"
+            f"cell {column_letter(column - 1)}{row} holds a formula Excel copied to other cells "
+            "from it, which would lose theirs: correct that cell in the file itself, or download "
+            "the corrected file as CSV"
         )
 
 
@@ -234,18 +235,10 @@ def _text_cell(
 ) -> bytes:
     """A cell holding ``text`` as typed, never a number or a formula, in the cell's style."""
     written = escape(_UNWRITABLE.sub(lambda c: f"_x{ord(c[0]):04X}_", text)).encode()
-    ref = b"%s%d" % (_letters(position + 1).encode(), row)
+    ref = b"%s%d" % (column_letter(position).encode(), row)
     shown = b"" if style is None else style[0]
     p = prefix
     return (
         b"<" + p + b'c r="' + ref + b'"' + shown + b' t="inlineStr"><' + p + b"is><" + p
         + b't xml:space="preserve">' + written + b"</" + p + b"t></" + p + b"is></" + p + b"c>"
     )  # fmt: skip
-
-
-def _letters(column: int) -> str:
-    letters = ""
-    while column:
-        column, left = divmod(column - 1, 26)
-        letters = chr(65 + left) + letters
-    return letters
