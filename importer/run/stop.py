@@ -7,11 +7,11 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from types import FrameType
 
 from importer.errors import Code, Interrupted, Reject
 from importer.read.tables import SourceRow
 from importer.record.outcomes import RowOutcome, Status
+from importer.signals import SIGNALS, handled_by
 
 
 class Stop:
@@ -36,9 +36,6 @@ class Stop:
         return RowOutcome(row.row_number, Status.NOT_ATTEMPTED, rejects=(reject,))
 
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
 @contextmanager
 def stopped_by_signals(stop: Stop, *, enabled: bool, blocking: bool = False) -> Iterator[None]:
     """Ctrl-C / SIGTERM: stop taking rows, finish what is in flight; twice: stop now.
@@ -60,11 +57,11 @@ def stopped_by_signals(stop: Stop, *, enabled: bool, blocking: bool = False) -> 
         with suppress(RuntimeError):  # no loop: Python's handlers do
             loop = asyncio.get_running_loop()
     if loop is None:
-        with _handled_by(on_signal):
+        with handled_by(on_signal):
             yield
         return
-    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
-    for sig in _SIGNALS:
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    for sig in SIGNALS:
         loop.add_signal_handler(sig, on_signal)
     try:
         yield
@@ -98,15 +95,5 @@ def run_signals(stop: Stop, under_way: Callable[[], bool], *, enabled: bool) -> 
             raise Interrupted
         stop.set("interrupted", Code.INTERRUPTED)
 
-    with _handled_by(on_signal):
+    with handled_by(on_signal):
         yield
-
-
-@contextmanager
-def _handled_by(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
-    previous = {sig: signal.signal(sig, handler) for sig in _SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler_before in previous.items():
-            signal.signal(sig, handler_before)
