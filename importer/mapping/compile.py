@@ -9,7 +9,14 @@ from typing import Any
 
 from importer import rules
 from importer.errors import Code, WarningCode
-from importer.mapping.convert import Convert, constant, converter, excuse_for, lenient
+from importer.mapping.convert import (
+    Convert,
+    constant,
+    converter,
+    excuse_for,
+    finisher,
+    lenient,
+)
 from importer.mapping.schema import (
     FieldSpec,
     Kind,
@@ -201,51 +208,6 @@ def _reader(
     return render, describe_template, None
 
 
-def _finisher(spec: ValueSpec, convert: Convert) -> Convert:
-    """The rules after reading (name part, case, translation), then the conversion."""
-    steps: list[Callable[[str], str]] = []
-    if isinstance(spec, FieldSpec) and spec.name_part is not None:
-        part = 0 if spec.name_part == "first" else 1
-        steps.append(lambda text: rules.split_full_name(text)[part])
-    if spec.lower and convert is rules.email_address:
-        # An address is checked as typed and lower-cased after: a message about it quotes the
-        # cell as the user wrote it, and the address sent is the same.
-        convert = _lowered_email
-    elif spec.lower:
-        steps.append(rules.lower_case)
-    elif spec.upper:
-        steps.append(str.upper)
-    elif spec.title:
-        steps.append(rules.title_case)
-    translation = (
-        None
-        if spec.translate is None
-        else rules.Translation(spec.translate, spec.translate_default)
-    )
-    if not steps and translation is None:
-        return convert
-    if len(steps) == 1 and translation is None:
-        (step,) = steps
-
-        def finish_one(text: str) -> Any:  # "lower: true" and the like, on every cell
-            text = step(text)
-            return convert(text) if text else NO_VALUE
-
-        return finish_one
-
-    def finish(text: str) -> Any:
-        for step in steps:
-            text = step(text)
-        if translation is not None and text:
-            translated = translation(text)
-            if not isinstance(translated, str):
-                return translated  # a number or boolean, checked against the field when loaded
-            text = translated.strip()
-        return convert(text) if text else NO_VALUE
-
-    return finish
-
-
 def _excused(
     text: str,
     error: rules.RuleError,
@@ -265,13 +227,6 @@ def _dropped(value: Any) -> bool:
 
 def _clean(value: Any) -> bool:
     return type(value) is not Warned and type(value) is not Failure
-
-
-def _lowered_email(text: str) -> str | rules.Flagged:
-    address = rules.email_address(text)
-    if isinstance(address, str):
-        return rules.lower_case(address)
-    return address._replace(value=rules.lower_case(address.value))
 
 
 def compile_entry(
@@ -295,7 +250,7 @@ def compile_entry(
     if reader is None:
         return None
     read, describe, only = reader
-    finish = _finisher(spec, convert)
+    finish = finisher(spec, convert)
     # With no step before the conversion, every refusal is the conversion's: the run's except
     # clause applies on_invalid (``excuse``), which spares each cell converted a wrapper's call.
     excuse = None
@@ -502,7 +457,7 @@ def _regional(
                 convert = converter(kind, spec, (region, country))
                 if applies_policy:
                     convert = lenient(spec, convert)
-                finish = finishers[region, country] = _finisher(spec, convert)
+                finish = finishers[region, country] = finisher(spec, convert)
             if len(by_cell) < _REGION_CELLS:
                 by_cell[cell] = finish
         return finish

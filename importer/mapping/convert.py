@@ -1,5 +1,6 @@
 """The conversion each kind of value gets, what ``on_invalid`` makes of a value it refuses, and
-constants checked as they will be sent."""
+constants checked as they will be sent; and the steps before the conversion (a name's part,
+case, translation)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from importer.errors import WarningCode
 from importer.mapping.models import PHONE_TYPES
 from importer.mapping.schema import (
     DateOptions,
+    FieldSpec,
     Kind,
     PhoneFieldSpec,
     PhoneOptions,
@@ -102,3 +104,55 @@ def excuse_for(spec: ValueSpec) -> Callable[[str, rules.RuleError], rules.Flagge
         return rules.Flagged(NO_VALUE, WarningCode.VALUE_DROPPED, f"{error.message}; left out")
 
     return excuse
+
+
+def finisher(spec: ValueSpec, convert: Convert) -> Convert:
+    """The rules after reading (name part, case, translation), then the conversion."""
+    steps: list[Callable[[str], str]] = []
+    if isinstance(spec, FieldSpec) and spec.name_part is not None:
+        part = 0 if spec.name_part == "first" else 1
+        steps.append(lambda text: rules.split_full_name(text)[part])
+    if spec.lower and convert is rules.email_address:
+        # An address is checked as typed and lower-cased after: a message about it quotes the
+        # cell as the user wrote it, and the address sent is the same.
+        convert = _lowered_email
+    elif spec.lower:
+        steps.append(rules.lower_case)
+    elif spec.upper:
+        steps.append(str.upper)
+    elif spec.title:
+        steps.append(rules.title_case)
+    translation = (
+        None
+        if spec.translate is None
+        else rules.Translation(spec.translate, spec.translate_default)
+    )
+    if not steps and translation is None:
+        return convert
+    if len(steps) == 1 and translation is None:
+        (step,) = steps
+
+        def finish_one(text: str) -> Any:  # "lower: true" and the like, on every cell
+            text = step(text)
+            return convert(text) if text else NO_VALUE
+
+        return finish_one
+
+    def finish(text: str) -> Any:
+        for step in steps:
+            text = step(text)
+        if translation is not None and text:
+            translated = translation(text)
+            if not isinstance(translated, str):
+                return translated  # a number or boolean, checked against the field when loaded
+            text = translated.strip()
+        return convert(text) if text else NO_VALUE
+
+    return finish
+
+
+def _lowered_email(text: str) -> str | rules.Flagged:
+    address = rules.email_address(text)
+    if isinstance(address, str):
+        return rules.lower_case(address)
+    return address._replace(value=rules.lower_case(address.value))

@@ -457,9 +457,8 @@ def _data_rows(
 
 
 def _is_blank(cells: Sequence[str]) -> bool:
-    text = "".join(cells).strip()  # one C-level pass: faster than a loop over the cells
-    # Ctrl-Z (0x1A) alone on a line is the end-of-file mark DOS-era programs still write.
-    return not text or not text.strip("\x1a")
+    # C-speed passes, not a loop over the cells; Ctrl-Z (0x1A) alone is DOS's end-of-file mark
+    return not "".join(cells).strip().strip("\x1a")
 
 
 def _is_blank_cell(cell: str) -> bool:
