@@ -55,10 +55,10 @@ def detect_encoding(path: Path) -> str:
             with open(path, "rb") as raw:
                 raw.seek(bad.offset - 1024)
                 sample += b"\n" + raw.read(_SAMPLE)
-        matches = _matches(sample)
-        encoding = _guess_encoding(sample, matches[0] if matches else None)
+        guessed = list(from_bytes(sample))
+        encoding = _guess_encoding(sample, guessed[0] if guessed else None)
         _refuse_mixed(path, bad)
-        _refuse_uncertain(path, sample, encoding, matches)
+        _refuse_uncertain(path, sample, encoding, guessed)
     bad = _first_undecodable(path, encoding)
     if bad is None:
         return encoding
@@ -158,19 +158,14 @@ _CHAOS_MARGIN = 0.05
 _COHERENCE_MARGIN = 0.1
 
 
-def _matches(sample: bytes) -> list[CharsetMatch]:
-    """charset-normalizer's readings of ``sample``, its best first, then Excel's code pages."""
-    found = list(from_bytes(sample))
+def _with_excel_code_pages(sample: bytes, found: list[CharsetMatch]) -> list[CharsetMatch]:
+    """charset-normalizer's readings ``found``, then Excel's code pages it left out."""
     named = {match.encoding for match in found}
-    found += [
-        m
-        for m in from_bytes(sample, cp_isolation=list(_EXCEL_CODE_PAGES))
-        if m.encoding not in named
-    ]
-    return found
+    isolated = from_bytes(sample, cp_isolation=list(_EXCEL_CODE_PAGES))
+    return found + [match for match in isolated if match.encoding not in named]
 
 
-def _refuse_uncertain(path: Path, sample: bytes, guess: str, matches: list[CharsetMatch]) -> None:
+def _refuse_uncertain(path: Path, sample: bytes, guess: str, guessed: list[CharsetMatch]) -> None:
     """Refuse a guess that other code pages match as well: on a few names in Hebrew, Arabic,
     Thai or Chinese, the scores of the right code page and a wrong one are a coin toss, and
     the wrong one creates every candidate with other letters.
@@ -183,6 +178,7 @@ def _refuse_uncertain(path: Path, sample: bytes, guess: str, matches: list[Chars
     latin = _is_latin_script(reading)
     if latin and not _letters_stand_alone(reading):
         return
+    matches = _with_excel_code_pages(sample, guessed)
     # A reading no one could have typed sets no bar: every reading that could have is a rival.
     believable = _plausible(reading) and not latin
     score = next((m for m in matches if m.encoding == guess), None) if believable else None
